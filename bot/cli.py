@@ -1,0 +1,328 @@
+"""The ``ragbot`` command line: index the articles, then ask questions about them."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from retrieval.config import Settings
+from retrieval.embedding import make_embedder
+from retrieval.engine import EmbedderFactory, Engine
+from retrieval.errors import RagbotError
+
+from . import render
+from .logs import setup_logging
+
+app = typer.Typer(
+    help="Ask questions about a folder of news articles and see where each answer comes from.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+QUIT = {":q", ":quit", ":exit"}
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What every command needs; tests pass their own through ``obj=``."""
+
+    settings: Settings
+    embedder_factory: EmbedderFactory = make_embedder
+
+    def engine(self) -> Engine:
+        return Engine(self.settings, embedder_factory=self.embedder_factory)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(func: F) -> F:
+    """Turn core errors into one line on stderr and their exit code (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RagbotError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+    articles_dir: Annotated[Path | None, typer.Option(help="Articles folder (RAGBOT_ARTICLES_DIR).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Index folder (RAGBOT_DATA_DIR).")] = None,
+) -> None:
+    """Settings come from RAGBOT_* environment variables and a .env file; see .env.example."""
+    setup_logging(logging.INFO if verbose else logging.WARNING)
+    if ctx.obj is None:
+        try:
+            settings = Settings()
+        except ValueError as err:  # pydantic's ValidationError
+            typer.echo(f"error: invalid settings: {err}", err=True)
+            raise typer.Exit(2) from None
+        ctx.obj = CliContext(settings=settings)
+    overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
+    if overrides:
+        ctx.obj = CliContext(ctx.obj.settings.model_copy(update=overrides), ctx.obj.embedder_factory)
+
+
+def _ctx(ctx: typer.Context) -> CliContext:
+    return ctx.obj
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+@handles_errors
+def index(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article.")] = False,
+) -> None:
+    """Index the articles folder (default ./seeds) into the data folder (default ./data).
+
+    Example: ragbot index --json
+    """
+    engine = _ctx(ctx).engine()
+    with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+        report = engine.index(progress=progress)
+    for err in report.errors:
+        typer.echo(f"skipped {err}", err=True)
+    if as_json:
+        _emit_json(render.index_json(report))
+    else:
+        typer.echo(render.index_text(report))
+
+
+@app.command()
+@handles_errors
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str | None, typer.Argument(help="The question; none opens a question loop.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=100, help="Passages to retrieve.")] = None,
+) -> None:
+    """Answer a question with numbered citations to the articles.
+
+    Example: ragbot ask "What did the treaty include?"
+    With no question: an interactive loop on a terminal, one question per line otherwise.
+    """
+    engine = _ctx(ctx).engine()
+    engine.snapshot()  # fail fast, before any model loads, when there is no usable index
+
+    def one(q: str) -> None:
+        answer = engine.ask(q, k)
+        if as_json:
+            _emit_json(render.answer_json(answer))
+        else:
+            typer.echo(render.answer_text(answer))
+
+    _run_questions(question, one, as_json=as_json, settings=_ctx(ctx).settings)
+
+
+@app.command()
+@handles_errors
+def search(
+    ctx: typer.Context,
+    question: Annotated[str | None, typer.Argument(help="The question; none reads standard input.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=100, help="Passages to return.")] = None,
+) -> None:
+    """Show the passages most relevant to a question, best first.
+
+    Example: echo "Qui a écrit l'article ?" | ragbot search --json -k 3
+    """
+    engine = _ctx(ctx).engine()
+    engine.snapshot()
+
+    def one(q: str) -> None:
+        hits = engine.search(q, k)
+        if as_json:
+            _emit_json(render.search_json(q, hits))
+        else:
+            typer.echo(render.hits_text(q, hits))
+
+    _run_questions(question, one, as_json=as_json, settings=_ctx(ctx).settings)
+
+
+@app.command()
+@handles_errors
+def sources(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per article.")] = False,
+) -> None:
+    """List the indexed articles: id, title, date, source, passages.
+
+    Example: ragbot sources
+    """
+    summaries = _ctx(ctx).engine().sources()
+    if as_json:
+        for s in summaries:
+            _emit_json(render.article_json(s))
+    else:
+        typer.echo(render.sources_text(summaries))
+
+
+@app.command()
+@handles_errors
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the current index: size, model, dimensions, build time.
+
+    Example: ragbot stats --json
+    """
+    result = _ctx(ctx).engine().stats()
+    if as_json:
+        _emit_json(render.stats_json(result))
+    else:
+        typer.echo(render.stats_text(result))
+
+
+@app.command("eval")
+@handles_errors
+def evaluate_cmd(
+    ctx: typer.Context,
+    qa_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="QA file, JSON lines.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="Passages retrieved per question.")] = 10,
+) -> None:
+    """Measure recall@1/@5, MRR and abstention per language on a QA file.
+
+    Example: ragbot eval ../shared/eval/dev_qa.jsonl
+    """
+    from retrieval.evaluation import evaluate, load_qa
+
+    engine = _ctx(ctx).engine()
+    report = evaluate(load_qa(qa_file), engine.search, engine.answer_hits, k=k)
+    if as_json:
+        _emit_json(render.eval_json(report))
+    else:
+        typer.echo(render.eval_text(report))
+
+
+# --- question input -------------------------------------------------------------------------
+
+
+def _run_questions(question: str | None, one: Callable[[str], None], *, as_json: bool, settings: Settings) -> None:
+    if question is not None:
+        one(question)
+        return
+    if sys.stdin.isatty() and not as_json:
+        _interactive(one, settings)
+        return
+    for q in _stdin_questions():
+        try:
+            one(q)
+        except RagbotError as err:
+            if not as_json:
+                raise
+            _emit_json({"question": q, "error": str(err)})
+
+
+def _stdin_questions() -> Iterator[str]:
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def _interactive(one: Callable[[str], None], settings: Settings) -> None:
+    history = _readline_history()
+    typer.echo("Ask a question about the articles (:q or Ctrl-D to leave).", err=True)
+    try:
+        while True:
+            try:
+                q = input("? ").strip()
+            except EOFError:
+                typer.echo("", err=True)
+                break
+            if not q:
+                continue
+            if q in QUIT:
+                break
+            try:
+                one(q)
+            except RagbotError as err:
+                typer.echo(f"error: {err}", err=True)
+            typer.echo("")
+    finally:
+        history()
+
+
+def _readline_history() -> Callable[[], None]:
+    """Enable line editing with a persistent history; returns the function that saves it."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Windows
+        return lambda: None
+    path = Path.home() / ".local" / "state" / "ragbot" / "history"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(path)
+
+    return save
+
+
+class _progress:
+    """A progress bar on stderr while embedding, or nothing when not on a terminal."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self._bar = Progress(transient=True, console=_stderr_console())
+        self._bar.start()
+        task = self._bar.add_task("embedding passages", total=None)
+
+        def update(done: int, total: int) -> None:
+            self._bar.update(task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _stderr_console():  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

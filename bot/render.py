@@ -1,0 +1,199 @@
+"""Turn core results into what a medium shows: terminal text and the JSON contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrieval.answer import Answer, Citation
+from retrieval.articles import ArticleInfo
+from retrieval.engine import Stats
+from retrieval.evaluation import EvalReport
+from retrieval.indexer import IndexReport
+from retrieval.search import Hit
+from retrieval.snapshot import ArticleSummary
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "article_id": hit.article.id,
+        "title": hit.article.title,
+        "date": hit.article.date,
+        "source": hit.article.source,
+        "text": hit.passage.text,
+        "char_start": hit.passage.char_start,
+        "char_end": hit.passage.char_end,
+    }
+
+
+def search_json(question: str, hits: list[Hit]) -> dict[str, Any]:
+    return {"question": question, "hits": [hit_json(h) for h in hits]}
+
+
+def citation_json(c: Citation) -> dict[str, Any]:
+    return {
+        "n": c.n,
+        "article_id": c.article.id,
+        "title": c.article.title,
+        "date": c.article.date,
+        "source": c.article.source,
+        "quote": c.quote,
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [citation_json(c) for c in answer.citations],
+    }
+
+
+def index_json(report: IndexReport) -> dict[str, Any]:
+    return {
+        "articles": report.articles,
+        "passages": report.passages,
+        "seconds": round(report.seconds, 3),
+        "version": report.version,
+        "errors": [{"file": e.path.name, "reason": e.reason} for e in report.errors],
+    }
+
+
+def article_json(summary: ArticleSummary) -> dict[str, Any]:
+    info = summary.info
+    return {
+        "article_id": info.id,
+        "title": info.title,
+        "date": info.date,
+        "source": info.source,
+        "byline": info.byline,
+        "url": info.url,
+        "passages": summary.passages,
+        "file": summary.path,
+    }
+
+
+def stats_json(stats: Stats) -> dict[str, Any]:
+    return {
+        "version": stats.version,
+        "model": stats.model,
+        "dim": stats.dim,
+        "articles": stats.articles,
+        "passages": stats.passages,
+        "created_at": stats.created_at,
+        "build_seconds": stats.build_seconds,
+        "disk_bytes": stats.disk_bytes,
+        "chunking": stats.chunking,
+    }
+
+
+# --- terminal ---------------------------------------------------------------------------
+
+
+def describe(article: ArticleInfo) -> str:
+    """``Title — 2024-06-19, Reuters`` with whatever is known."""
+    extra = ", ".join(x for x in (article.date, article.source) if x)
+    return f"{article.title} — {extra}" if extra else article.title
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line if line else "" for line in text.splitlines())
+
+
+def hits_text(question: str, hits: list[Hit]) -> str:
+    if not hits:
+        return f"No passages found for: {question}"
+    blocks = [
+        f"[{h.rank}] {describe(h.article)}  ({h.article.id}, score {h.score:.3f})\n{_indent(h.passage.text)}"
+        for h in hits
+    ]
+    return "\n\n".join(blocks)
+
+
+def answer_text(answer: Answer) -> str:
+    if answer.abstained:
+        return "I could not find this in the articles. Try `ragbot sources` to see what is indexed."
+    lines = [answer.text, "", "Sources:"]
+    for c in answer.citations:
+        lines.append(
+            f"  [{c.n}] {describe(c.article)}  ({c.article.id}, chars {c.passage.char_start}–{c.passage.char_end})"
+        )
+        lines.append(_indent(f"“{c.quote}”", "      "))
+    return "\n".join(lines)
+
+
+def sources_text(summaries: list[ArticleSummary]) -> str:
+    lines = []
+    for s in summaries:
+        info = s.info
+        meta = " · ".join(x for x in (info.date or "no date", info.source, info.byline and f"by {info.byline}") if x)
+        lines.append(f"{info.id}  {info.title}\n    {meta} · {s.passages} passages")
+    return "\n".join(lines) if lines else "No articles indexed."
+
+
+def stats_text(stats: Stats) -> str:
+    return "\n".join(
+        [
+            f"snapshot    {stats.version} (built {stats.created_at} in {stats.build_seconds:.1f} s)",
+            f"model       {stats.model} ({stats.dim} dimensions)",
+            f"articles    {stats.articles}",
+            f"passages    {stats.passages}",
+            f"chunking    {stats.chunking}",
+            f"on disk     {stats.disk_bytes / 1024:.0f} KiB",
+        ]
+    )
+
+
+def index_text(report: IndexReport) -> str:
+    line = f"Indexed {report.articles} articles into {report.passages} passages in {report.seconds:.1f} s"
+    if report.errors:
+        line += f" ({len(report.errors)} file(s) skipped)"
+    return line
+
+
+def eval_json(report: EvalReport) -> dict[str, Any]:
+    return {
+        "k": report.k,
+        "rows": [
+            {
+                "slice": r.name,
+                "answerable": r.answerable,
+                "recall@1": round(r.recall_at_1, 4),
+                "recall@5": round(r.recall_at_5, 4),
+                "mrr": round(r.mrr, 4),
+                "unanswerable": r.unanswerable,
+                "abstained_correctly": r.abstained_correctly,
+                "abstention_accuracy": None if r.abstention_accuracy is None else round(r.abstention_accuracy, 4),
+                "false_abstentions": r.false_abstentions,
+            }
+            for r in report.rows
+        ],
+        "items": [
+            {
+                "id": i.item.id,
+                "lang": i.item.lang,
+                "answerable": i.item.answerable,
+                "rank": i.rank,
+                "abstained": i.abstained,
+            }
+            for i in report.items
+        ],
+    }
+
+
+def eval_text(report: EvalReport) -> str:
+    head = f"{'slice':<6} {'n':>3} {'R@1':>6} {'R@5':>6} {'MRR':>6}  {'abstain':>9} {'false-abst':>10}"
+    lines = [head, "-" * len(head)]
+    for r in report.rows:
+        abst = f"{r.abstained_correctly}/{r.unanswerable}" if r.unanswerable else "-"
+        lines.append(
+            f"{r.name:<6} {r.answerable:>3} {r.recall_at_1:>6.3f} {r.recall_at_5:>6.3f} {r.mrr:>6.3f}"
+            f"  {abst:>9} {r.false_abstentions:>10}"
+        )
+    missed = [i.item.id for i in report.items if i.item.answerable and (i.rank is None or i.rank > 5)]
+    if missed:
+        lines.append(f"not in top 5: {', '.join(missed)}")
+    lines.append(f"(MRR over the top {report.k}; abstention from `ask` on unanswerable questions)")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""ragbot's core: articles in, cited passages out. No front-end code lives here."""
+
+from .answer import Answer, Answerer, Citation, PassageAnswerer
+from .articles import Article, ArticleInfo, LoadResult, load_article, load_articles, parse_article
+from .chunking import ChunkSettings, Passage, chunk_article
+from .config import Settings
+from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder
+from .engine import Engine, Stats
+from .errors import (
+    BadArticle,
+    IndexCorrupt,
+    IndexNotBuilt,
+    ModelMismatch,
+    ModelUnavailable,
+    NoArticles,
+    RagbotError,
+)
+from .evaluation import EvalReport, QAItem, evaluate, fold, load_qa
+from .indexer import IndexReport, build_index
+from .search import BadQuestion, Hit, Searcher
+from .snapshot import Manifest, Snapshot, open_current
+
+__all__ = [
+    "Answer",
+    "Answerer",
+    "Article",
+    "ArticleInfo",
+    "BadArticle",
+    "BadQuestion",
+    "ChunkSettings",
+    "Citation",
+    "Embedder",
+    "Engine",
+    "EvalReport",
+    "Hit",
+    "IndexCorrupt",
+    "IndexNotBuilt",
+    "IndexReport",
+    "LoadResult",
+    "Manifest",
+    "ModelMismatch",
+    "ModelUnavailable",
+    "NoArticles",
+    "Passage",
+    "PassageAnswerer",
+    "QAItem",
+    "RagbotError",
+    "Searcher",
+    "SentenceTransformerEmbedder",
+    "Settings",
+    "Snapshot",
+    "Stats",
+    "build_index",
+    "chunk_article",
+    "evaluate",
+    "fold",
+    "load_article",
+    "load_articles",
+    "load_qa",
+    "make_embedder",
+    "open_current",
+    "parse_article",
+]

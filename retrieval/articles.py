@@ -1,0 +1,316 @@
+"""Read one article file into an :class:`Article`: decode, normalise, extract metadata, clean.
+
+The cleaned ``body`` is the reference text of the whole system: passages are
+character ranges of it and every quote shown to a user is a slice of it.
+Paragraphs in the body are separated by one blank line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date as _date
+from pathlib import Path
+
+from .errors import BadArticle
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What a citation needs to name an article."""
+
+    id: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    byline: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    info: ArticleInfo
+    body: str
+    path: str
+    content_hash: str
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    articles: tuple[Article, ...]
+    errors: tuple[BadArticle, ...]
+
+
+# --- normalisation -----------------------------------------------------------------
+
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def normalize_text(text: str) -> str:
+    """NFC, one kind of newline, plain spaces for non-breaking ones, no invisible marks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    return text.translate(_SPACES).translate(_INVISIBLE)
+
+
+def decode(raw: bytes, path: Path) -> str:
+    if not raw.strip():
+        raise BadArticle(path, "empty file")
+    if b"\x00" in raw[:8192]:
+        raise BadArticle(path, "binary file (NUL bytes), not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadArticle(path, f"not valid UTF-8 (bad byte at offset {err.start})") from None
+
+
+# --- metadata patterns ---------------------------------------------------------------
+
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("janvier", "january", "jan"),
+            ("février", "fevrier", "february", "feb"),
+            ("mars", "march", "mar"),
+            ("avril", "april", "apr"),
+            ("mai", "may"),
+            ("juin", "june", "jun"),
+            ("juillet", "july", "jul"),
+            ("août", "aout", "august", "aug"),
+            ("septembre", "september", "sept", "sep"),
+            ("octobre", "october", "oct"),
+            ("novembre", "november", "nov"),
+            ("décembre", "decembre", "december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*", re.IGNORECASE)
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_RE})\.?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+_NAME = r"[A-ZÀ-ÖØ-Þ][\w’'.-]+"
+_BYLINE = re.compile(rf"^(?:Par|By)\s+({_NAME}(?:\s+(?:de\s+|van\s+|von\s+)?{_NAME}){{0,3}})\s*$")
+
+_AGENCIES = (
+    r"Agence France-Presse|AFP|Reuters|Associated Press|AP|ANSA|ATS|Belga|DPA|EFE"
+    r"|Kyodo|Yonhap|TASS|Xinhua|KCNA|Bloomberg|The Associated Press"
+)
+_AGENCY_LINE = re.compile(
+    rf"^(?:(?:Avec|With|Source\s*:)\s+(?:l[’']|les?\s+|la\s+)?)?((?:{_AGENCIES})(?:\s+(?:et|and|,)\s+(?:{_AGENCIES}))*)\.?$",
+    re.IGNORECASE,
+)
+
+# --- boilerplate ---------------------------------------------------------------------
+
+# Widgets and sharing chrome glued into the text by scrapers: removed wherever they stand.
+_INLINE_CHROME = re.compile(
+    r"Commentez cette histoire\s*(?:Commentaires?)?"
+    r"|Participer\s*Réemployer ce contenu\.?"
+    r"|Partager cet article|Lire aussi\s*:?"
+    r"|Share this article",
+    re.IGNORECASE,
+)
+# A donation appeal starts the page footer: it and everything after it go.
+_FOOTER_START = re.compile(
+    r"^(?:Soutenez\s.{1,60}(?:à partir de|dès)\s*\d|Soutenez notre journalisme|Faites un don"
+    r"|Comment pouvez-vous nous aider|Support our journalism|Donate to )",
+    re.IGNORECASE,
+)
+# Photo credits: "(Photo par X/Getty Images)", "(X/POOL/AFP via Getty Images)" at the end of a
+# caption, or an upper-case "PHOTO AGENCE X PAR Y" lead-in.
+_CREDIT_WORDS = r"Getty Images|AFP|Reuters|AP Photo|POOL|Shutterstock|EPA|Sipa|Photo|Crédit|Credit"
+_TRAILING_CREDIT = re.compile(rf"\s*\((?=[^()]*(?:{_CREDIT_WORDS}))[^()]*\)\s*$")
+_LEADING_CREDIT = re.compile(r"^(?:PHOTO|CRÉDIT|CREDIT)(?:\s+[A-ZÀ-ÖØ-Þ0-9'’./&-]+)+\s+(?=[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ])")
+
+_MD_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+
+_SENTENCE_END = tuple('.!?…:;»"”')
+_TITLE_MAX = 160
+_DERIVED_TITLE_MAX = 90
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def load_article(path: Path, *, max_bytes: int = 5_000_000) -> Article:
+    """Read and clean one article; raises :class:`BadArticle` with a reason a person can act on."""
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise BadArticle(path, f"unsupported file type {path.suffix or '(none)'!r}; use .txt or .md")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise BadArticle(path, f"too large ({size} bytes; the limit is {max_bytes})")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise BadArticle(path, f"cannot be read ({err.strerror})") from None
+    return parse_article(raw, path)
+
+
+def parse_article(raw: bytes, path: Path) -> Article:
+    """Turn raw bytes of ``path`` into an :class:`Article` (``path`` names it and picks the format)."""
+    text = normalize_text(decode(raw, path))
+    meta: dict[str, str] = {}
+    if path.suffix.lower() in (".md", ".markdown"):
+        text, meta = _split_front_matter(text, path)
+    lines = [_clean_line(line, markdown=path.suffix.lower() != ".txt") for line in text.split("\n")]
+
+    date = meta.get("date")
+    if lines and (m := _DATE_PREFIX.match(lines[0])):
+        date = date or m.group(1)
+        lines[0] = _clean_line(lines[0][m.end() :])
+
+    title = meta.get("title")
+    paragraphs = _drop_footer([line for line in lines if line])
+    if not title and len(paragraphs) > 1 and _looks_like_title(paragraphs[0]):
+        title = _MD_HEADING.sub("", paragraphs.pop(0))
+    paragraphs = [_MD_HEADING.sub("", p) for p in paragraphs]
+    if not paragraphs:
+        raise BadArticle(path, "no article text left after cleaning")
+
+    header = paragraphs[:6]
+    byline = meta.get("byline") or meta.get("author") or _first_match(_BYLINE, header)
+    date = date or _find_date(header)
+    source = meta.get("source") or _first_match(_AGENCY_LINE, paragraphs)
+    body = "\n\n".join(paragraphs)
+    info = ArticleInfo(
+        id=path.stem,
+        title=title or _derive_title(body),
+        date=_normalise_date(date) if date else None,
+        source=source,
+        byline=byline,
+        url=meta.get("url"),
+    )
+    return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw))
+
+
+def iter_article_files(folder: Path) -> Iterator[Path]:
+    """Article files of ``folder`` (not recursive), in a stable order; hidden files are skipped."""
+    for path in sorted(Path(folder).iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        yield path
+
+
+def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
+    """Load every article of ``folder``; a bad file is reported and the others still load."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadArticle(folder, "articles folder does not exist")
+    articles: list[Article] = []
+    errors: list[BadArticle] = []
+    for path in iter_article_files(folder):
+        try:
+            articles.append(load_article(path, max_bytes=max_bytes))
+        except BadArticle as err:
+            errors.append(err)
+    return LoadResult(tuple(articles), tuple(errors))
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[str, dict[str, str]]:
+    match = _MD_FRONT_MATTER.match(text)
+    if not match:
+        return text, {}
+    import yaml  # only Markdown with front matter needs it
+
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as err:
+        raise BadArticle(path, f"front matter is not valid YAML ({err.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise BadArticle(path, "front matter must be a mapping of keys to values")
+    meta = {str(k).lower(): str(v).strip() for k, v in data.items() if v is not None and str(v).strip()}
+    return text[match.end() :], meta
+
+
+def _clean_line(line: str, *, markdown: bool = False) -> str:
+    line = _INLINE_CHROME.sub(" ", line)
+    if markdown:
+        line = _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", line))
+    line = " ".join(line.split())
+    line = _LEADING_CREDIT.sub("", line)
+    line = _TRAILING_CREDIT.sub("", line)
+    return line.strip()
+
+
+def _drop_footer(paragraphs: list[str]) -> list[str]:
+    for i, para in enumerate(paragraphs):
+        # Only in the second half: an appeal quoted early on is part of the story.
+        if i >= len(paragraphs) // 2 and _FOOTER_START.match(para):
+            return paragraphs[:i]
+    return paragraphs
+
+
+def _looks_like_title(line: str) -> bool:
+    if _MD_HEADING.match(line):
+        return True
+    return len(line) <= _TITLE_MAX and not line.endswith(_SENTENCE_END) and not _BYLINE.match(line)
+
+
+def _first_match(pattern: re.Pattern[str], lines: Iterable[str]) -> str | None:
+    for line in lines:
+        if len(line) <= 80 and (m := pattern.match(line)):
+            return m.group(1).strip()
+    return None
+
+
+def _find_date(lines: Iterable[str]) -> str | None:
+    for line in lines:
+        if len(line) > 80:  # a dateline is short; dates inside prose are events, not publication
+            continue
+        if m := _DAY_MONTH_YEAR.search(line):
+            return _iso(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
+        if m := _MONTH_DAY_YEAR.search(line):
+            return _iso(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))
+        if m := _ISO_DATE.search(line):
+            return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return None
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return _date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _normalise_date(value: str) -> str | None:
+    value = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
+        return value
+    return _find_date([value[:80]]) or value
+
+
+_DATELINE = re.compile(r"^(?:\([^()]{2,30}\)\s+|[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ' .-]{2,30}\s+[–—-]\s+)")
+
+
+def _derive_title(body: str) -> str:
+    first = _DATELINE.sub("", body.split("\n", 1)[0])
+    end = re.search(r"[.!?…](?=\s|$)", first)
+    sentence = first[: end.start()] if end else first
+    if len(sentence) <= _DERIVED_TITLE_MAX:
+        return sentence
+    cut = sentence.rfind(" ", 0, _DERIVED_TITLE_MAX)
+    return sentence[: cut if cut > 0 else _DERIVED_TITLE_MAX].rstrip(" ,;:") + "…"

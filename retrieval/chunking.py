@@ -1,0 +1,187 @@
+"""Split a cleaned article body into sentence-aware passages of bounded size.
+
+Every passage is a ``[char_start, char_end)`` range of the body, so its text is
+always ``body[char_start:char_end]`` and a citation can point at exact characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .articles import Article
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    article_id: str
+    ordinal: int
+    text: str
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    min_chars: int = 250
+    max_chars: int = 550
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"strategy": "sentence-pack/v1", "min_chars": self.min_chars, "max_chars": self.max_chars}
+
+
+Span = tuple[int, int]
+
+# Abbreviations after which a full stop does not end a sentence (French and English).
+_ABBREVIATIONS = frozenset(
+    [
+        "m",
+        "mm",
+        "mme",
+        "mmes",
+        "mlle",
+        "mlles",
+        "dr",
+        "pr",
+        "me",
+        "st",
+        "ste",
+        "cf",
+        "etc",
+        "ex",
+        "p",
+        "pp",
+        "vol",
+        "no",
+        "n°",
+        "art",
+        "al",
+        "av",
+        "bd",
+        "fig",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "gen",
+        "gov",
+        "sen",
+        "rep",
+        "jr",
+        "sr",
+        "vs",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "est",
+        "approx",
+    ]
+)
+# A candidate end: terminal punctuation, closing quotes/brackets, then space.
+_END = re.compile(r"[.!?…]+[»\"”’)\]]*(?=\s)")
+# What may start the next sentence.
+_NEXT_START = re.compile(r"\s+[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
+_WORD_BEFORE = re.compile(r"([\w°]+)\W*$")
+
+
+def paragraph_spans(body: str) -> list[Span]:
+    """Ranges of the paragraphs of ``body`` (separated by blank lines), trimmed."""
+    spans = []
+    for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", body):
+        start, end = m.start(), m.end()
+        text = m.group()
+        start += len(text) - len(text.lstrip())
+        end -= len(text) - len(text.rstrip())
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence ranges within ``text[start:end]``: split after terminal punctuation that is
+    followed by a capital or digit, except after abbreviations and single initials."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    begin = start
+    for m in _END.finditer(text, start, end):
+        nxt = _NEXT_START.match(text, m.end(), end)
+        if not nxt:
+            continue
+        if m.group().startswith(".") and len(m.group()) == 1:
+            before = _WORD_BEFORE.search(text, begin, m.start())
+            word = before.group(1) if before else ""
+            if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+                continue
+        spans.append((begin, m.end()))
+        begin = m.end() + (len(text[m.end() : end]) - len(text[m.end() : end].lstrip()))
+    if begin < end and text[begin:end].strip():
+        spans.append((begin, end))
+    return spans
+
+
+def _split_long(text: str, span: Span, max_chars: int) -> Iterator[Span]:
+    """Cut an over-long sentence at word boundaries into pieces of at most ``max_chars``."""
+    start, end = span
+    while end - start > max_chars:
+        cut = text.rfind(" ", start + 1, start + max_chars + 1)
+        if cut <= start:
+            cut = start + max_chars
+        yield start, cut
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        yield start, end
+
+
+def chunk_spans(body: str, settings: ChunkSettings) -> list[Span]:
+    """Pack sentences into passages between ``min_chars`` and ``max_chars``.
+
+    Passages end at paragraph boundaries once they are long enough, short paragraphs
+    (headings, one-line quotes) join their neighbours, a sentence is cut only when it
+    alone exceeds ``max_chars``, and a too-short tail is merged back when it fits.
+    """
+    units: list[tuple[int, int, bool]] = []  # (start, end, starts_paragraph)
+    for p_start, p_end in paragraph_spans(body):
+        first = True
+        for sentence in sentence_spans(body, p_start, p_end):
+            for piece in _split_long(body, sentence, settings.max_chars):
+                units.append((piece[0], piece[1], first))
+                first = False
+
+    spans: list[Span] = []
+    cur: Span | None = None
+    for start, end, new_paragraph in units:
+        if cur is None:
+            cur = (start, end)
+            continue
+        size = cur[1] - cur[0]
+        fits = end - cur[0] <= settings.max_chars
+        if fits and not (new_paragraph and size >= settings.min_chars):
+            cur = (cur[0], end)
+        else:
+            spans.append(cur)
+            cur = (start, end)
+    if cur is not None:
+        if spans and cur[1] - cur[0] < settings.min_chars // 2 and cur[1] - spans[-1][0] <= settings.max_chars:
+            cur = (spans.pop()[0], cur[1])
+        spans.append(cur)
+    return spans
+
+
+def chunk_article(article: Article, settings: ChunkSettings) -> list[Passage]:
+    return [
+        Passage(
+            id=f"{article.id}#{i}",
+            article_id=article.id,
+            ordinal=i,
+            text=article.body[start:end],
+            char_start=start,
+            char_end=end,
+        )
+        for i, (start, end) in enumerate(chunk_spans(article.body, settings))
+    ]

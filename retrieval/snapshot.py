@@ -1,0 +1,336 @@
+"""One on-disk version of the index, and the pointer that says which version is current.
+
+Layout of the data directory::
+
+    data/
+      CURRENT                     name of the current snapshot (switched with os.replace)
+      snapshots/<version>/
+        manifest.json             model, dim, chunking, per-article hashes, counts, file checksums
+        index.faiss               vectors, row i = passage row i (FAISS's own format)
+        passages.sqlite           articles and passages (no pickle anywhere)
+
+A snapshot is written under a temporary name, fsynced, renamed into place, and only
+then made current, so a reader never sees a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .articles import Article, ArticleInfo
+from .chunking import Passage
+from .embedding import file_sha256
+from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+SNAPSHOTS = "snapshots"
+MANIFEST = "manifest.json"
+INDEX_FILE = "index.faiss"
+DB_FILE = "passages.sqlite"
+TMP_PREFIX = ".tmp-"
+
+_SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, byline TEXT, url TEXT,
+    path TEXT NOT NULL, sha256 TEXT NOT NULL, body TEXT NOT NULL, n_passages INTEGER NOT NULL
+);
+CREATE TABLE passages (
+    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL REFERENCES articles(id),
+    ordinal INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX passages_article ON passages(article_id, ordinal);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    dim: int
+    chunking: dict[str, Any]
+    articles: dict[str, dict[str, Any]]
+    counts: dict[str, int]
+    created_at: str
+    build_seconds: float
+    files: dict[str, str] = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        if data.get("format") != FORMAT_VERSION:
+            raise IndexCorrupt(f"index format {data.get('format')!r} is not supported (want {FORMAT_VERSION})")
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    info: ArticleInfo
+    passages: int
+    path: str
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def write_snapshot(
+    data_dir: Path,
+    articles: Sequence[Article],
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    *,
+    model: str,
+    chunking: dict[str, Any],
+    build_seconds: float,
+    keep: int = 3,
+) -> str:
+    """Write a complete snapshot, make it current, prune old ones; returns its version."""
+    import faiss
+    import numpy as np
+
+    if len(passages) != len(vectors):
+        raise ValueError("one vector per passage")
+    snapshots = Path(data_dir) / SNAPSHOTS
+    snapshots.mkdir(parents=True, exist_ok=True)
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    tmp = snapshots / f"{TMP_PREFIX}{version}"
+    tmp.mkdir()
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.IndexFlatIP(int(vectors.shape[1]))
+    index.add(vectors)
+    faiss.write_index(index, str(tmp / INDEX_FILE))
+    _write_db(tmp / DB_FILE, articles, passages)
+
+    counts: dict[str, int] = {}
+    for p in passages:
+        counts[p.article_id] = counts.get(p.article_id, 0) + 1
+    manifest = Manifest(
+        model=model,
+        dim=int(vectors.shape[1]),
+        chunking=dict(chunking),
+        articles={a.id: {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)} for a in articles},
+        counts={"articles": len(articles), "passages": len(passages)},
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build_seconds=round(build_seconds, 3),
+        files={name: file_sha256(tmp / name) for name in (INDEX_FILE, DB_FILE)},
+    )
+    (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    for name in (INDEX_FILE, DB_FILE, MANIFEST):
+        _fsync_file(tmp / name)
+    _fsync_dir(tmp)
+    final = snapshots / version
+    os.rename(tmp, final)
+    _fsync_dir(snapshots)
+    _switch_pointer(Path(data_dir), version)
+    prune_snapshots(Path(data_dir), keep=keep)
+    return version
+
+
+def _write_db(path: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> None:
+    counts: dict[str, int] = {}
+    passages = list(passages)
+    for p in passages:
+        counts[p.article_id] = counts.get(p.article_id, 0) + 1
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(_SCHEMA)
+        con.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    a.id,
+                    a.info.title,
+                    a.info.date,
+                    a.info.source,
+                    a.info.byline,
+                    a.info.url,
+                    a.path,
+                    a.content_hash,
+                    a.body,
+                    counts.get(a.id, 0),
+                )
+                for a in articles
+            ],
+        )
+        con.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+            [(row, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text) for row, p in enumerate(passages)],
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
+def _switch_pointer(data_dir: Path, version: str) -> None:
+    tmp = data_dir / f"{POINTER}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(version + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, data_dir / POINTER)
+    _fsync_dir(data_dir)
+
+
+def prune_snapshots(data_dir: Path, *, keep: int) -> None:
+    """Remove all but the ``keep`` newest complete snapshots, and leftovers of crashed builds."""
+    snapshots = data_dir / SNAPSHOTS
+    current = current_version(data_dir)
+    complete = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith(TMP_PREFIX))
+    doomed = [p for p in complete[: max(0, len(complete) - keep)] if p.name != current]
+    doomed += [p for p in snapshots.iterdir() if p.name.startswith(TMP_PREFIX) and _stale(p)]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _stale(path: Path, age_seconds: float = 3600.0) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > age_seconds
+    except FileNotFoundError:
+        return False
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def current_version(data_dir: Path) -> str | None:
+    try:
+        version = (Path(data_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return version or None
+
+
+class Snapshot:
+    """A loaded snapshot: the FAISS index in memory, passages read from SQLite on demand."""
+
+    def __init__(self, path: Path, *, verify: bool = True) -> None:
+        import faiss
+
+        self.path = Path(path)
+        self.version = self.path.name
+        try:
+            self.manifest = Manifest.from_json((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorrupt(
+                f"snapshot {self.version} has no manifest; rebuild with `ragbot index --rebuild`"
+            ) from None
+        except (ValueError, TypeError, KeyError) as err:
+            raise IndexCorrupt(f"snapshot {self.version} has an unreadable manifest ({err})") from None
+        if verify:
+            self._verify_files()
+        self.index = faiss.read_index(str(self.path / INDEX_FILE))
+        if self.index.ntotal != self.manifest.counts["passages"] or self.index.d != self.manifest.dim:
+            raise IndexCorrupt(f"snapshot {self.version}: index does not match its manifest")
+        self._db = sqlite3.connect(f"file:{self.path / DB_FILE}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    def _verify_files(self) -> None:
+        for name, expected in self.manifest.files.items():
+            target = self.path / name
+            if not target.is_file() or file_sha256(target) != expected:
+                raise IndexCorrupt(
+                    f"snapshot {self.version}: {name} is missing or fails its checksum; "
+                    "rebuild with `ragbot index --rebuild`"
+                )
+
+    def check_model(self, model: str) -> None:
+        if model != self.manifest.model:
+            raise ModelMismatch(
+                f"the index was built with model {self.manifest.model!r} (dim {self.manifest.dim}) "
+                f"but the settings ask for {model!r}: rebuild with `ragbot index --rebuild` "
+                "or set RAGBOT_EMBEDDING_MODEL back"
+            )
+
+    def check_dim(self, dim: int) -> None:
+        if dim != self.manifest.dim:
+            raise ModelMismatch(
+                f"the index holds {self.manifest.dim}-dimensional vectors but the model gives {dim}: "
+                "rebuild with `ragbot index --rebuild`"
+            )
+
+    def passages(self, rows: Sequence[int]) -> list[tuple[Passage, ArticleInfo]]:
+        """Passages at FAISS rows ``rows`` with their article, in the order asked."""
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        with self._lock:
+            found = self._db.execute(
+                "SELECT p.row, p.id, p.article_id, p.ordinal, p.text, p.char_start, p.char_end,"
+                " a.title, a.date, a.source, a.byline, a.url"
+                f" FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row IN ({marks})",
+                [int(r) for r in rows],
+            ).fetchall()
+        by_row = {
+            r[0]: (
+                Passage(id=r[1], article_id=r[2], ordinal=r[3], text=r[4], char_start=r[5], char_end=r[6]),
+                ArticleInfo(id=r[2], title=r[7], date=r[8], source=r[9], byline=r[10], url=r[11]),
+            )
+            for r in found
+        }
+        return [by_row[int(r)] for r in rows if int(r) in by_row]
+
+    def articles(self) -> list[ArticleSummary]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, title, date, source, byline, url, n_passages, path FROM articles ORDER BY id"
+            ).fetchall()
+        return [
+            ArticleSummary(ArticleInfo(id=r[0], title=r[1], date=r[2], source=r[3], byline=r[4], url=r[5]), r[6], r[7])
+            for r in rows
+        ]
+
+    def article_body(self, article_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def disk_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_current(data_dir: Path, *, verify: bool = True) -> Snapshot:
+    """The current snapshot of ``data_dir``; :class:`IndexNotBuilt` when there is none."""
+    version = current_version(data_dir)
+    if version is None:
+        raise IndexNotBuilt(Path(data_dir))
+    path = Path(data_dir) / SNAPSHOTS / version
+    if not path.is_dir():
+        raise IndexCorrupt(f"{POINTER} names snapshot {version}, which is missing; run `ragbot index --rebuild`")
+    return Snapshot(path, verify=verify)
