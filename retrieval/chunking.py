@@ -82,7 +82,7 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 # A candidate end: terminal punctuation, closing quotes/brackets, then space.
-_END = re.compile(r"[.!?…]+[»\"”’)\]]*(?=\s)")
+_END = re.compile(r"[.!?…]+(?: ?»|[\"”’)\]])*(?=\s)")
 # What may start the next sentence.
 _NEXT_START = re.compile(r"\s+[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
 _WORD_BEFORE = re.compile(r"([\w°]+)\W*$")

@@ -1,0 +1,85 @@
+"""Quick benchmark on the seeds: build time, warm search latency, cold start, recall@5.
+
+Prints one JSON object. Not a test: numbers depend on the machine.
+    python -m bench.run --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="seeds only (the default today)")
+    parser.add_argument("--qa", type=Path, default=ROOT.parent / "shared" / "eval" / "dev_qa.jsonl")
+    parser.add_argument("--repeat", type=int, default=3, help="cold-start runs")
+    args = parser.parse_args()
+
+    from retrieval import Engine, Settings
+    from retrieval.evaluation import evaluate, load_qa
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, articles_dir=ROOT / "seeds", data_dir=Path(tmp) / "data")
+        engine = Engine(settings)
+        t0 = time.perf_counter()
+        report = engine.index()
+        build = time.perf_counter() - t0
+
+        qa = load_qa(args.qa)
+        engine.search("warm-up", 5)
+        latencies = []
+        for item in qa:
+            t = time.perf_counter()
+            engine.search(item.question, 5)
+            latencies.append((time.perf_counter() - t) * 1000)
+        ev = evaluate(qa, engine.search, engine.answer_hits, k=10)
+        overall = {r.name: r for r in ev.rows}
+
+        env = os.environ | {
+            "RAGBOT_DATA_DIR": str(settings.data_dir),
+            "RAGBOT_ARTICLES_DIR": str(settings.articles_dir),
+        }
+        cold = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "bot", "ask", "What did the treaty include?"],
+                env=env,
+                capture_output=True,
+                check=True,
+            )
+            cold.append(time.perf_counter() - t)
+
+    latencies.sort()
+    print(
+        json.dumps(
+            {
+                "corpus": "seeds",
+                "articles": report.articles,
+                "passages": report.passages,
+                "model": settings.embedding_model,
+                "index_build_seconds": round(build, 3),
+                "search_ms_p50": round(statistics.median(latencies), 2),
+                "search_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+                "cold_start_ask_seconds_median": round(statistics.median(cold), 3),
+                "recall_at_5": {name: round(r.recall_at_5, 3) for name, r in overall.items()},
+                "mrr": {name: round(r.mrr, 3) for name, r in overall.items()},
+                "questions": len(qa),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real seeds, a fresh data dir per test, and a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval import Engine, Settings
+
+from .support import SEEDS, FakeEmbedder, make_settings
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A writable copy of the seeds, for tests that add or break files."""
+    target = tmp_path / "articles"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture
+def engine(settings: Settings, fake_embedder: FakeEmbedder) -> Engine:
+    """An engine over an index of the real seeds built with the fake embedder."""
+    eng = Engine(settings, embedder_factory=lambda _s: fake_embedder)
+    eng.index()
+    return eng
+
+
+@pytest.fixture(scope="session")
+def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The bundled MiniLM model over the seeds: built once per test session."""
+    eng = Engine(make_settings(tmp_path_factory.mktemp("real")))
+    eng.index()
+    return eng

@@ -1,0 +1,62 @@
+"""Test helpers: paths to the real data and a deterministic fake embedder.
+
+The fake stands where the model process boundary is (text in, vectors out); everything
+around it (loading, chunking, FAISS, SQLite, CLI) is the real code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from retrieval import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+DEV_QA = SHARED / "eval" / "dev_qa.jsonl"
+TREATY_ARTICLE = "001_58e8c327b5777ef9"
+
+
+class FakeEmbedder:
+    """Hashed bag of accent-folded words: deterministic, fast, and lexical enough to rank."""
+
+    def __init__(self, dim: int = 256, name: str = "test/fake-hash") -> None:
+        self._dim = dim
+        self._name = name
+        self.calls = 0
+        self.texts_encoded = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_encoded += len(texts)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            folded = unicodedata.normalize("NFKD", text.casefold())
+            folded = "".join(c for c in folded if not unicodedata.combining(c))
+            for word in re.findall(r"\w{3,}", folded):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+                out[i, h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+        return out
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"articles_dir": SEEDS, "data_dir": tmp_path / "data"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval import BadArticle, load_article, load_articles
+from retrieval.articles import normalize_text
+
+from .support import SEEDS
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    result = load_articles(SEEDS)
+    assert result.errors == ()
+    return {a.id: a for a in result.articles}
+
+
+def test_all_five_seeds_load_with_ids_from_file_stems(seeds):
+    assert sorted(seeds) == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    assert len(seeds) == 5
+
+
+def test_metadata_extracted_from_the_text(seeds):
+    a = seeds["000_6b9ece9a93871e23"].info
+    assert a.title == "Vladimir Poutine et le dirigeant nord-coréen se sont entretenus à Pyongyang"
+    assert a.byline == "Adam Morrow"
+    assert a.date == "2024-06-19"
+    assert a.source == "Reuters"
+    assert seeds["002_3620be85bbcd42ef"].info.date == "2023-08"
+    assert seeds["004_34fdb793e7d525a8"].info.date == "2024-06"
+    assert seeds["003_79011271dbdc1a5f"].info.source == "Agence France-Presse"
+    assert seeds["003_79011271dbdc1a5f"].info.title.startswith("Le président russe Vladimir Poutine")
+    # no title line in the file: a short one is derived from the first sentence
+    derived = seeds["001_58e8c327b5777ef9"].info.title
+    assert derived.startswith("Le 19 juin, Vladimir Poutine") and len(derived) <= 91
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "Soutenez Epoch Times",
+        "Comment pouvez-vous nous aider",
+        "Epoch Times est un média libre",
+        "Commentez cette histoire",
+        "Participer",
+        "Réemployer ce contenu",
+        "Getty Images",
+        "PHOTO AGENCE KCNA",
+        "date 2023-08",
+        "date 2024-06",
+        "\u00a0",
+    ],
+)
+def test_boilerplate_is_gone(seeds, fragment):
+    for article in seeds.values():
+        assert fragment not in article.body, (article.id, fragment)
+
+
+def test_article_text_is_kept(seeds):
+    body = seeds["000_6b9ece9a93871e23"].body
+    assert "Par Adam Morrow" in body  # the byline is part of the article
+    assert "dans une gare, le 6 janvier 2024 à Séoul, en Corée du Sud." in body  # caption kept, credit dropped
+    assert body.rstrip().endswith("Avec Reuters")
+    assert "Le leader nord-coréen est arrivé en Russie par train blindé." in seeds["003_79011271dbdc1a5f"].body
+    assert seeds["002_3620be85bbcd42ef"].body.startswith("SÉOUL – Le dirigeant nord-coréen")
+    assert seeds["001_58e8c327b5777ef9"].body.endswith("a-t-il proféré.")
+
+
+def test_body_is_normalised_with_blank_line_paragraphs(seeds):
+    for article in seeds.values():
+        assert article.body == normalize_text(article.body)
+        assert "\n\n\n" not in article.body
+        assert all(p == p.strip() and p for p in article.body.split("\n\n"))
+
+
+def test_normalisation():
+    assert normalize_text("Cafe\u0301\u00a0noir\r\n\u200b") == "Café noir\n"
+
+
+def test_markdown_front_matter(tmp_path):
+    path = tmp_path / "note.md"
+    path.write_text(
+        "---\ntitle: Un accord historique\ndate: 2024-06-20\nsource: Le Monde\nurl: https://example.org/a\n---\n"
+        "# Heading kept out\n\nLe **traité** prévoit une [aide](https://x.y) mutuelle.\n",
+        encoding="utf-8",
+    )
+    article = load_article(path)
+    assert article.info.title == "Un accord historique"
+    assert article.info.date == "2024-06-20"
+    assert article.info.source == "Le Monde"
+    assert article.info.url == "https://example.org/a"
+    assert "Le traité prévoit une aide mutuelle." in article.body
+
+
+def test_markdown_heading_is_the_title(tmp_path):
+    path = tmp_path / "n.md"
+    path.write_text("# Le sommet de Vladivostok\n\nKim est arrivé en train.\n", encoding="utf-8")
+    article = load_article(path)
+    assert article.info.title == "Le sommet de Vladivostok"
+    assert article.body == "Kim est arrivé en train."
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.txt", b"  \n\n ", "empty"),
+        ("bin.txt", b"\x00\x01\x02PK\x03\x04", "binary"),
+        ("latin1.txt", "Déjà vu à Séoul".encode("latin-1"), "UTF-8"),
+        ("notes.pdf", b"%PDF-1.4", "unsupported"),
+        ("bad.md", b"---\ntitle: [unclosed\n---\nBody.\n", "YAML"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(BadArticle) as info:
+        load_article(path)
+    assert name in str(info.value)
+    assert reason in str(info.value)
+
+
+def test_too_large_file_is_refused(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("mot " * 1000, encoding="utf-8")
+    with pytest.raises(BadArticle, match="too large"):
+        load_article(path, max_bytes=100)
+
+
+def test_one_bad_file_does_not_stop_the_others(articles_dir: Path):
+    (articles_dir / "zz_broken.txt").write_bytes(b"\xff\xfe\xfa broken")
+    (articles_dir / "zz_empty.txt").write_bytes(b"")
+    result = load_articles(articles_dir)
+    assert len(result.articles) == 5
+    assert sorted(e.path.name for e in result.errors) == ["zz_broken.txt", "zz_empty.txt"]

@@ -1,0 +1,209 @@
+"""The command line through its real entry points: typer in-process with the fake embedder,
+and the installed ``ragbot`` script in a subprocess where no model is needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import CliContext, app
+from retrieval import Settings
+
+from .support import DEV_QA, FakeEmbedder, make_settings
+
+SEARCH_HIT_KEYS = {"rank", "score", "article_id", "title", "date", "source", "text", "char_start", "char_end"}
+CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
+
+
+@pytest.fixture
+def cli(settings: Settings):
+    """Run ``ragbot ARGS`` in-process; returns (exit code, stdout, stderr)."""
+    runner = CliRunner()
+    embedder = FakeEmbedder()
+
+    def run(*args: str, stdin: str | None = None, ctx: CliContext | None = None):
+        result = runner.invoke(app, list(args), input=stdin, obj=ctx or CliContext(settings, lambda _s: embedder))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+@pytest.fixture
+def indexed(cli):
+    code, _, _ = cli("index")
+    assert code == 0
+    return cli
+
+
+def _bodies(settings: Settings) -> dict[str, str]:
+    from retrieval import load_articles
+
+    return {a.id: a.body for a in load_articles(settings.articles_dir).articles}
+
+
+def test_index_prints_a_one_line_summary(cli):
+    code, out, _ = cli("index")
+    assert code == 0
+    assert out.startswith("Indexed 5 articles into ") and " passages in " in out
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_index_json_summary(cli):
+    code, out, _ = cli("index", "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["articles"] == 5 and summary["passages"] > 5 and summary["seconds"] >= 0
+    assert summary["errors"] == []
+
+
+def test_search_json_contract_one_line_per_question(indexed, settings):
+    code, out, _ = indexed(
+        "search", "--json", "-k", "3", stdin="Qui a écrit l'article ?\n\nQuand Poutine est-il arrivé ?\n"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2  # the blank line is not a question
+    bodies = _bodies(settings)
+    for line, question in zip(lines, ["Qui a écrit l'article ?", "Quand Poutine est-il arrivé ?"], strict=True):
+        obj = json.loads(line)
+        assert set(obj) == {"question", "hits"} and obj["question"] == question
+        assert [h["rank"] for h in obj["hits"]] == [1, 2, 3]
+        for hit in obj["hits"]:
+            assert set(hit) == SEARCH_HIT_KEYS
+            assert isinstance(hit["score"], float) and isinstance(hit["title"], str)
+            assert hit["date"] is None or isinstance(hit["date"], str)
+            assert bodies[hit["article_id"]][hit["char_start"] : hit["char_end"]] == hit["text"]
+
+
+def test_ask_json_contract(indexed, settings):
+    code, out, _ = indexed("ask", "--json", "aide réciproque en cas d'attaque")
+    assert code == 0
+    [line] = out.splitlines()
+    obj = json.loads(line)
+    assert set(obj) == {"question", "answer", "abstained", "citations"}
+    assert obj["abstained"] is False and obj["answer"]
+    assert [c["n"] for c in obj["citations"]] == list(range(1, len(obj["citations"]) + 1))
+    bodies = _bodies(settings)
+    for c in obj["citations"]:
+        assert set(c) == CITATION_KEYS
+        assert c["quote"] in bodies[c["article_id"]]
+    assert obj["citations"][0]["article_id"] == "001_58e8c327b5777ef9"
+
+
+def test_ask_json_reads_questions_from_stdin(indexed):
+    code, out, _ = indexed("ask", "--json", stdin="traité\nsanctions\nmissiles\n")
+    assert code == 0
+    assert [json.loads(line)["question"] for line in out.splitlines()] == ["traité", "sanctions", "missiles"]
+
+
+def test_a_bad_question_in_a_batch_gets_its_own_error_line(indexed):
+    code, out, _ = indexed("search", "--json", stdin="traité\n" + "x" * 3000 + "\nsanctions\n")
+    assert code == 0
+    objs = [json.loads(line) for line in out.splitlines()]
+    assert len(objs) == 3
+    assert "too long" in objs[1]["error"] and "hits" in objs[2]
+
+
+def test_ask_prints_numbered_citations(indexed):
+    code, out, _ = indexed("ask", "aide réciproque en cas d'attaque")
+    assert code == 0
+    assert "[1]" in out and "Sources:" in out and "001_58e8c327b5777ef9" in out
+
+
+def test_piped_plain_questions_are_answered_in_turn(indexed):
+    code, out, _ = indexed("search", "-k", "1", stdin="traité\nsatellites\n")
+    assert code == 0
+    assert out.count("[1] ") == 2
+
+
+def test_sources_and_stats(indexed):
+    code, out, _ = indexed("sources")
+    assert code == 0
+    assert "000_6b9ece9a93871e23" in out and "Adam Morrow" in out and "2024-06-19" in out
+    code, out, _ = indexed("sources", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 5 and {r["article_id"] for r in rows} >= {"001_58e8c327b5777ef9"}
+    code, out, _ = indexed("stats", "--json")
+    stats = json.loads(out)
+    assert code == 0 and stats["model"] == "test/fake-hash" and stats["dim"] == 256 and stats["articles"] == 5
+
+
+def test_eval_reports_per_language(indexed):
+    code, out, _ = indexed("eval", str(DEV_QA), "--json")
+    assert code == 0
+    report = json.loads(out)
+    slices = {r["slice"]: r for r in report["rows"]}
+    assert set(slices) == {"en", "fr", "all"}
+    assert slices["all"]["answerable"] == 18 and slices["all"]["unanswerable"] == 2
+    assert 0.0 <= slices["all"]["recall@5"] <= 1.0
+
+
+def test_bad_article_is_reported_by_name_and_the_rest_indexed(tmp_path, articles_dir: Path, cli):
+    (articles_dir / "zz_bad.txt").write_bytes(b"\xc3\x28 invalid utf-8")
+    (articles_dir / "zz_empty.txt").write_bytes(b"")
+    ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), lambda _s: FakeEmbedder())
+    code, out, err = cli("index", "--json", ctx=ctx)
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["articles"] == 5
+    assert {e["file"] for e in summary["errors"]} == {"zz_bad.txt", "zz_empty.txt"}
+    assert "zz_bad.txt: not valid UTF-8" in err
+
+
+def test_index_of_an_empty_folder_fails_cleanly(tmp_path, cli):
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    code, _, err = cli("index", ctx=CliContext(make_settings(tmp_path, articles_dir=empty), lambda _s: FakeEmbedder()))
+    assert code == 6 and "no indexable articles" in err
+
+
+def test_mismatched_model_exits_with_a_message(indexed, settings):
+    other = CliContext(settings, lambda _s: FakeEmbedder(name="other/model"))
+    code, out, err = indexed("ask", "traité", ctx=other)
+    assert code == 4 and out == ""
+    assert "rebuild" in err and "Traceback" not in err
+
+
+# --- the installed script, in a subprocess --------------------------------------------------
+
+
+def _ragbot(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_ask_before_any_index_explains_and_fails(tmp_path):
+    proc = _ragbot("ask", "What did the treaty include?", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert "no index" in proc.stderr and "ragbot index" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_search_json_without_index_fails_before_reading_stdin(tmp_path):
+    proc = _ragbot("search", "--json", cwd=tmp_path, env_extra={"RAGBOT_DATA_DIR": str(tmp_path / "d")})
+    assert proc.returncode == 3 and proc.stdout == ""
+
+
+def test_invalid_settings_are_reported(tmp_path):
+    proc = _ragbot("stats", cwd=tmp_path, env_extra={"RAGBOT_ADMIN_IDS": "[777000]"})
+    assert proc.returncode == 2
+    assert "invalid settings" in proc.stderr and "777000" in proc.stderr
+
+
+def test_help_lists_the_commands(tmp_path):
+    proc = _ragbot("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for command in ("index", "ask", "search", "sources", "stats", "eval"):
+        assert command in proc.stdout

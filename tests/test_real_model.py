@@ -1,0 +1,128 @@
+"""The real bundled MiniLM model, end to end. Slow (model load), and part of every run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retrieval import Engine
+from retrieval.embedding import BUNDLED_MODEL_NAME, BUNDLED_SHA256, bundled_model_dir, file_sha256
+
+from .support import SEEDS, TREATY_ARTICLE, make_settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_bundled_weights_match_the_published_checksum():
+    weights = bundled_model_dir() / "model.safetensors"
+    assert file_sha256(weights) == BUNDLED_SHA256
+
+
+def test_treaty_question_finds_the_mutual_assistance_passage(real_engine: Engine):
+    hits = real_engine.search("What did the treaty include?", k=5)
+    assert len(hits) == 5
+    found = [h for h in hits if h.article.id == TREATY_ARTICLE and "aide réciproque en cas d’attaque" in h.passage.text]
+    assert found, [(h.article.id, h.passage.text[:60]) for h in hits]
+    assert real_engine.stats().model == BUNDLED_MODEL_NAME
+    assert real_engine.stats().dim == 384
+
+
+def test_vectors_are_normalised(real_engine: Engine):
+    import numpy as np
+
+    vectors = real_engine.embedder.encode(["Poutine à Pyongyang", "the treaty"])
+    assert vectors.dtype == np.float32 and vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_model_given_by_local_path_works(tmp_path: Path):
+    path = str(bundled_model_dir())
+    engine = Engine(make_settings(tmp_path, embedding_model=path))
+    report = engine.index()
+    assert report.articles == 5
+    assert engine.stats().model == str(Path(path).resolve())
+    assert engine.search("Baïkonour", k=3)
+
+
+def _ragbot(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=full,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_end_to_end_with_the_real_model(tmp_path: Path):
+    env = {"RAGBOT_ARTICLES_DIR": str(SEEDS), "RAGBOT_DATA_DIR": str(tmp_path / "data")}
+    built = _ragbot("index", "--json", env=env, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["articles"] == 5
+    asked = _ragbot("search", "--json", "-k", "5", env=env, cwd=tmp_path, stdin="What did the treaty include?\n")
+    assert asked.returncode == 0, asked.stderr
+    [line] = asked.stdout.splitlines()
+    hits = json.loads(line)["hits"]
+    assert any(h["article_id"] == TREATY_ARTICLE and "aide réciproque" in h["text"] for h in hits)
+
+
+def test_unknown_model_name_fails_with_a_clear_message(tmp_path: Path):
+    env = {
+        "RAGBOT_ARTICLES_DIR": str(SEEDS),
+        "RAGBOT_DATA_DIR": str(tmp_path / "data"),
+        "RAGBOT_EMBEDDING_MODEL": "no-such-org/no-such-model",
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = _ragbot("index", env=env, cwd=tmp_path)
+    assert proc.returncode == 5
+    assert "cannot load embedding model 'no-such-org/no-such-model'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
+    """`ragbot ask` with no question on a terminal: prompt, answer, `:q` leaves."""
+    import pty
+    import select
+    import time
+
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    env |= {"RAGBOT_DATA_DIR": str(real_engine.settings.data_dir), "HOME": str(tmp_path), "TERM": "dumb"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask"], stdin=secondary, stdout=secondary, stderr=secondary, env=env
+    )
+    os.close(secondary)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 120.0) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(primary, 65536)
+                except OSError:
+                    break
+        assert marker in seen, seen.decode(errors="replace")[-2000:]
+
+    try:
+        read_until(b"? ")
+        os.write(primary, b"What did the treaty include?\n")
+        read_until(b"Sources:")
+        read_until(b"\n? ")
+        os.write(primary, b":q\n")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(primary)
+    assert b"[1]" in seen and TREATY_ARTICLE.encode() in seen
+    assert (tmp_path / ".local" / "state" / "ragbot" / "history").is_file()

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
+from retrieval.snapshot import MANIFEST, SNAPSHOTS, current_version
+
+from .support import FakeEmbedder, make_settings
+
+
+def test_round_trip_build_then_load(engine: Engine):
+    snap = open_current(engine.settings.data_dir)
+    m = snap.manifest
+    assert m.model == "test/fake-hash" and m.dim == 256
+    assert m.counts["articles"] == 5
+    assert m.counts["passages"] == snap.index.ntotal == sum(a["passages"] for a in m.articles.values())
+    assert m.chunking == {"strategy": "sentence-pack/v1", "min_chars": 250, "max_chars": 550}
+    assert all(len(a["sha256"]) == 64 for a in m.articles.values())
+    assert set(m.files) == {"index.faiss", "passages.sqlite"}
+    # every stored passage is a verbatim slice of its stored article body
+    rows = list(range(snap.index.ntotal))
+    for passage, article in snap.passages(rows):
+        body = snap.article_body(article.id)
+        assert body[passage.char_start : passage.char_end] == passage.text
+    # vectors in the index are the embedder's vectors for those passages, row for row
+    first, _ = snap.passages([0])[0]
+    stored = snap.index.reconstruct(0)
+    assert np.allclose(stored, FakeEmbedder().encode([first.text])[0], atol=1e-6)
+
+
+def test_manifest_is_plain_json(engine: Engine):
+    snap = open_current(engine.settings.data_dir)
+    data = json.loads((snap.path / MANIFEST).read_text())
+    assert {"model", "dim", "chunking", "articles", "counts", "created_at", "files", "format"} <= set(data)
+
+
+def test_search_returns_ranked_hits_with_citations(engine: Engine):
+    hits = engine.search("aide réciproque en cas d'attaque contre une des parties", k=5)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert hits[0].article.id == "001_58e8c327b5777ef9"
+    assert "aide réciproque" in hits[0].passage.text
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+
+
+def test_no_index_says_how_to_build_one(tmp_path):
+    eng = Engine(make_settings(tmp_path), embedder_factory=lambda _s: FakeEmbedder())
+    with pytest.raises(IndexNotBuilt, match="ragbot index"):
+        eng.search("anything")
+
+
+def test_index_built_with_another_model_is_refused(engine: Engine):
+    other = Engine(engine.settings, embedder_factory=lambda _s: FakeEmbedder(name="another/model"))
+    with pytest.raises(ModelMismatch, match="test/fake-hash"):
+        other.search("traité")
+
+
+def test_index_with_another_dimension_is_refused(engine: Engine):
+    other = Engine(engine.settings, embedder_factory=lambda _s: FakeEmbedder(dim=64))
+    with pytest.raises(ModelMismatch, match="256"):
+        other.search("traité")
+
+
+def test_tampered_snapshot_is_refused(engine: Engine):
+    snap = open_current(engine.settings.data_dir)
+    with open(snap.path / "index.faiss", "r+b") as fh:
+        fh.seek(100)
+        fh.write(b"\x00\x01\x02\x03")
+    with pytest.raises(IndexCorrupt, match="checksum"):
+        open_current(engine.settings.data_dir)
+
+
+def test_rebuild_switches_pointer_and_keeps_a_few_versions(engine: Engine):
+    data = engine.settings.data_dir
+    first = current_version(data)
+    versions = [first]
+    for _ in range(4):
+        versions.append(engine.index().version)
+    assert current_version(data) == versions[-1]
+    kept = sorted(p.name for p in (data / SNAPSHOTS).iterdir())
+    assert kept == versions[-3:]
+    # the engine follows the pointer without being rebuilt
+    assert engine.snapshot().version == versions[-1]
