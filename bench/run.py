@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +62,6 @@ def main() -> None:
             )
             cold.append(time.perf_counter() - t)
 
-    latencies.sort()
     print(
         json.dumps(
             {
@@ -70,9 +70,9 @@ def main() -> None:
                 "passages": report.passages,
                 "model": settings.embedding_model,
                 "index_build_seconds": round(build, 3),
-                "search_ms_p50": round(statistics.median(latencies), 2),
-                "search_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
-                "cold_start_ask_seconds_median": round(statistics.median(cold), 3),
+                "search_ms_p50": round(percentile(latencies, 50), 2),
+                "search_ms_p95": round(percentile(latencies, 95), 2),
+                "cold_start_ask_seconds_median": round(percentile(cold, 50), 3),
                 "recall_at_5": {name: round(r.recall_at_5, 3) for name, r in overall.items()},
                 "mrr": {name: round(r.mrr, 3) for name, r in overall.items()},
                 "questions": len(qa),

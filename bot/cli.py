@@ -80,7 +80,7 @@ def main(
         ctx.obj = CliContext(settings=settings)
     overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
     if overrides:
-        ctx.obj = CliContext(ctx.obj.settings.model_copy(update=overrides), ctx.obj.embedder_factory)
+        ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.embedder_factory)
 
 
 def _ctx(ctx: typer.Context) -> CliContext:
@@ -220,6 +220,29 @@ def evaluate_cmd(
         _emit_json(render.eval_json(report))
     else:
         typer.echo(render.eval_text(report))
+
+
+@app.command()
+@handles_errors
+def serve(ctx: typer.Context) -> None:
+    """Run the Telegram bot (long polling; webhook when RAGBOT_WEBHOOK_URL is set).
+
+    Needs RAGBOT_TELEGRAM_TOKEN. Builds the index first if there is none yet.
+    Example: RAGBOT_TELEGRAM_TOKEN=123:abc ragbot serve
+    """
+    from retrieval.errors import IndexNotBuilt
+
+    from .telegram import build_application, run_application
+
+    settings = _ctx(ctx).settings
+    engine = _ctx(ctx).engine()
+    application = build_application(settings, engine)  # checks the token before anything slow
+    try:
+        engine.snapshot()
+    except IndexNotBuilt:
+        typer.echo("no index yet: indexing the articles first", err=True)
+        typer.echo(render.index_text(engine.index()), err=True)
+    run_application(application, settings)
 
 
 # --- question input -------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from retrieval.answer import Answer, Citation
@@ -11,6 +13,8 @@ from retrieval.evaluation import EvalReport
 from retrieval.indexer import IndexReport
 from retrieval.search import Hit
 from retrieval.snapshot import ArticleSummary
+
+from .texts import Messages
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -197,3 +201,51 @@ def eval_text(report: EvalReport) -> str:
         lines.append(f"not in top 5: {', '.join(missed)}")
     lines.append(f"(MRR over the top {report.k}; abstention from `ask` on unanswerable questions)")
     return "\n".join(lines)
+
+
+# --- Telegram HTML -------------------------------------------------------------------------
+
+
+def escape_html(text: str | None) -> str:
+    """Escape ``<``, ``>`` and ``&`` for Telegram's HTML parse mode."""
+    return html.escape(text or "", quote=False)
+
+
+_h = escape_html
+
+
+def describe_html(article: ArticleInfo) -> str:
+    extra = ", ".join(_h(x) for x in (article.date, article.source) if x)
+    title = f"<b>{_h(article.title)}</b>"
+    return f"{title} — {extra}" if extra else title
+
+
+def answer_html(answer: Answer, texts: Messages) -> str:
+    """The chat reply: the answer, then one line per numbered citation."""
+    if answer.abstained:
+        return _h(texts.not_found)
+    lines = [_h(answer.text), ""]
+    lines += [f"[{c.n}] {describe_html(c.article)}" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def sources_html(answer: Answer, texts: Messages) -> str:
+    """The quoted passages behind an answer, one block per citation."""
+    blocks = [f"<b>{_h(texts.sources_heading)}</b>"]
+    for c in answer.citations:
+        blocks.append(f"[{c.n}] {describe_html(c.article)}\n<blockquote>{_h(c.quote)}</blockquote>")
+    return "\n\n".join(blocks)
+
+
+def articles_html(summaries: list[ArticleSummary], texts: Messages) -> str:
+    if not summaries:
+        return _h(texts.no_articles)
+    lines = [f"<b>{_h(texts.sources_list_heading.format(n=len(summaries)))}</b>", ""]
+    for i, s in enumerate(summaries, start=1):
+        lines.append(f"{i}. {describe_html(s.info)} <i>({s.passages} passages)</i>")
+    return "\n".join(lines)
+
+
+def html_to_plain(text: str) -> str:
+    """What a reader sees of Telegram HTML: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", text))

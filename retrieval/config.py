@@ -34,6 +34,29 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     admin_ids: list[int] = Field(default_factory=list)
+    max_question_chars: int = Field(500, ge=10, le=4000)
+    rate_limit_questions: int = Field(5, ge=1)
+    rate_limit_seconds: float = Field(60.0, gt=0)
+    telegram_concurrency: int = Field(32, ge=1, le=256)
+    telegram_send_retries: int = Field(3, ge=0, le=10)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A validated copy with some values replaced (``model_copy`` would skip validation)."""
+        values = self.model_dump()
+        values.update(changes)
+        return type(self)(_env_file=None, **values)
+
+    @field_validator("telegram_token", "webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `RAGBOT_TELEGRAM_TOKEN=` copied from .env.example means "not set", not "empty token".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("admin_ids")
     @classmethod

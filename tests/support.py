@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,9 +27,10 @@ TREATY_ARTICLE = "001_58e8c327b5777ef9"
 class FakeEmbedder:
     """Hashed bag of accent-folded words: deterministic, fast, and lexical enough to rank."""
 
-    def __init__(self, dim: int = 256, name: str = "test/fake-hash") -> None:
+    def __init__(self, dim: int = 256, name: str = "test/fake-hash", gate: threading.Event | None = None) -> None:
         self._dim = dim
         self._name = name
+        self.gate = gate  # when set, encode() waits for it: holds an indexer mid-build, deterministically
         self.calls = 0
         self.texts_encoded = 0
 
@@ -41,6 +43,8 @@ class FakeEmbedder:
         return self._dim
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self.gate is not None and not self.gate.wait(timeout=60):
+            raise TimeoutError("test gate never opened")
         self.calls += 1
         self.texts_encoded += len(texts)
         out = np.zeros((len(texts), self._dim), dtype=np.float32)

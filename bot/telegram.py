@@ -1,0 +1,369 @@
+"""Telegram front end: a python-telegram-bot ``Application`` over the same engine as the CLI.
+
+Every handler is a small coroutine; search, model inference and indexing run in
+worker threads so one slow question never stalls the other chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from retrieval.answer import Answer
+from retrieval.config import Settings
+from retrieval.engine import Engine
+from retrieval.errors import IndexNotBuilt, RagbotError
+
+from . import render
+from .ratelimit import Decision, RateLimiter
+from .split import split_html
+from .texts import Messages, messages_for
+
+if TYPE_CHECKING:
+    from telegram import Message, Update
+    from telegram.ext import Application, ContextTypes
+
+log = logging.getLogger(__name__)
+
+SOURCES_PREFIX = "src:"
+
+
+class AnswerStore:
+    """Recent answers, so a "Sources" button can expand them later (bounded, newest kept)."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._capacity = capacity
+
+    def put(self, answer: Answer) -> str:
+        key = secrets.token_urlsafe(9)
+        self._items[key] = answer
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> Answer | None:
+        return self._items.get(key)
+
+
+@dataclass
+class BotState:
+    """What the handlers share; one per Application, kept in ``bot_data``."""
+
+    settings: Settings
+    engine: Engine
+    limiter: RateLimiter
+    answers: AnswerStore = field(default_factory=AnswerStore)
+    reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.admin_ids
+
+
+def build_application(settings: Settings, engine: Engine) -> Application:
+    """The bot, wired: handlers, concurrency, flood-control retries, error handler."""
+    from telegram.ext import (
+        AIORateLimiter,
+        ApplicationBuilder,
+        CallbackQueryHandler,
+        CommandHandler,
+        MessageHandler,
+        filters,
+    )
+
+    if settings.telegram_token is None:
+        raise RagbotError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    api = settings.telegram_api_url.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .concurrent_updates(settings.telegram_concurrency)
+        .rate_limiter(AIORateLimiter(max_retries=settings.telegram_send_retries))
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data["state"] = BotState(
+        settings=settings,
+        engine=engine,
+        limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+    )
+    app.add_handler(CommandHandler(["start", "help"], start))
+    app.add_handler(CommandHandler("sources", sources))
+    app.add_handler(CommandHandler("ask", ask_command))
+    app.add_handler(CommandHandler("reindex", reindex))
+    app.add_handler(CommandHandler("stats", stats))
+    app.add_handler(CallbackQueryHandler(show_sources, pattern=f"^{SOURCES_PREFIX}"))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    from telegram import BotCommand
+
+    await app.bot.set_my_commands(
+        [
+            BotCommand("ask", "Ask a question about the articles"),
+            BotCommand("sources", "List the indexed articles"),
+            BotCommand("help", "How to use this bot"),
+        ]
+    )
+
+
+def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    return context.application.bot_data["state"]
+
+
+def _texts(update: Update) -> Messages:
+    user = update.effective_user
+    return messages_for(user.language_code if user else None)
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help: what the bot knows and how to ask."""
+    texts = _texts(update)
+    state = _state(context)
+    try:
+        summaries = await asyncio.to_thread(state.engine.sources)
+    except IndexNotBuilt:
+        await _reply(update, texts.no_index)
+        return
+    dates = sorted(s.info.date for s in summaries if s.info.date)
+    span = f"{dates[0][:7]} – {dates[-1][:7]}" if dates else "?"
+    await _reply(update, texts.welcome.format(articles=len(summaries), dates=span), html=True)
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sources: the indexed articles."""
+    texts = _texts(update)
+    try:
+        summaries = await asyncio.to_thread(_state(context).engine.sources)
+    except IndexNotBuilt:
+        await _reply(update, texts.no_index)
+        return
+    await _reply(update, render.articles_html(summaries, texts), html=True)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask <question>: works in private chats and groups."""
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await _reply(update, _texts(update).ask_usage)
+        return
+    await answer_question(update, context, question)
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any text in a private chat is a question."""
+    await answer_question(update, context, update.effective_message.text)
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups, answer only when mentioned or replied to."""
+    message = update.effective_message
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is not None:
+        await answer_question(update, context, question)
+
+
+async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "Sources" button: send the quoted passages behind an answer."""
+    query = update.callback_query
+    texts = _texts(update)
+    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
+    await query.answer()
+    if answer is None:
+        await _send(context, query.message.chat_id, texts.sources_gone)
+        return
+    await _send(context, query.message.chat_id, render.sources_html(answer, texts), html=True)
+
+
+async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reindex (admins): rebuild the index in the background, then swap it in."""
+    state = _state(context)
+    texts = _texts(update)
+    if not state.is_admin(update.effective_user and update.effective_user.id):
+        await _reply(update, texts.admin_only)
+        return
+    if state.reindex_lock.locked():
+        await _reply(update, texts.reindex_running)
+        return
+    await state.reindex_lock.acquire()
+    await _reply(update, texts.reindex_started)
+    chat_id = update.effective_chat.id
+    task = asyncio.create_task(_run_reindex(state, context, chat_id, texts))
+    state.background.add(task)
+    task.add_done_callback(state.background.discard)
+
+
+async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
+    try:
+        report = await asyncio.to_thread(state.engine.index)
+    except RagbotError as err:
+        await _send(context, chat_id, texts.reindex_failed.format(reason=err))
+        return
+    except Exception as err:
+        log.exception("re-index failed")
+        await _send(context, chat_id, texts.reindex_failed.format(reason=type(err).__name__))
+        return
+    finally:
+        state.reindex_lock.release()
+    skipped = "".join(f"\n• {e}" for e in report.errors)
+    await _send(
+        context,
+        chat_id,
+        texts.reindex_done.format(
+            articles=report.articles, passages=report.passages, seconds=report.seconds, errors=skipped
+        ),
+    )
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats (admins): index size, model, build time."""
+    state = _state(context)
+    texts = _texts(update)
+    if not state.is_admin(update.effective_user and update.effective_user.id):
+        await _reply(update, texts.admin_only)
+        return
+    try:
+        result = await asyncio.to_thread(state.engine.stats)
+    except IndexNotBuilt:
+        await _reply(update, texts.no_index)
+        return
+    await _reply(update, render.stats_text(result))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log any handler failure with its context and tell the user something went wrong."""
+    from telegram import Update
+
+    chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error handling update %s (chat %s)", update_id, chat, exc_info=context.error)
+    if chat is not None:
+        try:
+            await _send(context, chat, _texts(update).error)
+        except Exception:
+            log.warning("could not tell chat %s about the error", chat, exc_info=True)
+
+
+# --- answering ------------------------------------------------------------------------------
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    """Gatekeeping (length, rate), then search in a thread, then a cited reply with a Sources button."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.constants import ChatAction
+
+    state = _state(context)
+    texts = _texts(update)
+    user_id = update.effective_user.id if update.effective_user else update.effective_chat.id
+    decision = state.limiter.check(user_id)
+    if decision is Decision.NOTIFY:
+        await _reply(update, texts.slow_down)
+    if decision is not Decision.ALLOW:
+        return
+    question = " ".join(question.split())
+    if not question:
+        await _reply(update, texts.empty_question)
+        return
+    if len(question) > state.settings.max_question_chars:
+        await _reply(update, texts.too_long.format(length=len(question), limit=state.settings.max_question_chars))
+        return
+
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    try:
+        answer = await asyncio.to_thread(state.engine.ask, question)
+    except IndexNotBuilt:
+        await _reply(update, texts.no_index)
+        return
+    if answer.abstained:
+        await _reply(update, render.answer_html(answer, texts), html=True)
+        return
+    key = state.answers.put(answer)
+    button = InlineKeyboardMarkup([[InlineKeyboardButton(texts.sources_button, callback_data=SOURCES_PREFIX + key)]])
+    await _reply(update, render.answer_html(answer, texts), html=True, markup=button)
+
+
+def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a group message meant for the bot, or None when it is not for us."""
+    text = message.text or ""
+    mention = f"@{bot_username}"
+    if re.search(rf"(?<!\w){re.escape(mention)}\b", text, re.IGNORECASE):
+        return re.sub(rf"(?<!\w){re.escape(mention)}\b", " ", text, flags=re.IGNORECASE).strip(" ,:")
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return text
+    return None
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+async def _reply(update: Update, text: str, *, html: bool = False, markup: Any = None) -> None:
+    message = update.effective_message
+    await _send_pieces(message.get_bot(), message.chat_id, text, html=html, markup=markup, reply_to=message.message_id)
+
+
+async def _send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, *, html: bool = False) -> None:
+    await _send_pieces(context.bot, chat_id, text, html=html)
+
+
+async def _send_pieces(
+    bot: Any, chat_id: int, text: str, *, html: bool, markup: Any = None, reply_to: int | None = None
+) -> None:
+    """Send ``text`` as one or more messages within Telegram's limit; the button goes on the last.
+
+    Plain text is escaped and sent as HTML too, so both kinds split the same way. If
+    Telegram cannot parse a piece's entities, that piece is resent as plain text.
+    """
+    from telegram import ReplyParameters
+    from telegram.error import BadRequest
+
+    body = text if html else render.escape_html(text)
+    pieces = [p for p in split_html(body) if p.strip()]
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        kwargs: dict[str, Any] = {"reply_markup": markup if last else None}
+        if i == 0 and reply_to is not None:
+            kwargs["reply_parameters"] = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        try:
+            await bot.send_message(chat_id, piece.strip(), parse_mode="HTML", **kwargs)
+        except BadRequest as err:
+            if "can't parse entities" not in str(err).lower():
+                raise
+            log.warning("Telegram refused our HTML (%s); sending plain text", err)
+            for plain in split_html(render.html_to_plain(piece).strip()):
+                await bot.send_message(chat_id, plain, **kwargs)
+
+
+def run_application(app: Application, settings: Settings) -> None:
+    """Serve until interrupted: a webhook when one is configured, long polling otherwise."""
+    from telegram import Update
+
+    if settings.webhook_url:
+        if settings.webhook_secret is None:
+            raise RagbotError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
+        path = "telegram/" + secrets.token_hex(8)
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=f"{settings.webhook_url.rstrip('/')}/{path}",
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

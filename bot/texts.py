@@ -1,0 +1,91 @@
+"""What the bot says, in English and French (the user's Telegram language picks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Messages:
+    lang: str
+    welcome: str
+    not_found: str
+    sources_button: str
+    sources_heading: str
+    sources_list_heading: str
+    sources_gone: str
+    no_articles: str
+    no_index: str
+    too_long: str
+    slow_down: str
+    empty_question: str
+    error: str
+    admin_only: str
+    reindex_started: str
+    reindex_running: str
+    reindex_done: str
+    reindex_failed: str
+    ask_usage: str
+
+
+EN = Messages(
+    lang="en",
+    welcome=(
+        "Hello! I answer questions about {articles} news articles ({dates}), "
+        "quoting the passages each answer comes from.\n\n"
+        "Just send a question, in English or French, e.g. <i>What did the treaty include?</i>\n"
+        "In a group, mention me, reply to me, or use /ask followed by your question.\n\n"
+        "/sources lists the articles I know; /help shows this message."
+    ),
+    not_found="I could not find this in the articles. /sources lists what I know about.",
+    sources_button="Sources",
+    sources_heading="Quoted passages",
+    sources_list_heading="{n} articles indexed",
+    sources_gone="These sources are no longer available; please ask again.",
+    no_articles="No articles are indexed yet.",
+    no_index="The article index is not built yet; an admin can run /reindex.",
+    too_long="That question is too long ({length} characters; the limit is {limit}). Please shorten it.",
+    slow_down="You are asking faster than I can answer. Please wait a moment before the next question.",
+    empty_question="Please send a question in words.",
+    error="Sorry, something went wrong while answering. Please try again.",
+    admin_only="Sorry, this command is for administrators only.",
+    reindex_started="Re-indexing the articles… I keep answering from the current index meanwhile.",
+    reindex_running="A re-index is already running.",
+    reindex_done="Re-index done: {articles} articles, {passages} passages in {seconds:.1f} s.{errors}",
+    reindex_failed="Re-index failed: {reason}",
+    ask_usage="Usage: /ask followed by your question, e.g. /ask What did the treaty include?",
+)
+
+FR = Messages(
+    lang="fr",
+    welcome=(
+        "Bonjour ! Je réponds aux questions sur {articles} articles de presse ({dates}), "
+        "en citant les passages d’où vient chaque réponse.\n\n"
+        "Envoyez simplement une question, en français ou en anglais, par exemple "
+        "<i>Que prévoit le traité ?</i>\n"
+        "Dans un groupe, mentionnez-moi, répondez à l’un de mes messages ou utilisez /ask suivi de la question.\n\n"
+        "/sources liste les articles que je connais ; /help affiche ce message."
+    ),
+    not_found="Je n’ai pas trouvé cela dans les articles. /sources liste ce que je connais.",
+    sources_button="Sources",
+    sources_heading="Passages cités",
+    sources_list_heading="{n} articles indexés",
+    sources_gone="Ces sources ne sont plus disponibles ; reposez la question.",
+    no_articles="Aucun article n’est encore indexé.",
+    no_index="L’index des articles n’est pas encore construit ; un administrateur peut lancer /reindex.",
+    too_long="Cette question est trop longue ({length} caractères ; la limite est {limit}). Merci de la raccourcir.",
+    slow_down="Vous posez des questions plus vite que je ne peux répondre. Attendez un instant avant la suivante.",
+    empty_question="Envoyez une question en toutes lettres.",
+    error="Désolé, une erreur s’est produite pendant la réponse. Réessayez.",
+    admin_only="Désolé, cette commande est réservée aux administrateurs.",
+    reindex_started="Réindexation des articles… Je continue à répondre avec l’index actuel en attendant.",
+    reindex_running="Une réindexation est déjà en cours.",
+    reindex_done="Réindexation terminée : {articles} articles, {passages} passages en {seconds:.1f} s.{errors}",
+    reindex_failed="La réindexation a échoué : {reason}",
+    ask_usage="Utilisation : /ask suivi de la question, par exemple /ask Que prévoit le traité ?",
+)
+
+
+def messages_for(language_code: str | None) -> Messages:
+    """French for French-speaking Telegram users, English otherwise."""
+    return FR if (language_code or "").lower().startswith("fr") else EN
