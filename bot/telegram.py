@@ -7,10 +7,12 @@ worker threads so one slow question never stalls the other chats.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -190,13 +192,28 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _send(context, query.message.chat_id, render.sources_html(answer, texts), html=True)
 
 
+Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Run ``handler`` only for ids in RAGBOT_ADMIN_IDS; everyone else gets a refusal (fail closed)."""
+
+    @functools.wraps(handler)
+    async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if not _state(context).is_admin(user.id if user else None):
+            await _reply(update, _texts(update).admin_only)
+            return
+        await handler(update, context)
+
+    return gated
+
+
+@admin_only
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (admins): rebuild the index in the background, then swap it in."""
     state = _state(context)
     texts = _texts(update)
-    if not state.is_admin(update.effective_user and update.effective_user.id):
-        await _reply(update, texts.admin_only)
-        return
     if state.reindex_lock.locked():
         await _reply(update, texts.reindex_running)
         return
@@ -230,13 +247,11 @@ async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat
     )
 
 
+@admin_only
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats (admins): index size, model, build time."""
     state = _state(context)
     texts = _texts(update)
-    if not state.is_admin(update.effective_user and update.effective_user.id):
-        await _reply(update, texts.admin_only)
-        return
     try:
         result = await asyncio.to_thread(state.engine.stats)
     except IndexNotBuilt:
