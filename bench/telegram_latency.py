@@ -19,7 +19,7 @@ from bench.stats import percentile
 from bot.telegram import build_application
 from retrieval import Engine, Settings
 from tests.fake_telegram import FakeBotAPI
-from tests.support import SEEDS, FakeEmbedder
+from tests.support import SEEDS, fake_encoders
 
 QUESTIONS = [
     "What did the treaty include?",
@@ -73,8 +73,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, articles_dir=SEEDS, data_dir=Path(tmp) / "data")
-        factory = (lambda _s: FakeEmbedder()) if args.fake_embedder else None
-        engine = Engine(settings, embedder_factory=factory) if factory else Engine(settings)
+        engine = Engine(settings, encoders=fake_encoders()) if args.fake_embedder else Engine(settings)
         engine.index()
         engine.search("warm-up", 5)
         t0 = time.perf_counter()

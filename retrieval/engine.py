@@ -10,23 +10,28 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .answer import Answer, Answerer, PassageAnswerer
+from .answer import AbstainPolicy, Answer, Answerer, PassageAnswerer
 from .config import Settings
-from .embedding import Embedder, make_embedder
-from .indexer import IndexReport, Progress, build_index
-from .search import Hit, Searcher
+from .embedding import make_embedder, make_multilingual
+from .indexer import Encoders, IndexReport, Progress, build_index
+from .search import Hit, Searcher, search_settings
 from .snapshot import ArticleSummary, Snapshot, current_version, open_current
 
-EmbedderFactory = Callable[[Settings], Embedder]
+EncoderFactory = Callable[[Settings], Encoders]
+
+
+def default_encoders(settings: Settings) -> Encoders:
+    """The encoders the settings ask for (loaded lazily, on first use)."""
+    return Encoders(embedding=make_embedder(settings), multilingual=make_multilingual(settings))
 
 
 @dataclass(frozen=True)
 class Stats:
     version: str
-    model: str
-    dim: int
+    encoders: dict
     articles: int
     passages: int
+    sentences: int
     created_at: str
     build_seconds: float
     disk_bytes: int
@@ -38,22 +43,24 @@ class Engine:
         self,
         settings: Settings,
         *,
-        embedder_factory: EmbedderFactory = make_embedder,
+        encoders: EncoderFactory = default_encoders,
         answerer: Answerer | None = None,
     ) -> None:
         self.settings = settings
-        self._embedder_factory = embedder_factory
-        self._embedder: Embedder | None = None
-        self._answerer = answerer or PassageAnswerer()
+        self._encoder_factory = encoders
+        self._encoders: Encoders | None = None
+        self._answerer = answerer or PassageAnswerer(
+            policy=AbstainPolicy(settings.abstain_below, settings.abstain_coverage_weight)
+        )
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
 
     @property
-    def embedder(self) -> Embedder:
+    def encoders(self) -> Encoders:
         with self._lock:
-            if self._embedder is None:
-                self._embedder = self._embedder_factory(self.settings)
-            return self._embedder
+            if self._encoders is None:
+                self._encoders = self._encoder_factory(self.settings)
+            return self._encoders
 
     def snapshot(self) -> Snapshot:
         """The current snapshot, reopened when the pointer has moved since last time."""
@@ -64,12 +71,14 @@ class Engine:
         searcher = self._searcher
         if searcher is not None and searcher.snapshot.version == version:
             return searcher
-        embedder = self.embedder
+        encoders = self.encoders
         with self._lock:
             if self._searcher is None or self._searcher.snapshot.version != version:
                 # The old snapshot is not closed: a query running on it in another thread
                 # finishes on the version it started with; the GC closes it afterwards.
-                self._searcher = Searcher(open_current(self.settings.data_dir), embedder)
+                self._searcher = Searcher(
+                    open_current(self.settings.data_dir), encoders, search_settings(self.settings)
+                )
             return self._searcher
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
@@ -82,7 +91,7 @@ class Engine:
         return self._answerer.answer(question, hits)
 
     def index(self, *, progress: Progress | None = None) -> IndexReport:
-        return build_index(self.settings, self.embedder, progress=progress)
+        return build_index(self.settings, self.encoders, progress=progress)
 
     def sources(self) -> list[ArticleSummary]:
         return self.snapshot().articles()
@@ -92,10 +101,10 @@ class Engine:
         m = snap.manifest
         return Stats(
             version=snap.version,
-            model=m.model,
-            dim=m.dim,
+            encoders=m.encoders,
             articles=m.counts["articles"],
             passages=m.counts["passages"],
+            sentences=m.counts.get("sentences", 0),
             created_at=m.created_at,
             build_seconds=m.build_seconds,
             disk_bytes=snap.disk_bytes(),

@@ -1,13 +1,30 @@
-"""Dense search over a loaded snapshot."""
+"""Hybrid search over a loaded snapshot: lexical (with cross-lingual expansion) + dense signals.
+
+Each signal proposes its best ``candidates`` passages; every candidate is then scored
+exactly by every signal, each signal's scores are min-max normalised over the
+candidates and summed with the weights from settings. Min-max on a shared candidate
+set keeps a strong signal from being drowned by a flat one, and needs no training.
+
+Signals:
+    bm25          typed terms (weight 1) + multilingual neighbours of the question's words
+    multilingual  cosine of the question and the passage in the multilingual space
+    sentences     best cosine of the question and one sentence of the passage
+    embedding     cosine with the sentence-transformers model (MiniLM by default)
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from .analysis import Analyzer
 from .articles import ArticleInfo, normalize_text
 from .chunking import Passage
-from .embedding import Embedder
+from .config import Settings
+from .crosslingual import ExpansionSettings, weighted_query_terms
 from .errors import RagbotError
+from .indexer import Encoders
 from .snapshot import Snapshot
 
 MAX_QUESTION_CHARS = 2000
@@ -23,6 +40,29 @@ class Hit:
     score: float
     passage: Passage
     article: ArticleInfo
+    #: best cosine between the question and one sentence of the passage (multilingual
+    #: space); what the abstention decision reads. None without a multilingual encoder.
+    evidence: float | None = None
+    #: the best-matching sentence as (char_start, char_end) in the article body
+    sentence: tuple[int, int] | None = None
+    #: share of the question's content words found in the passage (0..1), a word counting
+    #: fully when typed as is and by its similarity when only a cross-lingual neighbour matches
+    coverage: float = 0.0
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    bm25: float = 1.0
+    multilingual: float = 0.5
+    sentences: float = 0.5
+    embedding: float = 0.5
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    weights: FusionWeights = field(default_factory=FusionWeights)
+    candidates: int = 100
+    expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
 
 
 def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -35,25 +75,166 @@ def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str
 
 
 class Searcher:
-    """Answers ``search(question, k)`` from one snapshot with one embedder."""
+    """``search(question, k)`` over one snapshot with the encoders that built it."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder) -> None:
-        snapshot.check_model(embedder.name)
+    def __init__(self, snapshot: Snapshot, encoders: Encoders, settings: SearchSettings | None = None) -> None:
+        snapshot.check_encoder("embedding", encoders.embedding.name if encoders.embedding else None)
+        snapshot.check_encoder("multilingual", encoders.multilingual.name if encoders.multilingual else None)
         self.snapshot = snapshot
-        self.embedder = embedder
-        self._dim_checked = False
+        self.encoders = encoders
+        self.settings = settings or SearchSettings()
+        self.analyzer = Analyzer(snapshot.manifest.analyzer.get("language", "french"))
+        self._checked: set[str] = set()
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         text = clean_question(question)
-        vector = self.embedder.encode([text])
-        if not self._dim_checked:
-            self.snapshot.check_dim(int(vector.shape[1]))
-            self._dim_checked = True
-        k = max(1, min(k, self.snapshot.index.ntotal))
-        scores, rows = self.snapshot.index.search(vector, k)
-        pairs = [(float(s), int(r)) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
-        found = self.snapshot.passages([r for _, r in pairs])
-        return [
-            Hit(rank=i + 1, score=score, passage=passage, article=article)
-            for i, ((score, _), (passage, article)) in enumerate(zip(pairs, found, strict=True))
-        ]
+        snap = self.snapshot
+        n = snap.size
+        if n == 0:
+            return []
+        pool = min(self.settings.candidates, n)
+        w = self.settings.weights
+        proposals: list[np.ndarray] = []
+        exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
+
+        evidence = None
+        best_sentence: dict[int, int] = {}
+        ml = self.encoders.multilingual
+        expansions: dict[str, list[tuple[str, float]]] = {}
+        if ml is not None:
+            q_ml = self._encode(ml, "multilingual", text)
+            if snap.expander is not None:
+                expansions = snap.expander.neighbours(self.analyzer.content_words(text), ml, self.settings.expansion)
+            proposals.append(self._dense_top(snap.dense["multilingual"], q_ml, pool))
+            exact["multilingual"] = (w.multilingual, lambda c, q=q_ml: _dense_exact(snap.dense["multilingual"], q, c))
+            if "sentences" in snap.dense and len(snap.sentence_spans):
+                _, rows = snap.dense["sentences"].search(q_ml, min(pool * 3, snap.dense["sentences"].ntotal))
+                proposals.append(np.unique(snap.sentence_spans[rows[0][rows[0] >= 0], 0]))
+                evidence = _SentenceScorer(snap, q_ml)
+                exact["sentences"] = (w.sentences, evidence)
+        if self.encoders.embedding is not None:
+            q_st = self._encode(self.encoders.embedding, "embedding", text)
+            proposals.append(self._dense_top(snap.dense["embedding"], q_st, pool))
+            exact["embedding"] = (w.embedding, lambda c, q=q_st: _dense_exact(snap.dense["embedding"], q, c))
+        if snap.lexical is not None:
+            terms = weighted_query_terms(text, self.analyzer, expansions)
+            bm25 = snap.lexical.scores(terms)
+            proposals.append(np.argsort(-bm25)[:pool])
+            exact["bm25"] = (w.bm25, lambda c, s=bm25: s[c])
+
+        candidates = np.unique(np.concatenate(proposals)) if proposals else np.arange(min(n, pool))
+        fused = np.zeros(len(candidates), dtype=np.float64)
+        for name, (weight, scorer) in exact.items():
+            # The sentence scores also feed the abstention decision, so they are computed at weight 0 too.
+            if weight > 0 or name == "sentences":
+                fused += weight * _minmax(np.asarray(scorer(candidates), dtype=np.float64))  # type: ignore[operator]
+        order = np.argsort(-fused, kind="stable")[:k]
+        rows = [int(candidates[i]) for i in order]
+        found = snap.passages(rows)
+        if evidence is not None:
+            best_sentence = evidence.best
+        word_terms = self._word_terms(text, expansions)
+        hits = []
+        for rank, (i, row, (passage, article)) in enumerate(zip(order, rows, found, strict=True), start=1):
+            sentence = best_sentence.get(row)
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=float(fused[i]),
+                    passage=passage,
+                    article=article,
+                    evidence=evidence.raw.get(row) if evidence is not None else None,
+                    sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
+                    coverage=self._coverage(word_terms, passage.text),
+                )
+            )
+        return hits
+
+    def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
+        """For each content word of the question: the index terms that would match it, with their weight."""
+        out = []
+        for word in self.analyzer.content_words(text):
+            terms = dict.fromkeys(self.analyzer.terms(word), 1.0)
+            for neighbour, similarity in expansions.get(word, []):
+                for term in self.analyzer.terms(neighbour):
+                    terms[term] = max(terms.get(term, 0.0), similarity)
+            out.append(terms)
+        return out
+
+    def _coverage(self, word_terms: list[dict[str, float]], passage_text: str) -> float:
+        if not word_terms:
+            return 0.0
+        present = set(self.analyzer.terms(passage_text))
+        return sum(max((w for t, w in terms.items() if t in present), default=0.0) for terms in word_terms) / len(
+            word_terms
+        )
+
+    def _encode(self, encoder: object, role: str, text: str) -> np.ndarray:
+        vector = encoder.encode([text])  # type: ignore[attr-defined]
+        if role not in self._checked:
+            self.snapshot.check_encoder(role, encoder.name, int(vector.shape[1]))  # type: ignore[attr-defined]
+            self._checked.add(role)
+        return np.ascontiguousarray(vector, dtype=np.float32)
+
+    @staticmethod
+    def _dense_top(index: object, query: np.ndarray, pool: int) -> np.ndarray:
+        _, rows = index.search(query, pool)  # type: ignore[attr-defined]
+        return rows[0][rows[0] >= 0]
+
+
+def _dense_exact(index: object, query: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    vectors = index.reconstruct_batch(candidates.astype(np.int64))  # type: ignore[attr-defined]
+    return vectors @ query[0]
+
+
+class _SentenceScorer:
+    """Best sentence cosine per candidate passage, remembering which sentence won."""
+
+    def __init__(self, snapshot: Snapshot, query: np.ndarray) -> None:
+        self.snapshot = snapshot
+        self.query = query
+        self.raw: dict[int, float] = {}
+        self.best: dict[int, int] = {}
+        passage_of = snapshot.sentence_spans[:, 0]
+        self._first = np.searchsorted(passage_of, np.arange(snapshot.size), side="left")
+        self._last = np.searchsorted(passage_of, np.arange(snapshot.size), side="right")
+
+    def __call__(self, candidates: np.ndarray) -> np.ndarray:
+        index = self.snapshot.dense["sentences"]
+        out = np.zeros(len(candidates), dtype=np.float64)
+        for i, row in enumerate(candidates):
+            lo, hi = int(self._first[row]), int(self._last[row])
+            if hi <= lo:
+                continue
+            sims = index.reconstruct_batch(np.arange(lo, hi, dtype=np.int64)) @ self.query[0]
+            j = int(np.argmax(sims))
+            out[i] = float(sims[j])
+            self.raw[int(row)] = out[i]
+            self.best[int(row)] = lo + j
+        return out
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 1e-12:
+        return np.zeros_like(values)
+    return (values - lo) / (hi - lo)
+
+
+def search_settings(settings: Settings) -> SearchSettings:
+    """The search knobs out of the application settings."""
+    return SearchSettings(
+        weights=FusionWeights(
+            bm25=settings.weight_bm25,
+            multilingual=settings.weight_multilingual,
+            sentences=settings.weight_multilingual_sentence,
+            embedding=settings.weight_embedding,
+        ),
+        candidates=settings.candidates,
+        expansion=ExpansionSettings(
+            top_n=settings.expansion_top_n,
+            min_similarity=settings.expansion_min_similarity,
+        ),
+    )

@@ -5,9 +5,13 @@ Layout of the data directory::
     data/
       CURRENT                     name of the current snapshot (switched with os.replace)
       snapshots/<version>/
-        manifest.json             model, dim, chunking, per-article hashes, counts, file checksums
-        index.faiss               vectors, row i = passage row i (FAISS's own format)
-        passages.sqlite           articles and passages (no pickle anywhere)
+        manifest.json             encoders, chunking, analyzer, per-article hashes, counts, file checksums
+        passages.sqlite           articles, passages, sentences (no pickle anywhere)
+        dense.embedding.faiss     sentence-transformers vectors, row i = passage row i
+        dense.multilingual.faiss  multilingual vectors of passages
+        dense.sentences.faiss     multilingual vectors of sentences, row j = sentence row j
+        bm25_*.npy, bm25_vocab.json      the lexical index (numpy arrays, JSON)
+        xling_vocab.json/.faiss   article words in the multilingual space (query expansion)
 
 A snapshot is written under a temporary name, fsynced, renamed into place, and only
 then made current, so a reader never sees a half-written one.
@@ -21,27 +25,29 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .articles import Article, ArticleInfo
 from .chunking import Passage
+from .crosslingual import VOCAB_FILES, TermExpander
 from .embedding import file_sha256
 from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
+from .lexical import LEXICAL_FILES, LexicalIndex
 
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
 MANIFEST = "manifest.json"
-INDEX_FILE = "index.faiss"
 DB_FILE = "passages.sqlite"
 TMP_PREFIX = ".tmp-"
+DENSE_PREFIX = "dense."
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -53,13 +59,18 @@ CREATE TABLE passages (
     ordinal INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX passages_article ON passages(article_id, ordinal);
+CREATE TABLE sentences (
+    row INTEGER PRIMARY KEY, passage_row INTEGER NOT NULL REFERENCES passages(row),
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL
+);
+CREATE INDEX sentences_passage ON sentences(passage_row);
 """
 
 
 @dataclass(frozen=True)
 class Manifest:
-    model: str
-    dim: int
+    encoders: dict[str, dict[str, Any]]  # role ("embedding", "multilingual") -> {"model", "dim"}
+    analyzer: dict[str, Any]
     chunking: dict[str, Any]
     articles: dict[str, dict[str, Any]]
     counts: dict[str, int]
@@ -89,50 +100,69 @@ class ArticleSummary:
 # --- writing -------------------------------------------------------------------------
 
 
-def write_snapshot(
-    data_dir: Path,
-    articles: Sequence[Article],
-    passages: Sequence[Passage],
-    vectors: np.ndarray,
-    *,
-    model: str,
-    chunking: dict[str, Any],
-    build_seconds: float,
-    keep: int = 3,
-) -> str:
+class Savable(Protocol):
+    def save(self, folder: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class SnapshotContent:
+    """Everything one snapshot holds, computed by the indexer."""
+
+    articles: Sequence[Article]
+    passages: Sequence[Passage]
+    sentences: Sequence[tuple[int, int, int]]  # (passage row, char_start, char_end) in article body
+    dense: dict[str, np.ndarray]  # "embedding" | "multilingual" (per passage) | "sentences" (per sentence)
+    encoders: dict[str, dict[str, Any]]
+    analyzer: dict[str, Any]
+    chunking: dict[str, Any]
+    extras: Sequence[Savable] = ()
+
+
+def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
     """Write a complete snapshot, make it current, prune old ones; returns its version."""
     import faiss
     import numpy as np
 
-    if len(passages) != len(vectors):
-        raise ValueError("one vector per passage")
     snapshots = Path(data_dir) / SNAPSHOTS
     snapshots.mkdir(parents=True, exist_ok=True)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     tmp = snapshots / f"{TMP_PREFIX}{version}"
     tmp.mkdir()
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    index = faiss.IndexFlatIP(int(vectors.shape[1]))
-    index.add(vectors)
-    faiss.write_index(index, str(tmp / INDEX_FILE))
-    _write_db(tmp / DB_FILE, articles, passages)
+    for name, vectors in content.dense.items():
+        expected = len(content.sentences) if name == "sentences" else len(content.passages)
+        if len(vectors) != expected:
+            raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index = faiss.IndexFlatIP(int(vectors.shape[1]))
+        index.add(vectors)
+        faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
+    _write_db(tmp / DB_FILE, content)
+    for extra in content.extras:
+        extra.save(tmp)
 
     counts: dict[str, int] = {}
-    for p in passages:
+    for p in content.passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
+    files = sorted(p.name for p in tmp.iterdir())
     manifest = Manifest(
-        model=model,
-        dim=int(vectors.shape[1]),
-        chunking=dict(chunking),
-        articles={a.id: {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)} for a in articles},
-        counts={"articles": len(articles), "passages": len(passages)},
+        encoders=content.encoders,
+        analyzer=content.analyzer,
+        chunking=dict(content.chunking),
+        articles={
+            a.id: {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)} for a in content.articles
+        },
+        counts={
+            "articles": len(content.articles),
+            "passages": len(content.passages),
+            "sentences": len(content.sentences),
+        },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
-        files={name: file_sha256(tmp / name) for name in (INDEX_FILE, DB_FILE)},
+        files={name: file_sha256(tmp / name) for name in files},
     )
     (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-    for name in (INDEX_FILE, DB_FILE, MANIFEST):
+    for name in [*files, MANIFEST]:
         _fsync_file(tmp / name)
     _fsync_dir(tmp)
     final = snapshots / version
@@ -143,9 +173,9 @@ def write_snapshot(
     return version
 
 
-def _write_db(path: Path, articles: Iterable[Article], passages: Iterable[Passage]) -> None:
+def _write_db(path: Path, content: SnapshotContent) -> None:
+    articles, passages = content.articles, content.passages
     counts: dict[str, int] = {}
-    passages = list(passages)
     for p in passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
     con = sqlite3.connect(path)
@@ -172,6 +202,10 @@ def _write_db(path: Path, articles: Iterable[Article], passages: Iterable[Passag
         con.executemany(
             "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
             [(row, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text) for row, p in enumerate(passages)],
+        )
+        con.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?)",
+            [(row, *sentence) for row, sentence in enumerate(content.sentences)],
         )
         con.commit()
     finally:
@@ -251,11 +285,33 @@ class Snapshot:
             raise IndexCorrupt(f"snapshot {self.version} has an unreadable manifest ({err})") from None
         if verify:
             self._verify_files()
-        self.index = faiss.read_index(str(self.path / INDEX_FILE))
-        if self.index.ntotal != self.manifest.counts["passages"] or self.index.d != self.manifest.dim:
-            raise IndexCorrupt(f"snapshot {self.version}: index does not match its manifest")
+        self.dense: dict[str, Any] = {}
+        for name in ("embedding", "multilingual", "sentences"):
+            file = self.path / f"{DENSE_PREFIX}{name}.faiss"
+            if file.is_file():
+                self.dense[name] = faiss.read_index(str(file))
+        n_passages, n_sentences = self.manifest.counts["passages"], self.manifest.counts.get("sentences", 0)
+        for name, index in self.dense.items():
+            if index.ntotal != (n_sentences if name == "sentences" else n_passages):
+                raise IndexCorrupt(f"snapshot {self.version}: {name} vectors do not match the manifest")
         self._db = sqlite3.connect(f"file:{self.path / DB_FILE}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        self.lexical = LexicalIndex.load(self.path) if (self.path / LEXICAL_FILES[0]).is_file() else None
+        self.expander = TermExpander.load(self.path) if (self.path / VOCAB_FILES[0]).is_file() else None
+        self.sentence_spans = self._sentence_table()
+
+    @property
+    def size(self) -> int:
+        """Number of passages."""
+        return int(self.manifest.counts["passages"])
+
+    def _sentence_table(self) -> np.ndarray:
+        """Rows of (passage_row, char_start, char_end), one per sentence, in sentence-row order."""
+        import numpy as np
+
+        with self._lock:
+            rows = self._db.execute("SELECT passage_row, char_start, char_end FROM sentences ORDER BY row").fetchall()
+        return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
     def _verify_files(self) -> None:
         for name, expected in self.manifest.files.items():
@@ -266,23 +322,25 @@ class Snapshot:
                     "rebuild with `ragbot index --rebuild`"
                 )
 
-    def check_model(self, model: str) -> None:
-        if model != self.manifest.model:
+    def check_encoder(self, role: str, model: str | None, dim: int | None = None) -> None:
+        """Refuse to search with an encoder other than the one that built this snapshot."""
+        built = self.manifest.encoders.get(role)
+        built_model = built["model"] if built else None
+        if model != built_model:
             raise ModelMismatch(
-                f"the index was built with model {self.manifest.model!r} (dim {self.manifest.dim}) "
-                f"but the settings ask for {model!r}: rebuild with `ragbot index --rebuild` "
-                "or set RAGBOT_EMBEDDING_MODEL back"
+                f"the index was built with {role} model {built_model!r}"
+                + (f" (dim {built['dim']})" if built else "")
+                + f" but the settings ask for {model!r}: rebuild with `ragbot index --rebuild` "
+                "or change the settings back"
             )
-
-    def check_dim(self, dim: int) -> None:
-        if dim != self.manifest.dim:
+        if built and dim is not None and dim != built["dim"]:
             raise ModelMismatch(
-                f"the index holds {self.manifest.dim}-dimensional vectors but the model gives {dim}: "
+                f"the index holds {built['dim']}-dimensional {role} vectors but the model gives {dim}: "
                 "rebuild with `ragbot index --rebuild`"
             )
 
     def passages(self, rows: Sequence[int]) -> list[tuple[Passage, ArticleInfo]]:
-        """Passages at FAISS rows ``rows`` with their article, in the order asked."""
+        """Passages at rows ``rows`` (FAISS row = passage row) with their article, in the order asked."""
         if not rows:
             return []
         marks = ",".join("?" * len(rows))

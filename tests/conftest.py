@@ -9,7 +9,7 @@ import pytest
 
 from retrieval import Engine, Settings
 
-from .support import SEEDS, FakeEmbedder, make_settings
+from .support import SEEDS, FakeEmbedder, fake_encoders, make_settings
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def articles_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def engine(settings: Settings, fake_embedder: FakeEmbedder) -> Engine:
     """An engine over an index of the real seeds built with the fake embedder."""
-    eng = Engine(settings, embedder_factory=lambda _s: fake_embedder)
+    eng = Engine(settings, encoders=fake_encoders(fake_embedder))
     eng.index()
     return eng
 
@@ -41,6 +41,6 @@ def engine(settings: Settings, fake_embedder: FakeEmbedder) -> Engine:
 @pytest.fixture(scope="session")
 def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """The bundled MiniLM model over the seeds: built once per test session."""
-    eng = Engine(make_settings(tmp_path_factory.mktemp("real")))
+    eng = Engine(make_settings(tmp_path_factory.mktemp("real"), abstain_below=Settings(_env_file=None).abstain_below))
     eng.index()
     return eng

@@ -10,12 +10,13 @@ import hashlib
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from retrieval import Settings
+from retrieval.indexer import Encoders
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -61,6 +62,22 @@ class FakeEmbedder:
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"articles_dir": SEEDS, "data_dir": tmp_path / "data"}
+    """Settings on the real seeds with a fresh data dir.
+
+    Abstention is off by default: its threshold is calibrated for the real multilingual
+    encoder, and the fake's cosines live on another scale (real-model tests turn it on).
+    """
+    values: dict[str, object] = {"articles_dir": SEEDS, "data_dir": tmp_path / "data", "abstain_below": 0.0}
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def fake_encoders(
+    embedding: FakeEmbedder | None = None, multilingual: FakeEmbedder | None = None
+) -> Callable[[Settings], Encoders]:
+    """An encoder factory for ``Engine``: fake MiniLM-role and multilingual-role embedders."""
+    bundle = Encoders(
+        embedding=embedding or FakeEmbedder(),
+        multilingual=multilingual or FakeEmbedder(dim=128, name="test/fake-multilingual"),
+    )
+    return lambda _settings: bundle

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bot.cli import CliContext, app
 from retrieval import Settings
 
-from .support import DEV_QA, FakeEmbedder, make_settings
+from .support import DEV_QA, FakeEmbedder, fake_encoders, make_settings
 
 SEARCH_HIT_KEYS = {"rank", "score", "article_id", "title", "date", "source", "text", "char_start", "char_end"}
 CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
@@ -25,10 +25,10 @@ CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
 def cli(settings: Settings):
     """Run ``ragbot ARGS`` in-process; returns (exit code, stdout, stderr)."""
     runner = CliRunner()
-    embedder = FakeEmbedder()
+    encoders = fake_encoders()
 
     def run(*args: str, stdin: str | None = None, ctx: CliContext | None = None):
-        result = runner.invoke(app, list(args), input=stdin, obj=ctx or CliContext(settings, lambda _s: embedder))
+        result = runner.invoke(app, list(args), input=stdin, obj=ctx or CliContext(settings, encoders))
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result.exit_code, result.stdout, result.stderr
@@ -133,7 +133,9 @@ def test_sources_and_stats(indexed):
     assert len(rows) == 5 and {r["article_id"] for r in rows} >= {"001_58e8c327b5777ef9"}
     code, out, _ = indexed("stats", "--json")
     stats = json.loads(out)
-    assert code == 0 and stats["model"] == "test/fake-hash" and stats["dim"] == 256 and stats["articles"] == 5
+    assert code == 0 and stats["articles"] == 5
+    assert stats["encoders"]["embedding"] == {"model": "test/fake-hash", "dim": 256}
+    assert stats["encoders"]["multilingual"] == {"model": "test/fake-multilingual", "dim": 128}
 
 
 def test_eval_reports_per_language(indexed):
@@ -149,7 +151,7 @@ def test_eval_reports_per_language(indexed):
 def test_bad_article_is_reported_by_name_and_the_rest_indexed(tmp_path, articles_dir: Path, cli):
     (articles_dir / "zz_bad.txt").write_bytes(b"\xc3\x28 invalid utf-8")
     (articles_dir / "zz_empty.txt").write_bytes(b"")
-    ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), lambda _s: FakeEmbedder())
+    ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), fake_encoders())
     code, out, err = cli("index", "--json", ctx=ctx)
     assert code == 0
     summary = json.loads(out)
@@ -161,12 +163,12 @@ def test_bad_article_is_reported_by_name_and_the_rest_indexed(tmp_path, articles
 def test_index_of_an_empty_folder_fails_cleanly(tmp_path, cli):
     empty = tmp_path / "nothing"
     empty.mkdir()
-    code, _, err = cli("index", ctx=CliContext(make_settings(tmp_path, articles_dir=empty), lambda _s: FakeEmbedder()))
+    code, _, err = cli("index", ctx=CliContext(make_settings(tmp_path, articles_dir=empty), fake_encoders()))
     assert code == 6 and "no indexable articles" in err
 
 
 def test_mismatched_model_exits_with_a_message(indexed, settings):
-    other = CliContext(settings, lambda _s: FakeEmbedder(name="other/model"))
+    other = CliContext(settings, fake_encoders(FakeEmbedder(name="other/model")))
     code, out, err = indexed("ask", "traité", ctx=other)
     assert code == 4 and out == ""
     assert "rebuild" in err and "Traceback" not in err

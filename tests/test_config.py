@@ -12,7 +12,7 @@ from .support import ROOT
 
 def test_env_example_documents_every_setting_and_parses():
     text = (ROOT / ".env.example").read_text()
-    documented = set(re.findall(r"^RAGBOT_([A-Z_]+)=", text, re.MULTILINE))
+    documented = set(re.findall(r"^RAGBOT_([A-Z0-9_]+)=", text, re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
     settings = Settings(_env_file=ROOT / ".env.example")
     assert settings.telegram_token is None and settings.webhook_url is None

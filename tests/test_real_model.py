@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from retrieval import Engine
-from retrieval.embedding import BUNDLED_MODEL_NAME, BUNDLED_SHA256, bundled_model_dir, file_sha256
+from retrieval.embedding import (
+    BUNDLED_MODEL_NAME,
+    BUNDLED_SHA256,
+    MULTILINGUAL_MODEL_NAME,
+    bundled_model_dir,
+    file_sha256,
+)
 
 from .support import SEEDS, TREATY_ARTICLE, make_settings
 
@@ -28,16 +34,17 @@ def test_treaty_question_finds_the_mutual_assistance_passage(real_engine: Engine
     assert len(hits) == 5
     found = [h for h in hits if h.article.id == TREATY_ARTICLE and "aide réciproque en cas d’attaque" in h.passage.text]
     assert found, [(h.article.id, h.passage.text[:60]) for h in hits]
-    assert real_engine.stats().model == BUNDLED_MODEL_NAME
-    assert real_engine.stats().dim == 384
+    assert real_engine.stats().encoders["embedding"] == {"model": BUNDLED_MODEL_NAME, "dim": 384}
+    assert real_engine.stats().encoders["multilingual"] == {"model": MULTILINGUAL_MODEL_NAME, "dim": 512}
 
 
 def test_vectors_are_normalised(real_engine: Engine):
     import numpy as np
 
-    vectors = real_engine.embedder.encode(["Poutine à Pyongyang", "the treaty"])
-    assert vectors.dtype == np.float32 and vectors.shape == (2, 384)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    for encoder, dim in ((real_engine.encoders.embedding, 384), (real_engine.encoders.multilingual, 512)):
+        vectors = encoder.encode(["Poutine à Pyongyang", "the treaty"])
+        assert vectors.dtype == np.float32 and vectors.shape == (2, dim)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
 def test_a_model_given_by_local_path_works(tmp_path: Path):
@@ -45,7 +52,7 @@ def test_a_model_given_by_local_path_works(tmp_path: Path):
     engine = Engine(make_settings(tmp_path, embedding_model=path))
     report = engine.index()
     assert report.articles == 5
-    assert engine.stats().model == str(Path(path).resolve())
+    assert engine.stats().encoders["embedding"]["model"] == str(Path(path).resolve())
     assert engine.search("Baïkonour", k=3)
 
 
@@ -102,10 +109,10 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
     os.close(secondary)
     seen = b""
 
-    def read_until(marker: bytes, timeout: float = 120.0) -> None:
+    def read_until(marker: bytes, timeout: float = 120.0, count: int = 1) -> None:
         nonlocal seen
         deadline = time.monotonic() + timeout
-        while marker not in seen and time.monotonic() < deadline:
+        while seen.count(marker) < count and time.monotonic() < deadline:
             ready, _, _ = select.select([primary], [], [], 0.5)
             if ready:
                 try:
@@ -118,7 +125,7 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
         read_until(b"? ")
         os.write(primary, b"What did the treaty include?\n")
         read_until(b"Sources:")
-        read_until(b"\n? ")
+        read_until(b"\n? ", count=2)  # the next prompt: the whole answer has been printed
         os.write(primary, b":q\n")
         assert proc.wait(timeout=60) == 0
     finally:

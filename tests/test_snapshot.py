@@ -9,33 +9,54 @@ import pytest
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
 from retrieval.snapshot import MANIFEST, SNAPSHOTS, current_version
 
-from .support import FakeEmbedder, make_settings
+from .support import FakeEmbedder, fake_encoders, make_settings
 
 
 def test_round_trip_build_then_load(engine: Engine):
     snap = open_current(engine.settings.data_dir)
     m = snap.manifest
-    assert m.model == "test/fake-hash" and m.dim == 256
+    assert m.encoders == {
+        "embedding": {"model": "test/fake-hash", "dim": 256},
+        "multilingual": {"model": "test/fake-multilingual", "dim": 128},
+    }
     assert m.counts["articles"] == 5
-    assert m.counts["passages"] == snap.index.ntotal == sum(a["passages"] for a in m.articles.values())
+    n = m.counts["passages"]
+    assert n == snap.dense["embedding"].ntotal == snap.dense["multilingual"].ntotal == snap.size
+    assert n == sum(a["passages"] for a in m.articles.values())
+    assert m.counts["sentences"] == snap.dense["sentences"].ntotal == len(snap.sentence_spans) > n
     assert m.chunking == {"strategy": "sentence-pack/v1", "min_chars": 250, "max_chars": 550}
+    assert m.analyzer["language"] == "french"
     assert all(len(a["sha256"]) == 64 for a in m.articles.values())
-    assert set(m.files) == {"index.faiss", "passages.sqlite"}
-    # every stored passage is a verbatim slice of its stored article body
-    rows = list(range(snap.index.ntotal))
-    for passage, article in snap.passages(rows):
+    assert set(m.files) == {
+        "passages.sqlite",
+        "dense.embedding.faiss",
+        "dense.multilingual.faiss",
+        "dense.sentences.faiss",
+        "bm25_data.npy",
+        "bm25_indices.npy",
+        "bm25_indptr.npy",
+        "bm25_vocab.json",
+        "xling_vocab.json",
+        "xling_vocab.faiss",
+    }
+    # every stored passage is a verbatim slice of its stored article body, and its sentences lie inside it
+    for row, (passage, article) in enumerate(snap.passages(list(range(n)))):
         body = snap.article_body(article.id)
         assert body[passage.char_start : passage.char_end] == passage.text
+        spans = snap.sentence_spans[snap.sentence_spans[:, 0] == row]
+        assert len(spans) >= 1
+        assert all(passage.char_start <= s < e <= passage.char_end for _, s, e in spans)
     # vectors in the index are the embedder's vectors for those passages, row for row
     first, _ = snap.passages([0])[0]
-    stored = snap.index.reconstruct(0)
+    stored = snap.dense["embedding"].reconstruct(0)
     assert np.allclose(stored, FakeEmbedder().encode([first.text])[0], atol=1e-6)
 
 
 def test_manifest_is_plain_json(engine: Engine):
     snap = open_current(engine.settings.data_dir)
     data = json.loads((snap.path / MANIFEST).read_text())
-    assert {"model", "dim", "chunking", "articles", "counts", "created_at", "files", "format"} <= set(data)
+    assert {"encoders", "analyzer", "chunking", "articles", "counts", "created_at", "files", "format"} <= set(data)
+    assert data["format"] == 2
 
 
 def test_search_returns_ranked_hits_with_citations(engine: Engine):
@@ -47,26 +68,26 @@ def test_search_returns_ranked_hits_with_citations(engine: Engine):
 
 
 def test_no_index_says_how_to_build_one(tmp_path):
-    eng = Engine(make_settings(tmp_path), embedder_factory=lambda _s: FakeEmbedder())
+    eng = Engine(make_settings(tmp_path), encoders=fake_encoders())
     with pytest.raises(IndexNotBuilt, match="ragbot index"):
         eng.search("anything")
 
 
 def test_index_built_with_another_model_is_refused(engine: Engine):
-    other = Engine(engine.settings, embedder_factory=lambda _s: FakeEmbedder(name="another/model"))
+    other = Engine(engine.settings, encoders=fake_encoders(FakeEmbedder(name="another/model")))
     with pytest.raises(ModelMismatch, match="test/fake-hash"):
         other.search("traité")
 
 
 def test_index_with_another_dimension_is_refused(engine: Engine):
-    other = Engine(engine.settings, embedder_factory=lambda _s: FakeEmbedder(dim=64))
+    other = Engine(engine.settings, encoders=fake_encoders(FakeEmbedder(dim=64)))
     with pytest.raises(ModelMismatch, match="256"):
         other.search("traité")
 
 
 def test_tampered_snapshot_is_refused(engine: Engine):
     snap = open_current(engine.settings.data_dir)
-    with open(snap.path / "index.faiss", "r+b") as fh:
+    with open(snap.path / "dense.embedding.faiss", "r+b") as fh:
         fh.seek(100)
         fh.write(b"\x00\x01\x02\x03")
     with pytest.raises(IndexCorrupt, match="checksum"):

@@ -21,7 +21,7 @@ from retrieval import Engine, Settings
 from retrieval.snapshot import POINTER, current_version
 
 from .fake_telegram import FakeBotAPI
-from .support import TREATY_ARTICLE, FakeEmbedder, make_settings
+from .support import TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
 
 ADMIN = 4242
 
@@ -60,7 +60,7 @@ def fake():
 
 @pytest.fixture
 def fake_engine(tmp_path: Path) -> Engine:
-    engine = Engine(make_settings(tmp_path), embedder_factory=lambda _s: FakeEmbedder())
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders())
     engine.index()
     return engine
 
@@ -131,7 +131,7 @@ async def test_long_answer_is_split_and_escaped(tmp_path: Path, fake: FakeBotAPI
     sentence = "Le seuil <b> & le « plafond » > 4096 caractères reste une limite & un défi. "
     (articles / "long.txt").write_text("Un titre\n\n" + sentence * 120, encoding="utf-8")
     settings = make_settings(tmp_path, articles_dir=articles, chunk_min_chars=3000, chunk_max_chars=20000)
-    engine = Engine(settings, embedder_factory=lambda _s: FakeEmbedder())
+    engine = Engine(settings, encoders=fake_encoders())
     engine.index()
     async with running_bot(bot_settings(settings, fake), engine, fake):
         fake.push_message("seuil plafond limite", user_id=9)
@@ -201,7 +201,7 @@ async def test_reindex_is_refused_to_non_admins_and_nothing_runs(fake_engine: En
 
 async def test_admin_reindex_swaps_in_the_new_index(tmp_path: Path, fake: FakeBotAPI):
     embedder = FakeEmbedder()
-    engine = Engine(make_settings(tmp_path), embedder_factory=lambda _s: embedder)
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders(embedder))
     engine.index()
     before = current_version(engine.settings.data_dir)
     embedder.gate = threading.Event()  # the next build waits here until the test lets it go
@@ -305,7 +305,7 @@ def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
 
     from bot.cli import CliContext, app
 
-    ctx = CliContext(make_settings(tmp_path), lambda _s: FakeEmbedder())
+    ctx = CliContext(make_settings(tmp_path), fake_encoders())
     result = CliRunner().invoke(app, ["serve"], obj=ctx)
     assert result.exit_code == 1
     assert "RAGBOT_TELEGRAM_TOKEN is not set" in result.stderr and "BotFather" in result.stderr

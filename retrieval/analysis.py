@@ -1,0 +1,93 @@
+"""Language-aware text analysis for lexical search: words, stop words, accent folding, stemming."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+_WORD = re.compile(r"\w+")
+
+# Function words of questions and prose. French comes from the Snowball list shipped
+# with bm25s plus common question words; English is written out because bm25s's list is
+# tiny and misses the question words an English query is made of.
+_FRENCH_EXTRA = frozenset(
+    """comment pourquoi quand quel quelle quels quelles quoi combien où selon lequel laquelle lesquels
+    cette cet ces celui celle ceux aussi alors ainsi plus très tout tous toute toutes
+    été fait faire dit dire entre avant après depuis sans sous vers chez contre""".split()
+)
+ENGLISH_STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves according say says said tell told mention mentioned describe described""".split()
+)
+
+
+def french_stop_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_FRENCH
+
+    return frozenset(STOPWORDS_FRENCH) | _FRENCH_EXTRA
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens; apostrophes split elisions (l’accord → l, accord)."""
+    return _WORD.findall(text.replace("’", "'").casefold())
+
+
+def fold_accents(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """Turns text into index terms: stop words out, accents folded, Snowball-stemmed.
+
+    The articles' language decides the stemmer (``french`` by default). Query words in
+    another language are analysed the same way, which keeps names and numbers matching;
+    translation is the cross-lingual expander's job.
+    """
+
+    language: str = "french"
+    _stemmer: Any = field(init=False, repr=False, compare=False, default=None)
+    _stop: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        import Stemmer
+
+        object.__setattr__(self, "_stemmer", Stemmer.Stemmer(self.language))
+        stop = french_stop_words() if self.language == "french" else frozenset()
+        object.__setattr__(self, "_stop", stop | ENGLISH_STOP)
+
+    def is_stop(self, word: str) -> bool:
+        return word in self._stop
+
+    def terms(self, text: str) -> list[str]:
+        """Index terms of ``text``, in order, repeated as often as they occur."""
+        kept = [fold_accents(w) for w in words(text) if len(w) > 1 and w not in self._stop]
+        return self._stemmer.stemWords(kept)
+
+    def content_words(self, text: str) -> list[str]:
+        """Distinct words worth translating or matching (no stop words, no bare numbers)."""
+        seen: dict[str, None] = {}
+        for w in words(text):
+            if len(w) >= 3 and not w.isdigit() and w not in self._stop:
+                seen.setdefault(w, None)
+        return list(seen)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"language": self.language, "stemmer": "snowball", "accents": "folded", "stop_words": "fr+en"}
+
+
+def detect_language(text: str) -> str:
+    """``"fr"`` or ``"en"`` for a question, by which language's function words dominate."""
+    tokens = words(text)
+    french = french_stop_words()
+    fr = sum(t in french for t in tokens) + 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
+    en = sum(t in ENGLISH_STOP for t in tokens)
+    return "en" if en > fr else "fr"

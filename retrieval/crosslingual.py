@@ -1,0 +1,97 @@
+"""Cross-lingual query expansion: the words of an English question, mapped to the corpus's words.
+
+At index time every distinct content word of the articles is embedded with the
+multilingual encoder. At query time each content word of the question is embedded too
+and its nearest article words (cosine ≥ a threshold) join the lexical query, weighted
+by that similarity: "treaty" finds "traité", "toast" finds "trinqué". It needs no
+dictionary and works for any language pair the encoder covers; for a French question
+it adds close variants (plural, synonyms) the stemmer would miss.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import Analyzer
+from .embedding import Embedder
+
+VOCAB_FILES = ("xling_vocab.json", "xling_vocab.faiss")
+
+
+@dataclass(frozen=True)
+class ExpansionSettings:
+    top_n: int = 3
+    min_similarity: float = 0.45
+
+
+class TermExpander:
+    """The article vocabulary in the multilingual space, searchable by word."""
+
+    def __init__(self, vocabulary: list[str], index: object) -> None:
+        self.vocabulary = vocabulary
+        self.index = index  # faiss.IndexFlatIP over L2-normalised word vectors
+
+    @classmethod
+    def build(cls, texts: Iterable[str], analyzer: Analyzer, encoder: Embedder, *, max_vocabulary: int) -> TermExpander:
+        import faiss
+
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(analyzer.content_words(text))
+        vocabulary = sorted(w for w, _ in counts.most_common(max_vocabulary))
+        vectors = encoder.encode(vocabulary) if vocabulary else np.zeros((0, encoder.dim), dtype=np.float32)
+        index = faiss.IndexFlatIP(int(vectors.shape[1]))
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(vocabulary, index)
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        (folder / "xling_vocab.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8")
+        faiss.write_index(self.index, str(folder / "xling_vocab.faiss"))
+
+    @classmethod
+    def load(cls, folder: Path) -> TermExpander:
+        import faiss
+
+        vocabulary = json.loads((folder / "xling_vocab.json").read_text(encoding="utf-8"))
+        return cls(vocabulary, faiss.read_index(str(folder / "xling_vocab.faiss")))
+
+    def neighbours(
+        self, query_words: Sequence[str], encoder: Embedder, settings: ExpansionSettings
+    ) -> dict[str, list[tuple[str, float]]]:
+        """For each query word, its nearest article words with their cosine similarity."""
+        if not query_words or not self.vocabulary or settings.top_n <= 0:
+            return {}
+        vectors = encoder.encode(list(query_words))
+        sims, ids = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), settings.top_n)
+        out: dict[str, list[tuple[str, float]]] = {}
+        for word, row_sims, row_ids in zip(query_words, sims, ids, strict=True):
+            out[word] = [
+                (self.vocabulary[i], float(s))
+                for s, i in zip(row_sims, row_ids, strict=True)
+                if i >= 0 and s >= settings.min_similarity
+            ]
+        return out
+
+
+def weighted_query_terms(
+    question: str,
+    analyzer: Analyzer,
+    expansions: dict[str, list[tuple[str, float]]],
+) -> dict[str, float]:
+    """Lexical query: typed terms weigh 1, expansion terms their similarity (never more than 1)."""
+    weights: dict[str, float] = {}
+    for term in analyzer.terms(question):
+        weights[term] = 1.0
+    for candidates in expansions.values():
+        for word, similarity in candidates:
+            for term in analyzer.terms(word):
+                weights[term] = max(weights.get(term, 0.0), min(1.0, similarity))
+    return weights
