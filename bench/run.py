@@ -68,7 +68,7 @@ def main() -> None:
                 "corpus": "seeds",
                 "articles": report.articles,
                 "passages": report.passages,
-                "model": settings.embedding_model,
+                "encoders": {"embedding": settings.embedding_model, "multilingual": settings.multilingual_model},
                 "index_build_seconds": round(build, 3),
                 "search_ms_p50": round(percentile(latencies, 50), 2),
                 "search_ms_p95": round(percentile(latencies, 95), 2),

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     weight_multilingual_sentence: float = Field(0.5, ge=0)
     weight_embedding: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=5, le=5000)
+    duplicate_jaccard: float = Field(0.6, gt=0, le=1)
     expansion_top_n: int = Field(3, ge=0, le=20)
     expansion_min_similarity: float = Field(0.45, ge=0, le=1)
     expansion_vocabulary: int = Field(50_000, ge=0)

@@ -64,12 +64,11 @@ class TermExpander:
         return cls(vocabulary, faiss.read_index(str(folder / "xling_vocab.faiss")))
 
     def neighbours(
-        self, query_words: Sequence[str], encoder: Embedder, settings: ExpansionSettings
+        self, query_words: Sequence[str], vectors: np.ndarray, settings: ExpansionSettings
     ) -> dict[str, list[tuple[str, float]]]:
-        """For each query word, its nearest article words with their cosine similarity."""
+        """For each query word (with its multilingual vector), its nearest article words and their cosine."""
         if not query_words or not self.vocabulary or settings.top_n <= 0:
             return {}
-        vectors = encoder.encode(list(query_words))
         sims, ids = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), settings.top_n)
         out: dict[str, list[tuple[str, float]]] = {}
         for word, row_sims, row_ids in zip(query_words, sims, ids, strict=True):

@@ -63,6 +63,7 @@ class SearchSettings:
     weights: FusionWeights = field(default_factory=FusionWeights)
     candidates: int = 100
     expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
+    duplicate_jaccard: float = 0.6
 
 
 def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -102,9 +103,12 @@ class Searcher:
         ml = self.encoders.multilingual
         expansions: dict[str, list[tuple[str, float]]] = {}
         if ml is not None:
-            q_ml = self._encode(ml, "multilingual", text)
-            if snap.expander is not None:
-                expansions = snap.expander.neighbours(self.analyzer.content_words(text), ml, self.settings.expansion)
+            # One encoder call for the question and its words (the words drive query expansion).
+            words = self.analyzer.content_words(text) if snap.expander is not None else []
+            vectors = self._encode(ml, "multilingual", [text, *words])
+            q_ml = vectors[:1]
+            if words:
+                expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
             proposals.append(self._dense_top(snap.dense["multilingual"], q_ml, pool))
             exact["multilingual"] = (w.multilingual, lambda c, q=q_ml: _dense_exact(snap.dense["multilingual"], q, c))
             if "sentences" in snap.dense and len(snap.sentence_spans):
@@ -113,7 +117,7 @@ class Searcher:
                 evidence = _SentenceScorer(snap, q_ml)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
-            q_st = self._encode(self.encoders.embedding, "embedding", text)
+            q_st = self._encode(self.encoders.embedding, "embedding", [text])
             proposals.append(self._dense_top(snap.dense["embedding"], q_st, pool))
             exact["embedding"] = (w.embedding, lambda c, q=q_st: _dense_exact(snap.dense["embedding"], q, c))
         if snap.lexical is not None:
@@ -128,9 +132,9 @@ class Searcher:
             # The sentence scores also feed the abstention decision, so they are computed at weight 0 too.
             if weight > 0 or name == "sentences":
                 fused += weight * _minmax(np.asarray(scorer(candidates), dtype=np.float64))  # type: ignore[operator]
-        order = np.argsort(-fused, kind="stable")[:k]
+        ranked = np.argsort(-fused, kind="stable")
+        order, found = self._diverse(ranked, candidates, k)
         rows = [int(candidates[i]) for i in order]
-        found = snap.passages(rows)
         if evidence is not None:
             best_sentence = evidence.best
         word_terms = self._word_terms(text, expansions)
@@ -149,6 +153,27 @@ class Searcher:
                 )
             )
         return hits
+
+    def _diverse(
+        self, ranked: np.ndarray, candidates: np.ndarray, k: int
+    ) -> tuple[list[int], list[tuple[Passage, ArticleInfo]]]:
+        """The best ``k`` candidates, skipping any that repeats a better one nearly word for word
+        (the same wire copy in two articles), so the top k are k different pieces of evidence."""
+        pool = [int(i) for i in ranked[: max(3 * k, k + 10)]]
+        passages = self.snapshot.passages([int(candidates[i]) for i in pool])
+        chosen: list[int] = []
+        kept: list[tuple[Passage, ArticleInfo]] = []
+        seen_terms: list[set[str]] = []
+        for i, found in zip(pool, passages, strict=True):
+            terms = set(self.analyzer.terms(found[0].text))
+            if any(_jaccard(terms, other) >= self.settings.duplicate_jaccard for other in seen_terms):
+                continue
+            chosen.append(i)
+            kept.append(found)
+            seen_terms.append(terms)
+            if len(chosen) == k:
+                break
+        return chosen, kept
 
     def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
         """For each content word of the question: the index terms that would match it, with their weight."""
@@ -169,8 +194,8 @@ class Searcher:
             word_terms
         )
 
-    def _encode(self, encoder: object, role: str, text: str) -> np.ndarray:
-        vector = encoder.encode([text])  # type: ignore[attr-defined]
+    def _encode(self, encoder: object, role: str, texts: list[str]) -> np.ndarray:
+        vector = encoder.encode(texts)  # type: ignore[attr-defined]
         if role not in self._checked:
             self.snapshot.check_encoder(role, encoder.name, int(vector.shape[1]))  # type: ignore[attr-defined]
             self._checked.add(role)
@@ -214,6 +239,10 @@ class _SentenceScorer:
         return out
 
 
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
 def _minmax(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return values
@@ -233,6 +262,7 @@ def search_settings(settings: Settings) -> SearchSettings:
             embedding=settings.weight_embedding,
         ),
         candidates=settings.candidates,
+        duplicate_jaccard=settings.duplicate_jaccard,
         expansion=ExpansionSettings(
             top_n=settings.expansion_top_n,
             min_similarity=settings.expansion_min_similarity,

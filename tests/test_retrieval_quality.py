@@ -140,3 +140,16 @@ def test_eval_on_the_dev_set_with_the_real_models(real_engine: Engine):
     assert rows["en"]["recall@5"] >= 0.8 and rows["fr"]["recall@5"] >= 0.75
     assert rows["all"]["abstained_correctly"] == rows["all"]["unanswerable"] == 2
     assert rows["all"]["false_abstentions"] <= 1
+
+
+def test_a_wire_copy_does_not_fill_the_top_k_twice(tmp_path, articles_dir):
+    from .support import fake_encoders, make_settings
+
+    original = articles_dir / f"{TREATY_ARTICLE}.txt"
+    (articles_dir / "005_wire_copy.txt").write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    hits = engine.search("aide réciproque en cas d'attaque contre une des parties", 5)
+    texts = [h.passage.text for h in hits]
+    assert len(texts) == len(set(texts)) == 5
+    assert sum("aide réciproque en cas d’attaque" in t for t in texts) == 1
