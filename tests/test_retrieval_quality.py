@@ -97,11 +97,9 @@ def test_mean_returned_passage_is_citation_sized(engine: Engine):
 @pytest.mark.slow
 def test_cross_lingual_expansion_finds_french_words(real_engine: Engine):
     snap = real_engine.snapshot()
-    found = snap.expander.neighbours(
-        ["treaty", "toast", "sanctions"],
-        real_engine.encoders.multilingual,
-        real_engine.snapshot and Searcher(snap, real_engine.encoders).settings.expansion,
-    )
+    expansion = Searcher(snap, real_engine.encoders).settings.expansion
+    words = ["treaty", "toast", "sanctions"]
+    found = snap.expander.neighbours(words, real_engine.encoders.multilingual.encode(words), expansion)
     assert "traité" in [w for w, _ in found["treaty"]]
     assert "trinqué" in [w for w, _ in found["toast"]]
     assert "sanctions" in [w for w, _ in found["sanctions"]]
