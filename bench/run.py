@@ -39,11 +39,14 @@ def main() -> None:
 
         qa = load_qa(args.qa)
         engine.search("warm-up", 5)
-        latencies = []
+        latencies, answering = [], []
         for item in qa:
             t = time.perf_counter()
-            engine.search(item.question, 5)
+            hits = engine.search(item.question, 5)
             latencies.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            engine.answer_hits(item.question, hits)
+            answering.append((time.perf_counter() - t) * 1000)
         ev = evaluate(qa, engine.search, engine.answer_hits, k=10)
         overall = {r.name: r for r in ev.rows}
 
@@ -72,9 +75,14 @@ def main() -> None:
                 "index_build_seconds": round(build, 3),
                 "search_ms_p50": round(percentile(latencies, 50), 2),
                 "search_ms_p95": round(percentile(latencies, 95), 2),
+                "answer_ms_on_top_of_search_p50": round(percentile(answering, 50), 3),
+                "answer_ms_on_top_of_search_p95": round(percentile(answering, 95), 3),
                 "cold_start_ask_seconds_median": round(percentile(cold, 50), 3),
                 "recall_at_5": {name: round(r.recall_at_5, 3) for name, r in overall.items()},
                 "mrr": {name: round(r.mrr, 3) for name, r in overall.items()},
+                "answer_quotes_gold": {name: round(r.answer_quotes_gold, 3) for name, r in overall.items()},
+                "abstained": {name: f"{r.abstained_correctly}/{r.unanswerable}" for name, r in overall.items()},
+                "false_abstentions": {name: r.false_abstentions for name, r in overall.items()},
                 "questions": len(qa),
             }
         )

@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 
 QUIT = {":q", ":quit", ":exit"}
+CLI_CHAT = "cli"  # the one conversation of a terminal loop
 
 
 @dataclass(frozen=True)
@@ -129,14 +130,14 @@ def ask(
     engine = _ctx(ctx).engine()
     engine.snapshot()  # fail fast, before any model loads, when there is no usable index
 
-    def one(q: str) -> None:
-        answer = engine.ask(q, k)
+    def one(q: str, chat: str | None = None) -> None:
+        answer = engine.ask(q, k, chat=chat)
         if as_json:
             _emit_json(render.answer_json(answer))
         else:
             typer.echo(render.answer_text(answer))
 
-    _run_questions(question, one, as_json=as_json, settings=_ctx(ctx).settings)
+    _run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT))
 
 
 @app.command()
@@ -154,14 +155,14 @@ def search(
     engine = _ctx(ctx).engine()
     engine.snapshot()
 
-    def one(q: str) -> None:
+    def one(q: str, chat: str | None = None) -> None:
         hits = engine.search(q, k)
         if as_json:
             _emit_json(render.search_json(q, hits))
         else:
             typer.echo(render.hits_text(q, hits))
 
-    _run_questions(question, one, as_json=as_json, settings=_ctx(ctx).settings)
+    _run_questions(question, one, as_json=as_json)
 
 
 @app.command()
@@ -247,12 +248,17 @@ def serve(ctx: typer.Context) -> None:
 # --- question input -------------------------------------------------------------------------
 
 
-def _run_questions(question: str | None, one: Callable[[str], None], *, as_json: bool, settings: Settings) -> None:
+Asker = Callable[..., None]  # (question, chat=None)
+
+
+def _run_questions(
+    question: str | None, one: Asker, *, as_json: bool, on_new: Callable[[], None] | None = None
+) -> None:
     if question is not None:
         one(question)
         return
     if sys.stdin.isatty() and not as_json:
-        _interactive(one, settings)
+        _interactive(one, on_new)
         return
     for q in _stdin_questions():
         try:
@@ -269,9 +275,10 @@ def _stdin_questions() -> Iterator[str]:
             yield line.strip()
 
 
-def _interactive(one: Callable[[str], None], settings: Settings) -> None:
+def _interactive(one: Asker, on_new: Callable[[], None] | None) -> None:
+    """The question loop: follow-ups read with the previous question until `:new`."""
     history = _readline_history()
-    typer.echo("Ask a question about the articles (:q or Ctrl-D to leave).", err=True)
+    typer.echo("Ask a question about the articles (:new starts over, :q or Ctrl-D leaves).", err=True)
     try:
         while True:
             try:
@@ -283,8 +290,13 @@ def _interactive(one: Callable[[str], None], settings: Settings) -> None:
                 continue
             if q in QUIT:
                 break
+            if q == ":new":
+                if on_new:
+                    on_new()
+                typer.echo("(new conversation)", err=True)
+                continue
             try:
-                one(q)
+                one(q, chat=CLI_CHAT)
             except RagbotError as err:
                 typer.echo(f"error: {err}", err=True)
             typer.echo("")

@@ -24,6 +24,7 @@ def setup_logging(level: int = logging.WARNING) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactTokens())
+    handler.setLevel(level)  # libraries that set their own logger to DEBUG stay quiet too
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -118,7 +118,7 @@ def hits_text(question: str, hits: list[Hit]) -> str:
 
 def answer_text(answer: Answer) -> str:
     if answer.abstained:
-        return "I could not find this in the articles. Try `ragbot sources` to see what is indexed."
+        return f"{answer.text} (`ragbot sources` lists the articles.)"
     lines = [answer.text, "", "Sources:"]
     for c in answer.citations:
         lines.append(
@@ -171,6 +171,7 @@ def eval_json(report: EvalReport) -> dict[str, Any]:
                 "abstained_correctly": r.abstained_correctly,
                 "abstention_accuracy": None if r.abstention_accuracy is None else round(r.abstention_accuracy, 4),
                 "false_abstentions": r.false_abstentions,
+                "answer_quotes_gold": round(r.answer_quotes_gold, 4),
             }
             for r in report.rows
         ],
@@ -188,18 +189,21 @@ def eval_json(report: EvalReport) -> dict[str, Any]:
 
 
 def eval_text(report: EvalReport) -> str:
-    head = f"{'slice':<6} {'n':>3} {'R@1':>6} {'R@5':>6} {'MRR':>6}  {'abstain':>9} {'false-abst':>10}"
+    head = f"{'slice':<6} {'n':>3} {'R@1':>6} {'R@5':>6} {'MRR':>6}  {'abstain':>9} {'false-abst':>10} {'quoted':>7}"
     lines = [head, "-" * len(head)]
     for r in report.rows:
         abst = f"{r.abstained_correctly}/{r.unanswerable}" if r.unanswerable else "-"
         lines.append(
             f"{r.name:<6} {r.answerable:>3} {r.recall_at_1:>6.3f} {r.recall_at_5:>6.3f} {r.mrr:>6.3f}"
-            f"  {abst:>9} {r.false_abstentions:>10}"
+            f"  {abst:>9} {r.false_abstentions:>10} {r.answer_quotes_gold:>7.3f}"
         )
     missed = [i.item.id for i in report.items if i.item.answerable and (i.rank is None or i.rank > 5)]
     if missed:
         lines.append(f"not in top 5: {', '.join(missed)}")
-    lines.append(f"(MRR over the top {report.k}; abstention from `ask` on unanswerable questions)")
+    lines.append(
+        f"(MRR over the top {report.k}; abstention from `ask` on unanswerable questions; "
+        "quoted = the answer quotes a gold passage's words)"
+    )
     return "\n".join(lines)
 
 

@@ -99,6 +99,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     )
     app.add_handler(CommandHandler(["start", "help"], start))
     app.add_handler(CommandHandler("sources", sources))
+    app.add_handler(CommandHandler("new", new_conversation))
     app.add_handler(CommandHandler("ask", ask_command))
     app.add_handler(CommandHandler("reindex", reindex))
     app.add_handler(CommandHandler("stats", stats))
@@ -116,6 +117,7 @@ async def _post_init(app: Application) -> None:
         [
             BotCommand("ask", "Ask a question about the articles"),
             BotCommand("sources", "List the indexed articles"),
+            BotCommand("new", "Start a new conversation"),
             BotCommand("help", "How to use this bot"),
         ]
     )
@@ -156,6 +158,12 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, texts.no_index)
         return
     await _reply(update, render.articles_html(summaries, texts), html=True)
+
+
+async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new: forget the previous question, so the next one is not read as a follow-up."""
+    _state(context).engine.forget(update.effective_chat.id)
+    await _reply(update, _texts(update).new_conversation)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -300,7 +308,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
 
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     try:
-        answer = await asyncio.to_thread(state.engine.ask, question)
+        answer = await asyncio.to_thread(functools.partial(state.engine.ask, question, chat=update.effective_chat.id))
     except IndexNotBuilt:
         await _reply(update, texts.no_index)
         return

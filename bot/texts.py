@@ -26,6 +26,7 @@ class Messages:
     reindex_done: str
     reindex_failed: str
     ask_usage: str
+    new_conversation: str
 
 
 EN = Messages(
@@ -35,6 +36,7 @@ EN = Messages(
         "quoting the passages each answer comes from.\n\n"
         "Just send a question, in English or French, e.g. <i>What did the treaty include?</i>\n"
         "In a group, mention me, reply to me, or use /ask followed by your question.\n\n"
+        'Follow-up questions ("and what did Kim say?") build on the previous one; /new starts over.\n'
         "/sources lists the articles I know; /help shows this message."
     ),
     not_found="I could not find this in the articles. /sources lists what I know about.",
@@ -54,6 +56,7 @@ EN = Messages(
     reindex_done="Re-index done: {articles} articles, {passages} passages in {seconds:.1f} s.{errors}",
     reindex_failed="Re-index failed: {reason}",
     ask_usage="Usage: /ask followed by your question, e.g. /ask What did the treaty include?",
+    new_conversation="New conversation: your next question starts fresh.",
 )
 
 FR = Messages(
@@ -64,6 +67,7 @@ FR = Messages(
         "Envoyez simplement une question, en français ou en anglais, par exemple "
         "<i>Que prévoit le traité ?</i>\n"
         "Dans un groupe, mentionnez-moi, répondez à l’un de mes messages ou utilisez /ask suivi de la question.\n\n"
+        "Les questions de suite (« et qu’a dit Kim ? ») prolongent la précédente ; /new repart de zéro.\n"
         "/sources liste les articles que je connais ; /help affiche ce message."
     ),
     not_found="Je n’ai pas trouvé cela dans les articles. /sources liste ce que je connais.",
@@ -83,6 +87,7 @@ FR = Messages(
     reindex_done="Réindexation terminée : {articles} articles, {passages} passages en {seconds:.1f} s.{errors}",
     reindex_failed="La réindexation a échoué : {reason}",
     ask_usage="Utilisation : /ask suivi de la question, par exemple /ask Que prévoit le traité ?",
+    new_conversation="Nouvelle conversation : la prochaine question repart de zéro.",
 )
 
 

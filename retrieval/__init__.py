@@ -1,6 +1,6 @@
 """ragbot's core: articles in, cited passages out. No front-end code lives here."""
 
-from .answer import Answer, Answerer, Citation, PassageAnswerer
+from .answer import AbstainPolicy, Answer, Answerer, Citation, ExtractiveAnswerer
 from .articles import Article, ArticleInfo, LoadResult, load_article, load_articles, parse_article
 from .chunking import ChunkSettings, Passage, chunk_article
 from .config import Settings
@@ -21,6 +21,7 @@ from .search import BadQuestion, Hit, Searcher
 from .snapshot import Manifest, Snapshot, open_current
 
 __all__ = [
+    "AbstainPolicy",
     "Answer",
     "Answerer",
     "Article",
@@ -32,6 +33,7 @@ __all__ = [
     "Embedder",
     "Engine",
     "EvalReport",
+    "ExtractiveAnswerer",
     "Hit",
     "IndexCorrupt",
     "IndexNotBuilt",
@@ -42,7 +44,6 @@ __all__ = [
     "ModelUnavailable",
     "NoArticles",
     "Passage",
-    "PassageAnswerer",
     "QAItem",
     "RagbotError",
     "Searcher",

@@ -1,4 +1,9 @@
-"""Turn search hits into an :class:`Answer` with numbered citations."""
+"""Turn search hits into a short :class:`Answer` whose every statement cites its passage.
+
+The default answerer is extractive and offline: it quotes the 1–3 sentences of the top
+passages that best answer the question, verbatim, each followed by ``[n]``, and says
+honestly when the articles do not hold the answer.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .analysis import detect_language, words
 from .articles import ArticleInfo
 from .chunking import Passage
-from .search import Hit
+from .safety import is_instruction_like
+from .search import Hit, ScoredSentence
 
 
 @dataclass(frozen=True)
@@ -26,10 +33,25 @@ class Answer:
     text: str
     citations: tuple[Citation, ...]
     abstained: bool
+    language: str = "en"  # of the question: the front end speaks it too
 
 
 class Answerer(Protocol):
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+
+
+NOT_FOUND = {
+    "en": "I could not find this in the articles.",
+    "fr": "Je n’ai pas trouvé cela dans les articles.",
+}
+# One line saying where the quotes come from; the articles' language matters to an English reader.
+FRAMING = {
+    ("en", "fr"): "The articles are in French; here is what they say:",
+    ("en", "en"): "Here is what the articles say:",
+    ("fr", "fr"): "Voici ce que disent les articles :",
+    ("fr", "en"): "Les articles sont en anglais ; voici ce qu’ils disent :",
+}
+CORPUS_LANGUAGE = {"french": "fr", "english": "en"}
 
 
 @dataclass(frozen=True)
@@ -59,18 +81,99 @@ class AbstainPolicy:
         return bool(scores) and max(scores) < self.threshold
 
 
-class PassageAnswerer:
-    """The simplest faithful answer: the best passage, quoted, with the runners-up cited."""
+def abstention(question: str, language: str) -> Answer:
+    return Answer(question=question, text=NOT_FOUND[language], citations=(), abstained=True, language=language)
 
-    def __init__(self, max_citations: int = 3, *, policy: AbstainPolicy | None = None) -> None:
-        self.max_citations = max_citations
+
+@dataclass(frozen=True)
+class _Pick:
+    hit: Hit
+    sentence: ScoredSentence
+    score: float
+
+
+class ExtractiveAnswerer:
+    """Quote the best sentences of the top passages, verbatim, each with its citation."""
+
+    def __init__(
+        self,
+        policy: AbstainPolicy | None = None,
+        *,
+        max_sentences: int = 3,
+        from_hits: int = 3,
+        keep_ratio: float = 0.75,
+        rank_weight: float = 0.6,
+        corpus_language: str = "french",
+    ) -> None:
         self.policy = policy or AbstainPolicy()
+        self.max_sentences = max_sentences
+        self.from_hits = from_hits
+        self.keep_ratio = keep_ratio
+        self.rank_weight = rank_weight
+        self.corpus_language = CORPUS_LANGUAGE.get(corpus_language, "fr")
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        language = detect_language(question)
         if self.policy.abstains(hits):
-            return Answer(question=question, text="", citations=(), abstained=True)
+            return abstention(question, language)
+        picks = self._pick(hits[: self.from_hits])
+        # Read in a sensible order: passages by rank, sentences within one passage as written.
+        picks.sort(key=lambda p: (p.hit.rank, p.sentence.char_start))
+        numbers: dict[int, int] = {}
+        for p in picks:
+            numbers.setdefault(p.hit.rank, len(numbers) + 1)
+        lines = [FRAMING[(language, self.corpus_language)]]
+        lines += [f"{p.sentence.text} [{numbers[p.hit.rank]}]" for p in picks]
+        by_rank = {h.rank: h for h in hits}
         citations = tuple(
-            Citation(n=i, article=h.article, passage=h.passage, quote=h.passage.text, score=h.score)
-            for i, h in enumerate(hits[: self.max_citations], start=1)
+            Citation(
+                n=n,
+                article=by_rank[rank].article,
+                passage=by_rank[rank].passage,
+                quote=by_rank[rank].passage.text,
+                score=by_rank[rank].score,
+            )
+            for rank, n in numbers.items()
         )
-        return Answer(question=question, text=f"{citations[0].quote} [1]", citations=citations, abstained=False)
+        return Answer(question=question, text="\n".join(lines), citations=citations, abstained=False, language=language)
+
+    def _pick(self, hits: Sequence[Hit]) -> list[_Pick]:
+        """Sentences scored like the abstention confidence, plus their passage's fused score:
+        the hybrid passage ranking is the stronger relevance signal, the sentence scores
+        choose within it. Kept: up to ``max_sentences`` within ``keep_ratio`` of the best."""
+        top = max((h.score for h in hits), default=1.0) or 1.0
+        candidates = [
+            _Pick(h, s, s.similarity + self.policy.coverage_weight * s.coverage + self.rank_weight * h.score / top)
+            for h in hits
+            for s in (h.sentences or (_whole_passage(h),))
+            if len(s.text) >= 8 and not is_instruction_like(s.text)
+        ]
+        candidates.sort(key=lambda p: -p.score)
+        chosen: list[_Pick] = []
+        for cand in candidates:
+            if len(chosen) == self.max_sentences:
+                break
+            if chosen and cand.score < self.keep_ratio * chosen[0].score:
+                break
+            # A heading or byline (no closing punctuation) may be the answer, never padding.
+            if chosen and not _is_statement(cand.sentence.text):
+                continue
+            if any(_near_duplicate(cand.sentence.text, c.sentence.text) for c in chosen):
+                continue
+            chosen.append(cand)
+        return chosen
+
+
+def _whole_passage(hit: Hit) -> ScoredSentence:
+    """Without sentence scores (no multilingual encoder) the passage itself is the quote."""
+    p = hit.passage
+    return ScoredSentence(p.char_start, p.char_end, p.text, similarity=hit.score, coverage=hit.coverage)
+
+
+def _is_statement(text: str) -> bool:
+    return text.rstrip().endswith((".", "!", "?", "…", "»", '"', "”"))
+
+
+def _near_duplicate(a: str, b: str, threshold: float = 0.6) -> bool:
+    wa, wb = set(words(a)), set(words(b))
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= threshold

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
 
     articles_dir: Path = Path("seeds")
     data_dir: Path = Path("data")
+    # Language of the articles (a Snowball stemmer name): stemming, stop words, answer framing.
+    articles_language: str = "french"
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = Field(32, ge=1, le=1024)
@@ -40,6 +42,15 @@ class Settings(BaseSettings):
     expansion_vocabulary: int = Field(50_000, ge=0)
     abstain_below: float = Field(0.50, ge=0, le=2)
     abstain_coverage_weight: float = Field(0.4, ge=0, le=1)
+    answer_sentences: int = Field(3, ge=1, le=10)
+    followup_ttl_seconds: float = Field(900.0, ge=0)
+
+    # Optional LLM answers (any OpenAI-compatible chat completions API); off when no URL.
+    llm_url: str | None = None
+    llm_model: str = "llama3.1"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(30.0, gt=0)
+    llm_min_grounding: float = Field(0.2, ge=0, le=1)
 
     chunk_min_chars: int = Field(250, ge=1)
     chunk_max_chars: int = Field(550, ge=50)
@@ -66,7 +77,16 @@ class Settings(BaseSettings):
         values.update(changes)
         return type(self)(_env_file=None, **values)
 
-    @field_validator("telegram_token", "webhook_url", "webhook_secret", mode="before")
+    @field_validator("articles_language")
+    @classmethod
+    def _known_stemmer(cls, value: str) -> str:
+        import Stemmer
+
+        if value not in Stemmer.algorithms():
+            raise ValueError(f"unknown language {value!r}; one of {', '.join(Stemmer.algorithms())}")
+        return value
+
+    @field_validator("telegram_token", "webhook_url", "webhook_secret", "llm_url", "llm_api_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `RAGBOT_TELEGRAM_TOKEN=` copied from .env.example means "not set", not "empty token".

@@ -7,15 +7,21 @@ this one) builds a new snapshot, the next question is served from it: no restart
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from .answer import AbstainPolicy, Answer, Answerer, PassageAnswerer
+from .analysis import Analyzer
+from .answer import AbstainPolicy, Answer, Answerer, ExtractiveAnswerer
 from .config import Settings
-from .embedding import make_embedder, make_multilingual
+from .embedding import DISABLED, make_embedder, make_multilingual
+from .followup import Conversations, resolve
 from .indexer import Encoders, IndexReport, Progress, build_index
 from .search import Hit, Searcher, search_settings
 from .snapshot import ArticleSummary, Snapshot, current_version, open_current
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EncoderFactory = Callable[[Settings], Encoders]
 
@@ -49,11 +55,40 @@ class Engine:
         self.settings = settings
         self._encoder_factory = encoders
         self._encoders: Encoders | None = None
-        self._answerer = answerer or PassageAnswerer(
-            policy=AbstainPolicy(settings.abstain_below, settings.abstain_coverage_weight)
-        )
+        self._answerer = answerer or self._default_answerer()
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self.conversations = Conversations(ttl=settings.followup_ttl_seconds)
+        self._analyzer: Analyzer | None = None
+
+    def _default_answerer(self) -> Answerer:
+        s = self.settings
+        extractive = ExtractiveAnswerer(
+            AbstainPolicy(s.abstain_below, s.abstain_coverage_weight),
+            max_sentences=s.answer_sentences,
+            corpus_language=s.articles_language,
+        )
+        if not s.llm_url:
+            return extractive
+        from .llm import LLMAnswerer, LLMSettings
+
+        def encode(texts: Sequence[str]) -> np.ndarray:
+            return self.encoders.multilingual.encode(texts)  # type: ignore[union-attr]
+
+        llm = LLMSettings(
+            url=s.llm_url,
+            model=s.llm_model,
+            api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+            timeout=s.llm_timeout_seconds,
+            min_grounding=s.llm_min_grounding,
+        )
+        return LLMAnswerer(llm, extractive, encode=encode if s.multilingual_model.lower() not in DISABLED else None)
+
+    @property
+    def analyzer(self) -> Analyzer:
+        if self._analyzer is None:
+            self._analyzer = Analyzer(self.settings.articles_language)
+        return self._analyzer
 
     @property
     def encoders(self) -> Encoders:
@@ -84,8 +119,18 @@ class Engine:
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.searcher().search(question, k or self.settings.top_k)
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        return self.answer_hits(question, self.search(question, k))
+    def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
+        """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
+        if chat is None:
+            return self.answer_hits(question, self.search(question, k))
+        searched = resolve(question, self.conversations.previous(chat), self.analyzer)
+        answer = self.answer_hits(searched, self.search(searched, k))
+        self.conversations.remember(chat, searched)
+        return replace(answer, question=question)
+
+    def forget(self, chat: Hashable) -> None:
+        """Start over: the chat's next question is not read as a follow-up."""
+        self.conversations.forget(chat)
 
     def answer_hits(self, question: str, hits: list[Hit]) -> Answer:
         return self._answerer.answer(question, hits)

@@ -73,6 +73,13 @@ def first_match_rank(hits: Sequence[Hit], gold: Iterable[Gold]) -> int | None:
     return None
 
 
+def answer_quotes_gold(answer: Answer, gold: Iterable[Gold]) -> bool:
+    """The answer's text holds a gold substring, from a passage of the gold article it cites."""
+    text = fold(answer.text)
+    cited = {c.article.id for c in answer.citations}
+    return any(g.doc in cited and fold(g.contains) in text for g in gold)
+
+
 @dataclass(frozen=True)
 class Row:
     """Metrics for one slice of the QA set (a language, or all)."""
@@ -85,6 +92,7 @@ class Row:
     unanswerable: int
     abstained_correctly: int
     false_abstentions: int
+    answer_quotes_gold: float
 
     @property
     def abstention_accuracy(self) -> float | None:
@@ -96,6 +104,7 @@ class ItemResult:
     item: QAItem
     rank: int | None
     abstained: bool
+    quoted: bool
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,10 @@ def evaluate(
     results = []
     for item in items:
         hits = search(item.question, k)
-        results.append(ItemResult(item, first_match_rank(hits, item.gold), answer(item.question, hits).abstained))
+        reply = answer(item.question, hits)
+        results.append(
+            ItemResult(item, first_match_rank(hits, item.gold), reply.abstained, answer_quotes_gold(reply, item.gold))
+        )
     langs = sorted({r.item.lang for r in results})
     rows = [_row(lang, [r for r in results if r.item.lang == lang]) for lang in langs]
     rows.append(_row("all", results))
@@ -136,4 +148,5 @@ def _row(name: str, results: Sequence[ItemResult]) -> Row:
         unanswerable=len(una),
         abstained_correctly=sum(r.abstained for r in una),
         false_abstentions=sum(r.abstained for r in ans),
+        answer_quotes_gold=sum(r.quoted for r in ans) / n,
     )

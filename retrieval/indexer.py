@@ -69,7 +69,7 @@ def build_index(settings: Settings, encoders: Encoders, *, progress: Progress | 
         raise NoArticles(f"no indexable articles in {settings.articles_dir} (supported: .txt, .md)")
 
     chunking = chunk_settings(settings)
-    analyzer = Analyzer()
+    analyzer = Analyzer(settings.articles_language)
     passages: list[Passage] = []
     sentences: list[tuple[int, int, int]] = []
     sentence_texts: list[str] = []

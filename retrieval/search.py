@@ -14,6 +14,7 @@ Signals:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,17 @@ class BadQuestion(RagbotError):
 
 
 @dataclass(frozen=True)
+class ScoredSentence:
+    """One sentence of a hit's passage, scored against the question."""
+
+    char_start: int  # in the article body
+    char_end: int
+    text: str
+    similarity: float  # multilingual cosine with the question
+    coverage: float  # share of the question's words found in the sentence (see Hit.coverage)
+
+
+@dataclass(frozen=True)
 class Hit:
     rank: int
     score: float
@@ -48,6 +60,8 @@ class Hit:
     #: share of the question's content words found in the passage (0..1), a word counting
     #: fully when typed as is and by its similarity when only a cross-lingual neighbour matches
     coverage: float = 0.0
+    #: the passage's sentences scored against the question (empty without a multilingual encoder)
+    sentences: tuple[ScoredSentence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,7 @@ class Searcher:
                     evidence=evidence.raw.get(row) if evidence is not None else None,
                     sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
                     coverage=self._coverage(word_terms, passage.text),
+                    sentences=evidence.sentences(row, passage, word_terms, self._coverage) if evidence else (),
                 )
             )
         return hits
@@ -223,6 +238,25 @@ class _SentenceScorer:
         passage_of = snapshot.sentence_spans[:, 0]
         self._first = np.searchsorted(passage_of, np.arange(snapshot.size), side="left")
         self._last = np.searchsorted(passage_of, np.arange(snapshot.size), side="right")
+
+    def sentences(
+        self,
+        row: int,
+        passage: Passage,
+        word_terms: list[dict[str, float]],
+        coverage: Callable[[list[dict[str, float]], str], float],
+    ) -> tuple[ScoredSentence, ...]:
+        """Every sentence of passage ``row``, with its cosine and word coverage."""
+        lo, hi = int(self._first[row]), int(self._last[row])
+        if hi <= lo:
+            return ()
+        sims = self.snapshot.dense["sentences"].reconstruct_batch(np.arange(lo, hi, dtype=np.int64)) @ self.query[0]
+        out = []
+        for j, sim in zip(range(lo, hi), sims, strict=True):
+            _, start, end = (int(x) for x in self.snapshot.sentence_spans[j])
+            text = passage.text[start - passage.char_start : end - passage.char_start]
+            out.append(ScoredSentence(start, end, text, float(sim), coverage(word_terms, text)))
+        return tuple(out)
 
     def __call__(self, candidates: np.ndarray) -> np.ndarray:
         index = self.snapshot.dense["sentences"]
