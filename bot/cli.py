@@ -101,16 +101,68 @@ def index(
 ) -> None:
     """Index the articles folder (default ./seeds) into the data folder (default ./data).
 
+    Incremental: unchanged articles keep their vectors; changed ones are re-embedded and
+    deleted ones disappear. A running bot or question loop picks the new index up at once.
     Example: ragbot index --json
     """
     engine = _ctx(ctx).engine()
     with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
-        report = engine.index(progress=progress)
+        report = engine.index(progress=progress, rebuild=rebuild)
     for err in report.errors:
         typer.echo(f"skipped {err}", err=True)
     if as_json:
         _emit_json(render.index_json(report))
     else:
+        typer.echo(render.index_text(report))
+
+
+@app.command()
+@handles_errors
+def add(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="Article files (.txt, .md, .html) or http(s) URLs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was added and refused as JSON.")] = False,
+) -> None:
+    """Copy articles into the articles folder (validated, de-duplicated), then re-index.
+
+    Each input is added or refused on its own, with the reason on stderr; the command
+    fails (exit 6) only when every input was refused.
+    Example: ragbot add ~/Downloads/article.html https://example.org/news/story
+    """
+    engine = _ctx(ctx).engine()
+    report, index_report = engine.add(list(sources))
+    for err in report.refused:
+        typer.echo(f"refused {err}", err=True)
+    for item in report.added:
+        for warning in item.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+    if as_json:
+        _emit_json(render.add_json(report, index_report))
+    else:
+        for item in report.added:
+            typer.echo(f"added {item.article_id}: {item.title}")
+        if index_report is not None:
+            typer.echo(render.index_text(index_report))
+    if not report.added:
+        raise typer.Exit(6)
+
+
+@app.command()
+@handles_errors
+def remove(
+    ctx: typer.Context,
+    article_id: Annotated[str, typer.Argument(help="The article id (its file name without extension).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the re-index summary as JSON.")] = False,
+) -> None:
+    """Delete an article from the articles folder, then re-index.
+
+    Example: ragbot remove 004_34fdb793e7d525a8
+    """
+    report = _ctx(ctx).engine().remove(article_id)
+    if as_json:
+        _emit_json(render.index_json(report))
+    else:
+        typer.echo(f"removed {article_id}")
         typer.echo(render.index_text(report))
 
 

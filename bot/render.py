@@ -11,6 +11,7 @@ from retrieval.articles import ArticleInfo
 from retrieval.engine import Stats
 from retrieval.evaluation import EvalReport
 from retrieval.indexer import IndexReport
+from retrieval.ingest import AddReport
 from retrieval.search import Hit
 from retrieval.snapshot import ArticleSummary
 
@@ -57,11 +58,34 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 def index_json(report: IndexReport) -> dict[str, Any]:
     return {
-        "articles": report.articles,
+        "added": len(report.added),
+        "updated": len(report.updated),
+        "removed": len(report.removed),
+        "unchanged": len(report.unchanged),
         "passages": report.passages,
         "seconds": round(report.seconds, 3),
+        "articles": report.articles,
+        "embedded_passages": report.embedded_passages,
+        "full_rebuild": report.full_rebuild,
         "version": report.version,
-        "errors": [{"file": e.path.name, "reason": e.reason} for e in report.errors],
+        "errors": [{"file": e.label, "reason": e.reason} for e in report.errors],
+    }
+
+
+def add_json(report: AddReport, index: IndexReport | None) -> dict[str, Any]:
+    return {
+        "added": [
+            {
+                "source": a.source,
+                "article_id": a.article_id,
+                "file": a.file,
+                "title": a.title,
+                "warnings": list(a.warnings),
+            }
+            for a in report.added
+        ],
+        "refused": [{"source": e.label, "reason": e.reason} for e in report.refused],
+        "index": index_json(index) if index is not None else None,
     }
 
 
@@ -152,6 +176,10 @@ def stats_text(stats: Stats) -> str:
 
 def index_text(report: IndexReport) -> str:
     line = f"Indexed {report.articles} articles into {report.passages} passages in {report.seconds:.1f} s"
+    changes = f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed"
+    line += (
+        f" ({'full rebuild' if report.full_rebuild else 'incremental'}: {changes}, {len(report.unchanged)} unchanged)"
+    )
     if report.errors:
         line += f" ({len(report.errors)} file(s) skipped)"
     return line

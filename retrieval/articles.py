@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .errors import BadArticle
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Article:
     body: str
     path: str
     content_hash: str
+    warnings: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -63,15 +65,38 @@ def normalize_text(text: str) -> str:
     return text.translate(_SPACES).translate(_INVISIBLE)
 
 
-def decode(raw: bytes, path: Path) -> str:
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode(raw: bytes, path: Path) -> tuple[str, tuple[str, ...]]:
+    """Text of ``raw`` and any warnings: UTF-8, or Windows-1252/Latin-1 converted with a warning."""
     if not raw.strip():
         raise BadArticle(path, "empty file")
-    if b"\x00" in raw[:8192]:
-        raise BadArticle(path, "binary file (NUL bytes), not text")
+    head = raw[:8192]
+    if b"\x00" in head or len(_CONTROL.findall(head.decode("latin-1"))) > len(head) // 100:
+        raise BadArticle(path, "binary file (control bytes), not text")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), ()
     except UnicodeDecodeError as err:
-        raise BadArticle(path, f"not valid UTF-8 (bad byte at offset {err.start})") from None
+        utf8_error = err.start
+    # Not UTF-8. Windows-1252 (a superset of Latin-1 for text) is what such files almost always
+    # are; bytes it leaves undefined mean it is not that either.
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or not _plausible_latin1(text):
+        raise BadArticle(path, f"not valid UTF-8 (bad byte at offset {utf8_error}) nor Latin-1 text") from None
+    return text, (f"{path.name}: not UTF-8; read as Latin-1/Windows-1252 and converted",)
+
+
+def _plausible_latin1(text: str) -> bool:
+    """Latin-1 prose: its non-ASCII characters are mostly letters (é, à, ç), never long runs of them."""
+    extra = [c for c in text if ord(c) > 127]
+    if not extra:
+        return True
+    letters = sum(c.isalpha() for c in extra)
+    return letters >= 0.8 * len(extra) and not re.search(r"[^\x00-\x7f]{3,}", text)
 
 
 # --- metadata patterns ---------------------------------------------------------------
@@ -155,7 +180,7 @@ def load_article(path: Path, *, max_bytes: int = 5_000_000) -> Article:
     """Read and clean one article; raises :class:`BadArticle` with a reason a person can act on."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise BadArticle(path, f"unsupported file type {path.suffix or '(none)'!r}; use .txt or .md")
+        raise BadArticle(path, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html")
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -168,10 +193,13 @@ def load_article(path: Path, *, max_bytes: int = 5_000_000) -> Article:
 
 def parse_article(raw: bytes, path: Path) -> Article:
     """Turn raw bytes of ``path`` into an :class:`Article` (``path`` names it and picks the format)."""
-    text = normalize_text(decode(raw, path))
+    decoded, warnings = decode(raw, path)
+    text = normalize_text(decoded)
     meta: dict[str, str] = {}
     if path.suffix.lower() in (".md", ".markdown"):
         text, meta = _split_front_matter(text, path)
+    elif path.suffix.lower() in HTML_SUFFIXES:
+        text, meta = _html_main_text(text, path)
     lines = [_clean_line(line, markdown=path.suffix.lower() != ".txt") for line in text.split("\n")]
 
     date = meta.get("date")
@@ -200,7 +228,7 @@ def parse_article(raw: bytes, path: Path) -> Article:
         byline=byline,
         url=meta.get("url"),
     )
-    return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw))
+    return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw), warnings=warnings)
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:
@@ -209,6 +237,13 @@ def iter_article_files(folder: Path) -> Iterator[Path]:
         if path.name.startswith(".") or not path.is_file():
             continue
         yield path
+
+
+def check_inside(folder: Path, path: Path) -> None:
+    """Refuse a file that is, or links to, something outside ``folder``."""
+    root = Path(folder).resolve()
+    if not Path(path).resolve().is_relative_to(root):
+        raise BadArticle(path, "is a link to a file outside the articles folder; refused")
 
 
 def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
@@ -220,6 +255,7 @@ def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
     errors: list[BadArticle] = []
     for path in iter_article_files(folder):
         try:
+            check_inside(folder, path)
             articles.append(load_article(path, max_bytes=max_bytes))
         except BadArticle as err:
             errors.append(err)
@@ -243,6 +279,28 @@ def _split_front_matter(text: str, path: Path) -> tuple[str, dict[str, str]]:
         raise BadArticle(path, "front matter must be a mapping of keys to values")
     meta = {str(k).lower(): str(v).strip() for k, v in data.items() if v is not None and str(v).strip()}
     return text[match.end() :], meta
+
+
+def _html_main_text(html: str, path: Path) -> tuple[str, dict[str, str]]:
+    """The article of a web page (navigation, ads, comments dropped) and its metadata, via trafilatura."""
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
+    if not text or not text.strip():
+        raise BadArticle(path, "no article text found in this HTML page")
+    doc = trafilatura.extract_metadata(html)
+    meta = {}
+    if doc is not None:
+        for key, value in (
+            ("title", doc.title),
+            ("date", doc.date),
+            ("author", doc.author),
+            ("source", doc.sitename),
+            ("url", doc.url),
+        ):
+            if value and str(value).strip():
+                meta[key] = str(value).strip()
+    return normalize_text(text), meta
 
 
 def _clean_line(line: str, *, markdown: bool = False) -> str:

@@ -38,14 +38,34 @@ class TermExpander:
         self.index = index  # faiss.IndexFlatIP over L2-normalised word vectors
 
     @classmethod
-    def build(cls, texts: Iterable[str], analyzer: Analyzer, encoder: Embedder, *, max_vocabulary: int) -> TermExpander:
+    def build(
+        cls,
+        texts: Iterable[str],
+        analyzer: Analyzer,
+        encoder: Embedder,
+        *,
+        max_vocabulary: int,
+        previous: TermExpander | None = None,
+    ) -> TermExpander:
+        """Embed the most frequent content words of ``texts``; words ``previous`` knows keep their vectors."""
         import faiss
 
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(analyzer.content_words(text))
         vocabulary = sorted(w for w, _ in counts.most_common(max_vocabulary))
-        vectors = encoder.encode(vocabulary) if vocabulary else np.zeros((0, encoder.dim), dtype=np.float32)
+        known = {w: i for i, w in enumerate(previous.vocabulary)} if previous else {}
+        dim = previous.index.d if previous is not None else encoder.dim  # type: ignore[attr-defined]
+        vectors = np.zeros((len(vocabulary), dim), dtype=np.float32)
+        old = [(i, known[w]) for i, w in enumerate(vocabulary) if w in known]
+        if old and previous is not None:
+            rows, old_rows = zip(*old, strict=True)
+            vectors[list(rows)] = previous.index.reconstruct_batch(  # type: ignore[attr-defined]
+                np.asarray(old_rows, dtype=np.int64)
+            )
+        new = [i for i, w in enumerate(vocabulary) if w not in known]
+        if new:
+            vectors[new] = encoder.encode([vocabulary[i] for i in new])
         index = faiss.IndexFlatIP(int(vectors.shape[1]))
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(vocabulary, index)

@@ -16,7 +16,9 @@ from .answer import AbstainPolicy, Answer, Answerer, ExtractiveAnswerer
 from .config import Settings
 from .embedding import DISABLED, make_embedder, make_multilingual
 from .followup import Conversations, resolve
-from .indexer import Encoders, IndexReport, Progress, build_index
+from .indexer import Encoders, IndexReport, Progress, build_index, build_locked
+from .ingest import Added, AddReport, Library
+from .lock import index_lock
 from .search import Hit, Searcher, search_settings
 from .snapshot import ArticleSummary, Snapshot, current_version, open_current
 
@@ -135,8 +137,31 @@ class Engine:
     def answer_hits(self, question: str, hits: list[Hit]) -> Answer:
         return self._answerer.answer(question, hits)
 
-    def index(self, *, progress: Progress | None = None) -> IndexReport:
-        return build_index(self.settings, self.encoders, progress=progress)
+    def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
+        """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""
+        return build_index(self.settings, self.encoders, progress=progress, rebuild=rebuild)
+
+    def add(self, sources: list[str], *, progress: Progress | None = None) -> tuple[AddReport, IndexReport | None]:
+        """Add article files or URLs to the articles folder, then re-index (one lock for both)."""
+        with index_lock(self.settings.data_dir):
+            report = self.library().add_paths(sources)
+            index = build_locked(self.settings, self.encoders, progress=progress) if report.added else None
+        return report, index
+
+    def add_upload(self, name: str, raw: bytes) -> tuple[Added, IndexReport]:
+        """Add one uploaded file (e.g. a Telegram document), then re-index."""
+        with index_lock(self.settings.data_dir):
+            added = self.library().add_bytes(name, raw)
+            return added, build_locked(self.settings, self.encoders)
+
+    def remove(self, article_id: str) -> IndexReport:
+        """Delete an article's file, then re-index: it is gone from answers at once."""
+        with index_lock(self.settings.data_dir):
+            self.library().remove(article_id)
+            return build_locked(self.settings, self.encoders)
+
+    def library(self) -> Library:
+        return Library(self.settings.articles_dir, max_bytes=self.settings.max_article_bytes)
 
     def sources(self) -> list[ArticleSummary]:
         return self.snapshot().articles()

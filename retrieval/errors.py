@@ -52,6 +52,8 @@ class BadArticle(RagbotError):
     exit_code = 6
 
     def __init__(self, path: Path | str, reason: str) -> None:
+        # A Path names a file by its name; a str (e.g. a URL) is shown as it is.
         self.path = Path(path)
+        self.label = path if isinstance(path, str) else self.path.name
         self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
+        super().__init__(f"{self.label}: {reason}")

@@ -1,21 +1,32 @@
-"""Build a snapshot from the articles folder: load, chunk, embed (each encoder), index words, write."""
+"""Build a snapshot from the articles folder: load, chunk, embed (each encoder), index words, write.
+
+Incremental: an article whose content hash, and the chunking, analyzer and encoders
+of the current snapshot, are unchanged keeps its passages' and sentences' vectors;
+only added or changed articles are embedded. Changing the model or the chunk settings
+(or ``rebuild=True``) re-embeds everything. One build at a time, under the index lock.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .analysis import Analyzer
-from .articles import load_articles
+from .articles import Article, load_articles
 from .chunking import ChunkSettings, Passage, chunk_article, paragraph_spans, sentence_spans
 from .config import Settings
 from .crosslingual import TermExpander
 from .embedding import Embedder
-from .errors import BadArticle, NoArticles
+from .errors import BadArticle, IndexCorrupt, IndexNotBuilt, NoArticles
 from .lexical import LexicalIndex
-from .snapshot import SnapshotContent, write_snapshot
+from .lock import index_lock
+from .snapshot import FORMAT_VERSION, Snapshot, SnapshotContent, open_current, remove_unfinished, write_snapshot
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +40,9 @@ class Encoders:
     embedding: Embedder | None
     multilingual: Embedder | None
 
-    def describe(self) -> dict[str, dict[str, object]]:
+    def names(self) -> dict[str, str]:
         return {
-            role: {"model": enc.name, "dim": enc.dim}
+            role: enc.name
             for role, enc in (("embedding", self.embedding), ("multilingual", self.multilingual))
             if enc is not None
         }
@@ -44,6 +55,12 @@ class IndexReport:
     seconds: float
     version: str
     errors: tuple[BadArticle, ...] = ()
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    embedded_passages: int = 0  # passages whose vectors were computed (not reused)
+    full_rebuild: bool = True
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
@@ -59,57 +76,88 @@ def passage_sentences(passage: Passage) -> list[tuple[int, int]]:
     return spans
 
 
-def build_index(settings: Settings, encoders: Encoders, *, progress: Progress | None = None) -> IndexReport:
-    """Index every article of ``settings.articles_dir`` into a new current snapshot."""
+@dataclass
+class _Plan:
+    """Rows of the new snapshot, and where each one's vectors come from (old row or None)."""
+
+    passages: list[Passage] = field(default_factory=list)
+    passage_source: list[int | None] = field(default_factory=list)
+    sentences: list[tuple[int, int, int]] = field(default_factory=list)
+    sentence_texts: list[str] = field(default_factory=list)
+    sentence_source: list[int | None] = field(default_factory=list)
+
+
+def build_index(
+    settings: Settings, encoders: Encoders, *, progress: Progress | None = None, rebuild: bool = False
+) -> IndexReport:
+    """Index ``settings.articles_dir`` into a new current snapshot, reusing what has not changed."""
+    with index_lock(settings.data_dir):
+        return build_locked(settings, encoders, progress=progress, rebuild=rebuild)
+
+
+def build_locked(
+    settings: Settings, encoders: Encoders, *, progress: Progress | None = None, rebuild: bool = False
+) -> IndexReport:
+    """:func:`build_index` for a caller that already holds the index lock."""
     started = time.perf_counter()
+    for leftover in remove_unfinished(settings.data_dir):
+        log.warning("removed %s, left by an interrupted build", leftover)
     loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes)
     for err in loaded.errors:
         log.warning("skipped %s", err)
     if not loaded.articles:
-        raise NoArticles(f"no indexable articles in {settings.articles_dir} (supported: .txt, .md)")
+        raise NoArticles(f"no indexable articles in {settings.articles_dir} (supported: .txt, .md, .html)")
 
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
-    passages: list[Passage] = []
-    sentences: list[tuple[int, int, int]] = []
-    sentence_texts: list[str] = []
+    previous = None if rebuild else _reusable(settings, encoders, chunking, analyzer)
+    old_articles = previous.manifest.articles if previous else {}
+
+    plan = _Plan()
+    added, updated, unchanged = [], [], []
     for article in loaded.articles:
-        for passage in chunk_article(article, chunking):
-            row = len(passages)
-            passages.append(passage)
-            for start, end in passage_sentences(passage):
-                sentences.append((row, start, end))
-                sentence_texts.append(article.body[start:end])
-    texts = [p.text for p in passages]
+        old = old_articles.get(article.id)
+        same = old is not None and old["sha256"] == article.content_hash
+        reuse = _plan_article(plan, article, chunking, previous if same else None)
+        (unchanged if same and reuse else updated if old is not None else added).append(article.id)
+    removed = sorted(set(old_articles) - {a.id for a in loaded.articles})
 
-    jobs: list[tuple[str, Embedder, list[str]]] = []
+    texts = [p.text for p in plan.passages]
+    jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
     if encoders.embedding is not None:
-        jobs.append(("embedding", encoders.embedding, texts))
+        jobs.append(("embedding", encoders.embedding, texts, plan.passage_source))
     if encoders.multilingual is not None:
-        jobs += [("multilingual", encoders.multilingual, texts), ("sentences", encoders.multilingual, sentence_texts)]
-    total = sum(len(t) for _, _, t in jobs)
-    done = 0
-    dense = {}
-    for name, encoder, items in jobs:
+        jobs.append(("multilingual", encoders.multilingual, texts, plan.passage_source))
+        jobs.append(("sentences", encoders.multilingual, plan.sentence_texts, plan.sentence_source))
+    total = sum(sum(src is None for src in sources) for *_, sources in jobs)
+    done = [0]
 
-        def step(n: int, _total: int, offset: int = done) -> None:
-            if progress:
-                progress(offset + n, total)
+    def step(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0], total)
 
-        dense[name] = encode_batched(encoder, items, settings.embedding_batch_size, step)
-        done += len(items)
-
+    dense = {
+        name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
+        for name, encoder, items, sources in jobs
+    }
     extras: list[object] = [LexicalIndex.build([analyzer.terms(t) for t in texts])]
     if encoders.multilingual is not None:
         extras.append(
-            TermExpander.build(texts, analyzer, encoders.multilingual, max_vocabulary=settings.expansion_vocabulary)
+            TermExpander.build(
+                texts,
+                analyzer,
+                encoders.multilingual,
+                max_vocabulary=settings.expansion_vocabulary,
+                previous=previous.expander if previous else None,
+            )
         )
     content = SnapshotContent(
         articles=loaded.articles,
-        passages=passages,
-        sentences=sentences,
+        passages=plan.passages,
+        sentences=plan.sentences,
         dense=dense,
-        encoders=encoders.describe(),
+        encoders={role: {"model": name, "dim": int(dense[role].shape[1])} for role, name in encoders.names().items()},
         analyzer=analyzer.as_dict(),
         chunking=chunking.as_dict(),
         extras=extras,  # type: ignore[arg-type]
@@ -117,22 +165,77 @@ def build_index(settings: Settings, encoders: Encoders, *, progress: Progress | 
     version = write_snapshot(settings.data_dir, content, build_seconds=time.perf_counter() - started)
     return IndexReport(
         articles=len(loaded.articles),
-        passages=len(passages),
+        passages=len(plan.passages),
         seconds=time.perf_counter() - started,
         version=version,
         errors=loaded.errors,
+        added=tuple(added),
+        updated=tuple(updated),
+        removed=tuple(removed),
+        unchanged=tuple(unchanged),
+        embedded_passages=sum(src is None for src in plan.passage_source),
+        full_rebuild=previous is None,
     )
 
 
-def encode_batched(encoder: Embedder, texts: Sequence[str], batch: int, progress: Progress | None = None):  # noqa: ANN201
-    """``encoder.encode`` in batches, reporting progress; an (n, dim) float32 array."""
+def _reusable(settings: Settings, encoders: Encoders, chunking: ChunkSettings, analyzer: Analyzer) -> Snapshot | None:
+    """The current snapshot if its vectors can be reused as they are, else None (full rebuild)."""
+    try:
+        snap = open_current(settings.data_dir)
+    except (IndexNotBuilt, IndexCorrupt) as err:
+        if isinstance(err, IndexCorrupt):
+            log.warning("current snapshot unusable (%s): full rebuild", err)
+        return None
+    m = snap.manifest
+    built_with = {role: e["model"] for role, e in m.encoders.items()}
+    if m.format != FORMAT_VERSION or built_with != encoders.names():
+        log.info("encoders changed: full rebuild")
+        return None
+    if m.chunking != chunking.as_dict() or m.analyzer != analyzer.as_dict():
+        log.info("chunking or analysis changed: full rebuild")
+        return None
+    return snap
+
+
+def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: Snapshot | None) -> bool:
+    """Add an article's passages and sentences to the plan; True when old vectors are reused."""
+    passages = chunk_article(article, chunking)
+    sentences = [(i, span) for i, p in enumerate(passages) for span in passage_sentences(p)]
+    old_rows = previous.article_rows(article.id) if previous else []
+    old_sentences = previous.sentence_rows(old_rows) if previous else []
+    reuse = bool(old_rows) and len(old_rows) == len(passages) and len(old_sentences) == len(sentences)
+    first = len(plan.passages)
+    plan.passages.extend(passages)
+    plan.passage_source.extend(old_rows if reuse else [None] * len(passages))
+    for (i, (start, end)), old in zip(sentences, old_sentences if reuse else [None] * len(sentences), strict=True):
+        plan.sentences.append((first + i, start, end))
+        plan.sentence_texts.append(article.body[start:end])
+        plan.sentence_source.append(old)
+    return reuse
+
+
+def _vectors(
+    encoder: Embedder,
+    items: Sequence[str],
+    sources: Sequence[int | None],
+    previous: Snapshot | None,
+    name: str,
+    batch: int,
+    step: Callable[[int], None],
+) -> np.ndarray:
+    """Vectors for ``items``: copied from the previous snapshot where ``sources`` says so, else encoded."""
     import numpy as np
 
-    parts = []
-    for start in range(0, len(texts), batch):
-        parts.append(encoder.encode(texts[start : start + batch]))
-        if progress:
-            progress(min(start + batch, len(texts)), len(texts))
-    if not parts:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    return np.vstack(parts)
+    # When every vector is reused the model need not even load: take the width from the old index.
+    dim = previous.dense[name].d if previous is not None and name in previous.dense else encoder.dim
+    out = np.zeros((len(items), dim), dtype=np.float32)
+    reused = [(i, s) for i, s in enumerate(sources) if s is not None]
+    if reused and previous is not None:
+        new_rows, old_rows = zip(*reused, strict=True)
+        out[list(new_rows)] = previous.dense[name].reconstruct_batch(np.asarray(old_rows, dtype=np.int64))
+    fresh = [i for i, s in enumerate(sources) if s is None]
+    for start in range(0, len(fresh), batch):
+        chunk = fresh[start : start + batch]
+        out[chunk] = encoder.encode([items[i] for i in chunk])
+        step(len(chunk))
+    return out

@@ -24,7 +24,6 @@ import os
 import shutil
 import sqlite3
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -223,21 +222,25 @@ def _switch_pointer(data_dir: Path, version: str) -> None:
 
 
 def prune_snapshots(data_dir: Path, *, keep: int) -> None:
-    """Remove all but the ``keep`` newest complete snapshots, and leftovers of crashed builds."""
+    """Remove all but the ``keep`` newest complete snapshots (never the current one)."""
     snapshots = data_dir / SNAPSHOTS
     current = current_version(data_dir)
     complete = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith(TMP_PREFIX))
-    doomed = [p for p in complete[: max(0, len(complete) - keep)] if p.name != current]
-    doomed += [p for p in snapshots.iterdir() if p.name.startswith(TMP_PREFIX) and _stale(p)]
-    for path in doomed:
+    for path in complete[: max(0, len(complete) - keep)]:
+        if path.name != current:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_unfinished(data_dir: Path) -> list[str]:
+    """Delete half-written snapshot folders left by a crashed build. Call only under the index lock."""
+    snapshots = Path(data_dir) / SNAPSHOTS
+    if not snapshots.is_dir():
+        return []
+    leftovers = [p for p in snapshots.iterdir() if p.name.startswith(TMP_PREFIX)]
+    for path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _stale(path: Path, age_seconds: float = 3600.0) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime > age_seconds
-    except FileNotFoundError:
-        return False
+    (Path(data_dir) / f"{POINTER}.tmp").unlink(missing_ok=True)
+    return [p.name for p in leftovers]
 
 
 def _fsync_file(path: Path) -> None:
@@ -369,6 +372,25 @@ class Snapshot:
             ArticleSummary(ArticleInfo(id=r[0], title=r[1], date=r[2], source=r[3], byline=r[4], url=r[5]), r[6], r[7])
             for r in rows
         ]
+
+    def article_rows(self, article_id: str) -> list[int]:
+        """Passage rows of one article, in reading order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT row FROM passages WHERE article_id = ? ORDER BY ordinal", (article_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def sentence_rows(self, passage_rows: Sequence[int]) -> list[int]:
+        """Sentence rows of these passages, in reading order (sentences are stored passage by passage)."""
+        import numpy as np
+
+        owners = self.sentence_spans[:, 0]
+        out: list[int] = []
+        for row in passage_rows:
+            lo, hi = np.searchsorted(owners, row, side="left"), np.searchsorted(owners, row, side="right")
+            out.extend(range(int(lo), int(hi)))
+        return out
 
     def article_body(self, article_id: str) -> str | None:
         with self._lock:

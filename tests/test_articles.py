@@ -108,7 +108,8 @@ def test_markdown_heading_is_the_title(tmp_path):
         ("empty.txt", b"", "empty"),
         ("blank.txt", b"  \n\n ", "empty"),
         ("bin.txt", b"\x00\x01\x02PK\x03\x04", "binary"),
-        ("latin1.txt", "Déjà vu à Séoul".encode("latin-1"), "UTF-8"),
+        ("garbage.txt", b"\xff\xfe\xfa\xfb\xfc\x9d\x81 bytes", "UTF-8"),
+        ("undefined.txt", "Séoul".encode("latin-1") + b"\x81\x8d", "Latin-1"),
         ("notes.pdf", b"%PDF-1.4", "unsupported"),
         ("bad.md", b"---\ntitle: [unclosed\n---\nBody.\n", "YAML"),
     ],
@@ -129,8 +130,46 @@ def test_too_large_file_is_refused(tmp_path):
         load_article(path, max_bytes=100)
 
 
+def test_latin1_is_converted_with_a_warning(tmp_path):
+    path = tmp_path / "ancien.txt"
+    path.write_bytes("Un titre\n\nDéjà vu à Séoul : l’accord était signé.".replace("’", "'").encode("cp1252"))
+    article = load_article(path)
+    assert "Déjà vu à Séoul" in article.body
+    assert article.warnings and "Latin-1" in article.warnings[0]
+
+
+def test_html_main_text_and_metadata(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Sommet à Pyongyang | Le Journal</title>"
+        '<meta name="author" content="Jeanne Martin"><meta property="og:site_name" content="Le Journal">'
+        '<meta property="article:published_time" content="2024-06-19"></head><body>'
+        "<nav>Accueil | Monde | Sport</nav><article><h1>Sommet à Pyongyang</h1>"
+        + "".join(f"<p>Paragraphe {i} : Poutine et Kim ont signé un pacte de défense mutuelle.</p>" for i in range(6))
+        + "</article><footer>Tous droits réservés</footer></body></html>",
+        encoding="utf-8",
+    )
+    article = load_article(page)
+    assert "pacte de défense mutuelle" in article.body
+    assert "Accueil | Monde" not in article.body and "Tous droits réservés" not in article.body
+    assert article.info.title.startswith("Sommet à Pyongyang")
+    assert article.info.date == "2024-06-19"
+    assert article.info.byline == "Jeanne Martin" and article.info.source == "Le Journal"
+
+
+def test_a_link_out_of_the_folder_is_refused(articles_dir: Path, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Un secret\n\nCe texte est hors du dossier des articles.", encoding="utf-8")
+    (articles_dir / "zz_link.txt").symlink_to(outside)
+    (articles_dir / "zz_inside_link.txt").symlink_to(articles_dir / "001_58e8c327b5777ef9.txt")
+    result = load_articles(articles_dir)
+    assert [e.path.name for e in result.errors] == ["zz_link.txt"]
+    assert "outside the articles folder" in str(result.errors[0])
+    assert len(result.articles) == 6  # a link inside the folder is fine
+
+
 def test_one_bad_file_does_not_stop_the_others(articles_dir: Path):
-    (articles_dir / "zz_broken.txt").write_bytes(b"\xff\xfe\xfa broken")
+    (articles_dir / "zz_broken.txt").write_bytes(b"\xff\xfe\xfa\xfb broken")
     (articles_dir / "zz_empty.txt").write_bytes(b"")
     result = load_articles(articles_dir)
     assert len(result.articles) == 5
