@@ -149,7 +149,7 @@ def test_eval_reports_per_language(indexed):
 
 
 def test_bad_article_is_reported_by_name_and_the_rest_indexed(tmp_path, articles_dir: Path, cli):
-    (articles_dir / "zz_bad.txt").write_bytes(b"\xc3\x28 invalid utf-8")
+    (articles_dir / "zz_bad.txt").write_bytes(b"\xff\xfe\xfa\xfb\x81 neither UTF-8 nor Latin-1")
     (articles_dir / "zz_empty.txt").write_bytes(b"")
     ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), fake_encoders())
     code, out, err = cli("index", "--json", ctx=ctx)
