@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from retrieval.answer import Answer
+from retrieval.articles import SUPPORTED_SUFFIXES
 from retrieval.config import Settings
 from retrieval.engine import Engine
-from retrieval.errors import IndexNotBuilt, RagbotError
+from retrieval.errors import BadArticle, IndexNotBuilt, RagbotError
+from retrieval.lock import IndexBusy
 
 from . import render
 from .ratelimit import Decision, RateLimiter
@@ -104,6 +106,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.add_handler(CommandHandler("reindex", reindex))
     app.add_handler(CommandHandler("stats", stats))
     app.add_handler(CallbackQueryHandler(show_sources, pattern=f"^{SOURCES_PREFIX}"))
+    app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, upload))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
     app.add_error_handler(on_error)
@@ -233,9 +236,53 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     task.add_done_callback(state.background.discard)
 
 
+@admin_only
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An admin's document (.txt, .md, .html): validated, added to the articles, re-indexed."""
+    state = _state(context)
+    texts = _texts(update)
+    document = update.effective_message.document
+    name = document.file_name or "upload.txt"
+    if not name.lower().endswith(SUPPORTED_SUFFIXES):
+        await _reply(update, texts.upload_refused.format(reason=texts.upload_types))
+        return
+    if (document.file_size or 0) > state.settings.max_article_bytes:
+        await _reply(update, texts.upload_refused.format(reason=f"> {state.settings.max_article_bytes} bytes"))
+        return
+    if state.reindex_lock.locked():
+        await _reply(update, texts.reindex_running)
+        return
+    async with state.reindex_lock:
+        file = await document.get_file()
+        raw = bytes(await file.download_as_bytearray())
+        try:
+            added, report = await asyncio.to_thread(state.engine.add_upload, name, raw)
+        except IndexBusy:
+            await _reply(update, texts.reindex_running)
+            return
+        except BadArticle as err:
+            await _reply(update, texts.upload_refused.format(reason=err.reason))
+            return
+    warnings = "".join(f"\n• {w}" for w in added.warnings)
+    await _reply(
+        update,
+        texts.upload_added.format(
+            title=added.title,
+            id=added.article_id,
+            articles=report.articles,
+            passages=report.passages,
+            seconds=report.seconds,
+            warnings=warnings,
+        ),
+    )
+
+
 async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
     try:
         report = await asyncio.to_thread(state.engine.index)
+    except IndexBusy:
+        await _send(context, chat_id, texts.reindex_running)
+        return
     except RagbotError as err:
         await _send(context, chat_id, texts.reindex_failed.format(reason=err))
         return

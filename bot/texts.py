@@ -27,6 +27,9 @@ class Messages:
     reindex_failed: str
     ask_usage: str
     new_conversation: str
+    upload_added: str
+    upload_refused: str
+    upload_types: str
 
 
 EN = Messages(
@@ -57,6 +60,12 @@ EN = Messages(
     reindex_failed="Re-index failed: {reason}",
     ask_usage="Usage: /ask followed by your question, e.g. /ask What did the treaty include?",
     new_conversation="New conversation: your next question starts fresh.",
+    upload_added=(
+        "Added “{title}” ({id}). Index now: {articles} articles, {passages} passages "
+        "(re-indexed in {seconds:.1f} s).{warnings}"
+    ),
+    upload_refused="Not added: {reason}",
+    upload_types="only .txt, .md and .html files can be added",
 )
 
 FR = Messages(
@@ -88,6 +97,12 @@ FR = Messages(
     reindex_failed="La réindexation a échoué : {reason}",
     ask_usage="Utilisation : /ask suivi de la question, par exemple /ask Que prévoit le traité ?",
     new_conversation="Nouvelle conversation : la prochaine question repart de zéro.",
+    upload_added=(
+        "Ajouté : « {title} » ({id}). Index : {articles} articles, {passages} passages "
+        "(réindexé en {seconds:.1f} s).{warnings}"
+    ),
+    upload_refused="Non ajouté : {reason}",
+    upload_types="seuls les fichiers .txt, .md et .html peuvent être ajoutés",
 )
 
 

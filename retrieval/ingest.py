@@ -66,7 +66,9 @@ class Library:
 
     def fingerprints(self) -> dict[str, str]:
         """Content fingerprint → file name of every readable article in the folder."""
-        out = {}
+        out: dict[str, str] = {}
+        if not self.folder.is_dir():
+            return out  # a first article creates the folder
         for path in iter_article_files(self.folder):
             try:
                 out[body_fingerprint(parse_article(path.read_bytes(), path))] = path.name
@@ -95,7 +97,7 @@ class Library:
         """Delete the file of ``article_id`` (its file stem); :class:`UnknownArticle` if there is none."""
         if not article_id or article_id != Path(article_id).name or article_id.startswith(".") or "\x00" in article_id:
             raise UnknownArticle(f"{article_id!r} is not an article id (ids are file stems, e.g. 001_58e8c327b5777ef9)")
-        matches = [p for p in iter_article_files(self.folder) if p.stem == article_id]
+        matches = [p for p in iter_article_files(self.folder) if p.stem == article_id] if self.folder.is_dir() else []
         if not matches:
             raise UnknownArticle(f"no article {article_id!r} in {self.folder} (`ragbot sources` lists them)")
         for path in matches:
@@ -146,6 +148,7 @@ class Library:
         stem, suffix = target.stem, target.suffix
         n = 2
         while target.exists() or any(p.stem == target.stem for p in iter_article_files(self.folder)):
+            # Ids are file stems: "x.txt" next to "x.md" would be two articles with one id.
             target = self.folder / f"{stem}-{n}{suffix}"
             n += 1
         return target

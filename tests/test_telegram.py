@@ -329,3 +329,52 @@ async def test_follow_ups_are_per_chat_and_new_forgets(fake_engine: Engine, fake
         [*_, reset] = await fake.wait_for_messages(3, chat_id=71)
     assert "New conversation" in reset["text"]
     assert fake_engine.conversations.previous(71) is None
+
+
+# --- admins add articles by sending documents ----------------------------------------------------
+
+NEW_ARTICLE = (
+    "Un pont ferroviaire sur le fleuve Toumen\n\n"
+    "La Russie et la Corée du Nord ont inauguré un pont ferroviaire sur le fleuve Toumen, "
+    "selon les autorités des deux pays. Le pont doit faciliter le transport de marchandises."
+)
+
+
+async def test_admin_uploads_a_document_and_it_is_searchable(tmp_path: Path, fake: FakeBotAPI, articles_dir: Path):
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    # Telegram stores the file under its own path; the name the sender gave is attacker-controlled.
+    document = {**fake.add_file("doc-1", "pont_toumen.txt", NEW_ARTICLE.encode()), "file_name": "../../pont_toumen.txt"}
+    async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+        fake.push_message("", user_id=ADMIN, document=document)
+        [reply] = await fake.wait_for_messages(1, chat_id=ADMIN)
+        assert "Added" in reply["text"] and "pont_toumen" in reply["text"] and "6 articles" in reply["text"]
+        fake.push_message("pont ferroviaire fleuve Toumen", user_id=ADMIN)
+        [_, answer] = await fake.wait_for_messages(2, chat_id=ADMIN)
+    assert "Toumen" in answer["text"]
+    assert (articles_dir / "pont_toumen.txt").is_file()  # the "../../" of the upload's name is dropped
+
+
+async def test_uploads_are_refused_to_non_admins_and_bad_files_say_why(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path
+):
+    settings = make_settings(tmp_path, articles_dir=articles_dir)
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    before = sorted(p.name for p in articles_dir.iterdir())
+    good = fake.add_file("doc-1", "pont.txt", NEW_ARTICLE.encode())
+    binary = fake.add_file("doc-2", "photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    duplicate = fake.add_file("doc-3", "copie.txt", (articles_dir / f"{TREATY_ARTICLE}.txt").read_bytes())
+    pdf = fake.add_file("doc-4", "rapport.pdf", b"%PDF-1.4")
+    async with running_bot(bot_settings(settings, fake), engine, fake):
+        fake.push_message("", user_id=5, document=good)
+        [refusal] = await fake.wait_for_messages(1, chat_id=5)
+        for i, doc in enumerate((binary, duplicate, pdf), start=1):  # one at a time: a concurrent one is "busy"
+            fake.push_message("", user_id=ADMIN, document=doc)
+            replies = await fake.wait_for_messages(i, chat_id=ADMIN)
+    assert "administrators only" in refusal["text"]
+    said = texts(replies)
+    assert said.count("Not added") == 3
+    assert "binary" in said and "duplicate of" in said and ".txt, .md and .html" in said
+    assert sorted(p.name for p in articles_dir.iterdir()) == before
+    assert not any(c.method.lower() == "downloadfile" and c.params.get("file_id") == "doc-1" for c in fake.calls)

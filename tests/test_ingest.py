@@ -1,0 +1,189 @@
+"""Admins add and remove articles: validation, de-duplication, URLs, names, exit codes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import CliContext, app
+from retrieval import BadArticle, Engine
+from retrieval.ingest import Library, UnknownArticle, safe_name
+
+from .support import TREATY_ARTICLE, fake_encoders, make_settings
+
+ARTICLE = (
+    "Un pont ferroviaire sur le fleuve Toumen\n\n"
+    "La Russie et la Corée du Nord ont inauguré un pont ferroviaire sur le fleuve Toumen. "
+    "Le pont doit faciliter le transport de marchandises entre Khassan et Tumangang."
+)
+PAGE = (
+    "<html><head><title>Le pont du Toumen</title><meta name='author' content='Jeanne Martin'>"
+    "<meta property='article:published_time' content='2024-07-02'></head><body><nav>Accueil Monde</nav>"
+    "<article><h1>Le pont du Toumen</h1>"
+    + "".join(f"<p>Paragraphe {i}. Un pont ferroviaire relie Khassan et Tumangang sur le Toumen.</p>" for i in range(5))
+    + "</article></body></html>"
+)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, articles_dir: Path):
+    settings = make_settings(tmp_path, articles_dir=articles_dir)
+    ctx = CliContext(settings, fake_encoders())
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(app, list(args), obj=ctx)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("index")[0] == 0
+    return run
+
+
+@pytest.fixture
+def web():
+    """A local web server: /story serves an article page, /image a PNG, /missing a 404."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            routes = {
+                "/news/story.html": ("text/html; charset=utf-8", PAGE.encode()),
+                "/image": ("image/png", b"\x89PNG"),
+            }
+            if self.path not in routes:
+                self.send_error(404)
+                return
+            kind, body = routes[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_add_a_file_then_it_answers(cli, tmp_path, articles_dir):
+    source = tmp_path / "pont.txt"
+    source.write_text(ARTICLE, encoding="utf-8")
+    code, out, err = cli("add", str(source), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert [a["article_id"] for a in report["added"]] == ["pont"] and report["refused"] == []
+    assert report["index"]["added"] == 1 and report["index"]["unchanged"] == 5
+    assert (articles_dir / "pont.txt").read_text(encoding="utf-8") == ARTICLE
+    code, out, _ = cli("search", "--json", "-k", "1", "pont ferroviaire Toumen Khassan")
+    assert json.loads(out)["hits"][0]["article_id"] == "pont"
+
+
+def test_refused_inputs_each_say_why_and_all_refused_fails(cli, tmp_path, articles_dir):
+    empty = tmp_path / "vide.txt"
+    empty.write_bytes(b"")
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    code, out, err = cli("add", str(empty), str(binary), str(articles_dir / f"{TREATY_ARTICLE}.txt"), "/nope.md")
+    assert code == 6 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("refused ") for line in lines)
+    assert "empty" in lines[0] and "binary" in lines[1] and "duplicate of" in lines[2] and "no such file" in lines[3]
+    assert "Traceback" not in err
+
+
+def test_partial_success_exits_zero(cli, tmp_path):
+    good = tmp_path / "pont.md"
+    good.write_text("---\ntitle: Le pont\ndate: 2024-07-02\n---\n" + ARTICLE, encoding="utf-8")
+    code, out, err = cli("add", str(good), str(tmp_path / "missing.txt"))
+    assert code == 0 and "added pont: Le pont" in out and "refused missing.txt: no such file" in err
+
+
+def test_add_a_url_from_a_local_server(cli, web, articles_dir):
+    code, out, err = cli("add", f"{web}/news/story.html", f"{web}/image", f"{web}/missing", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    [added] = report["added"]
+    assert added["title"] == "Le pont du Toumen"
+    assert (articles_dir / added["file"]).suffix == ".html"
+    reasons = {r["source"].rsplit("/", 1)[-1]: r["reason"] for r in report["refused"]}
+    assert "content type 'image/png'" in reasons["image"] and "HTTP 404" in reasons["missing"]
+    code, out, _ = cli("sources", "--json")
+    row = next(json.loads(line) for line in out.splitlines() if json.loads(line)["article_id"] == added["article_id"])
+    assert row["byline"] == "Jeanne Martin" and row["date"] == "2024-07-02"
+
+
+def test_remove_then_gone_and_unknown_fails(cli):
+    code, out, _ = cli("remove", "004_34fdb793e7d525a8", "--json")
+    assert code == 0 and json.loads(out)["removed"] == 1
+    code, out, _ = cli("search", "--json", "-k", "10", "Stoltenberg Otan pays autoritaires")
+    assert all(h["article_id"] != "004_34fdb793e7d525a8" for h in json.loads(out)["hits"])
+    code, out, err = cli("remove", "004_34fdb793e7d525a8")
+    assert code == 8 and "no article" in err and out == ""
+    code, _, err = cli("remove", "../seeds/001")
+    assert code == 8 and "not an article id" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("/absolute/path/note.md", "note.md"),
+        ("..\\..\\windows.txt", "windows.txt"),
+        (".hidden.txt", "hidden.txt"),
+        ("Élection présidentielle 2024!.txt", "Election_presidentielle_2024.txt"),
+        ("...txt", "article.txt"),
+    ],
+)
+def test_names_are_sanitised_into_the_folder(name, expected):
+    assert safe_name(name, Path(name).suffix.lower() or ".txt") == expected
+
+
+def test_uploaded_bytes_land_inside_the_folder(tmp_path):
+    folder = tmp_path / "articles"
+    library = Library(folder, max_bytes=10_000)
+    added = library.add_bytes("../../../escape.txt", ARTICLE.encode())
+    assert (folder / "escape.txt").is_file() and added.article_id == "escape"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["escape.txt"]
+    with pytest.raises(BadArticle, match="NUL"):
+        library.add_bytes("evil\x00.txt", ARTICLE.encode())
+    with pytest.raises(BadArticle, match="too large"):
+        library.add_bytes("big.txt", ("mot " * 5000).encode())
+    with pytest.raises(BadArticle, match="duplicate"):
+        library.add_bytes("again.txt", ARTICLE.encode())
+    second = library.add_bytes("escape.txt", ARTICLE.replace("Toumen", "Amour").encode())
+    assert second.file == "escape-2.txt"  # same name, other text: kept side by side
+
+
+def test_latin1_upload_is_stored_as_utf8_with_a_warning(tmp_path):
+    library = Library(tmp_path / "articles", max_bytes=10_000)
+    added = library.add_bytes("ancien.txt", ARTICLE.replace("’", "'").encode("cp1252"))
+    assert added.warnings and "Latin-1" in added.warnings[0]
+    assert (tmp_path / "articles" / "ancien.txt").read_text(encoding="utf-8") == ARTICLE.replace("’", "'")
+
+
+def test_remove_refuses_ids_that_are_paths(tmp_path):
+    library = Library(tmp_path, max_bytes=10_000)
+    for bad in ("", "../x", "a/b", ".hidden", "x\x00y"):
+        with pytest.raises(UnknownArticle):
+            library.remove(bad)
+
+
+def test_engine_add_reports_and_indexes(tmp_path, articles_dir):
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    source = tmp_path / "pont.txt"
+    source.write_text(ARTICLE, encoding="utf-8")
+    report, index = engine.add([str(source), str(source)])
+    assert len(report.added) == 1 and "duplicate" in str(report.refused[0])
+    assert index is not None and index.added == ("pont",) and index.embedded_passages >= 1
