@@ -1,6 +1,6 @@
 """Adding one article to the seeds index vs a full rebuild (real models). Prints one JSON object.
 
-    python -m bench.reindex
+python -m bench.reindex
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> None:
                 "warm_add_one_article_s": round(add_warm, 2),
                 "warm_remove_one_article_s": round(remove_warm, 2),
                 "warm_full_rebuild_s": round(full_warm, 2),
-                "note": "cli_* include process start and model loading; warm_* run in a process whose models are loaded",
+                "note": "cli_* include process start and model loading; warm_* run with the models loaded",
             }
         )
     )

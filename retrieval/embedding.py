@@ -207,7 +207,17 @@ def make_embedder(settings: Settings) -> Embedder | None:
     """
     if settings.embedding_model.strip().lower() in DISABLED:
         return None
-    return SentenceTransformerEmbedder(model_ref(settings.embedding_model), batch_size=settings.embedding_batch_size)
+    ref = model_ref(settings.embedding_model)
+    if settings.embedding_backend == "torch" or not ref.local:
+        return SentenceTransformerEmbedder(ref, batch_size=settings.embedding_batch_size)
+    from .onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(
+        ref,
+        settings.model_cache_dir or settings.data_dir / "models",
+        quantized=settings.embedding_backend == "onnx-int8",
+        threads=settings.encoder_threads,
+    )
 
 
 def make_multilingual(settings: Settings) -> Embedder | None:

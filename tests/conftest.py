@@ -39,8 +39,19 @@ def engine(settings: Settings, fake_embedder: FakeEmbedder) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The bundled MiniLM model over the seeds: built once per test session."""
-    eng = Engine(make_settings(tmp_path_factory.mktemp("real"), abstain_below=Settings(_env_file=None).abstain_below))
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the exported ONNX model, shared by every real-model test (export once)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def real_engine(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Engine:
+    """The real models (bundled MiniLM via ONNX int8, USE) over the seeds: built once per test session."""
+    defaults = Settings(_env_file=None)
+    eng = Engine(
+        make_settings(
+            tmp_path_factory.mktemp("real"), abstain_below=defaults.abstain_below, model_cache_dir=model_cache
+        )
+    )
     eng.index()
     return eng

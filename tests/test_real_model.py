@@ -34,7 +34,7 @@ def test_treaty_question_finds_the_mutual_assistance_passage(real_engine: Engine
     assert len(hits) == 5
     found = [h for h in hits if h.article.id == TREATY_ARTICLE and "aide réciproque en cas d’attaque" in h.passage.text]
     assert found, [(h.article.id, h.passage.text[:60]) for h in hits]
-    assert real_engine.stats().encoders["embedding"] == {"model": BUNDLED_MODEL_NAME, "dim": 384}
+    assert real_engine.stats().encoders["embedding"] == {"model": f"{BUNDLED_MODEL_NAME} [onnx-int8]", "dim": 384}
     assert real_engine.stats().encoders["multilingual"] == {"model": MULTILINGUAL_MODEL_NAME, "dim": 512}
 
 
@@ -49,7 +49,7 @@ def test_vectors_are_normalised(real_engine: Engine):
 
 def test_a_model_given_by_local_path_works(tmp_path: Path):
     path = str(bundled_model_dir())
-    engine = Engine(make_settings(tmp_path, embedding_model=path))
+    engine = Engine(make_settings(tmp_path, embedding_model=path, embedding_backend="torch"))
     report = engine.index()
     assert report.articles == 5
     assert engine.stats().encoders["embedding"]["model"] == str(Path(path).resolve())
@@ -69,8 +69,12 @@ def _ragbot(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
     )
 
 
-def test_cli_end_to_end_with_the_real_model(tmp_path: Path):
-    env = {"RAGBOT_ARTICLES_DIR": str(SEEDS), "RAGBOT_DATA_DIR": str(tmp_path / "data")}
+def test_cli_end_to_end_with_the_real_model(tmp_path: Path, model_cache: Path):
+    env = {
+        "RAGBOT_ARTICLES_DIR": str(SEEDS),
+        "RAGBOT_DATA_DIR": str(tmp_path / "data"),
+        "RAGBOT_MODEL_CACHE_DIR": str(model_cache),
+    }
     built = _ragbot("index", "--json", env=env, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     assert json.loads(built.stdout)["articles"] == 5
@@ -102,7 +106,12 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
 
     primary, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
-    env |= {"RAGBOT_DATA_DIR": str(real_engine.settings.data_dir), "HOME": str(tmp_path), "TERM": "dumb"}
+    env |= {
+        "RAGBOT_DATA_DIR": str(real_engine.settings.data_dir),
+        "RAGBOT_MODEL_CACHE_DIR": str(real_engine.settings.model_cache_dir),
+        "HOME": str(tmp_path),
+        "TERM": "dumb",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "ask"], stdin=secondary, stdout=secondary, stderr=secondary, env=env
     )
@@ -133,3 +142,30 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
         os.close(primary)
     assert b"[1]" in seen and TREATY_ARTICLE.encode() in seen
     assert (tmp_path / ".local" / "state" / "ragbot" / "history").is_file()
+
+
+def test_onnx_encoders_agree_with_torch(model_cache: Path):
+    """The exported model gives the sentence-transformers vectors (fp32 exactly, int8 closely)."""
+    from retrieval.embedding import SentenceTransformerEmbedder, model_ref
+    from retrieval.onnx_encoder import OnnxEncoder
+
+    texts = ["What did the treaty include?", "Le contrat inclut une aide réciproque en cas d’attaque.", "Kim"]
+    ref = model_ref(BUNDLED_MODEL_NAME)
+    torch_vectors = SentenceTransformerEmbedder(ref).encode(texts)
+    for quantized, floor in ((False, 0.9999), (True, 0.97)):
+        vectors = OnnxEncoder(ref, model_cache, quantized=quantized).encode(texts)
+        assert ((vectors * torch_vectors).sum(axis=1) >= floor).all()
+
+
+def test_answering_does_not_load_torch(real_engine: Engine):
+    """The query path runs on onnxruntime and numpy: no multi-second torch import."""
+    script = (
+        "import sys; from retrieval import Engine, Settings; "
+        f"e = Engine(Settings(_env_file=None, data_dir={str(real_engine.settings.data_dir)!r}, "
+        f"model_cache_dir={str(real_engine.settings.model_cache_dir)!r})); "
+        "a = e.ask('What did the treaty include?'); assert a.citations, a; "
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False"]
