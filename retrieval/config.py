@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     weight_multilingual_sentence: float = Field(0.5, ge=0)
     weight_embedding: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=5, le=5000)
+    # Vector index: exact ("flat") below hnsw_threshold vectors, HNSW above ("auto"), or forced.
+    vector_index: Literal["auto", "flat", "hnsw"] = "auto"
+    hnsw_threshold: int = Field(200_000, ge=1)
+    hnsw_ef_search: int = Field(96, ge=8, le=4096)
     duplicate_jaccard: float = Field(0.6, gt=0, le=1)
     expansion_top_n: int = Field(3, ge=0, le=20)
     expansion_min_similarity: float = Field(0.45, ge=0, le=1)

@@ -161,6 +161,8 @@ def build_locked(
         analyzer=analyzer.as_dict(),
         chunking=chunking.as_dict(),
         extras=extras,  # type: ignore[arg-type]
+        index_kind=settings.vector_index,
+        hnsw_threshold=settings.hnsw_threshold,
     )
     version = write_snapshot(settings.data_dir, content, build_seconds=time.perf_counter() - started)
     return IndexReport(

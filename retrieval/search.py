@@ -78,6 +78,7 @@ class SearchSettings:
     candidates: int = 100
     expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
     duplicate_jaccard: float = 0.6
+    hnsw_ef_search: int = 96
 
 
 def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -100,6 +101,9 @@ class Searcher:
         self.settings = settings or SearchSettings()
         self.analyzer = Analyzer(snapshot.manifest.analyzer.get("language", "french"))
         self._checked: set[str] = set()
+        for index in snapshot.dense.values():
+            if hasattr(index, "hnsw"):
+                index.hnsw.efSearch = self.settings.hnsw_ef_search
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         text = clean_question(question)
@@ -297,6 +301,7 @@ def search_settings(settings: Settings) -> SearchSettings:
         ),
         candidates=settings.candidates,
         duplicate_jaccard=settings.duplicate_jaccard,
+        hnsw_ef_search=settings.hnsw_ef_search,
         expansion=ExpansionSettings(
             top_n=settings.expansion_top_n,
             min_similarity=settings.expansion_min_similarity,

@@ -76,6 +76,7 @@ class Manifest:
     created_at: str
     build_seconds: float
     files: dict[str, str] = field(default_factory=dict)
+    index_types: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -115,6 +116,8 @@ class SnapshotContent:
     analyzer: dict[str, Any]
     chunking: dict[str, Any]
     extras: Sequence[Savable] = ()
+    index_kind: str = "auto"  # "flat", "hnsw", or "auto": exact below hnsw_threshold rows, HNSW above
+    hnsw_threshold: int = 200_000
 
 
 def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
@@ -128,12 +131,13 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     tmp = snapshots / f"{TMP_PREFIX}{version}"
     tmp.mkdir()
 
+    index_types = {}
     for name, vectors in content.dense.items():
         expected = len(content.sentences) if name == "sentences" else len(content.passages)
         if len(vectors) != expected:
             raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index = faiss.IndexFlatIP(int(vectors.shape[1]))
+        index, index_types[name] = _vector_index(int(vectors.shape[1]), len(vectors), content)
         index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
     _write_db(tmp / DB_FILE, content)
@@ -151,6 +155,7 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         articles={
             a.id: {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)} for a in content.articles
         },
+        index_types=index_types,
         counts={
             "articles": len(content.articles),
             "passages": len(content.passages),
@@ -170,6 +175,27 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     _switch_pointer(Path(data_dir), version)
     prune_snapshots(Path(data_dir), keep=keep)
     return version
+
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+
+
+def _vector_index(dim: int, rows: int, content: SnapshotContent) -> tuple[Any, str]:
+    """Exact inner product for small collections; HNSW (approximate, sub-linear) for large ones.
+
+    Both keep the vectors, so exact rescoring of candidates (``reconstruct``) works either way.
+    """
+    import faiss
+
+    kind = content.index_kind
+    if kind == "auto":
+        kind = "hnsw" if rows >= content.hnsw_threshold else "flat"
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        return index, f"hnsw{HNSW_M}"
+    return faiss.IndexFlatIP(dim), "flat"
 
 
 def _write_db(path: Path, content: SnapshotContent) -> None:

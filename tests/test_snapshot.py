@@ -105,3 +105,16 @@ def test_rebuild_switches_pointer_and_keeps_a_few_versions(engine: Engine):
     assert kept == versions[-3:]
     # the engine follows the pointer without being rebuilt
     assert engine.snapshot().version == versions[-1]
+
+
+def test_vector_index_follows_size_and_is_recorded(tmp_path):
+    small = Engine(make_settings(tmp_path / "a"), encoders=fake_encoders())
+    small.index()
+    assert set(small.snapshot().manifest.index_types.values()) == {"flat"}
+    # Above the threshold (here tiny: 100 rows) the big sentence index goes HNSW, the passage ones stay exact.
+    big = Engine(make_settings(tmp_path / "b", hnsw_threshold=100), encoders=fake_encoders())
+    big.index()
+    kinds = big.snapshot().manifest.index_types
+    assert kinds["sentences"] == "hnsw32" and kinds["embedding"] == "flat"
+    question = "aide réciproque en cas d'attaque contre une des parties"
+    assert [h.passage.id for h in big.search(question, 3)] == [h.passage.id for h in small.search(question, 3)]
