@@ -87,7 +87,8 @@ class Manifest:
         data = json.loads(text)
         if data.get("format") != FORMAT_VERSION:
             raise IndexCorrupt(f"index format {data.get('format')!r} is not supported (want {FORMAT_VERSION})")
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        # Fields with defaults may be absent from manifests written before they existed.
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass(frozen=True)
