@@ -253,10 +253,14 @@ def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
         raise BadArticle(folder, "articles folder does not exist")
     articles: list[Article] = []
     errors: list[BadArticle] = []
+    seen: dict[str, str] = {}
     for path in iter_article_files(folder):
         try:
             check_inside(folder, path)
+            if path.stem in seen:  # ids are file stems: x.txt and x.md cannot both be article "x"
+                raise BadArticle(path, f"same article id as {seen[path.stem]}; rename one of them")
             articles.append(load_article(path, max_bytes=max_bytes))
+            seen[path.stem] = path.name
         except BadArticle as err:
             errors.append(err)
     return LoadResult(tuple(articles), tuple(errors))
@@ -271,9 +275,16 @@ def _split_front_matter(text: str, path: Path) -> tuple[str, dict[str, str]]:
         return text, {}
     import yaml  # only Markdown with front matter needs it
 
+    class StringDates(yaml.SafeLoader):
+        """Safe YAML whose dates stay text: `date: 2024-02-30` is a bad date, not a crash."""
+
+    StringDates.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     try:
-        data = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as err:
+        data = yaml.load(match.group(1), Loader=StringDates) or {}
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as err:
         raise BadArticle(path, f"front matter is not valid YAML ({err.__class__.__name__})") from None
     if not isinstance(data, dict):
         raise BadArticle(path, "front matter must be a mapping of keys to values")
@@ -355,10 +366,13 @@ def _iso(year: int, month: int, day: int) -> str | None:
 
 
 def _normalise_date(value: str) -> str | None:
+    """ISO ``YYYY-MM-DD`` or ``YYYY-MM``; an impossible date (2024-02-30) is dropped, not kept."""
     value = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
-        return value
-    return _find_date([value[:80]]) or value
+    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", value):
+        return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", value):
+        return value if 1 <= int(m.group(2)) <= 12 else None
+    return _find_date([value[:80]]) or None
 
 
 _DATELINE = re.compile(r"^(?:\([^()]{2,30}\)\s+|[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ' .-]{2,30}\s+[–—-]\s+)")

@@ -178,20 +178,21 @@ class Searcher:
     ) -> tuple[list[int], list[tuple[Passage, ArticleInfo]]]:
         """The best ``k`` candidates, skipping any that repeats a better one nearly word for word
         (the same wire copy in two articles), so the top k are k different pieces of evidence."""
-        pool = [int(i) for i in ranked[: max(3 * k, k + 10)]]
-        passages = self.snapshot.passages([int(candidates[i]) for i in pool])
         chosen: list[int] = []
         kept: list[tuple[Passage, ArticleInfo]] = []
         seen_terms: list[set[str]] = []
-        for i, found in zip(pool, passages, strict=True):
-            terms = set(self.analyzer.terms(found[0].text))
-            if any(_jaccard(terms, other) >= self.settings.duplicate_jaccard for other in seen_terms):
-                continue
-            chosen.append(i)
-            kept.append(found)
-            seen_terms.append(terms)
-            if len(chosen) == k:
-                break
+        step = max(3 * k, k + 10)
+        for offset in range(0, len(ranked), step):  # more candidates only while duplicates crowd the top
+            pool = [int(i) for i in ranked[offset : offset + step]]
+            for i, found in zip(pool, self.snapshot.passages([int(candidates[i]) for i in pool]), strict=True):
+                terms = set(self.analyzer.terms(found[0].text))
+                if any(_jaccard(terms, other) >= self.settings.duplicate_jaccard for other in seen_terms):
+                    continue
+                chosen.append(i)
+                kept.append(found)
+                seen_terms.append(terms)
+                if len(chosen) == k:
+                    return chosen, kept
         return chosen, kept
 
     def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
