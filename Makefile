@@ -38,9 +38,10 @@ lint: setup
 bot: setup
 	$(BIN)/ragbot serve
 
-## bench: quick benchmarks, JSON on stdout
+## bench: quick benchmarks (seeds, then a 10k-passage synthetic corpus), JSON on stdout
 bench: setup
 	$(BIN)/python -m bench.run --quick
+	$(BIN)/python -m bench.scale --passages 10000 --sample 1000
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

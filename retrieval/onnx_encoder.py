@@ -25,7 +25,7 @@ from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
@@ -117,7 +117,7 @@ def _export(source: Path, out: Path) -> None:
             str(out / "model.int8.onnx"),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"],
             extra_options={"DefaultTensorType": 1},  # fused nodes carry no type info: they are float32
         )
     finally:
@@ -154,7 +154,8 @@ class OnnxEncoder:
         session, _ = self._load()
         return int(session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 8) -> np.ndarray:
+        """Small batches of similar length: less padding, which measured faster on CPU than 32."""
         session, tokenizer = self._load()
         texts = list(texts)
         if not texts:
