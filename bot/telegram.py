@@ -138,14 +138,20 @@ def _texts(update: Update) -> Messages:
 # --- handlers --------------------------------------------------------------------------------
 
 
+async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
+    """Run a read of the index in a worker thread; None, after telling the user, when there is no index yet."""
+    try:
+        return await asyncio.to_thread(read)
+    except IndexNotBuilt:
+        await _reply(update, _texts(update).no_index)
+        return None
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows and how to ask."""
     texts = _texts(update)
-    state = _state(context)
-    try:
-        summaries = await asyncio.to_thread(state.engine.sources)
-    except IndexNotBuilt:
-        await _reply(update, texts.no_index)
+    summaries = await _read_index(update, _state(context).engine.sources)
+    if summaries is None:
         return
     dates = sorted(s.info.date for s in summaries if s.info.date)
     span = f"{dates[0][:7]} – {dates[-1][:7]}" if dates else "?"
@@ -154,13 +160,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
-    texts = _texts(update)
-    try:
-        summaries = await asyncio.to_thread(_state(context).engine.sources)
-    except IndexNotBuilt:
-        await _reply(update, texts.no_index)
-        return
-    await _reply(update, render.articles_html(summaries, texts), html=True)
+    summaries = await _read_index(update, _state(context).engine.sources)
+    if summaries is not None:
+        await _reply(update, render.articles_html(summaries, _texts(update)), html=True)
 
 
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -305,14 +307,9 @@ async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat
 @admin_only
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats (admins): index size, model, build time."""
-    state = _state(context)
-    texts = _texts(update)
-    try:
-        result = await asyncio.to_thread(state.engine.stats)
-    except IndexNotBuilt:
-        await _reply(update, texts.no_index)
-        return
-    await _reply(update, render.stats_text(result))
+    result = await _read_index(update, _state(context).engine.stats)
+    if result is not None:
+        await _reply(update, render.stats_text(result))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -378,3 +378,12 @@ async def test_uploads_are_refused_to_non_admins_and_bad_files_say_why(
     assert "binary" in said and "duplicate of" in said and ".txt, .md and .html" in said
     assert sorted(p.name for p in articles_dir.iterdir()) == before
     assert not any(c.method.lower() == "downloadfile" and c.params.get("file_id") == "doc-1" for c in fake.calls)
+
+
+async def test_without_an_index_the_bot_says_so(tmp_path: Path, fake: FakeBotAPI):
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders())  # never indexed
+    async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+        for text in ("/start", "/sources", "/stats", "sanctions"):
+            fake.push_message(text, user_id=ADMIN)
+        messages = await fake.wait_for_messages(4, chat_id=ADMIN)
+    assert all("not built yet" in m["text"] for m in messages)
