@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     candidates: int = Field(100, ge=5, le=5000)
     # Vector index: exact ("flat") below hnsw_threshold vectors, HNSW above ("auto"), or forced.
     vector_index: Literal["auto", "flat", "hnsw"] = "auto"
-    hnsw_threshold: int = Field(200_000, ge=1)
+    hnsw_threshold: int = Field(50_000, ge=1)
     hnsw_ef_search: int = Field(96, ge=8, le=4096)
     duplicate_jaccard: float = Field(0.6, gt=0, le=1)
     expansion_top_n: int = Field(3, ge=0, le=20)

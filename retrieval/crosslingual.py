@@ -89,7 +89,14 @@ class TermExpander:
         """For each query word (with its multilingual vector), its nearest article words and their cosine."""
         if not query_words or not self.vocabulary or settings.top_n <= 0:
             return {}
-        sims, ids = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), settings.top_n)
+        import faiss
+
+        table = faiss.rev_swig_ptr(self.index.get_xb(), self.index.ntotal * self.index.d)  # type: ignore[attr-defined]
+        table = table.reshape(self.index.ntotal, self.index.d)  # type: ignore[attr-defined]
+        scores = np.ascontiguousarray(vectors, dtype=np.float32) @ table.T  # one BLAS call for all words
+        k = min(settings.top_n, len(self.vocabulary))
+        ids = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        sims = np.take_along_axis(scores, ids, axis=1)
         out: dict[str, list[tuple[str, float]]] = {}
         for word, row_sims, row_ids in zip(query_words, sims, ids, strict=True):
             out[word] = [

@@ -127,8 +127,8 @@ class Searcher:
             q_ml = vectors[:1]
             if words:
                 expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
-            proposals.append(self._dense_top(snap.dense["multilingual"], q_ml, pool))
-            exact["multilingual"] = (w.multilingual, lambda c, q=q_ml: _dense_exact(snap.dense["multilingual"], q, c))
+            proposals.append(_dense_top(snap, "multilingual", q_ml, pool))
+            exact["multilingual"] = (w.multilingual, lambda c, q=q_ml: _dense_exact(snap, "multilingual", q, c))
             if "sentences" in snap.dense and len(snap.sentence_spans):
                 _, rows = snap.dense["sentences"].search(q_ml, min(pool * 3, snap.dense["sentences"].ntotal))
                 proposals.append(np.unique(snap.sentence_spans[rows[0][rows[0] >= 0], 0]))
@@ -136,8 +136,8 @@ class Searcher:
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
-            proposals.append(self._dense_top(snap.dense["embedding"], q_st, pool))
-            exact["embedding"] = (w.embedding, lambda c, q=q_st: _dense_exact(snap.dense["embedding"], q, c))
+            proposals.append(_dense_top(snap, "embedding", q_st, pool))
+            exact["embedding"] = (w.embedding, lambda c, q=q_st: _dense_exact(snap, "embedding", q, c))
         if snap.lexical is not None:
             terms = weighted_query_terms(text, self.analyzer, expansions)
             bm25 = snap.lexical.scores(terms)
@@ -221,15 +221,26 @@ class Searcher:
             self._checked.add(role)
         return np.ascontiguousarray(vector, dtype=np.float32)
 
-    @staticmethod
-    def _dense_top(index: object, query: np.ndarray, pool: int) -> np.ndarray:
-        _, rows = index.search(query, pool)  # type: ignore[attr-defined]
+
+def _dense_top(snap: Snapshot, name: str, query: np.ndarray, pool: int) -> np.ndarray:
+    """Rows of the ``pool`` best vectors: BLAS over the stored vectors when exact, else the index."""
+    vectors = snap.vectors(name) if snap.is_exact(name) else None
+    if vectors is None:
+        _, rows = snap.dense[name].search(query, pool)
         return rows[0][rows[0] >= 0]
+    scores = vectors @ query[0]
+    if pool >= len(scores):
+        return np.argsort(-scores)
+    top = np.argpartition(-scores, pool)[:pool]
+    return top[np.argsort(-scores[top])]
 
 
-def _dense_exact(index: object, query: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    vectors = index.reconstruct_batch(candidates.astype(np.int64))  # type: ignore[attr-defined]
-    return vectors @ query[0]
+def _dense_exact(snap: Snapshot, name: str, query: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    vectors = snap.vectors(name)
+    if vectors is None:
+        vectors = snap.dense[name].reconstruct_batch(candidates.astype(np.int64))
+        return vectors @ query[0]
+    return vectors[candidates] @ query[0]
 
 
 class _SentenceScorer:
@@ -240,9 +251,13 @@ class _SentenceScorer:
         self.query = query
         self.raw: dict[int, float] = {}
         self.best: dict[int, int] = {}
-        passage_of = snapshot.sentence_spans[:, 0]
-        self._first = np.searchsorted(passage_of, np.arange(snapshot.size), side="left")
-        self._last = np.searchsorted(passage_of, np.arange(snapshot.size), side="right")
+        self._sims: dict[int, np.ndarray] = {}  # passage row -> its sentences' cosines, from __call__
+
+    def _similarities(self, rows: np.ndarray) -> np.ndarray:
+        vectors = self.snapshot.vectors("sentences")
+        if vectors is not None:
+            return vectors[rows] @ self.query[0]
+        return self.snapshot.dense["sentences"].reconstruct_batch(rows) @ self.query[0]
 
     def sentences(
         self,
@@ -252,10 +267,12 @@ class _SentenceScorer:
         coverage: Callable[[list[dict[str, float]], str], float],
     ) -> tuple[ScoredSentence, ...]:
         """Every sentence of passage ``row``, with its cosine and word coverage."""
-        lo, hi = int(self._first[row]), int(self._last[row])
+        lo, hi = int(self.snapshot.sentence_first[row]), int(self.snapshot.sentence_last[row])
         if hi <= lo:
             return ()
-        sims = self.snapshot.dense["sentences"].reconstruct_batch(np.arange(lo, hi, dtype=np.int64)) @ self.query[0]
+        sims = self._sims.get(row)
+        if sims is None:
+            sims = self._similarities(np.arange(lo, hi, dtype=np.int64))
         out = []
         for j, sim in zip(range(lo, hi), sims, strict=True):
             _, start, end = (int(x) for x in self.snapshot.sentence_spans[j])
@@ -264,17 +281,26 @@ class _SentenceScorer:
         return tuple(out)
 
     def __call__(self, candidates: np.ndarray) -> np.ndarray:
-        index = self.snapshot.dense["sentences"]
+        """One gather and one matrix product for all the candidates' sentences, then a max per passage."""
+        first = self.snapshot.sentence_first[candidates]
+        last = self.snapshot.sentence_last[candidates]
+        counts = last - first
         out = np.zeros(len(candidates), dtype=np.float64)
-        for i, row in enumerate(candidates):
-            lo, hi = int(self._first[row]), int(self._last[row])
-            if hi <= lo:
-                continue
-            sims = index.reconstruct_batch(np.arange(lo, hi, dtype=np.int64)) @ self.query[0]
-            j = int(np.argmax(sims))
-            out[i] = float(sims[j])
-            self.raw[int(row)] = out[i]
-            self.best[int(row)] = lo + j
+        has = counts > 0
+        if not has.any():
+            return out
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(first[has], last[has], strict=True)]).astype(np.int64)
+        sims = self._similarities(rows)
+        starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
+        best = np.maximum.reduceat(sims, starts)
+        winners = [int(np.argmax(sims[s : s + n])) for s, n in zip(starts, counts[has], strict=True)]
+        for cand, value, offset, lo, start, n in zip(
+            candidates[has], best, winners, first[has], starts, counts[has], strict=True
+        ):
+            self.raw[int(cand)] = float(value)
+            self.best[int(cand)] = int(lo) + offset
+            self._sims[int(cand)] = sims[start : start + n]
+        out[has] = best
         return out
 
 
