@@ -133,13 +133,18 @@ class SentenceTransformerEmbedder:
             return self._model
 
 
-def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
-    log.info("loading embedding model %s", ref.name)
-    # Loading prints progress bars by default; a CLI's stdout and stderr are not the place.
+def quiet_model_loading(*, offline: bool) -> None:
+    """No progress bars or advice from the Hugging Face libraries (a CLI's output is not the place),
+    and no hub look-ups when the model is on disk."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    if ref.local:
+    if offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
+    log.info("loading embedding model %s", ref.name)
+    quiet_model_loading(offline=ref.local)
     location = str(bundled_model_dir()) if ref.bundled else ref.location
     try:
         from sentence_transformers import SentenceTransformer

@@ -15,12 +15,13 @@ import logging
 import os
 import re
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef, bundled_model_dir, file_sha256
+from .embedding import ModelRef, bundled_model_dir, file_sha256, quiet_model_loading
 from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,14 @@ def ensure_exported(ref: ModelRef, folder: Path) -> Path:
 
 
 def _export(source: Path, out: Path) -> None:
+    quiet_model_loading(offline=True)
+    with warnings.catch_warnings():
+        # The tracer explains its own limits at length; the export is checked against torch in the tests.
+        warnings.simplefilter("ignore")
+        _trace_and_quantize(source, out)
+
+
+def _trace_and_quantize(source: Path, out: Path) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
