@@ -117,7 +117,6 @@ class Searcher:
         exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
 
         evidence = None
-        best_sentence: dict[int, int] = {}
         ml = self.encoders.multilingual
         expansions: dict[str, list[tuple[str, float]]] = {}
         if ml is not None:
@@ -151,13 +150,14 @@ class Searcher:
             if weight > 0 or name == "sentences":
                 fused += weight * _minmax(np.asarray(scorer(candidates), dtype=np.float64))  # type: ignore[operator]
         ranked = np.argsort(-fused, kind="stable")
-        order, found = self._diverse(ranked, candidates, k)
+        order, found, passage_terms = self._diverse(ranked, candidates, k)
         rows = [int(candidates[i]) for i in order]
-        if evidence is not None:
-            best_sentence = evidence.best
+        best_sentence = evidence.best if evidence is not None else {}
         word_terms = self._word_terms(text, expansions)
         hits = []
-        for rank, (i, row, (passage, article)) in enumerate(zip(order, rows, found, strict=True), start=1):
+        for rank, (i, row, (passage, article), present) in enumerate(
+            zip(order, rows, found, passage_terms, strict=True), start=1
+        ):
             sentence = best_sentence.get(row)
             hits.append(
                 Hit(
@@ -167,17 +167,18 @@ class Searcher:
                     article=article,
                     evidence=evidence.raw.get(row) if evidence is not None else None,
                     sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
-                    coverage=self._coverage(word_terms, passage.text),
-                    sentences=evidence.sentences(row, passage, word_terms, self._coverage) if evidence else (),
+                    coverage=_coverage(word_terms, present),
+                    sentences=evidence.sentences(row, passage, word_terms, self._text_coverage) if evidence else (),
                 )
             )
         return hits
 
     def _diverse(
         self, ranked: np.ndarray, candidates: np.ndarray, k: int
-    ) -> tuple[list[int], list[tuple[Passage, ArticleInfo]]]:
+    ) -> tuple[list[int], list[tuple[Passage, ArticleInfo]], list[set[str]]]:
         """The best ``k`` candidates, skipping any that repeats a better one nearly word for word
-        (the same wire copy in two articles), so the top k are k different pieces of evidence."""
+        (the same wire copy in two articles), so the top k are k different pieces of evidence.
+        Also returns each kept passage's index terms, which word coverage reuses."""
         chosen: list[int] = []
         kept: list[tuple[Passage, ArticleInfo]] = []
         seen_terms: list[set[str]] = []
@@ -192,8 +193,8 @@ class Searcher:
                 kept.append(found)
                 seen_terms.append(terms)
                 if len(chosen) == k:
-                    return chosen, kept
-        return chosen, kept
+                    return chosen, kept, seen_terms
+        return chosen, kept, seen_terms
 
     def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
         """For each content word of the question: the index terms that would match it, with their weight."""
@@ -206,13 +207,8 @@ class Searcher:
             out.append(terms)
         return out
 
-    def _coverage(self, word_terms: list[dict[str, float]], passage_text: str) -> float:
-        if not word_terms:
-            return 0.0
-        present = set(self.analyzer.terms(passage_text))
-        return sum(max((w for t, w in terms.items() if t in present), default=0.0) for terms in word_terms) / len(
-            word_terms
-        )
+    def _text_coverage(self, word_terms: list[dict[str, float]], text: str) -> float:
+        return _coverage(word_terms, set(self.analyzer.terms(text)))
 
     def _encode(self, encoder: object, role: str, texts: list[str]) -> np.ndarray:
         vector = encoder.encode(texts)  # type: ignore[attr-defined]
@@ -302,6 +298,14 @@ class _SentenceScorer:
             self._sims[int(cand)] = sims[start : start + n]
         out[has] = best
         return out
+
+
+def _coverage(word_terms: list[dict[str, float]], present: set[str]) -> float:
+    """Share of the question's words found among ``present`` terms (a neighbour counts by its similarity)."""
+    if not word_terms:
+        return 0.0
+    found = sum(max((w for t, w in terms.items() if t in present), default=0.0) for terms in word_terms)
+    return found / len(word_terms)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
