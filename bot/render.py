@@ -114,6 +114,7 @@ def stats_json(stats: Stats) -> dict[str, Any]:
         "build_seconds": stats.build_seconds,
         "disk_bytes": stats.disk_bytes,
         "chunking": stats.chunking,
+        "index_types": stats.index_types,
     }
 
 
@@ -162,16 +163,17 @@ def sources_text(summaries: list[ArticleSummary]) -> str:
 
 
 def stats_text(stats: Stats) -> str:
-    return "\n".join(
-        [
-            f"snapshot    {stats.version} (built {stats.created_at} in {stats.build_seconds:.1f} s)",
-            *(f"{role:<12}{e['model']} ({e['dim']} dimensions)" for role, e in stats.encoders.items()),
-            f"articles    {stats.articles}",
-            f"passages    {stats.passages} ({stats.sentences} sentences)",
-            f"chunking    {stats.chunking}",
-            f"on disk     {stats.disk_bytes / 1024:.0f} KiB",
-        ]
-    )
+    rows = [
+        ("snapshot", f"{stats.version} (built {stats.created_at} in {stats.build_seconds:.1f} s)"),
+        *((role, f"{e['model']} ({e['dim']} dimensions)") for role, e in stats.encoders.items()),
+        ("articles", str(stats.articles)),
+        ("passages", f"{stats.passages} ({stats.sentences} sentences)"),
+        ("chunking", str(stats.chunking)),
+        ("indexes", ", ".join(f"{name} {kind}" for name, kind in sorted(stats.index_types.items()))),
+        ("on disk", f"{stats.disk_bytes / 1024:.0f} KiB"),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label:<{width}}{value}" for label, value in rows)
 
 
 def index_text(report: IndexReport) -> str:

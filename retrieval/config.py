@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     weight_multilingual_sentence: float = Field(0.5, ge=0)
     weight_embedding: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=5, le=5000)
-    # Vector index: exact ("flat") below hnsw_threshold vectors, HNSW above ("auto"), or forced.
-    vector_index: Literal["auto", "flat", "hnsw"] = "auto"
+    # Vector index: exact ("flat") below hnsw_threshold passages, HNSW over 8-bit codes above
+    # ("auto"), or forced: "flat", "hnsw" (fp32 vectors), "hnsw-sq8" (a quarter of the memory).
+    vector_index: Literal["auto", "flat", "hnsw", "hnsw-sq8"] = "auto"
     hnsw_threshold: int = Field(50_000, ge=1)
     hnsw_ef_search: int = Field(96, ge=8, le=4096)
     duplicate_jaccard: float = Field(0.6, gt=0, le=1)

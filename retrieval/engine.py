@@ -44,6 +44,7 @@ class Stats:
     build_seconds: float
     disk_bytes: int
     chunking: dict
+    index_types: dict
 
 
 class Engine:
@@ -179,4 +180,5 @@ class Engine:
             build_seconds=m.build_seconds,
             disk_bytes=snap.disk_bytes(),
             chunking=m.chunking,
+            index_types=m.index_types,
         )

@@ -85,7 +85,10 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         if data.get("format") != FORMAT_VERSION:
-            raise IndexCorrupt(f"index format {data.get('format')!r} is not supported (want {FORMAT_VERSION})")
+            raise IndexCorrupt(
+                f"the index is in format {data.get('format')!r}, this version reads format {FORMAT_VERSION}: "
+                "rebuild it with `ragbot index` (the articles are re-read, nothing is lost)"
+            )
         # Fields with defaults may be absent from manifests written before they existed.
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
@@ -116,7 +119,8 @@ class SnapshotContent:
     analyzer: dict[str, Any]
     chunking: dict[str, Any]
     extras: Sequence[Savable] = ()
-    index_kind: str = "auto"  # "flat", "hnsw", or "auto": exact below hnsw_threshold rows, HNSW above
+    #: "flat", "hnsw", "hnsw-sq8" or "auto" (exact below hnsw_threshold passages, hnsw-sq8 above)
+    index_kind: str = "auto"
     hnsw_threshold: int = 50_000
 
 
@@ -136,7 +140,9 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         if len(vectors) != expected:
             raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index, index_types[name] = _vector_index(int(vectors.shape[1]), len(vectors), content)
+        index, index_types[name] = _vector_index(name, int(vectors.shape[1]), content)
+        if not index.is_trained:
+            index.train(vectors)  # scalar quantisers learn each dimension's range
         index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
     _write_db(tmp / DB_FILE, content)
@@ -180,20 +186,35 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 
 
-def _vector_index(dim: int, rows: int, content: SnapshotContent) -> tuple[Any, str]:
-    """Exact inner product for small collections; HNSW (approximate, sub-linear) for large ones.
+def _vector_index(name: str, dim: int, content: SnapshotContent) -> tuple[Any, str]:
+    """The FAISS index for one vector set, chosen by the number of passages.
 
-    Both keep the vectors, so exact rescoring of candidates (``reconstruct``) works either way.
+    - ``flat``: exact inner product over fp32 vectors; small collections.
+    - ``hnsw``: HNSW graph over fp32 vectors (sub-linear search, ~4 bytes per dimension).
+    - ``hnsw-sq8``: HNSW graph over 8-bit scalar-quantised vectors, a quarter of the memory,
+      for large collections (the ``auto`` choice above ``hnsw_threshold`` passages). Its
+      sentence vectors go to a 6-bit store that is not searched, only read back to rescore
+      the candidates' sentences: at that size the passage-level indexes propose the candidates,
+      and a graph over every sentence would cost more memory than all the rest.
+
+    Every kind keeps the vectors (or their codes), so candidates can be rescored exactly
+    enough from ``reconstruct``.
     """
     import faiss
 
     kind = content.index_kind
     if kind == "auto":
-        kind = "hnsw" if rows >= content.hnsw_threshold else "flat"
+        kind = "hnsw-sq8" if len(content.passages) >= content.hnsw_threshold else "flat"
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         return index, f"hnsw{HNSW_M}"
+    if kind == "hnsw-sq8":
+        if name == "sentences":
+            return faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_6bit, faiss.METRIC_INNER_PRODUCT), "sq6"
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        return index, f"hnsw{HNSW_M}-sq8"
     return faiss.IndexFlatIP(dim), "flat"
 
 
@@ -310,7 +331,9 @@ class Snapshot:
                 f"snapshot {self.version} has no manifest; rebuild with `ragbot index --rebuild`"
             ) from None
         except (ValueError, TypeError, KeyError) as err:
-            raise IndexCorrupt(f"snapshot {self.version} has an unreadable manifest ({err})") from None
+            raise IndexCorrupt(
+                f"snapshot {self.version} has an unreadable manifest ({err}); rebuild with `ragbot index --rebuild`"
+            ) from None
         if verify:
             self._verify_files()
         self.dense: dict[str, Any] = {}
@@ -436,6 +459,11 @@ class Snapshot:
         import faiss
 
         return isinstance(self.dense.get(name), faiss.IndexFlat)
+
+    def searchable(self, name: str) -> bool:
+        """Whether index ``name`` is meant to be searched (flat or a graph), not only read back."""
+        kind = self.manifest.index_types.get(name, "flat")
+        return name in self.dense and (kind == "flat" or kind.startswith("hnsw"))
 
     def article_body(self, article_id: str) -> str | None:
         with self._lock:

@@ -136,6 +136,7 @@ def test_sources_and_stats(indexed):
     assert code == 0 and stats["articles"] == 5
     assert stats["encoders"]["embedding"] == {"model": "test/fake-hash", "dim": 256}
     assert stats["encoders"]["multilingual"] == {"model": "test/fake-multilingual", "dim": 128}
+    assert stats["index_types"] == {"embedding": "flat", "multilingual": "flat", "sentences": "flat"}
 
 
 def test_eval_reports_per_language(indexed):
@@ -172,6 +173,22 @@ def test_mismatched_model_exits_with_a_message(indexed, settings):
     code, out, err = indexed("ask", "traité", ctx=other)
     assert code == 4 and out == ""
     assert "rebuild" in err and "Traceback" not in err
+
+
+def test_an_index_from_an_older_version_says_how_to_upgrade(indexed, settings):
+    from retrieval.snapshot import MANIFEST, current_version
+
+    manifest = settings.data_dir / "snapshots" / current_version(settings.data_dir) / MANIFEST
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(data | {"format": 1}))
+    code, out, err = indexed("ask", "traité")
+    assert code == 4 and out == ""
+    assert "format 1" in err and "`ragbot index`" in err
+    # ... and that command does it: the old snapshot is replaced by a full rebuild.
+    code, out, _ = indexed("index")
+    assert code == 0 and "full rebuild" in out
+    code, out, _ = indexed("ask", "traité")
+    assert code == 0 and "[1]" in out
 
 
 # --- the installed script, in a subprocess --------------------------------------------------

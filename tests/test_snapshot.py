@@ -111,10 +111,18 @@ def test_vector_index_follows_size_and_is_recorded(tmp_path):
     small = Engine(make_settings(tmp_path / "a"), encoders=fake_encoders())
     small.index()
     assert set(small.snapshot().manifest.index_types.values()) == {"flat"}
-    # Above the threshold (here tiny: 100 rows) the big sentence index goes HNSW, the passage ones stay exact.
-    big = Engine(make_settings(tmp_path / "b", hnsw_threshold=100), encoders=fake_encoders())
-    big.index()
-    kinds = big.snapshot().manifest.index_types
-    assert kinds["sentences"] == "hnsw32" and kinds["embedding"] == "flat"
     question = "aide réciproque en cas d'attaque contre une des parties"
-    assert [h.passage.id for h in big.search(question, 3)] == [h.passage.id for h in small.search(question, 3)]
+    expected = [h.passage.id for h in small.search(question, 3)]
+    # At or above the threshold (here tiny: 50 passages) the compact kind: HNSW over 8-bit codes
+    # for passages, a 6-bit store for sentences; the top answers do not move.
+    big = Engine(make_settings(tmp_path / "b", hnsw_threshold=50), encoders=fake_encoders())
+    big.index()
+    snap = big.snapshot()
+    assert snap.manifest.index_types == {"embedding": "hnsw32-sq8", "multilingual": "hnsw32-sq8", "sentences": "sq6"}
+    assert not snap.searchable("sentences") and snap.searchable("embedding")
+    assert [h.passage.id for h in big.search(question, 3)] == expected
+    # Forced fp32 HNSW keeps a searchable graph over the sentences too.
+    forced = Engine(make_settings(tmp_path / "c", vector_index="hnsw"), encoders=fake_encoders())
+    forced.index()
+    assert set(forced.snapshot().manifest.index_types.values()) == {"hnsw32"}
+    assert [h.passage.id for h in forced.search(question, 3)] == expected

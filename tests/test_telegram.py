@@ -223,7 +223,7 @@ async def test_admin_reindex_swaps_in_the_new_index(tmp_path: Path, fake: FakeBo
     assert said.count("Re-index done: 5 articles") == 1
     after = current_version(engine.settings.data_dir)
     assert after != before
-    assert f"snapshot    {after}" in said
+    assert f"snapshot      {after}" in said
     assert not fake.rejected()
 
 
