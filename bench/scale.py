@@ -95,10 +95,12 @@ def main() -> None:
     parser.add_argument("--throughput-texts", type=int, default=256)
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds (medians)")
+    parser.add_argument("--keep", help="build in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        articles, data = Path(tmp) / "articles", Path(tmp) / "data"
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(args.keep) if args.keep else Path(scratch)
+        articles, data = tmp / "articles", tmp / "data"
         write(articles, max(1, round(args.passages / PASSAGES_PER_ARTICLE)))
         settings = Settings(_env_file=None, articles_dir=articles, data_dir=data)
 
@@ -204,8 +206,11 @@ def main() -> None:
     )
 
 
-def approximate_recall(snap: object, encoders: Encoders, questions: Sequence[str], k: int = 10) -> dict[str, float]:
-    """For each approximate index: recall@k of its search against exact search, with real questions.
+def approximate_recall(
+    snap: object, encoders: Encoders, questions: Sequence[str], k: int = 10, efs: Sequence[int] = (100, 200, 400)
+) -> dict[str, dict[str, float]]:
+    """For each approximate index: recall@k of its search against exact search, with real questions,
+    and the time of that search alone, for several search breadths (efSearch).
 
     The exact side searches the vectors the index stores (decoded, for quantised ones), so this
     isolates the graph's approximation; the quantisation itself is checked by the dev-set
@@ -222,10 +227,17 @@ def approximate_recall(snap: object, encoders: Encoders, questions: Sequence[str
         exact = faiss.IndexFlatIP(index.d)
         for start in range(0, index.ntotal, 200_000):  # decoded in slices: bounded extra memory
             exact.add(index.reconstruct_n(start, min(200_000, index.ntotal - start)))
-        _, approx = index.search(q, k)
         _, truth = exact.search(q, k)
-        out[name] = round(float(np.mean([len(set(a) & set(t)) / k for a, t in zip(approx, truth, strict=True)])), 4)
         del exact
+        before = index.hnsw.efSearch
+        for ef in efs:
+            index.hnsw.efSearch = ef
+            t = time.perf_counter()
+            approx = [index.search(q[i : i + 1], 100)[1][0][:k] for i in range(len(q))]  # as search asks: 100
+            ms = (time.perf_counter() - t) * 1000 / len(q)
+            hit = np.mean([len(set(a) & set(b)) / k for a, b in zip(approx, truth, strict=True)])
+            out[f"{name}@ef{ef}"] = {"recall": round(float(hit), 4), "ms_per_query": round(ms, 2)}
+        index.hnsw.efSearch = before
     return out
 
 

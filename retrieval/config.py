@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     # ("auto"), or forced: "flat", "hnsw" (fp32 vectors), "hnsw-sq8" (a quarter of the memory).
     vector_index: Literal["auto", "flat", "hnsw", "hnsw-sq8"] = "auto"
     hnsw_threshold: int = Field(50_000, ge=1)
-    hnsw_ef_search: int = Field(96, ge=8, le=4096)
+    # Search breadth of HNSW: 400 measured recall@10 0.995 / 0.965 against exact search at 100k
+    # passages (0.905 / 0.875 at 100) for under a millisecond more per query (bench.scale).
+    hnsw_ef_search: int = Field(400, ge=8, le=4096)
     duplicate_jaccard: float = Field(0.6, gt=0, le=1)
     expansion_top_n: int = Field(3, ge=0, le=20)
     expansion_min_similarity: float = Field(0.45, ge=0, le=1)

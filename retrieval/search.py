@@ -78,7 +78,7 @@ class SearchSettings:
     candidates: int = 100
     expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
     duplicate_jaccard: float = 0.6
-    hnsw_ef_search: int = 96
+    hnsw_ef_search: int = 400
 
 
 def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
