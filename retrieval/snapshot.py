@@ -46,6 +46,7 @@ MANIFEST = "manifest.json"
 DB_FILE = "passages.sqlite"
 TMP_PREFIX = ".tmp-"
 DENSE_PREFIX = "dense."
+SPANS_FILE = "sentence_spans.npy"  # (passage_row, char_start, char_end) per sentence; also in SQLite
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -146,6 +147,8 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
     _write_db(tmp / DB_FILE, content)
+    spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    np.save(tmp / SPANS_FILE, spans, allow_pickle=False)  # loads in milliseconds, unlike 2M SQLite rows
     for extra in content.extras:
         extra.save(tmp)
 
@@ -363,14 +366,32 @@ class Snapshot:
 
     def _sentence_table(self) -> np.ndarray:
         """Rows of (passage_row, char_start, char_end), one per sentence, in sentence-row order."""
-        with self._lock:
+        if (self.path / SPANS_FILE).is_file():
+            spans = np.load(self.path / SPANS_FILE, allow_pickle=False)
+            if spans.shape != (self.manifest.counts.get("sentences", 0), 3):
+                raise IndexCorrupt(f"snapshot {self.version}: {SPANS_FILE} does not match the manifest")
+            return spans
+        with self._lock:  # snapshots written before the numpy copy existed
             rows = self._db.execute("SELECT passage_row, char_start, char_end FROM sentences ORDER BY row").fetchall()
         return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
     def _verify_files(self) -> None:
-        for name, expected in self.manifest.files.items():
-            target = self.path / name
-            if not target.is_file() or file_sha256(target) != expected:
+        """Every file against its manifest checksum, before anything is parsed (hashing runs on
+        two threads: hashlib releases the GIL, and at 1M passages there are gigabytes to read)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def size(name: str) -> int:
+            return (self.path / name).stat().st_size if (self.path / name).is_file() else 0
+
+        def intact(item: tuple[str, str]) -> bool:
+            target = self.path / item[0]
+            return target.is_file() and file_sha256(target) == item[1]
+
+        items = sorted(self.manifest.files.items(), key=lambda kv: -size(kv[0]))  # largest first: even split
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(intact, items))
+        for (name, _), ok in zip(items, results, strict=True):
+            if not ok:
                 raise IndexCorrupt(
                     f"snapshot {self.version}: {name} is missing or fails its checksum; "
                     "rebuild with `ragbot index --rebuild`"

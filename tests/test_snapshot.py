@@ -29,6 +29,7 @@ def test_round_trip_build_then_load(engine: Engine):
     assert all(len(a["sha256"]) == 64 for a in m.articles.values())
     assert set(m.files) == {
         "passages.sqlite",
+        "sentence_spans.npy",
         "dense.embedding.faiss",
         "dense.multilingual.faiss",
         "dense.sentences.faiss",
@@ -126,3 +127,16 @@ def test_vector_index_follows_size_and_is_recorded(tmp_path):
     forced.index()
     assert set(forced.snapshot().manifest.index_types.values()) == {"hnsw32"}
     assert [h.passage.id for h in forced.search(question, 3)] == expected
+
+
+def test_sentence_spans_load_from_numpy_or_from_sqlite_alike(engine: Engine):
+    """Snapshots written before the numpy copy of the sentence table existed still open."""
+    snap = open_current(engine.settings.data_dir)
+    spans = snap.sentence_spans.copy()
+    manifest = json.loads((snap.path / MANIFEST).read_text())
+    del manifest["files"]["sentence_spans.npy"]
+    (snap.path / MANIFEST).write_text(json.dumps(manifest))
+    (snap.path / "sentence_spans.npy").unlink()
+    older = open_current(engine.settings.data_dir)
+    assert np.array_equal(older.sentence_spans, spans)
+    assert [h.passage.id for h in engine.search("traité", 3)]
