@@ -162,7 +162,7 @@ def build_locked(
         chunking=chunking.as_dict(),
         extras=extras,  # type: ignore[arg-type]
         index_kind=settings.vector_index,
-        hnsw_threshold=settings.hnsw_threshold,
+        threshold=settings.vector_index_threshold,
     )
     version = write_snapshot(settings.data_dir, content, build_seconds=time.perf_counter() - started)
     return IndexReport(

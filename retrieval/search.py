@@ -79,6 +79,7 @@ class SearchSettings:
     expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
     duplicate_jaccard: float = 0.6
     hnsw_ef_search: int = 400
+    ivf_nprobe: int = 64
 
 
 def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -104,6 +105,8 @@ class Searcher:
         for index in snapshot.dense.values():
             if hasattr(index, "hnsw"):
                 index.hnsw.efSearch = self.settings.hnsw_ef_search
+            if hasattr(index, "nprobe"):
+                index.nprobe = self.settings.ivf_nprobe
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         text = clean_question(question)
@@ -334,6 +337,7 @@ def search_settings(settings: Settings) -> SearchSettings:
         candidates=settings.candidates,
         duplicate_jaccard=settings.duplicate_jaccard,
         hnsw_ef_search=settings.hnsw_ef_search,
+        ivf_nprobe=settings.ivf_nprobe,
         expansion=ExpansionSettings(
             top_n=settings.expansion_top_n,
             min_similarity=settings.expansion_min_similarity,
