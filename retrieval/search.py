@@ -133,8 +133,8 @@ class Searcher:
             exact["multilingual"] = (w.multilingual, lambda c, q=q_ml: _dense_exact(snap, "multilingual", q, c))
             if "sentences" in snap.dense and len(snap.sentence_spans):
                 if snap.searchable("sentences"):
-                    _, rows = snap.dense["sentences"].search(q_ml, min(pool * 3, snap.dense["sentences"].ntotal))
-                    proposals.append(np.unique(snap.sentence_spans[rows[0][rows[0] >= 0], 0]))
+                    rows = _dense_top(snap, "sentences", q_ml, min(pool * 3, snap.dense["sentences"].ntotal))
+                    proposals.append(np.unique(snap.sentence_spans[rows, 0]))
                 evidence = _SentenceScorer(snap, q_ml)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
