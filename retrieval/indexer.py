@@ -163,6 +163,7 @@ def build_locked(
         extras=extras,  # type: ignore[arg-type]
         index_kind=settings.vector_index,
         threshold=settings.vector_index_threshold,
+        previous=previous.dense if previous else {},
     )
     version = write_snapshot(settings.data_dir, content, build_seconds=time.perf_counter() - started)
     return IndexReport(

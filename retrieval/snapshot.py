@@ -24,7 +24,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +123,9 @@ class SnapshotContent:
     #: "flat", "ivf-sq8", "hnsw", "hnsw-sq8" or "auto" (exact below ``threshold`` passages, ivf-sq8 above)
     index_kind: str = "auto"
     threshold: int = 50_000
+    #: the current snapshot's indexes, by name: a compatible trained inverted file is reused
+    #: (its k-means centroids and quantiser ranges), so an incremental build does not retrain
+    previous: Mapping[str, Any] = field(default_factory=dict)
 
 
 def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
@@ -225,12 +228,23 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
         index.train(vectors)
         return index, f"hnsw{HNSW_M}-sq8"
     lists = ivf_lists(rows)
-    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, ip)
-    # k-means needs ~40 points per list, not all of them: a fixed-seed sample keeps builds repeatable.
-    sample = np.random.default_rng(0).choice(rows, min(rows, 40 * lists), replace=False)
-    index.train(vectors[np.sort(sample)])
+    previous = content.previous.get(name)
+    if (
+        isinstance(previous, faiss.IndexIVFScalarQuantizer)
+        and previous.d == dim
+        and lists / 2 <= previous.nlist <= lists * 2
+    ):
+        # Same space, similar size: the old centroids still partition it well, and training
+        # (k-means over ~40 points per list) is the slowest step of a large build.
+        index = faiss.clone_index(previous)
+        index.reset()
+    else:
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, ip)
+        # k-means needs ~40 points per list, not all of them: a fixed-seed sample keeps builds repeatable.
+        sample = np.random.default_rng(0).choice(rows, min(rows, 40 * lists), replace=False)
+        index.train(vectors[np.sort(sample)])
     index.set_direct_map_type(faiss.DirectMap.Array)  # reconstruct(row) for rescoring and reuse
-    return index, f"ivf{lists}-sq8"
+    return index, f"ivf{index.nlist}-sq8"
 
 
 def ivf_lists(rows: int) -> int:

@@ -134,11 +134,22 @@ def test_vector_index_follows_size_and_is_recorded(tmp_path, articles_dir):
     first, _ = snap.passages([0])[0]
     decoded = snap.dense["embedding"].reconstruct(0)
     assert float(decoded @ FakeEmbedder().encode([first.text])[0]) > 0.99
-    # An incremental build reuses them: one article changed, the rest kept.
+
+    # An incremental build reuses them, and the trained inverted file: one article changed
+    # (so retraining would move the centroid), the same centroid kept.
+    def centroids(engine: Engine) -> np.ndarray:
+        index = engine.snapshot().dense["multilingual"]
+        return index.quantizer.reconstruct_n(0, index.nlist)
+
+    trained = centroids(big)
     article = next(articles_dir.glob("*.txt"))  # a copy of the seeds
     article.write_text(article.read_text(encoding="utf-8") + "\n\nUn paragraphe ajouté.", encoding="utf-8")
     report = big.index()
     assert len(report.updated) == 1 and len(report.unchanged) == 4
+    assert same_answers(big)
+    assert np.array_equal(centroids(big), trained)
+    big.index(rebuild=True)  # a full rebuild trains afresh on the current articles
+    assert not np.array_equal(centroids(big), trained)
     assert same_answers(big)
     # Forced kinds: fp32 HNSW keeps a searchable graph over the sentences too.
     for kind, types in [("hnsw", {"hnsw32"}), ("hnsw-sq8", {"hnsw32-sq8", "sq6"})]:
