@@ -145,7 +145,7 @@ def main() -> None:
             engine.ask(q)
             ask_ms.append((time.perf_counter() - t) * 1000)
         snap = engine.snapshot()
-        recall = approximate_recall(snap, real, questions)
+        recall = approximate_recall(snap, real, list(dict.fromkeys(questions)))  # each question once
         disk = sum(f.stat().st_size for f in snap.path.iterdir())
 
         probe = (
