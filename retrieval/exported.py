@@ -1,0 +1,156 @@
+"""What the exported-model backends (ONNX Runtime, OpenVINO) share: the export cache, the traced
+module, the tokenizer, and the packing of tokenised texts into batches and back into vectors.
+
+An export runs once per model and backend (it needs torch; indexing has it), from the local
+weights, no download. Answering then needs only the backend's runtime and ``tokenizers``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embedding import ModelRef, bundled_model_dir, file_sha256, quiet_model_loading
+from .errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def model_cache_dir(cache_dir: Path, ref: ModelRef, backend: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", ref.name).strip("_")[:100]
+    return Path(cache_dir) / slug / backend
+
+
+def source_dir(ref: ModelRef) -> Path:
+    if ref.bundled:
+        return bundled_model_dir()
+    if ref.local:
+        return Path(ref.location)
+    raise ModelUnavailable(f"exporting needs a local model folder; {ref.name!r} is not one (use backend torch)")
+
+
+def ensure_exported(
+    ref: ModelRef, folder: Path, *, stamp: dict[str, Any], product: str, export: Callable[[Path, Path], None]
+) -> Path:
+    """Run ``export(source, folder)`` unless ``folder`` holds ``product`` from an export with the same stamp.
+
+    Cheap when the export is there: no weights are read or hashed (a cold ``ragbot ask`` pays
+    for nothing). The weights' sha256 is recorded in ``export.json`` for provenance.
+    The export writes to a sibling folder first: a crash never leaves a half-written model.
+    """
+    stamp = stamp | {"model": ref.name}
+    meta = folder / "export.json"
+    if meta.is_file() and (folder / product).is_file():
+        recorded = json.loads(meta.read_text(encoding="utf-8"))
+        if {k: recorded.get(k) for k in stamp} == stamp:
+            return folder
+    source = source_dir(ref)
+    weights = next((source / n for n in ("model.safetensors", "pytorch_model.bin") if (source / n).is_file()), None)
+    stamp |= {"weights_sha256": file_sha256(weights) if weights else None}
+    log.info("exporting %s to %s (once)", ref.name, folder)
+    tmp = folder.with_name(folder.name + ".part")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    quiet_model_loading(offline=True)
+    with warnings.catch_warnings():
+        # The tracers explain their own limits at length; the exports are checked against torch in the tests.
+        warnings.simplefilter("ignore")
+        save_tokenizer(source, tmp)  # first: an export may tokenise (calibration)
+        export(source, tmp)
+    tmp.joinpath("export.json").write_text(json.dumps(stamp), encoding="utf-8")
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    return folder
+
+
+def traceable(source: Path):  # noqa: ANN201 - (torch.nn.Module, example inputs), imported lazily
+    """The model as a module with a stable signature (the three inputs in, last hidden state out)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    # Eager attention traces to the plain MatMul/Softmax pattern both runtimes know how to fuse.
+    inner = AutoModel.from_pretrained(source, local_files_only=True, attn_implementation="eager").eval()
+    sample = tokenizer(["an example sentence", "un exemple"], padding=True, return_tensors="pt")
+    return Encoder(inner), {name: sample[name] for name in INPUT_NAMES}
+
+
+def save_tokenizer(source: Path, out: Path) -> None:
+    from transformers import AutoTokenizer
+
+    AutoTokenizer.from_pretrained(source, local_files_only=True).backend_tokenizer.save(str(out / "tokenizer.json"))
+    config = source / "sentence_bert_config.json"
+    max_len = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
+    (out / "pooling.json").write_text(json.dumps({"max_seq_length": max_len, "mode": "mean"}), encoding="utf-8")
+
+
+def load_tokenizer(folder: Path):  # noqa: ANN201 - (tokenizers.Tokenizer, max length)
+    from tokenizers import Tokenizer
+
+    max_len = int(json.loads((folder / "pooling.json").read_text())["max_seq_length"])
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_len)
+    tokenizer.no_padding()  # batches are padded by pack(), to the length they need
+    return tokenizer, max_len
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Texts of similar length run together: ``rows`` index the caller's texts, ``lengths`` their tokens."""
+
+    rows: tuple[int, ...]
+    lengths: tuple[int, ...]
+    feed: dict[str, np.ndarray]
+
+
+def pack(token_ids: Sequence[Sequence[int]], *, size: int, multiple: int, max_len: int) -> list[Batch]:
+    """Longest first, ``size`` texts per batch, padded to a multiple of ``multiple`` tokens.
+
+    Longest first keeps the padding inside a batch small and makes the last runs to finish short
+    ones, so every core stays busy. Rounding lengths up gives a runtime that specialises kernels
+    per shape (OpenVINO) a few shapes to reuse instead of one per length.
+    """
+    order = sorted(range(len(token_ids)), key=lambda i: -len(token_ids[i]))
+    batches = []
+    for start in range(0, len(order), size):
+        rows = tuple(order[start : start + size])
+        lengths = tuple(len(token_ids[i]) for i in rows)
+        width = max(lengths[0], min(-(-lengths[0] // multiple) * multiple, max_len))
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, (i, n) in enumerate(zip(rows, lengths, strict=True)):
+            ids[r, :n] = token_ids[i]
+            mask[r, :n] = 1
+        batches.append(Batch(rows, lengths, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids}))
+    return batches
+
+
+def pool_into(out: np.ndarray, batch: Batch, hidden: np.ndarray) -> None:
+    """Mean of each text's real tokens (padding left out), L2-normalised, into its row of ``out``."""
+    for r, (i, n) in enumerate(zip(batch.rows, batch.lengths, strict=True)):
+        pooled = hidden[r, :n].mean(axis=0)
+        out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
