@@ -95,12 +95,14 @@ class OpenVinoEncoder:
         self._ref = ref
         self._folder = model_cache_dir(cache_dir, ref, BACKEND)
         self._threads = threads
-        self._compiled = None
-        self._queue = None
+        self._core = None
+        self._model_file: Path | None = None
         self._tokenizer = None
         self._max_len = 0
-        self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()  # one encode at a time owns the request queue
+        self._single = None  # (CompiledModel, InferRequest): one batch, one thread
+        self._queue = None  # AsyncInferQueue: one stream per thread
+        self._load_lock = threading.RLock()
+        self._run_lock = threading.Lock()  # one encode at a time owns the requests
 
     @property
     def name(self) -> str:
@@ -109,17 +111,33 @@ class OpenVinoEncoder:
 
     @property
     def dim(self) -> int:
-        compiled, _, _ = self._load()
+        compiled, _ = self._latency_model()
         return int(compiled.outputs[0].get_partial_shape()[-1].get_length())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Batches of similar-length texts, one per stream (a stream is one core), run asynchronously."""
-        _, queue, tokenizer = self._load()
+        """A question runs as one synchronous call on one thread; many texts run as batches of
+        similar length, one batch per stream (one single-threaded stream per core), asynchronously.
+
+        Two compiled models because the cases want different layouts (measured, 2 cores): through
+        the 2-stream model a question paid 1-2 ms more (its requests switch shapes, and each stream
+        keeps its own kernels), and 2 threads for one question gave search p95 spikes of 20-130 ms
+        (its worker threads contend with FAISS and numpy that follow); batches ran ~150 texts/s on
+        two streams and ~118/s on one. The many-text model is compiled only when first needed
+        (indexing), never by a question.
+        """
+        tokenizer = self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         ids = [e.ids for e in tokenizer.encode_batch(texts)]
+        batches = pack(ids, size=BATCH_TEXTS, multiple=PAD_MULTIPLE, max_len=self._max_len)
+        if len(batches) == 1:
+            _, request = self._latency_model()
+            with self._run_lock:
+                request.infer(batches[0].feed)
+                pool_into(out, batches[0], request.get_output_tensor(0).data)
+            return out
         failures: list[BaseException] = []
 
         def done(request, batch) -> None:  # noqa: ANN001 - called by OpenVINO on its own thread
@@ -128,18 +146,19 @@ class OpenVinoEncoder:
             except BaseException as err:  # surfaced below: an exception here would be lost
                 failures.append(err)
 
+        queue = self._throughput_queue()
         with self._run_lock:
             queue.set_callback(done)
-            for batch in pack(ids, size=BATCH_TEXTS, multiple=PAD_MULTIPLE, max_len=self._max_len):
+            for batch in batches:
                 queue.start_async(batch.feed, batch)
             queue.wait_all()
         if failures:
             raise failures[0]
         return out
 
-    def _load(self):  # noqa: ANN202 - (CompiledModel, AsyncInferQueue, Tokenizer), imported lazily
+    def _load(self):  # noqa: ANN202 - the tokenizer; exports first if needed
         with self._load_lock:
-            if self._compiled is None:
+            if self._core is None:
                 import openvino as ov
 
                 folder = ensure_exported(self._ref, self._folder, stamp=_stamp(), product="model.xml", export=_export)
@@ -149,15 +168,33 @@ class OpenVinoEncoder:
                 with contextlib.suppress(OSError):
                     cache.mkdir(exist_ok=True)
                 if os.access(cache, os.W_OK):
-                    core.set_property({"CACHE_DIR": str(cache)})
-                config = {
-                    # One single-threaded stream per core: texts in parallel, not one text's operators.
-                    "NUM_STREAMS": str(self._threads),
-                    "INFERENCE_NUM_THREADS": str(self._threads),
-                    # float32 wherever int8 does not apply: on CPUs with AVX512-BF16 the plugin
-                    # defaults to bfloat16, which measured no faster here and is further from torch.
-                    "INFERENCE_PRECISION_HINT": "f32",
-                }
-                self._compiled = core.compile_model(str(folder / "model.xml"), "CPU", config)
-                self._queue = ov.AsyncInferQueue(self._compiled, self._threads)
-            return self._compiled, self._queue, self._tokenizer
+                    core.set_property({"CACHE_DIR": str(cache)})  # compiled kernels: a cold start reuses them
+                self._model_file = folder / "model.xml"
+                self._core = core
+            return self._tokenizer
+
+    def _compile(self, streams: int):  # noqa: ANN202 - openvino.CompiledModel
+        self._load()
+        config = {
+            "NUM_STREAMS": str(streams),
+            "INFERENCE_NUM_THREADS": str(streams),  # one thread per stream
+            # float32 wherever int8 does not apply: on CPUs with AVX512-BF16 the plugin
+            # defaults to bfloat16, which measured no faster here and is further from torch.
+            "INFERENCE_PRECISION_HINT": "f32",
+        }
+        return self._core.compile_model(str(self._model_file), "CPU", config)  # type: ignore[union-attr]
+
+    def _latency_model(self):  # noqa: ANN202 - (CompiledModel, InferRequest)
+        with self._load_lock:
+            if self._single is None:
+                compiled = self._compile(streams=1)
+                self._single = (compiled, compiled.create_infer_request())
+            return self._single
+
+    def _throughput_queue(self):  # noqa: ANN202 - openvino.AsyncInferQueue
+        with self._load_lock:
+            if self._queue is None:
+                import openvino as ov
+
+                self._queue = ov.AsyncInferQueue(self._compile(streams=self._threads), self._threads)
+            return self._queue
