@@ -54,11 +54,10 @@ def calibration_texts(count: int = CALIBRATION_SAMPLES, seed: int = 0) -> list[s
 
 
 def _export(source: Path, out: Path) -> None:
+    import openvino as ov
     import torch
 
-    os.environ.setdefault("NNCF_CI", "1")  # NNCF otherwise sends usage telemetry; this is how it is turned off
-    import nncf
-    import openvino as ov
+    nncf = _import_nncf_without_telemetry()
 
     module, sample = traceable(source)
     with torch.no_grad():
@@ -79,6 +78,26 @@ def _export(source: Path, out: Path) -> None:
             model, nncf.Dataset(feeds), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(feeds)
         )
     ov.save_model(quantized, str(out / "model.xml"), compress_to_fp16=False)
+
+
+def _import_nncf_without_telemetry():  # noqa: ANN202 - the nncf module
+    """NNCF sends usage telemetry, and at import writes a client id under ~/intel, unless it
+    believes it runs in CI. Its own switches say so for the import only; nothing else sees them."""
+    import importlib
+    import sys
+
+    if "nncf" in sys.modules:
+        return sys.modules["nncf"]
+    saved = {k: os.environ.get(k) for k in ("CI", "NNCF_CI")}
+    os.environ.update({"CI": "true", "NNCF_CI": "1"})
+    try:
+        return importlib.import_module("nncf")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _stamp() -> dict[str, object]:
