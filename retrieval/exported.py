@@ -65,11 +65,15 @@ def ensure_exported(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     quiet_model_loading(offline=True)
-    with warnings.catch_warnings():
-        # The tracers explain their own limits at length; the exports are checked against torch in the tests.
-        warnings.simplefilter("ignore")
-        save_tokenizer(source, tmp)  # first: an export may tokenise (calibration)
-        export(source, tmp)
+    try:
+        with warnings.catch_warnings():
+            # The tracers explain their own limits at length; the exports are checked against torch in the tests.
+            warnings.simplefilter("ignore")
+            save_tokenizer(source, tmp)  # first: an export may tokenise (calibration)
+            export(source, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     tmp.joinpath("export.json").write_text(json.dumps(stamp), encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)

@@ -33,3 +33,37 @@ def test_pack_never_pads_past_the_model_length_and_multiple_one_means_no_padding
     assert pack([[1] * 61], size=4, multiple=16, max_len=256)[0].feed["input_ids"].shape == (1, 64)
     assert [b.feed["input_ids"].shape for b in pack([[1, 2], [3]], size=1, multiple=1, max_len=9)] == [(1, 2), (1, 1)]
     assert pack([], size=4, multiple=16, max_len=256) == []
+
+
+def test_an_export_runs_once_per_stamp_and_a_failed_one_leaves_nothing(tmp_path):
+    import json
+
+    import pytest
+
+    from retrieval.embedding import BUNDLED_MODEL_NAME, model_ref
+    from retrieval.exported import ensure_exported
+
+    ref, folder, calls = model_ref(BUNDLED_MODEL_NAME), tmp_path / "model" / "backend", []
+
+    def export(source, out):
+        calls.append(source)
+        assert (out / "tokenizer.json").is_file()  # written first: calibration may tokenise
+        (out / "model.bin").write_bytes(b"weights")
+
+    assert ensure_exported(ref, folder, stamp={"version": 1}, product="model.bin", export=export) == folder
+    recorded = json.loads((folder / "export.json").read_text())
+    assert (recorded["version"], recorded["model"], len(recorded["weights_sha256"])) == (1, BUNDLED_MODEL_NAME, 64)
+    ensure_exported(ref, folder, stamp={"version": 1}, product="model.bin", export=export)
+    assert len(calls) == 1  # up to date: not even the weights are read
+    ensure_exported(ref, folder, stamp={"version": 2}, product="model.bin", export=export)
+    assert len(calls) == 2
+
+    def broken(source, out):
+        raise RuntimeError("converter crashed")
+
+    with pytest.raises(RuntimeError):
+        ensure_exported(ref, folder, stamp={"version": 3}, product="model.bin", export=broken)
+    assert json.loads((folder / "export.json").read_text())["version"] == 2  # the last good export is intact
+    assert not folder.with_name("backend.part").exists()
+    ensure_exported(ref, folder, stamp={"version": 3}, product="model.bin", export=export)
+    assert len(calls) == 3 and not folder.with_name("backend.part").exists()
