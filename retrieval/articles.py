@@ -7,8 +7,11 @@ Paragraphs in the body are separated by one blank line.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from datetime import date as _date
 from pathlib import Path
 
 from .errors import BadArticle
+from .frontmatter import parse_front_matter
+from .plaintext import check_prose, decode
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
@@ -63,40 +68,6 @@ def normalize_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
     return text.translate(_SPACES).translate(_INVISIBLE)
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def decode(raw: bytes, path: Path) -> tuple[str, tuple[str, ...]]:
-    """Text of ``raw`` and any warnings: UTF-8, or Windows-1252/Latin-1 converted with a warning."""
-    if not raw.strip():
-        raise BadArticle(path, "empty file")
-    head = raw[:8192]
-    if b"\x00" in head or len(_CONTROL.findall(head.decode("latin-1"))) > len(head) // 100:
-        raise BadArticle(path, "binary file (control bytes), not text")
-    try:
-        return raw.decode("utf-8-sig"), ()
-    except UnicodeDecodeError as err:
-        utf8_error = err.start
-    # Not UTF-8. Windows-1252 (a superset of Latin-1 for text) is what such files almost always
-    # are; bytes it leaves undefined mean it is not that either.
-    try:
-        text = raw.decode("cp1252")
-    except UnicodeDecodeError:
-        text = None
-    if text is None or not _plausible_latin1(text):
-        raise BadArticle(path, f"not valid UTF-8 (bad byte at offset {utf8_error}) nor Latin-1 text") from None
-    return text, (f"{path.name}: not UTF-8; read as Latin-1/Windows-1252 and converted",)
-
-
-def _plausible_latin1(text: str) -> bool:
-    """Latin-1 prose: its non-ASCII characters are mostly letters (é, à, ç), never long runs of them."""
-    extra = [c for c in text if ord(c) > 127]
-    if not extra:
-        return True
-    letters = sum(c.isalpha() for c in extra)
-    return letters >= 0.8 * len(extra) and not re.search(r"[^\x00-\x7f]{3,}", text)
 
 
 # --- metadata patterns ---------------------------------------------------------------
@@ -162,7 +133,10 @@ _CREDIT_WORDS = r"Getty Images|AFP|Reuters|AP Photo|POOL|Shutterstock|EPA|Sipa|P
 _TRAILING_CREDIT = re.compile(rf"\s*\((?=[^()]*(?:{_CREDIT_WORDS}))[^()]*\)\s*$")
 _LEADING_CREDIT = re.compile(r"^(?:PHOTO|CRÉDIT|CREDIT)(?:\s+[A-ZÀ-ÖØ-Þ0-9'’./&-]+)+\s+(?=[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ])")
 
-_MD_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+_MD_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+# Where a downloaded article came from: the first line of the stored file (an HTML comment,
+# invisible in HTML and Markdown). It wins over a URL the page claims for itself.
+_FETCHED_FROM = re.compile(r"\A<!-- ragbot:url (https?://[^\s<>]+) -->\n")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
@@ -181,14 +155,44 @@ def load_article(path: Path, *, max_bytes: int = 5_000_000) -> Article:
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise BadArticle(path, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html")
+    return parse_article(read_regular_file(path, max_bytes=max_bytes), path)
+
+
+def read_regular_file(path: Path, *, max_bytes: int) -> bytes:
+    """The bytes of a regular file, never through a symlink, never more than ``max_bytes``.
+
+    ``O_NOFOLLOW`` refuses a link in the same system call that opens the file (no window
+    between a check and the open), ``O_NONBLOCK`` keeps a FIFO from hanging the open, and
+    ``fstat`` of the open descriptor tells a FIFO or a device from a file. The size is
+    enforced on the bytes actually read: a file may grow after it was measured.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise BadArticle(path, f"too large ({size} bytes; the limit is {max_bytes})")
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
+    except OSError as err:
+        if os.path.islink(path):
+            raise BadArticle(path, "is a symbolic link; refused (copy the file itself)") from None
+        if isinstance(err, FileNotFoundError):
+            raise BadArticle(path, "no such file") from None
+        raise BadArticle(path, f"cannot be read ({err.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, device or socket"
+            raise BadArticle(path, f"is {kind}, not a regular file; refused")
+        if info.st_size > max_bytes:
+            raise BadArticle(path, f"too large ({info.st_size} bytes; the limit is {max_bytes})")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, max_bytes + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise BadArticle(path, f"too large (more than {max_bytes} bytes)")
+        return b"".join(chunks)
     except OSError as err:
         raise BadArticle(path, f"cannot be read ({err.strerror})") from None
-    return parse_article(raw, path)
+    finally:
+        os.close(fd)
 
 
 def parse_article(raw: bytes, path: Path) -> Article:
@@ -196,6 +200,9 @@ def parse_article(raw: bytes, path: Path) -> Article:
     decoded, warnings = decode(raw, path)
     text = normalize_text(decoded)
     meta: dict[str, str] = {}
+    fetched = _FETCHED_FROM.match(text)
+    if fetched:
+        text = text[fetched.end() :]
     if path.suffix.lower() in (".md", ".markdown"):
         text, meta = _split_front_matter(text, path)
     elif path.suffix.lower() in HTML_SUFFIXES:
@@ -215,6 +222,8 @@ def parse_article(raw: bytes, path: Path) -> Article:
     if not paragraphs:
         raise BadArticle(path, "no article text left after cleaning")
 
+    check_prose("\n".join(paragraphs), path)
+
     header = paragraphs[:6]
     byline = meta.get("byline") or meta.get("author") or _first_match(_BYLINE, header)
     date = date or _find_date(header)
@@ -226,24 +235,21 @@ def parse_article(raw: bytes, path: Path) -> Article:
         date=_normalise_date(date) if date else None,
         source=source,
         byline=byline,
-        url=meta.get("url"),
+        url=fetched.group(1) if fetched else meta.get("url"),
     )
     return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw), warnings=warnings)
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:
-    """Article files of ``folder`` (not recursive), in a stable order; hidden files are skipped."""
+    """Entries of ``folder`` that may be articles (not recursive), in a stable order.
+
+    Hidden files and folders are skipped; links and special files are listed, so the loader
+    refuses them with a reason instead of skipping them silently.
+    """
     for path in sorted(Path(folder).iterdir()):
-        if path.name.startswith(".") or not path.is_file():
+        if path.name.startswith(".") or (path.is_dir() and not path.is_symlink()):
             continue
         yield path
-
-
-def check_inside(folder: Path, path: Path) -> None:
-    """Refuse a file that is, or links to, something outside ``folder``."""
-    root = Path(folder).resolve()
-    if not Path(path).resolve().is_relative_to(root):
-        raise BadArticle(path, "is a link to a file outside the articles folder; refused")
 
 
 def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
@@ -256,7 +262,6 @@ def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
     seen: dict[str, str] = {}
     for path in iter_article_files(folder):
         try:
-            check_inside(folder, path)
             if path.stem in seen:  # ids are file stems: x.txt and x.md cannot both be article "x"
                 raise BadArticle(path, f"same article id as {seen[path.stem]}; rename one of them")
             articles.append(load_article(path, max_bytes=max_bytes))
@@ -273,29 +278,14 @@ def _split_front_matter(text: str, path: Path) -> tuple[str, dict[str, str]]:
     match = _MD_FRONT_MATTER.match(text)
     if not match:
         return text, {}
-    import yaml  # only Markdown with front matter needs it
-
-    class StringDates(yaml.SafeLoader):
-        """Safe YAML whose dates stay text: `date: 2024-02-30` is a bad date, not a crash."""
-
-    StringDates.yaml_implicit_resolvers = {
-        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    try:
-        data = yaml.load(match.group(1), Loader=StringDates) or {}
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as err:
-        raise BadArticle(path, f"front matter is not valid YAML ({err.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise BadArticle(path, "front matter must be a mapping of keys to values")
-    meta = {str(k).lower(): str(v).strip() for k, v in data.items() if v is not None and str(v).strip()}
-    return text[match.end() :], meta
+    return text[match.end() :], parse_front_matter(match.group(1), path)
 
 
 def _html_main_text(html: str, path: Path) -> tuple[str, dict[str, str]]:
     """The article of a web page (navigation, ads, comments dropped) and its metadata, via trafilatura."""
     import trafilatura
 
+    _check_html_parses(html, path)
     text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_precision=True)
     if not text or not text.strip():
         raise BadArticle(path, "no article text found in this HTML page")
@@ -312,6 +302,24 @@ def _html_main_text(html: str, path: Path) -> tuple[str, dict[str, str]]:
             if value and str(value).strip():
                 meta[key] = str(value).strip()
     return normalize_text(text), meta
+
+
+def _check_html_parses(html: str, path: Path) -> None:
+    """Refuse a page the HTML parser gives up on part-way (nesting over 256 levels, a huge text node).
+
+    libxml2 stops at its resource limits and returns the tree so far: the article would
+    silently lose everything after that point (200k nested ``<div>`` leave only the title).
+    """
+    import lxml.html
+
+    parser = lxml.html.HTMLParser(collect_ids=False, remove_comments=True, remove_pis=True)
+    # An empty or unparsable document raises: trafilatura then finds no text and says so.
+    with contextlib.suppress(ValueError, lxml.etree.ParserError):
+        lxml.html.document_fromstring(html, parser=parser)
+    fatal = [e for e in parser.error_log if e.level_name == "FATAL"]
+    if fatal:
+        reason = fatal[0].message.split(",")[0].strip().rstrip(".")
+        raise BadArticle(path, f"HTML the parser cannot read completely ({reason}); refused")
 
 
 def _clean_line(line: str, *, markdown: bool = False) -> str:

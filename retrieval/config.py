@@ -74,6 +74,11 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, le=100)
     max_article_bytes: int = Field(5_000_000, ge=1)
+    # `ragbot add URL`: one deadline for the whole download (redirects included), at most this many
+    # redirects; loopback, private, link-local and metadata addresses are refused unless allowed.
+    fetch_timeout_seconds: float = Field(20.0, gt=0, le=600)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    allow_private_urls: bool = False
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"

@@ -15,8 +15,9 @@ from .analysis import Analyzer
 from .answer import AbstainPolicy, Answer, Answerer, ExtractiveAnswerer
 from .config import Settings
 from .embedding import DISABLED, make_embedder, make_multilingual
+from .fetch import FetchSettings
 from .followup import Conversations, resolve
-from .indexer import Encoders, IndexReport, Progress, build_index, build_locked
+from .indexer import Encoders, IndexReport, Progress, build_index, build_locked, chunk_settings
 from .ingest import Added, AddReport, Library
 from .lock import index_lock
 from .search import Hit, Searcher, search_settings
@@ -143,16 +144,25 @@ class Engine:
         return build_index(self.settings, self.encoders, progress=progress, rebuild=rebuild)
 
     def add(self, sources: list[str], *, progress: Progress | None = None) -> tuple[AddReport, IndexReport | None]:
-        """Add article files or URLs to the articles folder, then re-index (one lock for both)."""
+        """Add article files or URLs to the articles folder, then re-index.
+
+        Reading, downloading and checking happen first, without the index lock: a slow
+        server never keeps ``index`` or ``/reindex`` waiting. The lock covers writing the
+        files and the re-index.
+        """
+        library = self.library()
+        prepared = library.prepare(sources)
         with index_lock(self.settings.data_dir):
-            report = self.library().add_paths(sources)
+            report = library.commit(prepared)
             index = build_locked(self.settings, self.encoders, progress=progress) if report.added else None
         return report, index
 
     def add_upload(self, name: str, raw: bytes) -> tuple[Added, IndexReport]:
         """Add one uploaded file (e.g. a Telegram document), then re-index."""
+        library = self.library()
+        candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
         with index_lock(self.settings.data_dir):
-            added = self.library().add_bytes(name, raw)
+            added = library.commit_one(candidate)
             return added, build_locked(self.settings, self.encoders)
 
     def remove(self, article_id: str) -> IndexReport:
@@ -162,7 +172,14 @@ class Engine:
             return build_locked(self.settings, self.encoders)
 
     def library(self) -> Library:
-        return Library(self.settings.articles_dir, max_bytes=self.settings.max_article_bytes)
+        s = self.settings
+        fetching = FetchSettings(
+            max_bytes=s.max_article_bytes,
+            timeout=s.fetch_timeout_seconds,
+            allow_private=s.allow_private_urls,
+            max_redirects=s.fetch_max_redirects,
+        )
+        return Library(s.articles_dir, max_bytes=s.max_article_bytes, fetching=fetching, chunking=chunk_settings(s))
 
     def sources(self) -> list[ArticleSummary]:
         return self.snapshot().articles()

@@ -3,6 +3,11 @@
 A file, a URL or uploaded bytes becomes one article file inside the articles folder,
 written under a sanitised name with a temporary file and ``os.replace`` (never half a
 file). Anything refused says why, per input, and nothing else is lost.
+
+Adding is two steps so that slow work never holds the index lock: :meth:`Library.prepare`
+reads files and downloads URLs, then parses, cleans and chunks each candidate exactly as
+the indexer will (nothing written); :meth:`Library.commit`, under the lock, only drops
+duplicates of what the folder holds by then and writes.
 """
 
 from __future__ import annotations
@@ -11,14 +16,25 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
-from .articles import HTML_SUFFIXES, SUPPORTED_SUFFIXES, Article, iter_article_files, parse_article
+from .articles import (
+    HTML_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    Article,
+    iter_article_files,
+    parse_article,
+    read_regular_file,
+)
+from .chunking import ChunkSettings, chunk_article
 from .errors import BadArticle, RagbotError
+from .fetch import FetchSettings, Page, display_url, fetch
+from .plaintext import decode
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 MAX_NAME = 80
 
 
@@ -33,6 +49,17 @@ class Added:
     file: str
     title: str
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An input read, parsed and checked, ready to be written (nothing is written yet)."""
+
+    source: str
+    filename: str
+    data: bytes  # exactly what the file will hold
+    article: Article
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -60,9 +87,18 @@ def safe_name(name: str, suffix: str) -> str:
 class Library:
     """The articles folder, as admins change it."""
 
-    def __init__(self, folder: Path, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_bytes: int,
+        fetching: FetchSettings | None = None,
+        chunking: ChunkSettings | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.max_bytes = max_bytes
+        self.fetching = fetching or FetchSettings(max_bytes=max_bytes)
+        self.chunking = chunking or ChunkSettings()
 
     def fingerprints(self) -> dict[str, str]:
         """Content fingerprint → file name of every readable article in the folder."""
@@ -71,27 +107,71 @@ class Library:
             return out  # a first article creates the folder
         for path in iter_article_files(self.folder):
             try:
-                out[body_fingerprint(parse_article(path.read_bytes(), path))] = path.name
-            except (BadArticle, OSError):
+                raw = read_regular_file(path, max_bytes=self.max_bytes)
+                out[body_fingerprint(parse_article(raw, path))] = path.name
+            except BadArticle:
                 continue
         return out
 
     def add_paths(self, sources: list[str]) -> AddReport:
         """Add files or http(s) URLs; each is refused or added on its own."""
+        return self.commit(self.prepare(sources))
+
+    def add_bytes(self, name: str, raw: bytes) -> Added:
+        """Add uploaded content (e.g. a Telegram document) under a sanitised version of ``name``."""
+        return self.commit_one(self.prepare_bytes(name, raw))
+
+    def prepare(self, sources: Sequence[str]) -> list[Candidate | BadArticle]:
+        """Read or download every input and check it fully; no lock needed, nothing written."""
+        out: list[Candidate | BadArticle] = []
+        for source in sources:
+            try:
+                out.append(self._prepare_url(source) if _URL_LIKE.match(source) else self._prepare_file(source))
+            except BadArticle as err:
+                out.append(err)
+        return out
+
+    def prepare_bytes(self, name: str, raw: bytes, *, source: str | None = None) -> Candidate:
+        """Check uploaded content as the indexer will read it; :class:`BadArticle` if it would be refused."""
+        suffix = Path(name.replace("\x00", "")).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise BadArticle(
+                Path(name.replace("\x00", "") or "upload"),
+                f"unsupported file type {suffix or '(none)'!r}; use .txt, .md or .html",
+            )
+        filename = safe_name(name, suffix)
+        if len(raw) > self.max_bytes:
+            raise BadArticle(Path(filename), f"too large ({len(raw)} bytes; the limit is {self.max_bytes})")
+        article = parse_article(raw, Path(filename))  # the same reading the indexer does: refuse now, not later
+        data = article_bytes(article, raw)  # Latin-1 stored as UTF-8: the same body, so the same checks
+        if not chunk_article(article, self.chunking):
+            raise BadArticle(Path(filename), "no passages to index")
+        return Candidate(
+            source=source if source is not None else name,
+            filename=filename,
+            data=data,
+            article=article,
+            fingerprint=body_fingerprint(article),
+        )
+
+    def commit(self, prepared: Sequence[Candidate | BadArticle]) -> AddReport:
+        """Write the candidates that are not duplicates (call under the index lock)."""
         added: list[Added] = []
         refused: list[BadArticle] = []
         known = self.fingerprints()
-        for source in sources:
+        for item in prepared:
+            if isinstance(item, BadArticle):
+                refused.append(item)
+                continue
             try:
-                name, raw = _fetch(source, self.max_bytes) if _is_url(source) else self._read_file(source)
-                added.append(self._add(source, name, raw, known))
+                added.append(self._write(item, known))
             except BadArticle as err:
                 refused.append(err)
         return AddReport(tuple(added), tuple(refused))
 
-    def add_bytes(self, name: str, raw: bytes) -> Added:
-        """Add uploaded content (e.g. a Telegram document) under a sanitised version of ``name``."""
-        return self._add(name, name, raw, self.fingerprints())
+    def commit_one(self, candidate: Candidate) -> Added:
+        """:meth:`commit` for one candidate: its :class:`BadArticle` is raised."""
+        return self._write(candidate, self.fingerprints())
 
     def remove(self, article_id: str) -> Path:
         """Delete the file of ``article_id`` (its file stem); :class:`UnknownArticle` if there is none."""
@@ -104,42 +184,40 @@ class Library:
             path.unlink()
         return matches[0]
 
-    def _read_file(self, source: str) -> tuple[str, bytes]:
-        path = Path(source)
+    def _prepare_file(self, source: str) -> Candidate:
         if "\x00" in source:
             raise BadArticle(source.replace("\x00", "\\0"), "path contains a NUL byte; refused")
-        if not path.is_file():
-            raise BadArticle(path, "no such file")
-        size = path.stat().st_size
-        if size > self.max_bytes:
-            raise BadArticle(path, f"too large ({size} bytes; the limit is {self.max_bytes})")
-        return path.name, path.read_bytes()
+        path = Path(source)
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise BadArticle(path, f"unsupported file type {path.suffix or '(none)'!r}; use .txt, .md or .html")
+        # Never through a symlink, never a FIFO or device: `add evil.txt` must not copy /etc/passwd.
+        return self.prepare_bytes(path.name, read_regular_file(path, max_bytes=self.max_bytes), source=source)
 
-    def _add(self, source: str, name: str, raw: bytes, known: dict[str, str]) -> Added:
-        suffix = Path(name.replace("\x00", "")).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
+    def _prepare_url(self, url: str) -> Candidate:
+        page = fetch(url, self.fetching)
+        name, data = page_file(page, display_url(url))
+        return self.prepare_bytes(name, data, source=display_url(url))
+
+    def _write(self, candidate: Candidate, known: dict[str, str]) -> Added:
+        if candidate.fingerprint in known:
             raise BadArticle(
-                Path(name.replace("\x00", "") or "upload"),
-                f"unsupported file type {suffix or '(none)'!r}; use .txt, .md or .html",
+                Path(candidate.filename), f"duplicate of {known[candidate.fingerprint]} (same text); not added"
             )
-        filename = safe_name(name, suffix)
-        if len(raw) > self.max_bytes:
-            raise BadArticle(Path(filename), f"too large ({len(raw)} bytes; the limit is {self.max_bytes})")
-        article = parse_article(raw, Path(filename))  # the same reading the indexer does: refuse now, not later
-        fingerprint = body_fingerprint(article)
-        if fingerprint in known:
-            raise BadArticle(Path(filename), f"duplicate of {known[fingerprint]} (same text); not added")
-        target = self._free_name(filename)
-        data = article_bytes(article, raw)
+        target = self._free_name(candidate.filename)
         tmp = target.with_name(f".{target.name}.part")
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            fh.write(candidate.data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-        known[fingerprint] = target.name
+        known[candidate.fingerprint] = target.name
+        article = candidate.article
         return Added(
-            source=source, article_id=target.stem, file=target.name, title=article.info.title, warnings=article.warnings
+            source=candidate.source,
+            article_id=target.stem,
+            file=target.name,
+            title=article.info.title,
+            warnings=article.warnings,
         )
 
     def _free_name(self, filename: str) -> Path:
@@ -147,7 +225,7 @@ class Library:
         target = self.folder / filename
         stem, suffix = target.stem, target.suffix
         n = 2
-        while target.exists() or any(p.stem == target.stem for p in iter_article_files(self.folder)):
+        while os.path.lexists(target) or any(p.stem == target.stem for p in iter_article_files(self.folder)):
             # Ids are file stems: "x.txt" next to "x.md" would be two articles with one id.
             target = self.folder / f"{stem}-{n}{suffix}"
             n += 1
@@ -161,39 +239,29 @@ def article_bytes(article: Article, raw: bytes) -> bytes:
     return raw.decode("cp1252").encode("utf-8")
 
 
-def _is_url(source: str) -> bool:
-    return urlparse(source).scheme in ("http", "https")
+_PAGE_SUFFIXES = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+}
 
 
-def _fetch(url: str, max_bytes: int, timeout: float = 20.0) -> tuple[str, bytes]:
-    """Download a page (size-capped); the name comes from the URL, the suffix from the content type."""
+def page_file(page: Page, label: str) -> tuple[str, bytes]:
+    """File name and bytes to store for a downloaded page: UTF-8, the final URL on its first line."""
+    suffix = _PAGE_SUFFIXES.get(page.content_type)
+    if suffix is None:
+        raise BadArticle(label, f"not an article page (content type {page.content_type or 'unknown'!r})")
+    try:
+        text, _ = decode(page.body, Path("page"))
+    except BadArticle as err:
+        raise BadArticle(label, err.reason) from None
+    # The provenance line the loader reads back (articles._FETCHED_FROM); an HTML comment,
+    # invisible in HTML and Markdown.
+    marked = re.fullmatch(r"https?://[^\s<>]+", page.url)
+    data = (f"<!-- ragbot:url {page.url} -->\n{text}" if marked else text).encode()
     import httpx
 
-    try:
-        with httpx.stream(
-            "GET",
-            url,
-            follow_redirects=True,
-            timeout=timeout,
-            headers={"User-Agent": "ragbot/0.1 (+article ingestion)"},
-        ) as response:
-            response.raise_for_status()
-            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise BadArticle(url, f"page larger than {max_bytes} bytes; refused")
-                chunks.append(chunk)
-    except httpx.HTTPStatusError as err:
-        raise BadArticle(url, f"download failed: HTTP {err.response.status_code}") from None
-    except httpx.HTTPError as err:
-        raise BadArticle(url, f"download failed: {type(err).__name__}") from None
-    suffix = {"text/html": ".html", "application/xhtml+xml": ".html", "text/plain": ".txt", "text/markdown": ".md"}.get(
-        kind
-    )
-    if suffix is None:
-        raise BadArticle(url, f"not an article page (content type {kind or 'unknown'!r})")
-    parsed = urlparse(url)
-    name = (parsed.path.rstrip("/").rsplit("/", 1)[-1] or parsed.netloc).rsplit(".", 1)[0]
-    return f"{parsed.netloc}_{name}{suffix}" if suffix in HTML_SUFFIXES else f"{name}{suffix}", b"".join(chunks)
+    final = httpx.URL(page.url)
+    name = (final.path.rstrip("/").rsplit("/", 1)[-1] or final.host).rsplit(".", 1)[0]
+    return (f"{final.host}_{name}{suffix}" if suffix in HTML_SUFFIXES else f"{name}{suffix}"), data

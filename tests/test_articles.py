@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -157,15 +158,19 @@ def test_html_main_text_and_metadata(tmp_path):
     assert article.info.byline == "Jeanne Martin" and article.info.source == "Le Journal"
 
 
-def test_a_link_out_of_the_folder_is_refused(articles_dir: Path, tmp_path):
+def test_links_and_special_files_in_the_folder_are_refused_each_with_a_reason(articles_dir: Path, tmp_path):
     outside = tmp_path / "secret.txt"
     outside.write_text("Un secret\n\nCe texte est hors du dossier des articles.", encoding="utf-8")
     (articles_dir / "zz_link.txt").symlink_to(outside)
     (articles_dir / "zz_inside_link.txt").symlink_to(articles_dir / "001_58e8c327b5777ef9.txt")
+    (articles_dir / "zz_dev.txt").symlink_to("/dev/zero")
+    os.mkfifo(articles_dir / "zz_fifo.txt")  # opening it for reading would block forever
     result = load_articles(articles_dir)
-    assert [e.path.name for e in result.errors] == ["zz_link.txt"]
-    assert "outside the articles folder" in str(result.errors[0])
-    assert len(result.articles) == 6  # a link inside the folder is fine
+    reasons = {e.path.name: e.reason for e in result.errors}
+    assert sorted(reasons) == ["zz_dev.txt", "zz_fifo.txt", "zz_inside_link.txt", "zz_link.txt"]
+    assert all("symbolic link" in reasons[name] for name in ("zz_dev.txt", "zz_inside_link.txt", "zz_link.txt"))
+    assert "not a regular file" in reasons["zz_fifo.txt"]
+    assert len(result.articles) == 5 and "Un secret" not in {a.info.title for a in result.articles}
 
 
 def test_one_bad_file_does_not_stop_the_others(articles_dir: Path):

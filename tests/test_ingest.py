@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
-from retrieval import BadArticle, Engine
+from retrieval import BadArticle, Engine, load_article
 from retrieval.ingest import Library, UnknownArticle, safe_name
 
 from .support import TREATY_ARTICLE, fake_encoders, make_settings
@@ -30,9 +30,8 @@ PAGE = (
 )
 
 
-@pytest.fixture
-def cli(tmp_path: Path, articles_dir: Path):
-    settings = make_settings(tmp_path, articles_dir=articles_dir)
+def make_cli(tmp_path: Path, articles_dir: Path, **overrides: object):
+    settings = make_settings(tmp_path, articles_dir=articles_dir, **overrides)
     ctx = CliContext(settings, fake_encoders())
     runner = CliRunner()
 
@@ -44,6 +43,17 @@ def cli(tmp_path: Path, articles_dir: Path):
 
     assert run("index")[0] == 0
     return run
+
+
+@pytest.fixture
+def cli(tmp_path: Path, articles_dir: Path):
+    return make_cli(tmp_path, articles_dir)
+
+
+@pytest.fixture
+def cli_local_urls(tmp_path: Path, articles_dir: Path):
+    """The CLI with RAGBOT_ALLOW_PRIVATE_URLS=true: the test web server is on 127.0.0.1."""
+    return make_cli(tmp_path, articles_dir, allow_private_urls=True)
 
 
 @pytest.fixture
@@ -109,7 +119,8 @@ def test_partial_success_exits_zero(cli, tmp_path):
     assert code == 0 and "added pont: Le pont" in out and "refused missing.txt: no such file" in err
 
 
-def test_add_a_url_from_a_local_server(cli, web, articles_dir):
+def test_add_a_url_from_a_local_server(cli_local_urls, web, articles_dir):
+    cli = cli_local_urls
     code, out, err = cli("add", f"{web}/news/story.html", f"{web}/image", f"{web}/missing", "--json")
     assert code == 0, err
     report = json.loads(out)
@@ -121,6 +132,7 @@ def test_add_a_url_from_a_local_server(cli, web, articles_dir):
     code, out, _ = cli("sources", "--json")
     row = next(json.loads(line) for line in out.splitlines() if json.loads(line)["article_id"] == added["article_id"])
     assert row["byline"] == "Jeanne Martin" and row["date"] == "2024-07-02"
+    assert load_article(articles_dir / added["file"]).info.url == f"{web}/news/story.html"  # where it came from
 
 
 def test_remove_then_gone_and_unknown_fails(cli):
