@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(20.0, gt=0, le=600)
     fetch_max_redirects: int = Field(5, ge=0, le=20)
     allow_private_urls: bool = False
+    # Hosts fetched even though they resolve to private addresses (an intranet news server), e.g. ["news.lan"].
+    fetch_allowed_hosts: list[str] = Field(default_factory=list)
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"

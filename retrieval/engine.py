@@ -178,6 +178,7 @@ class Engine:
             timeout=s.fetch_timeout_seconds,
             allow_private=s.allow_private_urls,
             max_redirects=s.fetch_max_redirects,
+            allowed_hosts=frozenset(s.fetch_allowed_hosts),
         )
         return Library(s.articles_dir, max_bytes=s.max_article_bytes, fetching=fetching, chunking=chunk_settings(s))
 

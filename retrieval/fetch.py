@@ -15,7 +15,8 @@ One overall deadline bounds the whole download (resolution, connection, headers,
 read, redirects included), not each read: a server dripping a byte every few seconds is
 cut off. The size cap holds on the bytes actually received and, for gzip/deflate, on the
 bytes after decompression (a gzip bomb stops at the cap). ``allow_private`` turns the
-address check off, for tests and intranets that mean it.
+address check off, for tests and intranets that mean it; ``allowed_hosts`` does for
+the host names listed only (an intranet news server).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FetchSettings:
     timeout: float = 20.0  # seconds for the whole download, redirects included
     allow_private: bool = False
     max_redirects: int = 5
+    allowed_hosts: frozenset[str] = frozenset()  # host names whose addresses are not checked
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def fetch(url: str, settings: FetchSettings) -> Page:
 
     label = display_url(url)
     deadline = time.monotonic() + settings.timeout
-    backend = _guarded_backend(deadline, allow_private=settings.allow_private)
+    backend = _guarded_backend(deadline, allow_private=settings.allow_private, allowed_hosts=settings.allowed_hosts)
     try:
         target = _checked_url(url)
         with httpcore.ConnectionPool(network_backend=backend, retries=0) as pool:
@@ -200,14 +202,14 @@ def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
     embedded: list[ipaddress.IPv4Address] = []
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
-            embedded.append(ip.ipv4_mapped)
+            return address_problem(ip.ipv4_mapped)  # ::ffff:a.b.c.d reaches exactly a.b.c.d
         if ip.sixtofour is not None:
             embedded.append(ip.sixtofour)
         if ip.teredo is not None:
             embedded.extend(ip.teredo)
         if ip in _NAT64 or ip in _NAT64_LOCAL:
             embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    for candidate in (ip, *embedded):
+    for candidate in (*embedded, ip):  # the IPv4 inside first: it says what is really reached
         for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
             if getattr(candidate, f"is_{name}"):
                 return name.replace("_", "-")
@@ -274,10 +276,11 @@ def _network_classes() -> tuple[type, type]:
     class GuardedBackend(httpcore.NetworkBackend):
         """Resolves, checks every address, connects to a checked one: nothing else decides where."""
 
-        def __init__(self, deadline: float, *, allow_private: bool) -> None:
+        def __init__(self, deadline: float, *, allow_private: bool, allowed_hosts: frozenset[str]) -> None:
             self._inner = httpcore.SyncBackend()
             self._deadline = deadline
             self._allow_private = allow_private
+            self._allowed_hosts = frozenset(h.lower().strip("[]") for h in allowed_hosts)
 
         def connect_tcp(
             self,
@@ -288,7 +291,7 @@ def _network_classes() -> tuple[type, type]:
             socket_options: Iterable[Any] | None = None,
         ) -> httpcore.NetworkStream:
             addresses = _resolve(host, port, self._deadline)
-            if not self._allow_private:
+            if not self._allow_private and host.lower() not in self._allowed_hosts:
                 for address in addresses:
                     problem = address_problem(ipaddress.ip_address(address.split("%", 1)[0]))
                     if problem:
@@ -320,5 +323,5 @@ def _network_classes() -> tuple[type, type]:
     return DeadlineStream, GuardedBackend
 
 
-def _guarded_backend(deadline: float, *, allow_private: bool) -> httpcore.NetworkBackend:
-    return _network_classes()[1](deadline, allow_private=allow_private)
+def _guarded_backend(deadline: float, *, allow_private: bool, allowed_hosts: frozenset[str]) -> httpcore.NetworkBackend:
+    return _network_classes()[1](deadline, allow_private=allow_private, allowed_hosts=allowed_hosts)

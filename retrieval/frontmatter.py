@@ -2,9 +2,10 @@
 
 YAML is a parser with expansion: nine levels of ``&a [*b, *b, …]`` in 458 bytes expand
 to gigabytes when the values are walked. So the loader refuses anchors and aliases,
-nesting deeper than a few levels and front matter over a few kilobytes; every plain
-scalar stays text (``date: 2024-02-30`` is a bad date, not a crash); and only text
-values are taken, for the keys an article uses. The rest is ignored, never expanded.
+explicit tags (``!!int``, ``!!binary``, ...), nesting deeper than a few levels and front
+matter over a few kilobytes; every plain scalar stays text (``date: 2024-02-30`` is a bad
+date, not a crash); and only text values are taken, for the keys an article uses. The
+rest is ignored, never expanded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .errors import BadArticle
 MAX_FRONT_MATTER_CHARS = 8_192
 MAX_DEPTH = 8
 KNOWN_KEYS = ("title", "date", "source", "url", "author", "byline")
+_PLAIN_TAGS = frozenset({None, "!"} | {f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map", "null")})
 
 
 def parse_front_matter(source: str, path: Path) -> dict[str, str]:
@@ -46,7 +48,7 @@ def parse_front_matter(source: str, path: Path) -> dict[str, str]:
 
 
 class _Refused(Exception):
-    """A construct the loader does not accept (alias, anchor, deep nesting)."""
+    """A construct the loader does not accept (alias, anchor, tag, deep nesting)."""
 
 
 def _kind(value: object) -> str:
@@ -61,9 +63,15 @@ def _loader_class(yaml):  # noqa: ANN001, ANN202 - the lazily imported module; a
 
         def compose_node(self, parent, index):  # noqa: ANN001, ANN202 - PyYAML's signature
             if self.check_event(yaml.AliasEvent):
-                raise _Refused("uses YAML aliases (*name)")
-            if getattr(self.peek_event(), "anchor", None) is not None:
-                raise _Refused("uses YAML anchors (&name)")
+                raise _Refused("uses YAML anchors/aliases (&name, *name), which can expand without bound")
+            event = self.peek_event()
+            if getattr(event, "anchor", None) is not None:
+                raise _Refused("uses YAML anchors/aliases (&name, *name), which can expand without bound")
+            tag = getattr(event, "tag", None)
+            if tag not in _PLAIN_TAGS:
+                # !!int, !!binary, !!set, !!python/...: constructors with their own failure modes
+                # (`!!int ` is an IndexError inside PyYAML), for values that are only ever text here.
+                raise _Refused(f"uses the YAML tag {tag[:40]!r}; only plain values are read")
             self._depth += 1
             try:
                 if self._depth > MAX_DEPTH:
