@@ -22,6 +22,7 @@ the host names listed only (an intranet news server).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -64,14 +65,23 @@ class _Refused(Exception):
 
 
 def display_url(url: str) -> str:
-    """``url`` fit to print: any ``user:password@`` replaced by ``***@``."""
+    """``url`` fit to print: any ``user:password@`` replaced by ``***@``.
+
+    A password with an unescaped ``/`` (``http://me:pa/ss@host/``) is still one: whatever
+    precedes an ``@`` of the path is hidden when a ``:`` comes before it.
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    authority, slash, tail = rest.partition("/")
+    head = re.split(r"[?#]", rest, maxsplit=1)[0]
+    authority = head.split("/", 1)[0]
     if "@" in authority:
-        authority = "***@" + authority.rsplit("@", 1)[1]
-    return f"{scheme}{sep}{authority}{slash}{tail}"
+        cut = authority.rindex("@")
+    elif "@" in head and ":" in head[: head.rindex("@")]:
+        cut = head.rindex("@")
+    else:
+        return url
+    return f"{scheme}{sep}***{rest[cut:]}"
 
 
 def fetch(url: str, settings: FetchSettings) -> Page:

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article, load_articles, parse_article
-from retrieval.fetch import address_problem
+from retrieval.fetch import address_problem, display_url
 from retrieval.frontmatter import KNOWN_KEYS, parse_front_matter
 from retrieval.ingest import Library
 from retrieval.lock import IndexBusy, index_lock
@@ -238,6 +238,24 @@ def test_cli_prints_one_line_per_hostile_url_and_no_credentials(tmp_path, articl
     assert PASSWORD not in result.stdout + result.stderr and "Traceback" not in result.stderr
     assert "***@127.0.0.1" in lines[2]
     assert [r["source"] for r in json.loads(result.stdout)["refused"]][2].startswith("http://***@")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://me:hunter2@example.org/a", "https://***@example.org/a"),
+        ("https://me@example.org/a", "https://***@example.org/a"),
+        ("https://me:hun@ter2@example.org/a?b=c", "https://***@example.org/a?b=c"),
+        ("http://me:hunter2/x@example.org/", "http://***@example.org/"),
+        ("https://medium.com/@someone/story", "https://medium.com/@someone/story"),
+        ("https://example.org/a?mail=x@y.org", "https://example.org/a?mail=x@y.org"),
+    ],
+)
+def test_urls_are_printed_without_credentials(tmp_path, url, shown):
+    assert display_url(url) == shown
+    if "hunter2" in url:
+        [err] = Library(tmp_path, max_bytes=10_000).add_paths([url]).refused
+        assert "hunter2" not in str(err) and err.label == shown
 
 
 # =====================================================================================
