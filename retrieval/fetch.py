@@ -39,6 +39,13 @@ if TYPE_CHECKING:
 
 USER_AGENT = "ragbot/0.1 (+article ingestion)"
 REDIRECTS = (301, 302, 303, 307, 308)
+# Content types that can be articles, and the file suffix each is stored under.
+ARTICLE_TYPES = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+}
 # IPv6 prefixes that carry an IPv4 address: the IPv4 one is checked too.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
@@ -113,8 +120,10 @@ def fetch(url: str, settings: FetchSettings) -> Page:
                         raise _Refused(f"download failed: HTTP {response.status}")
                     if response.status != 200:
                         raise _Refused(f"download failed: unexpected HTTP {response.status}")
-                    body = _read_body(response, settings.max_bytes, deadline)
                     kind = _header(response.headers, b"content-type").split(";")[0].strip().lower()
+                    if kind not in ARTICLE_TYPES:  # refused before the body is downloaded
+                        raise _Refused(f"not an article page (content type {kind or 'unknown'!r})")
+                    body = _read_body(response, settings.max_bytes, deadline)
                     return Page(url=str(target), content_type=kind, body=body)
             raise _Refused(f"more than {settings.max_redirects} redirects")
     except _Refused as err:

@@ -30,7 +30,7 @@ from .articles import (
 )
 from .chunking import ChunkSettings, chunk_article
 from .errors import BadArticle, RagbotError
-from .fetch import FetchSettings, Page, display_url, fetch
+from .fetch import ARTICLE_TYPES, FetchSettings, Page, display_url, fetch
 from .plaintext import decode
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -239,19 +239,9 @@ def article_bytes(article: Article, raw: bytes) -> bytes:
     return raw.decode("cp1252").encode("utf-8")
 
 
-_PAGE_SUFFIXES = {
-    "text/html": ".html",
-    "application/xhtml+xml": ".html",
-    "text/plain": ".txt",
-    "text/markdown": ".md",
-}
-
-
 def page_file(page: Page, label: str) -> tuple[str, bytes]:
     """File name and bytes to store for a downloaded page: UTF-8, the final URL on its first line."""
-    suffix = _PAGE_SUFFIXES.get(page.content_type)
-    if suffix is None:
-        raise BadArticle(label, f"not an article page (content type {page.content_type or 'unknown'!r})")
+    suffix = ARTICLE_TYPES[page.content_type]
     try:
         text, _ = decode(page.body, Path("page"))
     except BadArticle as err:
