@@ -295,7 +295,7 @@ def alias_bomb(levels: int = 9) -> str:
     return "\n".join(lines)
 
 
-def test_the_458_byte_alias_bomb_is_refused_and_the_others_still_load(articles_dir):
+def test_the_nine_level_alias_bomb_is_refused_and_the_others_still_load(articles_dir):
     bomb = f"---\n{alias_bomb(9)}\ntitle: Bombe\n---\n{ARTICLE}"
     assert len(bomb.split("\n---\n")[0]) < 500
     (articles_dir / "zz_bomb.md").write_text(bomb, encoding="utf-8")
