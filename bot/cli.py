@@ -279,22 +279,28 @@ def evaluate_cmd(
 def serve(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling; webhook when RAGBOT_WEBHOOK_URL is set).
 
-    Needs RAGBOT_TELEGRAM_TOKEN. Builds the index first if there is none yet.
+    Needs RAGBOT_TELEGRAM_TOKEN: missing or rejected by the Bot API, it exits 2 at once. An
+    unreachable Bot API is retried with growing waits, one line each. Then builds the index
+    if there is none yet, and serves.
     Example: RAGBOT_TELEGRAM_TOKEN=123:abc ragbot serve
     """
     from retrieval.errors import IndexNotBuilt
 
-    from .telegram import build_application, run_application
+    from .telegram import build_application
+    from .telegram import serve as serve_bot
 
     settings = _ctx(ctx).settings
     engine = _ctx(ctx).engine()
-    application = build_application(settings, engine)  # checks the token before anything slow
-    try:
-        engine.snapshot()
-    except IndexNotBuilt:
-        typer.echo("no index yet: indexing the articles first", err=True)
-        typer.echo(render.index_text(engine.index()), err=True)
-    run_application(application, settings)
+    application = build_application(settings, engine)  # a missing token fails here, before anything slow
+
+    def ensure_index() -> None:
+        try:
+            engine.snapshot()
+        except IndexNotBuilt:
+            typer.echo("no index yet: indexing the articles first", err=True)
+            typer.echo(render.index_text(engine.index()), err=True)
+
+    serve_bot(application, settings, before_polling=ensure_index)
 
 
 # --- question input -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from retrieval.errors import BadArticle, IndexNotBuilt, RagbotError
 from retrieval.lock import IndexBusy
 
 from . import render
+from .logs import redact
 from .ratelimit import Decision, RateLimiter
 from .split import split_html
 from .texts import Messages, messages_for
@@ -35,6 +36,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCES_PREFIX = "src:"
+DOWNLOAD_SECONDS = 60.0  # an admin's upload is read from Telegram's file server within this time
+
+
+class BotConfigError(RagbotError):
+    """The bot cannot start as configured: no token, a token the Bot API rejects, a webhook without secret."""
+
+    exit_code = 2
+
+
+class BotApiUnreachable(RagbotError):
+    """The Bot API could not be reached in RAGBOT_TELEGRAM_CONNECT_ATTEMPTS attempts."""
+
+
+class TooLarge(Exception):
+    """A download went over its byte cap."""
 
 
 class AnswerStore:
@@ -82,7 +98,13 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     )
 
     if settings.telegram_token is None:
-        raise RagbotError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+        raise BotConfigError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise BotConfigError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
+    if not re.match(r"https?://[^/\s]", settings.telegram_api_url):
+        raise BotConfigError(
+            f"RAGBOT_TELEGRAM_API_URL must be an http(s) URL, not {redact(settings.telegram_api_url)!r}"
+        )
     api = settings.telegram_api_url.rstrip("/")
     app = (
         ApplicationBuilder()
@@ -416,13 +438,105 @@ async def _send_pieces(
                 await bot.send_message(chat_id, plain, **kwargs)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between attempts to reach the Bot API: ``first``, doubling up to ``cap``.
+
+    ``attempts`` bounds the attempts (0: keep trying), so :meth:`delays` ends after ``attempts - 1`` waits.
+    """
+
+    first: float
+    cap: float
+    attempts: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backoff:
+        return cls(
+            settings.telegram_connect_retry_seconds,
+            max(settings.telegram_connect_retry_max_seconds, settings.telegram_connect_retry_seconds),
+            settings.telegram_connect_attempts,
+        )
+
+    def delays(self) -> Iterator[float]:
+        delay, attempt = self.first, 1
+        while not self.attempts or attempt < self.attempts:
+            yield delay
+            delay, attempt = min(delay * 2, self.cap), attempt + 1
+
+
+def api_label(settings: Settings) -> str:
+    """The Bot API root for messages: no credentials, no token."""
+    return redact(settings.telegram_api_url.rstrip("/"))
+
+
+async def connect(app: Application, settings: Settings) -> None:
+    """Reach the Bot API and check the token (``getMe``), waiting out network failures.
+
+    Each failed attempt is one log line and a wait from :class:`Backoff`; a rejected token is
+    not retried (:class:`BotConfigError`, exit 2), and running out of attempts raises
+    :class:`BotApiUnreachable`. No message quotes the token.
+    """
+    from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
+
+    api = api_label(settings)
+    delays = Backoff.from_settings(settings).delays()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await app.initialize()
+            return
+        except InvalidToken:  # 401/404: its message quotes the token, so it is never shown
+            raise BotConfigError(
+                f"the Bot API at {api} rejected RAGBOT_TELEGRAM_TOKEN: check the token @BotFather gave you"
+            ) from None
+        except (BadRequest, RetryAfter, NetworkError) as err:
+            if isinstance(err, BadRequest):
+                raise RagbotError(f"the Bot API at {api} refused getMe: {redact(str(err))}") from None
+            reason = f"{type(err).__name__}: {redact(str(err))}"
+            delay = next(delays, None)
+            if delay is None:
+                raise BotApiUnreachable(
+                    f"the Bot API at {api} is unreachable after {attempt} attempts ({reason})"
+                ) from None
+            if isinstance(err, RetryAfter):
+                wait = err.retry_after
+                delay = max(delay, wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait))
+            log.warning("Bot API at %s unreachable (%s); attempt %d, next in %.1f s", api, reason, attempt, delay)
+            await asyncio.sleep(delay)
+        except TelegramError as err:
+            raise RagbotError(f"the Bot API at {api} refused to start the bot: {redact(str(err))}") from None
+
+
+def serve(app: Application, settings: Settings, *, before_polling: Callable[[], None] = lambda: None) -> None:
+    """Connect (:func:`connect`), run ``before_polling`` (e.g. build the index), then serve until stopped.
+
+    Startup failures from the Bot API become one-line :class:`RagbotError` s; none quotes the token.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # PTB's run_polling/run_webhook run on the current loop
+    try:
+        loop.run_until_complete(connect(app, settings))
+        before_polling()
+        run_application(app, settings)
+    except InvalidToken:
+        raise BotConfigError(f"the Bot API at {api_label(settings)} rejected RAGBOT_TELEGRAM_TOKEN") from None
+    except TelegramError as err:
+        raise RagbotError(f"Telegram Bot API error: {type(err).__name__}: {redact(str(err))}") from None
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
 def run_application(app: Application, settings: Settings) -> None:
     """Serve until interrupted: a webhook when one is configured, long polling otherwise."""
     from telegram import Update
 
     if settings.webhook_url:
         if settings.webhook_secret is None:
-            raise RagbotError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
+            raise BotConfigError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
         path = "telegram/" + secrets.token_hex(8)
         app.run_webhook(
             listen=settings.webhook_listen,

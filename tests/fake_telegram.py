@@ -520,7 +520,7 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.active = 0
         self.conn_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", fake.port), _Handler)
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # skip HTTPServer's reverse DNS lookup
@@ -650,8 +650,10 @@ class FakeBotAPI:
         token: str = DEFAULT_TOKEN,
         bot_username: str = "ragbot_test_bot",
         bot_id: int = 999000111,
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.port = port  # 0: any free port
         self.bot_username = bot_username
         self.bot_id = bot_id
         self.url = ""

@@ -309,7 +309,7 @@ def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
 
     ctx = CliContext(make_settings(tmp_path), fake_encoders())
     result = CliRunner().invoke(app, ["serve"], obj=ctx)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a settings problem, as the README says
     assert "RAGBOT_TELEGRAM_TOKEN is not set" in result.stderr and "BotFather" in result.stderr
 
 
