@@ -169,6 +169,30 @@ async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
         return None
 
 
+Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
+
+
+async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """The per-user rate limit every reply shares: False when over it (the first refusal says so)."""
+    user = update.effective_user
+    decision = _state(context).limiter.check(user.id if user else update.effective_chat.id)
+    if decision is Decision.NOTIFY:
+        await _reply(update, _texts(update).slow_down)
+    return decision is Decision.ALLOW
+
+
+def rate_limited(handler: Handler) -> Handler:
+    """Run ``handler`` only within the user's rate limit (questions, /sources, /start... share it)."""
+
+    @functools.wraps(handler)
+    async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await _admit(update, context):
+            await handler(update, context)
+
+    return limited
+
+
+@rate_limited
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows and how to ask."""
     texts = _texts(update)
@@ -180,6 +204,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(update, texts.welcome.format(articles=len(summaries), dates=span), html=True)
 
 
+@rate_limited
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
     summaries = await _read_index(update, _state(context).engine.sources)
@@ -187,12 +212,14 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, render.articles_html(summaries, _texts(update)), html=True)
 
 
+@rate_limited
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new: forget the previous question, so the next one is not read as a follow-up."""
     _state(context).engine.forget(update.effective_chat.id)
     await _reply(update, _texts(update).new_conversation)
 
 
+@rate_limited
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask <question>: works in private chats and groups."""
     question = " ".join(context.args or [])
@@ -202,6 +229,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await answer_question(update, context, question)
 
 
+@rate_limited
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
     await answer_question(update, context, update.effective_message.text)
@@ -211,7 +239,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """In groups, answer only when mentioned or replied to."""
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
-    if question is not None:
+    if question is not None and await _admit(update, context):
         await answer_question(update, context, question)
 
 
@@ -219,15 +247,14 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """The "Sources" button: send the quoted passages behind an answer."""
     query = update.callback_query
     texts = _texts(update)
-    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
     await query.answer()
+    if not await _admit(update, context):
+        return
+    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
     if answer is None:
         await _send(context, query.message.chat_id, texts.sources_gone)
         return
     await _send(context, query.message.chat_id, render.sources_html(answer, texts), html=True)
-
-
-Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -237,7 +264,8 @@ def admin_only(handler: Handler) -> Handler:
     async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
         if not _state(context).is_admin(user.id if user else None):
-            await _reply(update, _texts(update).admin_only)
+            if await _admit(update, context):  # refusals count against the limit too
+                await _reply(update, _texts(update).admin_only)
             return
         await handler(update, context)
 
@@ -270,15 +298,20 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not name.lower().endswith(SUPPORTED_SUFFIXES):
         await _reply(update, texts.upload_refused.format(reason=texts.upload_types))
         return
-    if (document.file_size or 0) > state.settings.max_article_bytes:
-        await _reply(update, texts.upload_refused.format(reason=f"> {state.settings.max_article_bytes} bytes"))
+    cap = state.settings.max_article_bytes
+    too_large = texts.upload_refused.format(reason=texts.upload_too_large.format(limit=cap))
+    if (document.file_size or 0) > cap:  # declared too large: nothing is downloaded
+        await _reply(update, too_large)
         return
     if state.reindex_lock.locked():
         await _reply(update, texts.reindex_running)
         return
     async with state.reindex_lock:
-        file = await document.get_file()
-        raw = bytes(await file.download_as_bytearray())
+        try:
+            raw = await asyncio.wait_for(download_capped(document, cap), DOWNLOAD_SECONDS)
+        except TooLarge:
+            await _reply(update, too_large)
+            return
         try:
             added, report = await asyncio.to_thread(state.engine.add_upload, name, raw)
         except IndexBusy:
@@ -299,6 +332,55 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             warnings=warnings,
         ),
     )
+
+
+async def download_capped(document: Any, cap: int) -> bytes:
+    """A document's bytes, refused (:class:`TooLarge`) past ``cap`` bytes whatever its declared size.
+
+    The size in the message is optional and the sender's word: the download itself is capped.
+    """
+    from telegram.error import BadRequest
+
+    try:
+        file = await document.get_file()
+    except BadRequest as err:
+        if "too big" in str(err).lower():  # the Bot API serves no file over 20 MB
+            raise TooLarge from None
+        raise
+    if (file.file_size or 0) > cap:
+        raise TooLarge
+    path = file.file_path or ""
+    if not path.startswith(("http://", "https://")):  # a local Bot API server hands out file paths
+        raw = bytes(await file.download_as_bytearray())
+        if len(raw) > cap:
+            raise TooLarge
+        return raw
+    return await _fetch_capped(path, cap)
+
+
+async def _fetch_capped(url: str, cap: int) -> bytes:
+    import httpx
+
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with httpx.AsyncClient(timeout=30.0) as client, client.stream("GET", url) as response:
+            response.raise_for_status()
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise TooLarge
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise TooLarge
+                chunks.append(chunk)
+    except httpx.HTTPError as err:
+        # httpx's message quotes the URL, and a Bot API file URL holds the token.
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        raise RuntimeError(
+            f"download from the Bot API file server failed ({type(err).__name__} {status or ''})"
+        ) from None
+    return b"".join(chunks)
 
 
 async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
@@ -352,18 +434,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    """Gatekeeping (length, rate), then search in a thread, then a cited reply with a Sources button."""
+    """Gatekeeping (length), then search in a thread, then a cited reply with a Sources button.
+
+    The caller has already applied the rate limit.
+    """
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.constants import ChatAction
 
     state = _state(context)
     texts = _texts(update)
-    user_id = update.effective_user.id if update.effective_user else update.effective_chat.id
-    decision = state.limiter.check(user_id)
-    if decision is Decision.NOTIFY:
-        await _reply(update, texts.slow_down)
-    if decision is not Decision.ALLOW:
-        return
     question = " ".join(question.split())
     if not question:
         await _reply(update, texts.empty_question)
