@@ -417,9 +417,16 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log any handler failure with its context and tell the user something went wrong."""
-    from telegram import Update
+    """Log any handler failure with its context and tell the user something went wrong.
 
+    A failed poll (update None) of an unreachable Bot API is one line: PTB retries it with backoff.
+    """
+    from telegram import Update
+    from telegram.error import BadRequest, NetworkError
+
+    if update is None and isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+        log.warning("Bot API unreachable while polling (%s: %s); retrying", type(context.error).__name__, context.error)
+        return
     chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error handling update %s (chat %s)", update_id, chat, exc_info=context.error)

@@ -32,7 +32,12 @@ async def running_bot(settings: Settings, engine: Engine, fake: FakeBotAPI) -> A
     app = build_application(settings, engine)
     await app.initialize()
     await app.start()
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    # As run_polling does: a failed poll goes to the application's error handler.
+    await app.updater.start_polling(
+        poll_interval=0.0,
+        timeout=1,
+        error_callback=lambda exc: app.create_task(app.process_error(error=exc, update=None)),
+    )
     try:
         yield
     finally:
@@ -335,6 +340,20 @@ async def test_the_token_never_reaches_the_logs(fake_engine: Engine, fake: FakeB
     assert "getUpdates" in err or "sendMessage" in err  # debug logging did run
     assert fake.token not in err
     assert fake.token.split(":")[1] not in err
+
+
+async def test_a_bot_api_outage_while_polling_is_one_line_per_retry(
+    fake_engine: Engine, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+):
+    fake.fail_next_with("getUpdates", status=502, description="Bad Gateway", times=2)
+    with caplog.at_level("WARNING"):
+        async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+            await fake.wait_for(lambda: [c.ok for c in fake.calls_to("getUpdates")][:3] == [False, False, True])
+            fake.push_message("sanctions", user_id=62)
+            await fake.wait_for_messages(1, chat_id=62)  # and the bot still answers
+    outage = [r for r in caplog.records if "Bad Gateway" in r.getMessage()]
+    assert len(outage) == 2 and all(r.exc_info is None for r in outage), caplog.text
+    assert all(r.levelno == logging.WARNING and "\n" not in r.getMessage() for r in outage)
 
 
 def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
