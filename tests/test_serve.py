@@ -189,6 +189,7 @@ def test_a_5xx_bot_api_is_retried_like_a_network_failure(tmp_path: Path):
         ({}, "RAGBOT_TELEGRAM_TOKEN is not set"),
         ({"telegram_token": DEFAULT_TOKEN, "webhook_url": "https://bot.example.org"}, "RAGBOT_WEBHOOK_SECRET"),
         ({"telegram_token": DEFAULT_TOKEN, "telegram_api_url": "api.telegram.org"}, "RAGBOT_TELEGRAM_API_URL"),
+        ({"telegram_token": DEFAULT_TOKEN, "telegram_api_url": "ftp://bob:hunter22@h"}, "ftp://<redacted>@h"),
     ],
 )
 def test_bad_bot_settings_exit_2_before_anything_runs(tmp_path: Path, extra: dict, message: str):
@@ -196,4 +197,5 @@ def test_bad_bot_settings_exit_2_before_anything_runs(tmp_path: Path, extra: dic
     result = CliRunner().invoke(app, ["serve"], obj=ctx)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "hunter22" not in result.output and DEFAULT_TOKEN.split(":")[1] not in result.output
     assert not (tmp_path / "data").exists()
