@@ -11,6 +11,7 @@ import functools
 import logging
 import re
 import secrets
+import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -586,7 +587,9 @@ async def connect(app: Application, settings: Settings) -> None:
                     f"the Bot API at {api} is unreachable after {attempt} attempts ({reason})"
                 ) from None
             if isinstance(err, RetryAfter):
-                wait = err.retry_after
+                with warnings.catch_warnings():  # PTB 22 warns on reading it as int seconds
+                    warnings.simplefilter("ignore")
+                    wait = err.retry_after
                 delay = max(delay, wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait))
             log.warning("Bot API at %s unreachable (%s); attempt %d, next in %.1f s", api, reason, attempt, delay)
             await asyncio.sleep(delay)
