@@ -186,6 +186,33 @@ def test_a_5xx_or_429_bot_api_is_retried_like_a_network_failure(tmp_path: Path):
     assert_no_token(output, DEFAULT_TOKEN)
 
 
+def test_webhook_mode_starts_on_the_same_checked_connection_and_stops_cleanly(tmp_path: Path):
+    secret = "hook-secret-5a4b3c9d"
+    with FakeBotAPI() as fake:
+        env = serve_env(
+            tmp_path,
+            fake.url,
+            DEFAULT_TOKEN,
+            RAGBOT_WEBHOOK_URL="https://bot.example.org/base",
+            RAGBOT_WEBHOOK_SECRET=secret,
+            RAGBOT_WEBHOOK_PORT=str(free_port()),
+        )
+        with serving(tmp_path, env) as (proc, err):
+            deadline = time.monotonic() + 60
+            while not fake.calls_to("setWebhook"):
+                assert time.monotonic() < deadline and proc.poll() is None, err.text()
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=30)
+            output = err.text()
+        [hook] = fake.calls_to("setWebhook")
+    assert code == 0, output
+    assert hook.params["url"].startswith("https://bot.example.org/base/telegram/")
+    assert hook.params["secret_token"] == secret
+    assert "Traceback" not in output and secret not in output
+    assert_no_token(output, DEFAULT_TOKEN)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

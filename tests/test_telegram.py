@@ -329,13 +329,17 @@ async def test_errors_reach_the_user_and_the_bot_keeps_going(fake_engine: Engine
 
 
 async def test_the_token_never_reaches_the_logs(fake_engine: Engine, fake: FakeBotAPI, capfd: pytest.CaptureFixture):
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
     setup_logging(logging.DEBUG)
     try:
         async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
             fake.push_message("sanctions", user_id=61)
             await fake.wait_for_messages(1, chat_id=61)
-    finally:
-        setup_logging(logging.WARNING)
+    finally:  # a handler left on this test's captured stderr would break later tests' logging
+        root.handlers[:] = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
     err = capfd.readouterr().err
     assert "getUpdates" in err or "sendMessage" in err  # debug logging did run
     assert fake.token not in err
