@@ -68,7 +68,7 @@ class LLMAnswerer:
         except Rejected as why:
             log.warning("LLM answer not used (%s); answering extractively", why)
         except Exception as err:
-            reason = scrub_secrets(str(err), self.settings)
+            reason = next(iter(scrub_secrets(str(err), self.settings).splitlines()), "")  # one log line
             log.warning("LLM request failed (%s: %s); answering extractively", type(err).__name__, reason)
         return extractive
 

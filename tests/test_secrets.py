@@ -127,6 +127,8 @@ def test_llm_credentials_in_the_url_never_reach_the_log(tmp_path: Path, caplog: 
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "401" in logged and "127.0.0.1" in logged  # the failure is logged, with where it went
     assert "bob" not in logged and not leaked(logged), logged
+    [failure] = [r.getMessage() for r in caplog.records if r.name == "retrieval.llm"]
+    assert "\n" not in failure  # one line (httpx adds a second with a link)
     # The credentials still reach the server, as HTTP basic auth rather than inside a logged URL.
     expected = "Basic " + base64.b64encode(f"bob:{URL_PASSWORD}".encode()).decode()
     assert llm.headers[0]["Authorization"] == expected
