@@ -19,7 +19,7 @@ from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 
 from . import render
-from .logs import setup_logging
+from .logs import Redactor, log_crash, redact, setup_logging
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles and see where each answer comes from.",
@@ -54,7 +54,7 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RagbotError as err:
-            typer.echo(f"error: {err}", err=True)
+            typer.echo(f"error: {redact(str(err))}", err=True)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -70,7 +70,6 @@ def main(
     data_dir: Annotated[Path | None, typer.Option(help="Index folder (RAGBOT_DATA_DIR).")] = None,
 ) -> None:
     """Settings come from RAGBOT_* environment variables and a .env file; see .env.example."""
-    setup_logging(logging.INFO if verbose else logging.WARNING)
     if ctx.obj is None:
         try:
             settings = Settings()
@@ -81,6 +80,7 @@ def main(
     overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
     if overrides:
         ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
+    setup_logging(logging.INFO if verbose else logging.WARNING, Redactor.for_settings(ctx.obj.settings))
 
 
 def _ctx(ctx: typer.Context) -> CliContext:
@@ -279,22 +279,28 @@ def evaluate_cmd(
 def serve(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling; webhook when RAGBOT_WEBHOOK_URL is set).
 
-    Needs RAGBOT_TELEGRAM_TOKEN. Builds the index first if there is none yet.
+    Needs RAGBOT_TELEGRAM_TOKEN: missing or rejected by the Bot API, it exits 2 at once. An
+    unreachable Bot API is retried with growing waits, one line each. Then builds the index
+    if there is none yet, and serves.
     Example: RAGBOT_TELEGRAM_TOKEN=123:abc ragbot serve
     """
     from retrieval.errors import IndexNotBuilt
 
-    from .telegram import build_application, run_application
+    from .telegram import build_application
+    from .telegram import serve as serve_bot
 
     settings = _ctx(ctx).settings
     engine = _ctx(ctx).engine()
-    application = build_application(settings, engine)  # checks the token before anything slow
-    try:
-        engine.snapshot()
-    except IndexNotBuilt:
-        typer.echo("no index yet: indexing the articles first", err=True)
-        typer.echo(render.index_text(engine.index()), err=True)
-    run_application(application, settings)
+    application = build_application(settings, engine)  # a missing token fails here, before anything slow
+
+    def ensure_index() -> None:
+        try:
+            engine.snapshot()
+        except IndexNotBuilt:
+            typer.echo("no index yet: indexing the articles first", err=True)
+            typer.echo(render.index_text(engine.index()), err=True)
+
+    serve_bot(application, settings, before_polling=ensure_index)
 
 
 # --- question input -------------------------------------------------------------------------
@@ -410,5 +416,11 @@ def _stderr_console():  # noqa: ANN202
 
 
 def run() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unexpected error is logged with secrets redacted, exit 1."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as err:
+        log_crash(err)
+        sys.exit(1)

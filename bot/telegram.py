@@ -11,8 +11,9 @@ import functools
 import logging
 import re
 import secrets
+import warnings
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from retrieval.errors import BadArticle, IndexNotBuilt, RagbotError
 from retrieval.lock import IndexBusy
 
 from . import render
+from .logs import redact
 from .ratelimit import Decision, RateLimiter
 from .split import split_html
 from .texts import Messages, messages_for
@@ -35,6 +37,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCES_PREFIX = "src:"
+DOWNLOAD_SECONDS = 60.0  # an admin's upload is read from Telegram's file server within this time
+
+
+class BotConfigError(RagbotError):
+    """The bot cannot start as configured: no token, a token the Bot API rejects, a webhook without secret."""
+
+    exit_code = 2
+
+
+class BotApiUnreachable(RagbotError):
+    """The Bot API could not be reached in RAGBOT_TELEGRAM_CONNECT_ATTEMPTS attempts."""
+
+
+class TooLarge(Exception):
+    """A download went over its byte cap."""
 
 
 class AnswerStore:
@@ -82,7 +99,13 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     )
 
     if settings.telegram_token is None:
-        raise RagbotError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+        raise BotConfigError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise BotConfigError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
+    if not re.match(r"https?://[^/\s]", settings.telegram_api_url):
+        raise BotConfigError(
+            f"RAGBOT_TELEGRAM_API_URL must be an http(s) URL, not {redact(settings.telegram_api_url)!r}"
+        )
     api = settings.telegram_api_url.rstrip("/")
     app = (
         ApplicationBuilder()
@@ -147,6 +170,30 @@ async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
         return None
 
 
+Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
+
+
+async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """The per-user rate limit every reply shares: False when over it (the first refusal says so)."""
+    user = update.effective_user
+    decision = _state(context).limiter.check(user.id if user else update.effective_chat.id)
+    if decision is Decision.NOTIFY:
+        await _reply(update, _texts(update).slow_down)
+    return decision is Decision.ALLOW
+
+
+def rate_limited(handler: Handler) -> Handler:
+    """Run ``handler`` only within the user's rate limit (questions, /sources, /start... share it)."""
+
+    @functools.wraps(handler)
+    async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await _admit(update, context):
+            await handler(update, context)
+
+    return limited
+
+
+@rate_limited
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows and how to ask."""
     texts = _texts(update)
@@ -158,6 +205,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(update, texts.welcome.format(articles=len(summaries), dates=span), html=True)
 
 
+@rate_limited
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
     summaries = await _read_index(update, _state(context).engine.sources)
@@ -165,12 +213,14 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, render.articles_html(summaries, _texts(update)), html=True)
 
 
+@rate_limited
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new: forget the previous question, so the next one is not read as a follow-up."""
     _state(context).engine.forget(update.effective_chat.id)
     await _reply(update, _texts(update).new_conversation)
 
 
+@rate_limited
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask <question>: works in private chats and groups."""
     question = " ".join(context.args or [])
@@ -180,6 +230,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await answer_question(update, context, question)
 
 
+@rate_limited
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
     await answer_question(update, context, update.effective_message.text)
@@ -189,7 +240,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """In groups, answer only when mentioned or replied to."""
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
-    if question is not None:
+    if question is not None and await _admit(update, context):
         await answer_question(update, context, question)
 
 
@@ -197,15 +248,14 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """The "Sources" button: send the quoted passages behind an answer."""
     query = update.callback_query
     texts = _texts(update)
-    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
     await query.answer()
+    if not await _admit(update, context):
+        return
+    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
     if answer is None:
         await _send(context, query.message.chat_id, texts.sources_gone)
         return
     await _send(context, query.message.chat_id, render.sources_html(answer, texts), html=True)
-
-
-Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -215,7 +265,8 @@ def admin_only(handler: Handler) -> Handler:
     async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
         if not _state(context).is_admin(user.id if user else None):
-            await _reply(update, _texts(update).admin_only)
+            if await _admit(update, context):  # refusals count against the limit too
+                await _reply(update, _texts(update).admin_only)
             return
         await handler(update, context)
 
@@ -248,15 +299,20 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not name.lower().endswith(SUPPORTED_SUFFIXES):
         await _reply(update, texts.upload_refused.format(reason=texts.upload_types))
         return
-    if (document.file_size or 0) > state.settings.max_article_bytes:
-        await _reply(update, texts.upload_refused.format(reason=f"> {state.settings.max_article_bytes} bytes"))
+    cap = state.settings.max_article_bytes
+    too_large = texts.upload_refused.format(reason=texts.upload_too_large.format(limit=cap))
+    if (document.file_size or 0) > cap:  # declared too large: nothing is downloaded
+        await _reply(update, too_large)
         return
     if state.reindex_lock.locked():
         await _reply(update, texts.reindex_running)
         return
     async with state.reindex_lock:
-        file = await document.get_file()
-        raw = bytes(await file.download_as_bytearray())
+        try:
+            raw = await asyncio.wait_for(download_capped(document, cap), DOWNLOAD_SECONDS)
+        except TooLarge:
+            await _reply(update, too_large)
+            return
         try:
             added, report = await asyncio.to_thread(state.engine.add_upload, name, raw)
         except IndexBusy:
@@ -277,6 +333,55 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             warnings=warnings,
         ),
     )
+
+
+async def download_capped(document: Any, cap: int) -> bytes:
+    """A document's bytes, refused (:class:`TooLarge`) past ``cap`` bytes whatever its declared size.
+
+    The size in the message is optional and the sender's word: the download itself is capped.
+    """
+    from telegram.error import BadRequest
+
+    try:
+        file = await document.get_file()
+    except BadRequest as err:
+        if "too big" in str(err).lower():  # the Bot API serves no file over 20 MB
+            raise TooLarge from None
+        raise
+    if (file.file_size or 0) > cap:
+        raise TooLarge
+    path = file.file_path or ""
+    if not path.startswith(("http://", "https://")):  # a local Bot API server hands out file paths
+        raw = bytes(await file.download_as_bytearray())
+        if len(raw) > cap:
+            raise TooLarge
+        return raw
+    return await _fetch_capped(path, cap)
+
+
+async def _fetch_capped(url: str, cap: int) -> bytes:
+    import httpx
+
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with httpx.AsyncClient(timeout=30.0) as client, client.stream("GET", url) as response:
+            response.raise_for_status()
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise TooLarge
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise TooLarge
+                chunks.append(chunk)
+    except httpx.HTTPError as err:
+        # httpx's message quotes the URL, and a Bot API file URL holds the token.
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        raise RuntimeError(
+            f"download from the Bot API file server failed ({type(err).__name__} {status or ''})"
+        ) from None
+    return b"".join(chunks)
 
 
 async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
@@ -313,9 +418,16 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log any handler failure with its context and tell the user something went wrong."""
-    from telegram import Update
+    """Log any handler failure with its context and tell the user something went wrong.
 
+    A failed poll (update None) of an unreachable Bot API is one line: PTB retries it with backoff.
+    """
+    from telegram import Update
+    from telegram.error import BadRequest, NetworkError
+
+    if update is None and isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+        log.warning("Bot API unreachable while polling (%s: %s); retrying", type(context.error).__name__, context.error)
+        return
     chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error handling update %s (chat %s)", update_id, chat, exc_info=context.error)
@@ -330,18 +442,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    """Gatekeeping (length, rate), then search in a thread, then a cited reply with a Sources button."""
+    """Gatekeeping (length), then search in a thread, then a cited reply with a Sources button.
+
+    The caller has already applied the rate limit.
+    """
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.constants import ChatAction
 
     state = _state(context)
     texts = _texts(update)
-    user_id = update.effective_user.id if update.effective_user else update.effective_chat.id
-    decision = state.limiter.check(user_id)
-    if decision is Decision.NOTIFY:
-        await _reply(update, texts.slow_down)
-    if decision is not Decision.ALLOW:
-        return
     question = " ".join(question.split())
     if not question:
         await _reply(update, texts.empty_question)
@@ -416,13 +525,107 @@ async def _send_pieces(
                 await bot.send_message(chat_id, plain, **kwargs)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between attempts to reach the Bot API: ``first``, doubling up to ``cap``.
+
+    ``attempts`` bounds the attempts (0: keep trying), so :meth:`delays` ends after ``attempts - 1`` waits.
+    """
+
+    first: float
+    cap: float
+    attempts: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backoff:
+        return cls(
+            settings.telegram_connect_retry_seconds,
+            max(settings.telegram_connect_retry_max_seconds, settings.telegram_connect_retry_seconds),
+            settings.telegram_connect_attempts,
+        )
+
+    def delays(self) -> Iterator[float]:
+        delay, attempt = self.first, 1
+        while not self.attempts or attempt < self.attempts:
+            yield delay
+            delay, attempt = min(delay * 2, self.cap), attempt + 1
+
+
+def api_label(settings: Settings) -> str:
+    """The Bot API root for messages: no credentials, no token."""
+    return redact(settings.telegram_api_url.rstrip("/"))
+
+
+async def connect(app: Application, settings: Settings) -> None:
+    """Reach the Bot API and check the token (``getMe``), waiting out network failures.
+
+    Each failed attempt is one log line and a wait from :class:`Backoff`; a rejected token is
+    not retried (:class:`BotConfigError`, exit 2), and running out of attempts raises
+    :class:`BotApiUnreachable`. No message quotes the token.
+    """
+    from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
+
+    api = api_label(settings)
+    delays = Backoff.from_settings(settings).delays()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await app.initialize()
+            return
+        except InvalidToken:  # 401/404: its message quotes the token, so it is never shown
+            raise BotConfigError(
+                f"the Bot API at {api} rejected RAGBOT_TELEGRAM_TOKEN: check the token @BotFather gave you"
+            ) from None
+        except (BadRequest, RetryAfter, NetworkError) as err:
+            if isinstance(err, BadRequest):
+                raise RagbotError(f"the Bot API at {api} refused getMe: {redact(str(err))}") from None
+            reason = f"{type(err).__name__}: {redact(str(err))}"
+            delay = next(delays, None)
+            if delay is None:
+                raise BotApiUnreachable(
+                    f"the Bot API at {api} is unreachable after {attempt} attempts ({reason})"
+                ) from None
+            if isinstance(err, RetryAfter):
+                with warnings.catch_warnings():  # PTB 22 warns on reading it as int seconds
+                    warnings.simplefilter("ignore")
+                    wait = err.retry_after
+                delay = max(delay, wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait))
+            log.warning("Bot API at %s unreachable (%s); attempt %d, next in %.1f s", api, reason, attempt, delay)
+            await asyncio.sleep(delay)
+        except TelegramError as err:
+            raise RagbotError(f"the Bot API at {api} refused to start the bot: {redact(str(err))}") from None
+
+
+def serve(app: Application, settings: Settings, *, before_polling: Callable[[], None] = lambda: None) -> None:
+    """Connect (:func:`connect`), run ``before_polling`` (e.g. build the index), then serve until stopped.
+
+    Startup failures from the Bot API become one-line :class:`RagbotError` s; none quotes the token.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # PTB's run_polling/run_webhook run on the current loop
+    try:
+        loop.run_until_complete(connect(app, settings))
+        before_polling()
+        run_application(app, settings)
+    except InvalidToken:
+        raise BotConfigError(f"the Bot API at {api_label(settings)} rejected RAGBOT_TELEGRAM_TOKEN") from None
+    except TelegramError as err:
+        raise RagbotError(f"Telegram Bot API error: {type(err).__name__}: {redact(str(err))}") from None
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
 def run_application(app: Application, settings: Settings) -> None:
     """Serve until interrupted: a webhook when one is configured, long polling otherwise."""
     from telegram import Update
 
     if settings.webhook_url:
         if settings.webhook_secret is None:
-            raise RagbotError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
+            raise BotConfigError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
         path = "telegram/" + secrets.token_hex(8)
         app.run_webhook(
             listen=settings.webhook_listen,

@@ -30,6 +30,7 @@ class Messages:
     upload_added: str
     upload_refused: str
     upload_types: str
+    upload_too_large: str
 
 
 EN = Messages(
@@ -66,6 +67,7 @@ EN = Messages(
     ),
     upload_refused="Not added: {reason}",
     upload_types="only .txt, .md and .html files can be added",
+    upload_too_large="the file is too large (the limit is {limit:,} bytes)",
 )
 
 FR = Messages(
@@ -103,6 +105,7 @@ FR = Messages(
     ),
     upload_refused="Non ajouté : {reason}",
     upload_types="seuls les fichiers .txt, .md et .html peuvent être ajoutés",
+    upload_too_large="le fichier est trop volumineux (la limite est de {limit} octets)",
 )
 
 

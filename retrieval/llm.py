@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,7 +39,7 @@ Encode = Callable[[Sequence[str]], np.ndarray]
 class LLMSettings:
     url: str  # base URL of the API, e.g. http://localhost:11434/v1
     model: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     max_passages: int = 5
     max_tokens: int = 400
@@ -67,15 +68,19 @@ class LLMAnswerer:
         except Rejected as why:
             log.warning("LLM answer not used (%s); answering extractively", why)
         except Exception as err:
-            log.warning("LLM request failed (%s: %s); answering extractively", type(err).__name__, err)
+            reason = next(iter(scrub_secrets(str(err), self.settings).splitlines()), "")  # one log line
+            log.warning("LLM request failed (%s: %s); answering extractively", type(err).__name__, reason)
         return extractive
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
         import httpx
 
+        # Credentials in the URL travel as an auth header, never inside the URL: httpx quotes the
+        # request URL in its errors, and those are logged.
+        url, auth = split_credentials(self.settings.url)
         headers = {"Authorization": f"Bearer {self.settings.api_key}"} if self.settings.api_key else {}
         response = httpx.post(
-            self.settings.url.rstrip("/") + "/chat/completions",
+            url.rstrip("/") + "/chat/completions",
             json={
                 "model": self.settings.model,
                 "messages": messages,
@@ -83,6 +88,7 @@ class LLMAnswerer:
                 "max_tokens": self.settings.max_tokens,
             },
             headers=headers,
+            auth=auth,
             timeout=self.settings.timeout,
         )
         response.raise_for_status()
@@ -126,6 +132,39 @@ class LLMAnswerer:
             best = max(float(passages[n - 1] @ vector) for n in numbers)
             if best < self.settings.min_grounding:
                 raise Rejected(f"statement not supported by its citation (similarity {best:.2f}): {statement[:60]!r}")
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]+@")
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and that pair (percent-decoded) when there was one."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:  # the message would quote the URL's pieces, password included
+        raise ValueError("RAGBOT_LLM_URL is not a valid URL") from None
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    netloc = f"{host}:{port}" if port is not None else host
+    auth = (urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or ""))
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), auth
+
+
+def scrub_secrets(text: str, settings: LLMSettings) -> str:
+    """``text`` (an error message, for the log) without the API key or any URL credentials."""
+    secrets_ = [settings.api_key or ""]
+    try:
+        parts = urllib.parse.urlsplit(settings.url)
+        secrets_ += [parts.password or "", parts.username or ""]
+    except ValueError:
+        pass
+    for secret in sorted(filter(None, secrets_), key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return _USERINFO.sub(r"\1<redacted>@", text)
 
 
 def _shown_text(hit: Hit) -> str:

@@ -520,7 +520,7 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.active = 0
         self.conn_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", fake.port), _Handler)
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # skip HTTPServer's reverse DNS lookup
@@ -631,15 +631,18 @@ class _File:
     mime_type: str
     content: bytes
     path: str
+    declare_size: bool = True  # file_size is optional in Telegram's Document and File objects
 
     def document(self) -> dict:
-        return {
+        document = {
             "file_id": self.file_id,
             "file_unique_id": self.unique_id,
             "file_name": self.name,
             "mime_type": self.mime_type,
-            "file_size": len(self.content),
         }
+        if self.declare_size:
+            document["file_size"] = len(self.content)
+        return document
 
 
 class FakeBotAPI:
@@ -650,8 +653,10 @@ class FakeBotAPI:
         token: str = DEFAULT_TOKEN,
         bot_username: str = "ragbot_test_bot",
         bot_id: int = 999000111,
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.port = port  # 0: any free port
         self.bot_username = bot_username
         self.bot_id = bot_id
         self.url = ""
@@ -842,15 +847,19 @@ class FakeBotAPI:
         }
         return self.push_update({"callback_query": query})
 
-    def add_file(self, file_id: str, name: str, content: bytes) -> dict:
-        """Register a downloadable file; return a Telegram Document dict for ``push_message(document=...)``."""
+    def add_file(self, file_id: str, name: str, content: bytes, *, declare_size: bool = True) -> dict:
+        """Register a downloadable file; return a Telegram Document dict for ``push_message(document=...)``.
+
+        With ``declare_size=False`` neither the Document nor getFile's File carries ``file_size``
+        (both fields are optional in the Bot API), so only the download shows how big it is.
+        """
         with self._lock:
             path = f"documents/{name}"
             if path in self._files_by_path and self._files_by_path[path].file_id != file_id:
                 path = f"documents/{len(self._files_by_path)}_{name}"
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             unique = "AgAD" + hashlib.sha1(file_id.encode()).hexdigest()[:12]
-            stored = _File(file_id, unique, name, mime, bytes(content), path)
+            stored = _File(file_id, unique, name, mime, bytes(content), path, declare_size)
             self._files[file_id] = stored
             self._files_by_path[path] = stored
             return stored.document()
@@ -1392,9 +1401,7 @@ class FakeBotAPI:
                 raise _bad("invalid file_id")
             if len(stored.content) > DOWNLOAD_LIMIT:
                 raise _bad("file is too big")
-            return {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.unique_id,
-                "file_size": len(stored.content),
-                "file_path": stored.path,
-            }
+            file = {"file_id": stored.file_id, "file_unique_id": stored.unique_id, "file_path": stored.path}
+            if stored.declare_size:
+                file["file_size"] = len(stored.content)
+            return file

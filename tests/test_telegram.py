@@ -32,7 +32,12 @@ async def running_bot(settings: Settings, engine: Engine, fake: FakeBotAPI) -> A
     app = build_application(settings, engine)
     await app.initialize()
     await app.start()
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    # As run_polling does: a failed poll goes to the application's error handler.
+    await app.updater.start_polling(
+        poll_interval=0.0,
+        timeout=1,
+        error_callback=lambda exc: app.create_task(app.process_error(error=exc, update=None)),
+    )
     try:
         yield
     finally:
@@ -248,6 +253,41 @@ async def test_flood_from_one_user_is_limited_without_blocking_others(fake_engin
     assert len(flood) == 4  # everything after the notice is dropped silently
 
 
+@pytest.mark.parametrize("command", ["/sources", "/start", "/help", "/new", "/ask", "/stats", "/reindex"])
+async def test_every_command_shares_the_rate_limit(fake_engine: Engine, fake: FakeBotAPI, command: str):
+    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=3, rate_limit_seconds=3600)
+    async with running_bot(settings, fake_engine, fake):
+        for _ in range(10):
+            fake.push_message(command, user_id=33)
+        fake.push_message(command, user_id=34)  # someone else is not held back
+        await fake.wait_for_messages(1, chat_id=34)
+        await fake.wait_for(lambda: len(fake.sent_messages(33)) >= 4)
+        fake.push_message("sanctions", user_id=33)  # questions draw on the same budget
+        fake.push_message("/sources", user_id=34)
+        await fake.wait_for_messages(2, chat_id=34)
+    flood = fake.sent_messages(33)
+    notices = [m for m in flood if "faster than I can answer" in m["text"]]
+    assert len(notices) == 1 and len(flood) == 4, texts(flood)  # three replies, one notice, then silence
+
+
+async def test_the_sources_button_shares_the_rate_limit(fake_engine: Engine, fake: FakeBotAPI):
+    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=3, rate_limit_seconds=3600)
+    async with running_bot(settings, fake_engine, fake):
+        fake.push_message("traité de partenariat", user_id=35)
+        [answer] = await fake.wait_for_messages(1, chat_id=35)
+        data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        for _ in range(10):
+            fake.push_callback(data, message=answer, user_id=35)
+        await fake.wait_for(lambda: len(fake.calls_to("answerCallbackQuery")) == 10)
+        fake.push_message("/new", user_id=36)
+        await fake.wait_for_messages(1, chat_id=36)
+    sent = fake.sent_messages(35)
+    sources = [m for m in sent if m is not answer and "faster than I can answer" not in m["text"]]
+    notices = [m for m in sent if "faster than I can answer" in m["text"]]
+    assert len(sources) == 2 and len(notices) == 1, texts(sent)  # the question used one of the three
+    assert all(c.ok for c in fake.calls_to("answerCallbackQuery"))  # every press is acknowledged
+
+
 async def test_429_is_retried_after_retry_after(fake_engine: Engine, fake: FakeBotAPI):
     fake.fail_next("sendMessage", times=2, retry_after=1)
     async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
@@ -289,17 +329,35 @@ async def test_errors_reach_the_user_and_the_bot_keeps_going(fake_engine: Engine
 
 
 async def test_the_token_never_reaches_the_logs(fake_engine: Engine, fake: FakeBotAPI, capfd: pytest.CaptureFixture):
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
     setup_logging(logging.DEBUG)
     try:
         async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
             fake.push_message("sanctions", user_id=61)
             await fake.wait_for_messages(1, chat_id=61)
-    finally:
-        setup_logging(logging.WARNING)
+    finally:  # a handler left on this test's captured stderr would break later tests' logging
+        root.handlers[:] = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
     err = capfd.readouterr().err
     assert "getUpdates" in err or "sendMessage" in err  # debug logging did run
     assert fake.token not in err
     assert fake.token.split(":")[1] not in err
+
+
+async def test_a_bot_api_outage_while_polling_is_one_line_per_retry(
+    fake_engine: Engine, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+):
+    fake.fail_next_with("getUpdates", status=502, description="Bad Gateway", times=2)
+    with caplog.at_level("WARNING"):
+        async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+            await fake.wait_for(lambda: [c.ok for c in fake.calls_to("getUpdates")][:3] == [False, False, True])
+            fake.push_message("sanctions", user_id=62)
+            await fake.wait_for_messages(1, chat_id=62)  # and the bot still answers
+    outage = [r for r in caplog.records if "Bad Gateway" in r.getMessage()]
+    assert len(outage) == 2 and all(r.exc_info is None for r in outage), caplog.text
+    assert all(r.levelno == logging.WARNING and "\n" not in r.getMessage() for r in outage)
 
 
 def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
@@ -309,7 +367,7 @@ def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
 
     ctx = CliContext(make_settings(tmp_path), fake_encoders())
     result = CliRunner().invoke(app, ["serve"], obj=ctx)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a settings problem, as the README says
     assert "RAGBOT_TELEGRAM_TOKEN is not set" in result.stderr and "BotFather" in result.stderr
 
 
@@ -378,6 +436,35 @@ async def test_uploads_are_refused_to_non_admins_and_bad_files_say_why(
     assert "binary" in said and "duplicate of" in said and ".txt, .md and .html" in said
     assert sorted(p.name for p in articles_dir.iterdir()) == before
     assert not any(c.method.lower() == "downloadfile" and c.params.get("file_id") == "doc-1" for c in fake.calls)
+
+
+@pytest.mark.parametrize(
+    ("size", "cap"),
+    [
+        (30 * 1024 * 1024, 5_000_000),  # over the Bot API's 20 MB: getFile refuses it
+        (40_000, 10_000),  # under it: getFile serves it, also without a size, and only the download tells
+    ],
+    ids=["30MB", "download-over-cap"],
+)
+async def test_an_upload_without_a_declared_size_is_refused_as_too_large(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path, size: int, cap: int
+):
+    settings = make_settings(tmp_path, articles_dir=articles_dir, max_article_bytes=cap)
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    before = sorted(p.name for p in articles_dir.iterdir())
+    body = (NEW_ARTICLE + "\n\n") * (size // len(NEW_ARTICLE.encode()) + 1)
+    document = fake.add_file("big-1", "gros.txt", body.encode()[:size], declare_size=False)
+    assert "file_size" not in document
+    async with running_bot(bot_settings(settings, fake), engine, fake):
+        fake.push_message("", user_id=ADMIN, document=document)
+        [reply] = await fake.wait_for_messages(1, chat_id=ADMIN)
+        fake.push_message("", user_id=ADMIN, document={**document, "file_size": size})  # declared: no download
+        [_, declared] = await fake.wait_for_messages(2, chat_id=ADMIN)
+    assert "too large" in reply["text"] and f"{cap:,}" in reply["text"], reply["text"]
+    assert "too large" in declared["text"]
+    assert len(fake.calls_to("getFile")) == 1
+    assert sorted(p.name for p in articles_dir.iterdir()) == before
 
 
 async def test_without_an_index_the_bot_says_so(tmp_path: Path, fake: FakeBotAPI):
