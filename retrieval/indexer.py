@@ -23,7 +23,7 @@ from .embedding import Embedder
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt, NoArticles
 from .lexical import LexicalIndex
 from .lock import index_lock
-from .snapshot import FORMAT_VERSION, Snapshot, SnapshotContent, open_current, remove_unfinished, write_snapshot
+from .snapshot import Snapshot, SnapshotContent, open_current, remove_unfinished, write_snapshot
 
 if TYPE_CHECKING:
     import numpy as np
@@ -191,7 +191,7 @@ def _reusable(settings: Settings, encoders: Encoders, chunking: ChunkSettings, a
         return None
     m = snap.manifest
     built_with = {role: e["model"] for role, e in m.encoders.items()}
-    if m.format != FORMAT_VERSION or built_with != encoders.names():
+    if built_with != encoders.names():
         log.info("encoders changed: full rebuild")
         return None
     if m.chunking != chunking.as_dict() or m.analyzer != analyzer.as_dict():

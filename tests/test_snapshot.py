@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
-from retrieval.snapshot import MANIFEST, SNAPSHOTS, current_version
+from retrieval.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
 
 from .support import FakeEmbedder, fake_encoders, make_settings
 
@@ -57,7 +59,10 @@ def test_manifest_is_plain_json(engine: Engine):
     snap = open_current(engine.settings.data_dir)
     data = json.loads((snap.path / MANIFEST).read_text())
     assert {"encoders", "analyzer", "chunking", "articles", "counts", "created_at", "files", "format"} <= set(data)
-    assert data["format"] == 2
+    assert data["format"] == 3
+    # the snapshot's name vouches for its manifest: <UTC time>-<the manifest's sha256, 16 hex digits>
+    stamp, digest = snap.version.split("-")
+    assert digest == hashlib.sha256((snap.path / MANIFEST).read_bytes()).hexdigest()[:16] and stamp.endswith("Z")
 
 
 def test_search_returns_ranked_hits_with_citations(engine: Engine):
@@ -170,14 +175,28 @@ def test_inverted_lists_grow_with_the_square_root_of_the_size():
     assert all(ivf_lists(n) * 39 <= n for n in (39, 1000, 50_000, 10**7))
 
 
+def _as_format_2(data_dir: Path, *, spans: bool = True) -> Path:
+    """Turn the current snapshot into one as the format-2 writer left it: named by its time
+    only (no manifest digest), ``"format": 2``, no ``index_settings``; before the numpy copy
+    of the sentence table existed, also without ``sentence_spans.npy``."""
+    folder = data_dir / SNAPSHOTS / current_version(data_dir)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["format"] = 2
+    del manifest["index_settings"]
+    if not spans:
+        del manifest["files"]["sentence_spans.npy"]
+        (folder / "sentence_spans.npy").unlink()
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    old = folder.rename(folder.with_name(folder.name.split("-")[0]))
+    (data_dir / POINTER).write_text(old.name + "\n")
+    return old
+
+
 def test_sentence_spans_load_from_numpy_or_from_sqlite_alike(engine: Engine):
     """Snapshots written before the numpy copy of the sentence table existed still open."""
-    snap = open_current(engine.settings.data_dir)
-    spans = snap.sentence_spans.copy()
-    manifest = json.loads((snap.path / MANIFEST).read_text())
-    del manifest["files"]["sentence_spans.npy"]
-    (snap.path / MANIFEST).write_text(json.dumps(manifest))
-    (snap.path / "sentence_spans.npy").unlink()
+    spans = open_current(engine.settings.data_dir).sentence_spans.copy()
+    _as_format_2(engine.settings.data_dir, spans=False)
     older = open_current(engine.settings.data_dir)
+    assert older.manifest.format == 2 and "sentence_spans.npy" not in older.manifest.files
     assert np.array_equal(older.sentence_spans, spans)
     assert [h.passage.id for h in engine.search("traité", 3)]
