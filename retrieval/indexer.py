@@ -3,7 +3,9 @@
 Incremental: an article whose content hash, and the chunking, analyzer and encoders
 of the current snapshot, are unchanged keeps its passages' and sentences' vectors;
 only added or changed articles are embedded. Changing the model or the chunk settings
-(or ``rebuild=True``) re-embeds everything. One build at a time, under the index lock.
+(or ``rebuild=True``) re-embeds everything. When nothing changed at all, nothing is
+written: the current snapshot stays current. A current snapshot that fails its checks
+is not reused: the build starts afresh. One build at a time, under the index lock.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .embedding import Embedder
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt, NoArticles
 from .lexical import LexicalIndex
 from .lock import index_lock
-from .snapshot import Snapshot, SnapshotContent, open_current, remove_unfinished, write_snapshot
+from .snapshot import Snapshot, SnapshotContent, open_current, prune_snapshots, remove_unfinished, write_snapshot
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+KEEP_SNAPSHOTS = 3  # the current one and the two before it, to roll back to
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,20 @@ class IndexReport:
     unchanged: tuple[str, ...] = ()
     embedded_passages: int = 0  # passages whose vectors were computed (not reused)
     full_rebuild: bool = True
+    published: bool = True  # False: nothing had changed, ``version`` is the snapshot that stays current
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
     return ChunkSettings(min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars)
+
+
+def index_settings(settings: Settings) -> dict[str, object]:
+    """The settings, beyond encoders, chunking and analyzer, that shape a snapshot's files."""
+    return {
+        "vector_index": settings.vector_index,
+        "vector_index_threshold": settings.vector_index_threshold,
+        "expansion_vocabulary": settings.expansion_vocabulary,
+    }
 
 
 def passage_sentences(passage: Passage) -> list[tuple[int, int]]:
@@ -112,6 +125,19 @@ def build_locked(
     analyzer = Analyzer(settings.articles_language)
     previous = None if rebuild else _reusable(settings, encoders, chunking, analyzer)
     old_articles = previous.manifest.articles if previous else {}
+    if previous is not None and _nothing_changed(previous, loaded.articles, settings):
+        prune_snapshots(settings.data_dir, keep=KEEP_SNAPSHOTS)  # only ever removes leftovers of crashes
+        return IndexReport(
+            articles=len(loaded.articles),
+            passages=previous.size,
+            seconds=time.perf_counter() - started,
+            version=previous.version,
+            errors=loaded.errors,
+            unchanged=tuple(a.id for a in loaded.articles),
+            embedded_passages=0,
+            full_rebuild=False,
+            published=False,
+        )
 
     plan = _Plan()
     added, updated, unchanged = [], [], []
@@ -164,8 +190,11 @@ def build_locked(
         index_kind=settings.vector_index,
         threshold=settings.vector_index_threshold,
         previous=previous.dense if previous else {},
+        index_settings=index_settings(settings),
     )
-    version = write_snapshot(settings.data_dir, content, build_seconds=time.perf_counter() - started)
+    version = write_snapshot(
+        settings.data_dir, content, build_seconds=time.perf_counter() - started, keep=KEEP_SNAPSHOTS
+    )
     return IndexReport(
         articles=len(loaded.articles),
         passages=len(plan.passages),
@@ -198,6 +227,16 @@ def _reusable(settings: Settings, encoders: Encoders, chunking: ChunkSettings, a
         log.info("chunking or analysis changed: full rebuild")
         return None
     return snap
+
+
+def _nothing_changed(previous: Snapshot, articles: Sequence[Article], settings: Settings) -> bool:
+    """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
+    old = previous.manifest.articles
+    return (
+        previous.manifest.index_settings == index_settings(settings)
+        and len(old) == len(articles)
+        and all(a.id in old and old[a.id]["sha256"] == a.content_hash and old[a.id]["path"] == a.path for a in articles)
+    )
 
 
 def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: Snapshot | None) -> bool:

@@ -105,7 +105,7 @@ def test_rebuild_switches_pointer_and_keeps_a_few_versions(engine: Engine):
     first = current_version(data)
     versions = [first]
     for _ in range(4):
-        versions.append(engine.index().version)
+        versions.append(engine.index(rebuild=True).version)
     assert current_version(data) == versions[-1]
     kept = sorted(p.name for p in (data / SNAPSHOTS).iterdir())
     assert kept == versions[-3:]
@@ -200,3 +200,42 @@ def test_sentence_spans_load_from_numpy_or_from_sqlite_alike(engine: Engine):
     assert older.manifest.format == 2 and "sentence_spans.npy" not in older.manifest.files
     assert np.array_equal(older.sentence_spans, spans)
     assert [h.passage.id for h in engine.search("traité", 3)]
+
+
+def test_a_format_2_snapshot_still_serves_and_its_vectors_are_reused(engine: Engine, fake_embedder: FakeEmbedder):
+    before = [h.passage.id for h in engine.search("traité", 3)]
+    old = _as_format_2(engine.settings.data_dir)
+    assert engine.snapshot().version == old.name and [h.passage.id for h in engine.search("traité", 3)] == before
+    encoded = fake_embedder.texts_encoded
+    report = engine.index()  # upgrades it: a format-3 snapshot, nothing re-embedded
+    assert report.published and not report.full_rebuild and report.embedded_passages == 0
+    assert fake_embedder.texts_encoded == encoded
+    assert engine.snapshot().manifest.format == 3 and report.version != old.name
+    # ... but its manifest is checked like any other: an empty file list is refused, not trusted
+    manifest = json.loads((old / MANIFEST).read_text())
+    (old / MANIFEST).write_text(json.dumps(manifest | {"files": {}}))
+    with pytest.raises(IndexCorrupt, match=r"its manifest does not list bm25_data\.npy"):
+        Snapshot(old)
+
+
+def test_an_index_run_with_nothing_changed_publishes_nothing(engine: Engine, fake_embedder: FakeEmbedder):
+    """Same articles, same settings: no new snapshot, the current and older ones stay where they are."""
+    data = engine.settings.data_dir
+    engine.index(rebuild=True)
+    engine.index(rebuild=True)
+    before = sorted(p.name for p in (data / SNAPSHOTS).iterdir())
+    current = current_version(data)
+    assert len(before) == 3 and current == before[-1]
+    encoded = fake_embedder.texts_encoded
+    for _ in range(3):
+        report = engine.index()
+        assert not report.published and report.version == current and len(report.unchanged) == 5
+        assert (report.added, report.updated, report.removed, report.embedded_passages) == ((), (), (), 0)
+        assert report.passages == engine.snapshot().size and report.articles == 5
+    assert sorted(p.name for p in (data / SNAPSHOTS).iterdir()) == before and current_version(data) == current
+    assert fake_embedder.texts_encoded == encoded
+    # a setting that shapes the files (here the vector index kind) is a change: a new snapshot
+    forced = Engine(engine.settings.with_changes(vector_index="hnsw"), encoders=fake_encoders(fake_embedder))
+    report = forced.index()
+    assert report.published and report.version > current and report.embedded_passages == 0
+    assert set(forced.snapshot().manifest.index_types.values()) == {"hnsw32"}
