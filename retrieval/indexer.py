@@ -5,7 +5,8 @@ of the current snapshot, are unchanged keeps its passages' and sentences' vector
 only added or changed articles are embedded. Changing the model or the chunk settings
 (or ``rebuild=True``) re-embeds everything. When nothing changed at all, nothing is
 written: the current snapshot stays current. A current snapshot that fails its checks
-is not reused: the build starts afresh. One build at a time, under the index lock.
+is not reused: the build starts afresh. An empty folder gives an empty snapshot (a
+valid state: no hits, every question abstains). One build at a time, under the index lock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .chunking import ChunkSettings, Passage, chunk_article, paragraph_spans, se
 from .config import Settings
 from .crosslingual import TermExpander
 from .embedding import Embedder
-from .errors import BadArticle, IndexCorrupt, IndexNotBuilt, NoArticles
+from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lexical import LexicalIndex
 from .lock import index_lock
 from .snapshot import Snapshot, SnapshotContent, open_current, prune_snapshots, remove_unfinished, write_snapshot
@@ -119,7 +120,7 @@ def build_locked(
     for err in loaded.errors:
         log.warning("skipped %s", err)
     if not loaded.articles:
-        raise NoArticles(f"no indexable articles in {settings.articles_dir} (supported: .txt, .md, .html)")
+        log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
 
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
@@ -167,7 +168,8 @@ def build_locked(
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
-    extras: list[object] = [LexicalIndex.build([analyzer.terms(t) for t in texts])]
+    # No passage, no lexical index (BM25 needs a document); the loader knows it is optional then.
+    extras: list[object] = [LexicalIndex.build([analyzer.terms(t) for t in texts])] if texts else []
     if encoders.multilingual is not None:
         extras.append(
             TermExpander.build(
