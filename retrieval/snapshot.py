@@ -472,7 +472,8 @@ def current_version(data_dir: Path) -> str | None:
     """The version ``CURRENT`` names; None without a pointer, :class:`IndexCorrupt` for a damaged one."""
     pointer = Path(data_dir) / POINTER
     try:
-        raw = pointer.read_bytes()
+        with open(pointer, "rb") as fh:
+            raw = fh.read(256)  # a version name is 39 characters: more is damage, however much more
     except FileNotFoundError:
         if pointer.is_symlink():
             raise IndexCorrupt(f"{pointer} is a link to nothing; {REBUILD}") from None
