@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -402,3 +402,54 @@ def test_any_random_damage_to_any_file_is_refused(tmp_path: Path, pristine: Path
     with pytest.raises(IndexCorrupt) as refused:
         Snapshot(folder(data))
     assert "\n" not in str(refused.value) and "ragbot index" in str(refused.value)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    """Every key path into a JSON value (the root included)."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            out += _paths(inner, (*prefix, key))
+    return out
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pick=st.integers(0, 10**6), value=json_values, drop=st.booleans())
+def test_any_resealed_manifest_is_refused_or_serves(tmp_path: Path, pristine: Path, pick: int, value, drop: bool):
+    """Random JSON anywhere in the manifest, re-sealed: never anything but IndexCorrupt or a working snapshot."""
+    data = tmp_path / "fuzz"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(pristine, data)
+    manifest = manifest_of(data)
+    paths = _paths(manifest)
+    path = paths[pick % len(paths)]
+    if not path:
+        manifest = value
+    else:
+        *parents, last = path
+        target = manifest
+        for key in parents:
+            target = target[key]
+        if drop:
+            del target[last]
+        else:
+            target[last] = value
+    reseal(data, json.dumps(manifest))
+    try:
+        snap = open_current(data)
+    except IndexCorrupt as err:
+        assert "\n" not in str(err) and "ragbot index" in str(err)
+        event("refused")
+        return
+    event("loaded")
+    snap.close()
+    code, out, err = cli(make_settings(data.parent, data_dir=data), "search", "--json", "-k", "3", "aide réciproque")
+    assert code in (0, 4), err  # 4: an edit the loader accepts but the search refuses (another model name)
+    assert (code == 0 and len(json.loads(out)["hits"]) == 3) or (code == 4 and err.count("\n") == 1)
