@@ -6,7 +6,8 @@ RagbotError                 base: carries a one-line message and an exit code
  ├── ModelMismatch          the snapshot was built with another embedding model
  ├── ModelUnavailable       the embedding model cannot be found or loaded
  ├── BadArticle             one article file was refused (per-file, not fatal)
- └── NoArticles             nothing indexable in the articles folder
+ └── NoArticles             nothing indexable (no longer raised by the indexer: an empty
+                            folder is a valid, empty collection)
 """
 
 from __future__ import annotations

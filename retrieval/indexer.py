@@ -3,7 +3,10 @@
 Incremental: an article whose content hash, and the chunking, analyzer and encoders
 of the current snapshot, are unchanged keeps its passages' and sentences' vectors;
 only added or changed articles are embedded. Changing the model or the chunk settings
-(or ``rebuild=True``) re-embeds everything. One build at a time, under the index lock.
+(or ``rebuild=True``) re-embeds everything. When nothing changed at all, nothing is
+written: the current snapshot stays current. A current snapshot that fails its checks
+is not reused: the build starts afresh. An empty folder gives an empty snapshot (a
+valid state: no hits, every question abstains). One build at a time, under the index lock.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from .chunking import ChunkSettings, Passage, chunk_article, paragraph_spans, se
 from .config import Settings
 from .crosslingual import TermExpander
 from .embedding import Embedder
-from .errors import BadArticle, IndexCorrupt, IndexNotBuilt, NoArticles
+from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lexical import LexicalIndex
 from .lock import index_lock
-from .snapshot import FORMAT_VERSION, Snapshot, SnapshotContent, open_current, remove_unfinished, write_snapshot
+from .snapshot import Snapshot, SnapshotContent, open_current, prune_snapshots, remove_unfinished, write_snapshot
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+KEEP_SNAPSHOTS = 3  # the current one and the two before it, to roll back to
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,20 @@ class IndexReport:
     unchanged: tuple[str, ...] = ()
     embedded_passages: int = 0  # passages whose vectors were computed (not reused)
     full_rebuild: bool = True
+    published: bool = True  # False: nothing had changed, ``version`` is the snapshot that stays current
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
     return ChunkSettings(min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars)
+
+
+def index_settings(settings: Settings) -> dict[str, object]:
+    """The settings, beyond encoders, chunking and analyzer, that shape a snapshot's files."""
+    return {
+        "vector_index": settings.vector_index,
+        "vector_index_threshold": settings.vector_index_threshold,
+        "expansion_vocabulary": settings.expansion_vocabulary,
+    }
 
 
 def passage_sentences(passage: Passage) -> list[tuple[int, int]]:
@@ -106,12 +120,25 @@ def build_locked(
     for err in loaded.errors:
         log.warning("skipped %s", err)
     if not loaded.articles:
-        raise NoArticles(f"no indexable articles in {settings.articles_dir} (supported: .txt, .md, .html)")
+        log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
 
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
     previous = None if rebuild else _reusable(settings, encoders, chunking, analyzer)
     old_articles = previous.manifest.articles if previous else {}
+    if previous is not None and _nothing_changed(previous, loaded.articles, settings):
+        prune_snapshots(settings.data_dir, keep=KEEP_SNAPSHOTS)  # only ever removes leftovers of crashes
+        return IndexReport(
+            articles=len(loaded.articles),
+            passages=previous.size,
+            seconds=time.perf_counter() - started,
+            version=previous.version,
+            errors=loaded.errors,
+            unchanged=tuple(a.id for a in loaded.articles),
+            embedded_passages=0,
+            full_rebuild=False,
+            published=False,
+        )
 
     plan = _Plan()
     added, updated, unchanged = [], [], []
@@ -141,7 +168,8 @@ def build_locked(
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
-    extras: list[object] = [LexicalIndex.build([analyzer.terms(t) for t in texts])]
+    # No passage, no lexical index (BM25 needs a document); the loader knows it is optional then.
+    extras: list[object] = [LexicalIndex.build([analyzer.terms(t) for t in texts])] if texts else []
     if encoders.multilingual is not None:
         extras.append(
             TermExpander.build(
@@ -164,8 +192,11 @@ def build_locked(
         index_kind=settings.vector_index,
         threshold=settings.vector_index_threshold,
         previous=previous.dense if previous else {},
+        index_settings=index_settings(settings),
     )
-    version = write_snapshot(settings.data_dir, content, build_seconds=time.perf_counter() - started)
+    version = write_snapshot(
+        settings.data_dir, content, build_seconds=time.perf_counter() - started, keep=KEEP_SNAPSHOTS
+    )
     return IndexReport(
         articles=len(loaded.articles),
         passages=len(plan.passages),
@@ -191,13 +222,23 @@ def _reusable(settings: Settings, encoders: Encoders, chunking: ChunkSettings, a
         return None
     m = snap.manifest
     built_with = {role: e["model"] for role, e in m.encoders.items()}
-    if m.format != FORMAT_VERSION or built_with != encoders.names():
+    if built_with != encoders.names():
         log.info("encoders changed: full rebuild")
         return None
     if m.chunking != chunking.as_dict() or m.analyzer != analyzer.as_dict():
         log.info("chunking or analysis changed: full rebuild")
         return None
     return snap
+
+
+def _nothing_changed(previous: Snapshot, articles: Sequence[Article], settings: Settings) -> bool:
+    """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
+    old = previous.manifest.articles
+    return (
+        previous.manifest.index_settings == index_settings(settings)
+        and len(old) == len(articles)
+        and all(a.id in old and old[a.id]["sha256"] == a.content_hash and old[a.id]["path"] == a.path for a in articles)
+    )
 
 
 def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: Snapshot | None) -> bool:

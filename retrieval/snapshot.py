@@ -4,7 +4,7 @@ Layout of the data directory::
 
     data/
       CURRENT                     name of the current snapshot (switched with os.replace)
-      snapshots/<version>/
+      snapshots/<stamp>-<digest>/ digest: the first 16 hex digits of the manifest's sha256
         manifest.json             encoders, chunking, analyzer, per-article hashes, counts, file checksums
         passages.sqlite           articles, passages, sentences (no pickle anywhere)
         dense.embedding.faiss     sentence-transformers vectors, row i = passage row i
@@ -15,12 +15,20 @@ Layout of the data directory::
 
 A snapshot is written under a temporary name, fsynced, renamed into place, and only
 then made current, so a reader never sees a half-written one.
+
+Nothing is trusted on the way in: the manifest must hash to the digest in its folder's
+name, must be well formed, and must list exactly the files in the folder, every one the
+loader opens among them; each file must match its checksum before it is parsed. Any
+failure is :class:`IndexCorrupt` (exit 4), and the next ``ragbot index`` builds afresh.
+Format-2 snapshots (no digest in the name) still load, with every check but the digest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -39,13 +47,18 @@ from .embedding import file_sha256
 from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from .lexical import LEXICAL_FILES, LexicalIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_FORMATS = (2, 3)  # 2: no manifest digest in the folder name, sentence_spans.npy optional
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
 MANIFEST = "manifest.json"
 DB_FILE = "passages.sqlite"
 TMP_PREFIX = ".tmp-"
 DENSE_PREFIX = "dense."
+DIGEST_CHARS = 16  # of the manifest's sha256, in hex: 64 bits
+REBUILD = "run `ragbot index` to rebuild it from the articles"
+#: <UTC stamp> for format 2, <UTC stamp>-<manifest digest> since format 3
+VERSION_NAME = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{12}Z)(?:-(?P<digest>[0-9a-f]{16}))?")
 SPANS_FILE = "sentence_spans.npy"  # (passage_row, char_start, char_end) per sentence; also in SQLite
 
 _SCHEMA = """
@@ -77,6 +90,9 @@ class Manifest:
     build_seconds: float
     files: dict[str, str] = field(default_factory=dict)
     index_types: dict[str, str] = field(default_factory=dict)
+    #: the settings that shape the snapshot beyond encoders, chunking and analyzer (vector index
+    #: kind, its threshold, the expansion vocabulary): a build with other values is not a no-op
+    index_settings: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -84,14 +100,110 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
-        if data.get("format") != FORMAT_VERSION:
+        """Parse and validate a manifest: :class:`IndexCorrupt` for anything not well formed."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            raise IndexCorrupt(f"the manifest is not valid JSON ({_one_line(err)}); {REBUILD}") from None
+        if not isinstance(data, dict):
+            raise IndexCorrupt(f"the manifest is not a JSON object; {REBUILD}")
+        found = data.get("format")
+        if type(found) is not int or found not in READABLE_FORMATS:
             raise IndexCorrupt(
-                f"the index is in format {data.get('format')!r}, this version reads format {FORMAT_VERSION}: "
-                "rebuild it with `ragbot index` (the articles are re-read, nothing is lost)"
+                f"the index is in format {_one_line(repr(found))[:40]}, this version reads formats "
+                f"{READABLE_FORMATS[0]} to {FORMAT_VERSION}: rebuild it with `ragbot index` "
+                "(the articles are re-read, nothing is lost)"
             )
+        problem = _manifest_problem(data)
+        if problem:
+            raise IndexCorrupt(f"the manifest is invalid: {problem}; {REBUILD}")
         # Fields with defaults may be absent from manifests written before they existed.
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def dense_names(self) -> list[str]:
+        """The vector sets these encoders imply: a passage set per encoder, sentences with the multilingual one."""
+        names = [role for role in ("embedding", "multilingual") if role in self.encoders]
+        return [*names, "sentences"] if "multilingual" in self.encoders else names
+
+    def file_names(self) -> tuple[set[str], set[str]]:
+        """(the files the loader needs, every file it may open) for this manifest."""
+        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names())}
+        if self.format >= 3:
+            need.add(SPANS_FILE)
+        if self.counts["passages"]:  # an empty collection has no lexical index
+            need.update(LEXICAL_FILES)
+        if "multilingual" in self.encoders:
+            need.update(VOCAB_FILES)
+        return need, need | {SPANS_FILE, *LEXICAL_FILES}
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MAX_COUNT = 2**40
+
+
+def _manifest_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with a parsed manifest, or None: types, ranges, and counts that add up."""
+
+    def count(x: object, lo: int = 0, hi: int = _MAX_COUNT) -> bool:
+        return type(x) is int and lo <= x <= hi
+
+    def text(x: object) -> bool:
+        return isinstance(x, str)
+
+    for key in ("encoders", "analyzer", "chunking", "articles", "counts", "created_at", "build_seconds", "files"):
+        if key not in data:
+            return f"{key!r} is missing"
+    encoders = data["encoders"]
+    if not isinstance(encoders, dict) or not all(
+        role in ("embedding", "multilingual")
+        and isinstance(e, dict)
+        and text(e.get("model"))
+        and count(e.get("dim"), 1, 1 << 16)
+        for role, e in encoders.items()
+    ):
+        return "'encoders' must map 'embedding' and 'multilingual' to a model name and a dimension"
+    analyzer = data["analyzer"]
+    if not isinstance(analyzer, dict) or analyzer.get("language") not in _stemmer_languages():
+        return "'analyzer' must name a stemmer language"
+    if not isinstance(data["chunking"], dict):
+        return "'chunking' must be an object"
+    counts = data["counts"]
+    if not isinstance(counts, dict) or not all(count(counts.get(k)) for k in ("articles", "passages", "sentences")):
+        return "'counts' must hold the numbers of articles, passages and sentences"
+    articles = data["articles"]
+    if not isinstance(articles, dict) or not all(
+        isinstance(a, dict) and text(a.get("sha256")) and text(a.get("path")) and count(a.get("passages"))
+        for a in articles.values()
+    ):
+        return "'articles' must map each article id to its sha256, path and number of passages"
+    if len(articles) != counts["articles"] or sum(a["passages"] for a in articles.values()) != counts["passages"]:
+        return "the articles do not add up to the counts"
+    if not text(data["created_at"]) or type(data["build_seconds"]) not in (int, float):
+        return "'created_at' must be a date and 'build_seconds' a number"
+    files = data["files"]
+    if not isinstance(files, dict) or not all(
+        text(name) and _FILE_NAME.fullmatch(name) and name != MANIFEST and text(digest) and _SHA256.fullmatch(digest)
+        for name, digest in files.items()
+    ):
+        return "'files' must map plain file names to sha256 digests"
+    index_types = data.get("index_types", {})
+    if not isinstance(index_types, dict) or not all(text(v) for v in index_types.values()):
+        return "'index_types' must map index names to kinds"
+    if not isinstance(data.get("index_settings", {}), dict):
+        return "'index_settings' must be an object"
+    return None
+
+
+def _stemmer_languages() -> tuple[str, ...]:
+    import Stemmer
+
+    return tuple(Stemmer.algorithms())
+
+
+def _one_line(value: object) -> str:
+    """An exception or value as one short line (messages end up on a terminal, one line each)."""
+    return " ".join(str(value).split())[:200]
 
 
 @dataclass(frozen=True)
@@ -126,16 +238,22 @@ class SnapshotContent:
     #: the current snapshot's indexes, by name: a compatible trained inverted file is reused
     #: (its k-means centroids and quantiser ranges), so an incremental build does not retrain
     previous: Mapping[str, Any] = field(default_factory=dict)
+    #: recorded in the manifest as they are (see :attr:`Manifest.index_settings`)
+    index_settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
-    """Write a complete snapshot, make it current, prune old ones; returns its version."""
+    """Write a complete snapshot, make it current, prune old ones; returns its version.
+
+    The version is the build's UTC time and the manifest's digest, so the name vouches for the
+    manifest, and the manifest for every other file.
+    """
     import faiss
 
     snapshots = Path(data_dir) / SNAPSHOTS
     snapshots.mkdir(parents=True, exist_ok=True)
-    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    tmp = snapshots / f"{TMP_PREFIX}{version}"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    tmp = snapshots / f"{TMP_PREFIX}{stamp}"
     tmp.mkdir()
 
     index_types = {}
@@ -173,8 +291,11 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
         files={name: file_sha256(tmp / name) for name in files},
+        index_settings=dict(content.index_settings),
     )
-    (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    raw = manifest.to_json().encode("utf-8")
+    (tmp / MANIFEST).write_bytes(raw)
+    version = f"{stamp}-{hashlib.sha256(raw).hexdigest()[:DIGEST_CHARS]}"
     for name in [*files, MANIFEST]:
         _fsync_file(tmp / name)
     _fsync_dir(tmp)
@@ -209,7 +330,9 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
 
     rows, dim = vectors.shape
     kind = content.index_kind
-    if kind == "auto":
+    if rows == 0:  # an empty collection: nothing to train a quantiser or a graph on
+        kind = "flat"
+    elif kind == "auto":
         kind = "ivf-sq8" if len(content.passages) >= content.threshold else "flat"
     ip = faiss.METRIC_INNER_PRODUCT
     if kind == "flat":
@@ -297,7 +420,10 @@ def _switch_pointer(data_dir: Path, version: str) -> None:
         fh.write(version + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, data_dir / POINTER)
+    pointer = data_dir / POINTER
+    if pointer.is_dir() and not pointer.is_symlink():  # damage os.replace cannot write over
+        shutil.rmtree(pointer)
+    os.replace(tmp, pointer)
     _fsync_dir(data_dir)
 
 
@@ -343,48 +469,96 @@ def _fsync_dir(path: Path) -> None:
 
 
 def current_version(data_dir: Path) -> str | None:
+    """The version ``CURRENT`` names; None without a pointer, :class:`IndexCorrupt` for a damaged one."""
+    pointer = Path(data_dir) / POINTER
     try:
-        version = (Path(data_dir) / POINTER).read_text(encoding="utf-8").strip()
+        with open(pointer, "rb") as fh:
+            raw = fh.read(256)  # a version name is 39 characters: more is damage, however much more
     except FileNotFoundError:
+        if pointer.is_symlink():
+            raise IndexCorrupt(f"{pointer} is a link to nothing; {REBUILD}") from None
         return None
-    return version or None
+    except OSError as err:  # a folder, a dangling or looping link, unreadable
+        raise IndexCorrupt(f"{data_dir}/{POINTER} cannot be read ({type(err).__name__}); {REBUILD}") from None
+    try:
+        version = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        version = ""
+    if not VERSION_NAME.fullmatch(version):  # also keeps "../" and friends out of the path
+        raise IndexCorrupt(f"{data_dir}/{POINTER} does not name a snapshot ({_one_line(repr(raw[:60]))}); {REBUILD}")
+    return version
 
 
 class Snapshot:
     """A loaded snapshot: the FAISS index in memory, passages read from SQLite on demand."""
 
     def __init__(self, path: Path, *, verify: bool = True) -> None:
-        import faiss
-
         self.path = Path(path)
         self.version = self.path.name
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
         try:
-            self.manifest = Manifest.from_json((self.path / MANIFEST).read_text(encoding="utf-8"))
+            self._load(verify)
+        except Exception as err:
+            if self._db is not None:
+                self._db.close()
+            label = self.version if VERSION_NAME.fullmatch(self.version) else _one_line(repr(self.version))
+            if isinstance(err, IndexCorrupt):
+                raise IndexCorrupt(f"snapshot {label}: {err}") from None
+            if isinstance(err, (OSError, ValueError, RuntimeError, KeyError, TypeError, IndexError, sqlite3.Error)):
+                # faiss, numpy, SQLite or the file system refusing what passed the checks above
+                raise IndexCorrupt(
+                    f"snapshot {label} cannot be read ({type(err).__name__}: {_one_line(err)}); {REBUILD}"
+                ) from None
+            raise
+
+    def _load(self, verify: bool) -> None:
+        import faiss
+
+        name = VERSION_NAME.fullmatch(self.version)
+        if name is None:
+            raise IndexCorrupt(f"its folder name is not a snapshot version; {REBUILD}")
+        if (self.path / MANIFEST).is_symlink():
+            raise IndexCorrupt(f"its manifest is a link; {REBUILD}")
+        try:
+            raw = (self.path / MANIFEST).read_bytes()
         except FileNotFoundError:
-            raise IndexCorrupt(
-                f"snapshot {self.version} has no manifest; rebuild with `ragbot index --rebuild`"
-            ) from None
-        except (ValueError, TypeError, KeyError) as err:
-            raise IndexCorrupt(
-                f"snapshot {self.version} has an unreadable manifest ({err}); rebuild with `ragbot index --rebuild`"
-            ) from None
+            raise IndexCorrupt(f"it has no manifest; {REBUILD}") from None
+        digest = name["digest"]
+        if digest is not None and hashlib.sha256(raw).hexdigest()[:DIGEST_CHARS] != digest:
+            raise IndexCorrupt(f"its manifest does not match the digest in its name; {REBUILD}")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise IndexCorrupt(f"its manifest is not UTF-8 text; {REBUILD}") from None
+        self.manifest = m = Manifest.from_json(text)
+        if digest is None and m.format != 2:
+            raise IndexCorrupt(f"a format-{m.format} manifest must be named by its digest; {REBUILD}")
+        self._check_file_list()
         if verify:
             self._verify_files()
+        n_passages, n_sentences = m.counts["passages"], m.counts["sentences"]
         self.dense: dict[str, Any] = {}
-        for name in ("embedding", "multilingual", "sentences"):
-            file = self.path / f"{DENSE_PREFIX}{name}.faiss"
-            if file.is_file():
-                self.dense[name] = faiss.read_index(str(file))
-        n_passages, n_sentences = self.manifest.counts["passages"], self.manifest.counts.get("sentences", 0)
-        for name, index in self.dense.items():
-            if index.ntotal != (n_sentences if name == "sentences" else n_passages):
-                raise IndexCorrupt(f"snapshot {self.version}: {name} vectors do not match the manifest")
+        for vectors in m.dense_names():
+            index = faiss.read_index(str(self.path / f"{DENSE_PREFIX}{vectors}.faiss"))
+            role = "multilingual" if vectors == "sentences" else vectors
+            rows = n_sentences if vectors == "sentences" else n_passages
+            if index.ntotal != rows or index.d != m.encoders[role]["dim"]:
+                raise IndexCorrupt(f"its {vectors} vectors do not match the manifest; {REBUILD}")
+            self.dense[vectors] = index
         self._db = sqlite3.connect(f"file:{self.path / DB_FILE}?mode=ro", uri=True, check_same_thread=False)
-        self._lock = threading.Lock()
-        self.lexical = LexicalIndex.load(self.path) if (self.path / LEXICAL_FILES[0]).is_file() else None
-        self.expander = TermExpander.load(self.path) if (self.path / VOCAB_FILES[0]).is_file() else None
+        with self._lock:
+            stored = [self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages")]
+        if stored != [m.counts["articles"], n_passages]:
+            raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+        self.lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
+        if self.lexical is not None and self.lexical.n_docs != n_passages:
+            raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
+        self.expander = TermExpander.load(self.path) if VOCAB_FILES[0] in m.files else None
         self.sentence_spans = self._sentence_table()
         owners = self.sentence_spans[:, 0]
+        if len(owners) and (owners[0] < 0 or owners[-1] >= n_passages or np.any(owners[1:] < owners[:-1])):
+            raise IndexCorrupt(f"its sentences point outside its passages; {REBUILD}")
         passages = np.arange(self.size)
         #: sentences of passage p are rows sentence_first[p] to sentence_last[p] (exclusive)
         self.sentence_first = np.searchsorted(owners, passages, side="left")
@@ -397,14 +571,29 @@ class Snapshot:
 
     def _sentence_table(self) -> np.ndarray:
         """Rows of (passage_row, char_start, char_end), one per sentence, in sentence-row order."""
-        if (self.path / SPANS_FILE).is_file():
+        if SPANS_FILE in self.manifest.files:
             spans = np.load(self.path / SPANS_FILE, allow_pickle=False)
-            if spans.shape != (self.manifest.counts.get("sentences", 0), 3):
-                raise IndexCorrupt(f"snapshot {self.version}: {SPANS_FILE} does not match the manifest")
-            return spans
-        with self._lock:  # snapshots written before the numpy copy existed
-            rows = self._db.execute("SELECT passage_row, char_start, char_end FROM sentences ORDER BY row").fetchall()
-        return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        else:
+            with self._lock:  # format-2 snapshots written before the numpy copy existed
+                rows = self._db.execute(  # type: ignore[union-attr]
+                    "SELECT passage_row, char_start, char_end FROM sentences ORDER BY row"
+                ).fetchall()
+            spans = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        if spans.dtype != np.int64 or spans.shape != (self.manifest.counts["sentences"], 3):
+            raise IndexCorrupt(f"its sentence table does not match the manifest; {REBUILD}")
+        return spans
+
+    def _check_file_list(self) -> None:
+        """The manifest lists every file the loader opens, and the folder holds nothing else."""
+        need, may = self.manifest.file_names()
+        listed = set(self.manifest.files)
+        if missing := sorted(need - listed):
+            raise IndexCorrupt(f"its manifest does not list {missing[0]}; {REBUILD}")
+        if unknown := sorted(listed - may):
+            raise IndexCorrupt(f"its manifest lists an unknown file {unknown[0]}; {REBUILD}")
+        present = {p.name for p in self.path.iterdir()} - {MANIFEST}
+        if extra := sorted(present - listed):
+            raise IndexCorrupt(f"it holds a file its manifest does not list ({_one_line(repr(extra[0]))}); {REBUILD}")
 
     def _verify_files(self) -> None:
         """Every file against its manifest checksum, before anything is parsed (hashing runs on
@@ -416,17 +605,14 @@ class Snapshot:
 
         def intact(item: tuple[str, str]) -> bool:
             target = self.path / item[0]
-            return target.is_file() and file_sha256(target) == item[1]
+            return target.is_file() and not target.is_symlink() and file_sha256(target) == item[1]
 
         items = sorted(self.manifest.files.items(), key=lambda kv: -size(kv[0]))  # largest first: even split
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(intact, items))
         for (name, _), ok in zip(items, results, strict=True):
             if not ok:
-                raise IndexCorrupt(
-                    f"snapshot {self.version}: {name} is missing or fails its checksum; "
-                    "rebuild with `ragbot index --rebuild`"
-                )
+                raise IndexCorrupt(f"{name} is missing or fails its checksum; {REBUILD}")
 
     def check_encoder(self, role: str, model: str | None, dim: int | None = None) -> None:
         """Refuse to search with an encoder other than the one that built this snapshot."""
@@ -527,7 +713,8 @@ class Snapshot:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
 
 
 def open_current(data_dir: Path, *, verify: bool = True) -> Snapshot:
@@ -537,5 +724,5 @@ def open_current(data_dir: Path, *, verify: bool = True) -> Snapshot:
         raise IndexNotBuilt(Path(data_dir))
     path = Path(data_dir) / SNAPSHOTS / version
     if not path.is_dir():
-        raise IndexCorrupt(f"{POINTER} names snapshot {version}, which is missing; run `ragbot index --rebuild`")
+        raise IndexCorrupt(f"{POINTER} names snapshot {version}, which is missing; {REBUILD}")
     return Snapshot(path, verify=verify)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
-from retrieval.snapshot import MANIFEST, SNAPSHOTS, current_version
+from retrieval.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
 
 from .support import FakeEmbedder, fake_encoders, make_settings
 
@@ -57,7 +59,10 @@ def test_manifest_is_plain_json(engine: Engine):
     snap = open_current(engine.settings.data_dir)
     data = json.loads((snap.path / MANIFEST).read_text())
     assert {"encoders", "analyzer", "chunking", "articles", "counts", "created_at", "files", "format"} <= set(data)
-    assert data["format"] == 2
+    assert data["format"] == 3
+    # the snapshot's name vouches for its manifest: <UTC time>-<the manifest's sha256, 16 hex digits>
+    stamp, digest = snap.version.split("-")
+    assert digest == hashlib.sha256((snap.path / MANIFEST).read_bytes()).hexdigest()[:16] and stamp.endswith("Z")
 
 
 def test_search_returns_ranked_hits_with_citations(engine: Engine):
@@ -100,7 +105,7 @@ def test_rebuild_switches_pointer_and_keeps_a_few_versions(engine: Engine):
     first = current_version(data)
     versions = [first]
     for _ in range(4):
-        versions.append(engine.index().version)
+        versions.append(engine.index(rebuild=True).version)
     assert current_version(data) == versions[-1]
     kept = sorted(p.name for p in (data / SNAPSHOTS).iterdir())
     assert kept == versions[-3:]
@@ -170,14 +175,67 @@ def test_inverted_lists_grow_with_the_square_root_of_the_size():
     assert all(ivf_lists(n) * 39 <= n for n in (39, 1000, 50_000, 10**7))
 
 
+def _as_format_2(data_dir: Path, *, spans: bool = True) -> Path:
+    """Turn the current snapshot into one as the format-2 writer left it: named by its time
+    only (no manifest digest), ``"format": 2``, no ``index_settings``; before the numpy copy
+    of the sentence table existed, also without ``sentence_spans.npy``."""
+    folder = data_dir / SNAPSHOTS / current_version(data_dir)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["format"] = 2
+    del manifest["index_settings"]
+    if not spans:
+        del manifest["files"]["sentence_spans.npy"]
+        (folder / "sentence_spans.npy").unlink()
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    old = folder.rename(folder.with_name(folder.name.split("-")[0]))
+    (data_dir / POINTER).write_text(old.name + "\n")
+    return old
+
+
 def test_sentence_spans_load_from_numpy_or_from_sqlite_alike(engine: Engine):
     """Snapshots written before the numpy copy of the sentence table existed still open."""
-    snap = open_current(engine.settings.data_dir)
-    spans = snap.sentence_spans.copy()
-    manifest = json.loads((snap.path / MANIFEST).read_text())
-    del manifest["files"]["sentence_spans.npy"]
-    (snap.path / MANIFEST).write_text(json.dumps(manifest))
-    (snap.path / "sentence_spans.npy").unlink()
+    spans = open_current(engine.settings.data_dir).sentence_spans.copy()
+    _as_format_2(engine.settings.data_dir, spans=False)
     older = open_current(engine.settings.data_dir)
+    assert older.manifest.format == 2 and "sentence_spans.npy" not in older.manifest.files
     assert np.array_equal(older.sentence_spans, spans)
     assert [h.passage.id for h in engine.search("traité", 3)]
+
+
+def test_a_format_2_snapshot_still_serves_and_its_vectors_are_reused(engine: Engine, fake_embedder: FakeEmbedder):
+    before = [h.passage.id for h in engine.search("traité", 3)]
+    old = _as_format_2(engine.settings.data_dir)
+    assert engine.snapshot().version == old.name and [h.passage.id for h in engine.search("traité", 3)] == before
+    encoded = fake_embedder.texts_encoded
+    report = engine.index()  # upgrades it: a format-3 snapshot, nothing re-embedded
+    assert report.published and not report.full_rebuild and report.embedded_passages == 0
+    assert fake_embedder.texts_encoded == encoded
+    assert engine.snapshot().manifest.format == 3 and report.version != old.name
+    # ... but its manifest is checked like any other: an empty file list is refused, not trusted
+    manifest = json.loads((old / MANIFEST).read_text())
+    (old / MANIFEST).write_text(json.dumps(manifest | {"files": {}}))
+    with pytest.raises(IndexCorrupt, match=r"its manifest does not list bm25_data\.npy"):
+        Snapshot(old)
+
+
+def test_an_index_run_with_nothing_changed_publishes_nothing(engine: Engine, fake_embedder: FakeEmbedder):
+    """Same articles, same settings: no new snapshot, the current and older ones stay where they are."""
+    data = engine.settings.data_dir
+    engine.index(rebuild=True)
+    engine.index(rebuild=True)
+    before = sorted(p.name for p in (data / SNAPSHOTS).iterdir())
+    current = current_version(data)
+    assert len(before) == 3 and current == before[-1]
+    encoded = fake_embedder.texts_encoded
+    for _ in range(3):
+        report = engine.index()
+        assert not report.published and report.version == current and len(report.unchanged) == 5
+        assert (report.added, report.updated, report.removed, report.embedded_passages) == ((), (), (), 0)
+        assert report.passages == engine.snapshot().size and report.articles == 5
+    assert sorted(p.name for p in (data / SNAPSHOTS).iterdir()) == before and current_version(data) == current
+    assert fake_embedder.texts_encoded == encoded
+    # a setting that shapes the files (here the vector index kind) is a change: a new snapshot
+    forced = Engine(engine.settings.with_changes(vector_index="hnsw"), encoders=fake_encoders(fake_embedder))
+    report = forced.index()
+    assert report.published and report.version > current and report.embedded_passages == 0
+    assert set(forced.snapshot().manifest.index_types.values()) == {"hnsw32"}

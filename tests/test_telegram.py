@@ -206,11 +206,13 @@ async def test_reindex_is_refused_to_non_admins_and_nothing_runs(fake_engine: En
     assert current_version(fake_engine.settings.data_dir) == before
 
 
-async def test_admin_reindex_swaps_in_the_new_index(tmp_path: Path, fake: FakeBotAPI):
+async def test_admin_reindex_swaps_in_the_new_index(tmp_path: Path, articles_dir: Path, fake: FakeBotAPI):
     embedder = FakeEmbedder()
-    engine = Engine(make_settings(tmp_path), encoders=fake_encoders(embedder))
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders(embedder))
     engine.index()
     before = current_version(engine.settings.data_dir)
+    with (articles_dir / "002_3620be85bbcd42ef.txt").open("a", encoding="utf-8") as fh:
+        fh.write("\n\nMise à jour : un paragraphe ajouté.\n")  # a change to publish (no change publishes nothing)
     embedder.gate = threading.Event()  # the next build waits here until the test lets it go
     async with running_bot(bot_settings(engine.settings, fake), engine, fake):
         fake.push_message("/reindex", user_id=ADMIN)
