@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from retrieval.config import Settings
+from retrieval.config import Settings, settings_error
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 
@@ -72,16 +74,15 @@ def main(
     setup_logging(logging.INFO if verbose else logging.WARNING)
     for handler in logging.getLogger().handlers:  # log lines quote file names, titles, URLs too
         handler.setFormatter(_TerminalSafeFormatter(handler.formatter or logging.Formatter()))
-    if ctx.obj is None:
-        try:
-            settings = Settings()
-        except ValueError as err:  # pydantic's ValidationError
-            _say(f"error: invalid settings: {err}", err=True)
-            raise typer.Exit(2) from None
-        ctx.obj = CliContext(settings=settings)
     overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
-    if overrides:
-        ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
+    try:
+        if ctx.obj is None:
+            ctx.obj = CliContext(settings=Settings())
+        if overrides:
+            ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
+    except (ValidationError, SettingsError) as err:
+        _say(f"error: {settings_error(err)}", err=True)
+        raise typer.Exit(2) from None
 
 
 class _TerminalSafeFormatter(logging.Formatter):

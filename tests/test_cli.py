@@ -326,3 +326,66 @@ def test_a_bad_question_in_a_plain_batch_does_not_lose_the_others(indexed):
     assert out.count("[1] ") == 2  # both good questions answered, the blank line skipped
     assert "error: the question is too long" in err and err.count("error:") == 1
     assert code != 0  # ... and the exit code says one failed
+
+
+# --- settings and model errors: one line, naming what to fix --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"RAGBOT_ADMIN_IDS": "abc"}, "RAGBOT_ADMIN_IDS: expected Telegram user ids: 123, 123,456 or [123, 456]"),
+        ({"RAGBOT_TOP_K": "sentinel-value"}, "RAGBOT_TOP_K: input should be a valid integer"),
+        ({"RAGBOT_EMBEDDING_MODEL": "/nonexistent"}, "RAGBOT_EMBEDDING_MODEL: no model folder at /nonexistent"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path, env, says):
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("error: invalid settings: ") and says in line
+    assert "sentinel-value" not in line  # values are never echoed: some settings are secrets
+
+
+def test_admin_ids_as_one_id_or_a_comma_list_are_accepted(tmp_path):
+    for value in ("123", "123,456"):
+        proc = _ragbot("stats", cwd=tmp_path, env_extra={"RAGBOT_ADMIN_IDS": value})
+        assert proc.returncode == 3 and "invalid settings" not in proc.stderr  # got as far as the index
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_hub_model_without_a_reachable_hub_fails_in_one_line(tmp_path):
+    """No model hub here: a closed local port stands for it (nothing leaves the machine)."""
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "HF_HOME": str(tmp_path / "hf"),  # an empty cache: the model must come from the hub
+        "HF_ENDPOINT": endpoint,
+        "RAGBOT_EMBEDDING_MODEL": "foo/bar",
+        "RAGBOT_MULTILINGUAL_MODEL": "none",
+        "RAGBOT_DATA_DIR": str(tmp_path / "data"),
+        "RAGBOT_ARTICLES_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
+    }
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 5 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()  # was: ten retry warnings (each twice) over 78 s
+    assert "'foo/bar'" in line and f"model hub {endpoint} cannot be reached" in line
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_an_articles_folder_that_is_not_one_is_named_in_full(tmp_path, kind):
+    target = tmp_path / "articles"
+    if kind == "file":
+        target.write_text("not a folder")
+    proc = _ragbot("index", cwd=tmp_path, env_extra={"RAGBOT_ARTICLES_DIR": "articles"})
+    assert proc.returncode == 6
+    [line] = proc.stderr.splitlines()
+    what = "is a file, not a folder" if kind == "file" else "does not exist"
+    assert line == f"error: the articles folder {target} {what} (RAGBOT_ARTICLES_DIR)"
