@@ -18,6 +18,7 @@ from pydantic_settings import SettingsError
 from retrieval.config import Settings, settings_error
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
+from retrieval.exported import NOTICE_LOGGER
 
 from . import render
 from .logs import setup_logging
@@ -74,6 +75,10 @@ def main(
     setup_logging(logging.INFO if verbose else logging.WARNING)
     for handler in logging.getLogger().handlers:  # log lines quote file names, titles, URLs too
         handler.setFormatter(_TerminalSafeFormatter(handler.formatter or logging.Formatter()))
+    notices = logging.getLogger(NOTICE_LOGGER)  # slow one-time steps: said on stderr, -v or not
+    notices.handlers[:] = [_NoticeHandler()]
+    notices.setLevel(logging.INFO)
+    notices.propagate = False
     overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
     try:
         if ctx.obj is None:
@@ -94,6 +99,16 @@ class _TerminalSafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return render.terminal_safe(self.inner.format(record))
+
+
+class _NoticeHandler(logging.Handler):
+    """A core notice as a plain line on stderr (above a progress bar when one is drawn)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _say(record.getMessage(), err=True)
+        except Exception:  # a broken stderr must not fail the export it reports on
+            self.handleError(record)
 
 
 def _ctx(ctx: typer.Context) -> CliContext:
@@ -125,7 +140,7 @@ def index(
     Example: ragbot index --json
     """
     engine = _ctx(ctx).engine()
-    with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+    with _progress(bar=not as_json and sys.stderr.isatty()) as progress:
         report = engine.index(progress=progress, rebuild=rebuild)
     for err in report.errors:
         _say(f"skipped {err}", err=True)
@@ -417,15 +432,16 @@ def _readline_history() -> Callable[[], None]:
 
 
 class _progress:
-    """A progress bar on stderr while embedding, or nothing when not on a terminal."""
+    """Embedding progress on stderr: a bar on a terminal, otherwise a plain line at every tenth
+    of the work (a log file or a CI job should see it move too)."""
 
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, *, bar: bool) -> None:
+        self.bar = bar
         self._bar: Any = None
 
-    def __enter__(self) -> Callable[[int, int], None] | None:
-        if not self.enabled:
-            return None
+    def __enter__(self) -> Callable[[int, int], None]:
+        if not self.bar:
+            return _plain_progress()
         from rich.progress import Progress
 
         self._bar = Progress(transient=True, console=_stderr_console())
@@ -440,6 +456,18 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _plain_progress(steps: int = 10) -> Callable[[int, int], None]:
+    said = [-1]
+
+    def update(done: int, total: int) -> None:
+        step = done * steps // total if total else steps
+        if step > said[0]:
+            said[0] = step
+            _say(f"embedding: {done}/{total} texts ({100 * done // max(total, 1)}%)", err=True)
+
+    return update
 
 
 def _stderr_console():  # noqa: ANN202

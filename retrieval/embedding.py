@@ -138,10 +138,28 @@ class SentenceTransformerEmbedder:
 def quiet_model_loading(*, offline: bool) -> None:
     """No progress bars or advice from the Hugging Face libraries (a CLI's output is not the place),
     and no hub look-ups when the model is on disk."""
+    no_telemetry()  # sentence-transformers may load an ONNX or OpenVINO backend
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def no_telemetry() -> None:
+    """Keep the inference runtimes from sending usage data or writing ids outside the data folder.
+
+    Call before importing ``openvino``, ``nncf`` or ``onnxruntime``. OpenVINO (at ``import openvino``
+    and again in ``convert_model``) and NNCF send events through ``openvino_telemetry`` and write
+    ``~/intel/openvino_ga_cid``; the package's only opt-out writes a consent file under ``~/intel``
+    instead. Both libraries fall back to no telemetry when that package cannot be imported, so it is
+    made unimportable for this process. ONNX Runtime (1.29+ on Linux) writes a device id under
+    ``~/.cache/Microsoft`` and uploads events unless ``ORT_DISABLE_TELEMETRY=1`` is set before it
+    initialises. Neither switch changes any result.
+    """
+    import sys
+
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type] - None: "cannot be imported"
 
 
 def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
