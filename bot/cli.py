@@ -296,7 +296,7 @@ def evaluate_cmd(
 ) -> None:
     """Measure recall@1/@5, MRR and abstention per language on a QA file.
 
-    Example: ragbot eval ../shared/eval/dev_qa.jsonl
+    Example: ragbot eval eval/heldout_qa.jsonl
     """
     from retrieval.evaluation import evaluate, load_qa
 
