@@ -19,6 +19,7 @@ from retrieval.config import Settings, settings_error
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 from retrieval.exported import NOTICE_LOGGER
+from retrieval.search import BadQuestion
 
 from . import render
 from .logs import setup_logging
@@ -350,15 +351,17 @@ def _run_questions(
     for q, unreadable in _stdin_lines():
         try:
             if unreadable:
-                raise RagbotError(unreadable)
+                raise BadQuestion(unreadable)
             if q or as_json:  # a blank line is a person's spacing in plain text, a question in JSON
                 one(q)
         except RagbotError as err:
             if as_json:
                 _emit_json({"question": q, "error": str(err)})
-            else:  # the other questions are still answered; the exit code tells
+            elif isinstance(err, BadQuestion):  # the other questions are still answered; the exit code tells
                 _say(f"error: {err}", err=True)
                 failed = err
+            else:  # the index or the model is unusable: every question would fail alike
+                raise
     if failed is not None:
         raise typer.Exit(failed.exit_code)
 
