@@ -197,9 +197,10 @@ def test_an_index_from_an_older_version_says_how_to_upgrade(indexed, settings):
 # --- the installed script, in a subprocess --------------------------------------------------
 
 
-def _ragbot(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
-    env.update(env_extra or {})
+def _ragbot(*args: str, cwd: Path, env_extra: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess: our environment without RAGBOT_*, then ``env_extra`` (None unsets)."""
+    merged = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")} | (env_extra or {})
+    env = {k: v for k, v in merged.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
@@ -364,10 +365,11 @@ def _closed_port() -> int:
 def test_a_hub_model_without_a_reachable_hub_fails_in_one_line(tmp_path):
     """No model hub here: a closed local port stands for it (nothing leaves the machine)."""
     endpoint = f"http://127.0.0.1:{_closed_port()}"
-    env = {
+    env: dict[str, str | None] = {
         "HOME": str(tmp_path / "home"),
         "HF_HOME": str(tmp_path / "hf"),  # an empty cache: the model must come from the hub
         "HF_ENDPOINT": endpoint,
+        "HF_HUB_OFFLINE": None,  # set in this process once a local model has loaded
         "RAGBOT_EMBEDDING_MODEL": "foo/bar",
         "RAGBOT_MULTILINGUAL_MODEL": "none",
         "RAGBOT_DATA_DIR": str(tmp_path / "data"),
