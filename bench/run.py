@@ -1,7 +1,7 @@
 """Quick benchmark on the seeds: build time, warm search latency, cold start, recall@5.
 
 Prints one JSON object. Not a test: numbers depend on the machine.
-    python -m bench.run --quick
+    python -m bench.run --quick [--qa eval/heldout_qa.jsonl]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.stats import percentile
+from bench.stats import DEV_QA, existing_file, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="seeds only (the default today)")
-    parser.add_argument("--qa", type=Path, default=ROOT.parent / "shared" / "eval" / "dev_qa.jsonl")
+    parser.add_argument("--qa", type=Path, default=DEV_QA, help="QA file, JSON lines (default: eval/dev_qa.jsonl)")
     parser.add_argument("--repeat", type=int, default=3, help="cold-start runs")
     args = parser.parse_args()
+    existing_file(args.qa, "QA file")
 
     from retrieval import Engine, Settings
     from retrieval.evaluation import evaluate, load_qa

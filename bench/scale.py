@@ -24,7 +24,7 @@ from statistics import median
 
 import numpy as np
 
-from bench.stats import percentile
+from bench.stats import DEV_QA, existing_file, percentile
 from bench.synth import write
 from retrieval import Engine, Settings
 from retrieval.embedding import BACKENDS
@@ -96,8 +96,10 @@ def main() -> None:
     parser.add_argument("--throughput-texts", type=int, default=256)
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds (medians)")
+    parser.add_argument("--qa", type=Path, default=DEV_QA, help="questions to time (default: eval/dev_qa.jsonl)")
     parser.add_argument("--keep", help="build in this folder and keep it (default: a temporary one)")
     args = parser.parse_args()
+    existing_file(args.qa, "QA file")
 
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(args.keep) if args.keep else Path(scratch)
@@ -132,7 +134,7 @@ def main() -> None:
 
         # Queries go through the real encoders (the snapshot records the same model names).
         engine = Engine(settings, encoders=lambda _s: real)
-        questions = [q.question for q in load_qa(ROOT.parent / "shared" / "eval" / "dev_qa.jsonl")]
+        questions = [q.question for q in load_qa(args.qa)]
         questions = (questions * (args.queries // len(questions) + 1))[: args.queries]
         engine.search(questions[0], 5)
         engine.ask(questions[0])

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The development QA set shipped with the repository (eval/README.md says where it comes from).
+DEV_QA = ROOT / "eval" / "dev_qa.jsonl"
+
+
+def existing_file(path: Path, what: str) -> Path:
+    """``path``, or exit with one line naming it when it is not a readable file."""
+    if not path.is_file():
+        sys.exit(f"error: {what} {path.absolute()} does not exist or is not a file")
+    return path
 
 
 def percentile(values: Sequence[float], q: float) -> float:

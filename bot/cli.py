@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -13,10 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from retrieval.config import Settings
+from retrieval.config import Settings, settings_error
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
+from retrieval.exported import NOTICE_LOGGER
+from retrieval.search import BadQuestion
 
 from . import render
 from .logs import Redactor, log_crash, redact, setup_logging
@@ -54,7 +57,7 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RagbotError as err:
-            typer.echo(f"error: {redact(str(err))}", err=True)
+            _say(f"error: {redact(str(err))}", err=True)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -70,17 +73,32 @@ def main(
     data_dir: Annotated[Path | None, typer.Option(help="Index folder (RAGBOT_DATA_DIR).")] = None,
 ) -> None:
     """Settings come from RAGBOT_* environment variables and a .env file; see .env.example."""
-    if ctx.obj is None:
-        try:
-            settings = Settings()
-        except ValueError as err:  # pydantic's ValidationError
-            typer.echo(f"error: invalid settings: {err}", err=True)
-            raise typer.Exit(2) from None
-        ctx.obj = CliContext(settings=settings)
     overrides = {k: v for k, v in {"articles_dir": articles_dir, "data_dir": data_dir}.items() if v}
-    if overrides:
-        ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
+    try:
+        if ctx.obj is None:
+            ctx.obj = CliContext(settings=Settings())
+        if overrides:
+            ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
+    except (ValidationError, SettingsError) as err:
+        _say(f"error: {settings_error(err)}", err=True)  # names the variable, never its value
+        raise typer.Exit(2) from None
+    # After the settings: the redactor knows their secret values. Log lines quote file names,
+    # titles and URLs too, so the formatter also drops control characters (bot/logs.py).
     setup_logging(logging.INFO if verbose else logging.WARNING, Redactor.for_settings(ctx.obj.settings))
+    notices = logging.getLogger(NOTICE_LOGGER)  # slow one-time steps: said on stderr, -v or not
+    notices.handlers[:] = [_NoticeHandler()]
+    notices.setLevel(logging.INFO)
+    notices.propagate = False
+
+
+class _NoticeHandler(logging.Handler):
+    """A core notice as a plain line on stderr (above a progress bar when one is drawn)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _say(redact(record.getMessage()), err=True)
+        except Exception:  # a broken stderr must not fail the export it reports on
+            self.handleError(record)
 
 
 def _ctx(ctx: typer.Context) -> CliContext:
@@ -88,8 +106,14 @@ def _ctx(ctx: typer.Context) -> CliContext:
 
 
 def _emit_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.write(render.json_line(data) + "\n")
     sys.stdout.flush()
+
+
+def _say(text: str = "", *, err: bool = False) -> None:
+    """Every line of text the CLI prints goes through here: titles, quotes, names and messages
+    may come from an article or a user, and their control characters must not reach a terminal."""
+    typer.echo(render.terminal_safe(text), err=err)
 
 
 @app.command()
@@ -106,14 +130,14 @@ def index(
     Example: ragbot index --json
     """
     engine = _ctx(ctx).engine()
-    with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
+    with _progress(bar=not as_json and sys.stderr.isatty()) as progress:
         report = engine.index(progress=progress, rebuild=rebuild)
     for err in report.errors:
-        typer.echo(f"skipped {err}", err=True)
+        _say(f"skipped {err}", err=True)
     if as_json:
         _emit_json(render.index_json(report))
     else:
-        typer.echo(render.index_text(report))
+        _say(render.index_text(report))
 
 
 @app.command()
@@ -132,17 +156,17 @@ def add(
     engine = _ctx(ctx).engine()
     report, index_report = engine.add(list(sources))
     for err in report.refused:
-        typer.echo(f"refused {err}", err=True)
+        _say(f"refused {err}", err=True)
     for item in report.added:
         for warning in item.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+            _say(f"warning: {warning}", err=True)
     if as_json:
         _emit_json(render.add_json(report, index_report))
     else:
         for item in report.added:
-            typer.echo(f"added {item.article_id}: {item.title}")
+            _say(f"added {item.article_id}: {item.title}")
         if index_report is not None:
-            typer.echo(render.index_text(index_report))
+            _say(render.index_text(index_report))
     if not report.added:
         raise typer.Exit(6)
 
@@ -162,8 +186,8 @@ def remove(
     if as_json:
         _emit_json(render.index_json(report))
     else:
-        typer.echo(f"removed {article_id}")
-        typer.echo(render.index_text(report))
+        _say(f"removed {article_id}")
+        _say(render.index_text(report))
 
 
 @app.command()
@@ -187,7 +211,7 @@ def ask(
         if as_json:
             _emit_json(render.answer_json(answer))
         else:
-            typer.echo(render.answer_text(answer))
+            _say(render.answer_text(answer))
 
     _run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT))
 
@@ -212,7 +236,7 @@ def search(
         if as_json:
             _emit_json(render.search_json(q, hits))
         else:
-            typer.echo(render.hits_text(q, hits))
+            _say(render.hits_text(q, hits))
 
     _run_questions(question, one, as_json=as_json)
 
@@ -232,7 +256,7 @@ def sources(
         for s in summaries:
             _emit_json(render.article_json(s))
     else:
-        typer.echo(render.sources_text(summaries))
+        _say(render.sources_text(summaries))
 
 
 @app.command()
@@ -249,7 +273,7 @@ def stats(
     if as_json:
         _emit_json(render.stats_json(result))
     else:
-        typer.echo(render.stats_text(result))
+        _say(render.stats_text(result))
 
 
 @app.command("eval")
@@ -262,7 +286,7 @@ def evaluate_cmd(
 ) -> None:
     """Measure recall@1/@5, MRR and abstention per language on a QA file.
 
-    Example: ragbot eval ../shared/eval/dev_qa.jsonl
+    Example: ragbot eval eval/heldout_qa.jsonl
     """
     from retrieval.evaluation import evaluate, load_qa
 
@@ -271,7 +295,7 @@ def evaluate_cmd(
     if as_json:
         _emit_json(render.eval_json(report))
     else:
-        typer.echo(render.eval_text(report))
+        _say(render.eval_text(report))
 
 
 @app.command()
@@ -318,31 +342,53 @@ def _run_questions(
     if sys.stdin.isatty() and not as_json:
         _interactive(one, on_new)
         return
-    for q in _stdin_questions():
+    failed: RagbotError | None = None
+    for q, unreadable in _stdin_lines():
         try:
-            one(q)
+            if unreadable:
+                raise BadQuestion(unreadable)
+            if q or as_json:  # a blank line is a person's spacing in plain text, a question in JSON
+                one(q)
         except RagbotError as err:
-            if not as_json:
+            if as_json:
+                _emit_json({"question": q, "error": str(err)})
+            elif isinstance(err, BadQuestion):  # the other questions are still answered; the exit code tells
+                _say(f"error: {err}", err=True)
+                failed = err
+            else:  # the index or the model is unusable: every question would fail alike
                 raise
-            _emit_json({"question": q, "error": str(err)})
+    if failed is not None:
+        raise typer.Exit(failed.exit_code)
 
 
-def _stdin_questions() -> Iterator[str]:
-    for line in sys.stdin:
-        if line.strip():
-            yield line.strip()
+def _stdin_lines() -> Iterator[tuple[str, str | None]]:
+    """Each line of standard input, stripped, with the reason it cannot be a question (or None).
+
+    In JSON mode every line, blank or undecodable included, gets exactly one output line,
+    so the Nth output always belongs to the Nth input.
+    """
+    for number, raw in enumerate(sys.stdin.buffer):
+        text = raw.decode("utf-8", "replace")
+        if number == 0:
+            text = text.removeprefix("\ufeff")  # a byte order mark is not part of the question
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield text.strip(), "the line is not valid UTF-8 text"
+            continue
+        yield text.strip(), None
 
 
 def _interactive(one: Asker, on_new: Callable[[], None] | None) -> None:
     """The question loop: follow-ups read with the previous question until `:new`."""
     history = _readline_history()
-    typer.echo("Ask a question about the articles (:new starts over, :q or Ctrl-D leaves).", err=True)
+    _say("Ask a question about the articles (:new starts over, :q or Ctrl-D leaves).", err=True)
     try:
         while True:
             try:
                 q = input("? ").strip()
             except EOFError:
-                typer.echo("", err=True)
+                _say("", err=True)
                 break
             if not q:
                 continue
@@ -351,13 +397,13 @@ def _interactive(one: Asker, on_new: Callable[[], None] | None) -> None:
             if q == ":new":
                 if on_new:
                     on_new()
-                typer.echo("(new conversation)", err=True)
+                _say("(new conversation)", err=True)
                 continue
             try:
                 one(q, chat=CLI_CHAT)
             except RagbotError as err:
-                typer.echo(f"error: {err}", err=True)
-            typer.echo("")
+                _say(f"error: {err}", err=True)
+            _say("")
     finally:
         history()
 
@@ -384,15 +430,16 @@ def _readline_history() -> Callable[[], None]:
 
 
 class _progress:
-    """A progress bar on stderr while embedding, or nothing when not on a terminal."""
+    """Embedding progress on stderr: a bar on a terminal, otherwise a plain line at every tenth
+    of the work (a log file or a CI job should see it move too)."""
 
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, *, bar: bool) -> None:
+        self.bar = bar
         self._bar: Any = None
 
-    def __enter__(self) -> Callable[[int, int], None] | None:
-        if not self.enabled:
-            return None
+    def __enter__(self) -> Callable[[int, int], None]:
+        if not self.bar:
+            return _plain_progress()
         from rich.progress import Progress
 
         self._bar = Progress(transient=True, console=_stderr_console())
@@ -407,6 +454,18 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _plain_progress(steps: int = 10) -> Callable[[int, int], None]:
+    said = [-1]
+
+    def update(done: int, total: int) -> None:
+        step = done * steps // total if total else steps
+        if step > said[0]:
+            said[0] = step
+            _say(f"embedding: {done}/{total} texts ({100 * done // max(total, 1)}%)", err=True)
+
+    return update
 
 
 def _stderr_console():  # noqa: ANN202

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .render import terminal_safe
+
 if TYPE_CHECKING:
     from retrieval.config import Settings
 
@@ -96,7 +98,8 @@ class RedactingFormatter(logging.Formatter):
         return self.redactor(super().formatStack(stack_info))
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redactor(super().format(record))
+        # Log lines go to a terminal and quote file names, titles and URLs: no control characters.
+        return terminal_safe(self.redactor(super().format(record)))
 
 
 class RedactSecrets(logging.Filter):

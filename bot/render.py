@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -15,7 +16,37 @@ from retrieval.ingest import AddReport
 from retrieval.search import Hit
 from retrieval.snapshot import ArticleSummary
 
-from .texts import Messages
+from .texts import Messages, count
+
+#: What a terminal may act on rather than print: C0 controls but tab and newline (ESC starts
+#: CSI/OSC sequences, BEL, CR overwrites the line, BS), DEL, the C1 block (U+009B is a
+#: one-character CSI, U+009D an OSC), and the bidirectional overrides and isolates that reorder
+#: what is shown (a title could display as something else than what it is).
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character a terminal could act on removed (``\\r\\n`` becomes ``\\n``).
+
+    The CLI passes everything it prints through this: titles, quotes, file names, URLs and error
+    messages can come from an article or from the user, and must not move the cursor, retitle the
+    window, plant a hyperlink or ring the bell.
+    """
+    return _TERMINAL_CONTROLS.sub("", text.replace("\r\n", "\n"))
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_line(data: dict[str, Any]) -> str:
+    """One JSON object on one line, non-ASCII text kept readable.
+
+    ``json.dumps`` escapes C0 controls but, with ``ensure_ascii=False``, writes DEL, C1 controls
+    (U+009B is a CSI on some terminals) and bidi overrides raw; they are escaped here too, so the
+    line is still lossless JSON and safe to view.
+    """
+    return _TERMINAL_CONTROLS.sub(_escape_control, json.dumps(data, ensure_ascii=False))
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -158,32 +189,55 @@ def sources_text(summaries: list[ArticleSummary]) -> str:
     for s in summaries:
         info = s.info
         meta = " · ".join(x for x in (info.date or "no date", info.source, info.byline and f"by {info.byline}") if x)
-        lines.append(f"{info.id}  {info.title}\n    {meta} · {s.passages} passages")
+        lines.append(f"{info.id}  {info.title}\n    {meta} · {count(s.passages, 'passage|passages')}")
     return "\n".join(lines) if lines else "No articles indexed."
 
 
 def stats_text(stats: Stats) -> str:
+    """The current snapshot as aligned ``label  value`` lines (``--json`` has the same for scripts)."""
+    chunking = dict(stats.chunking or {})
+    low, high, strategy = (
+        chunking.pop("min_chars", None),
+        chunking.pop("max_chars", None),
+        chunking.pop("strategy", None),
+    )
+    chunks = ", ".join(
+        [f"{low}–{high} characters per passage"] * (low is not None and high is not None)
+        + [f"{k.replace('_', ' ')} {v}" for k, v in sorted(chunking.items())]
+    )
+    chunks += f" ({strategy})" if strategy else ""
     rows = [
-        ("snapshot", f"{stats.version} (built {stats.created_at} in {stats.build_seconds:.1f} s)"),
+        ("snapshot", stats.version),
+        ("built", f"{stats.created_at} in {stats.build_seconds:.1f} s"),
         *((role, f"{e['model']} ({e['dim']} dimensions)") for role, e in stats.encoders.items()),
         ("articles", str(stats.articles)),
-        ("passages", f"{stats.passages} ({stats.sentences} sentences)"),
-        ("chunking", str(stats.chunking)),
-        ("indexes", ", ".join(f"{name} {kind}" for name, kind in sorted(stats.index_types.items()))),
-        ("on disk", f"{stats.disk_bytes / 1024:.0f} KiB"),
+        ("passages", f"{stats.passages} ({count(stats.sentences, 'sentence|sentences')})"),
+        ("chunking", chunks or "-"),
+        ("indexes", ", ".join(f"{name} {kind}" for name, kind in sorted(stats.index_types.items())) or "-"),
+        ("on disk", _size(stats.disk_bytes)),
     ]
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label:<{width}}{value}" for label, value in rows)
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return count(n, "byte|bytes")
+
+
 def index_text(report: IndexReport) -> str:
-    line = f"Indexed {report.articles} articles into {report.passages} passages in {report.seconds:.1f} s"
+    line = (
+        f"Indexed {count(report.articles, 'article|articles')} into {count(report.passages, 'passage|passages')}"
+        f" in {report.seconds:.1f} s"
+    )
     changes = f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed"
     line += (
         f" ({'full rebuild' if report.full_rebuild else 'incremental'}: {changes}, {len(report.unchanged)} unchanged)"
     )
     if report.errors:
-        line += f" ({len(report.errors)} file(s) skipped)"
+        line += f" ({count(len(report.errors), 'file|files')} skipped)"
     return line
 
 
@@ -276,7 +330,7 @@ def articles_html(summaries: list[ArticleSummary], texts: Messages) -> str:
         return _h(texts.no_articles)
     lines = [f"<b>{_h(texts.sources_list_heading.format(n=len(summaries)))}</b>", ""]
     for i, s in enumerate(summaries, start=1):
-        lines.append(f"{i}. {describe_html(s.info)} <i>({s.passages} passages)</i>")
+        lines.append(f"{i}. {describe_html(s.info)} <i>({count(s.passages, 'passage|passages', texts.lang)})</i>")
     return "\n".join(lines)
 
 

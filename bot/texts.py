@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
+from typing import Any
+
+
+def count(n: int, forms: str, lang: str = "en") -> str:
+    """``n`` and the word that goes with it: ``count(1, "passage|passages")`` is ``1 passage``.
+
+    English takes the singular for 1 only; French for 0 and 1 (« 0 article »).
+    """
+    singular, _, plural = forms.partition("|")
+    one = n in (0, 1) if lang == "fr" else n == 1
+    return f"{n} {singular if one else plural or singular}"
+
+
+class _Plurals(string.Formatter):
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec and isinstance(value, int):
+            return count(value, format_spec, self.lang)
+        return super().format_field(value, format_spec)
+
+
+class Template(str):
+    """A message whose ``format`` also agrees nouns with numbers: ``{n:article|articles}``."""
+
+    lang: str
+
+    def __new__(cls, text: str, lang: str) -> Template:
+        self = super().__new__(cls, text)
+        self.lang = lang
+        return self
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        return _Plurals(self.lang).format(str(self), *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -35,18 +71,19 @@ class Messages:
 
 EN = Messages(
     lang="en",
-    welcome=(
-        "Hello! I answer questions about {articles} news articles ({dates}), "
+    welcome=Template(
+        "Hello! I answer questions about {articles:news article|news articles} ({dates}), "
         "quoting the passages each answer comes from.\n\n"
         "Just send a question, in English or French, e.g. <i>What did the treaty include?</i>\n"
         "In a group, mention me, reply to me, or use /ask followed by your question.\n\n"
         'Follow-up questions ("and what did Kim say?") build on the previous one; /new starts over.\n'
-        "/sources lists the articles I know; /help shows this message."
+        "/sources lists the articles I know; /help shows this message.",
+        "en",
     ),
     not_found="I could not find this in the articles. /sources lists what I know about.",
     sources_button="Sources",
     sources_heading="Quoted passages",
-    sources_list_heading="{n} articles indexed",
+    sources_list_heading=Template("{n:article|articles} indexed", "en"),
     sources_gone="These sources are no longer available; please ask again.",
     no_articles="No articles are indexed yet.",
     no_index="The article index is not built yet; an admin can run /reindex.",
@@ -57,13 +94,16 @@ EN = Messages(
     admin_only="Sorry, this command is for administrators only.",
     reindex_started="Re-indexing the articles… I keep answering from the current index meanwhile.",
     reindex_running="A re-index is already running.",
-    reindex_done="Re-index done: {articles} articles, {passages} passages in {seconds:.1f} s.{errors}",
+    reindex_done=Template(
+        "Re-index done: {articles:article|articles}, {passages:passage|passages} in {seconds:.1f} s.{errors}", "en"
+    ),
     reindex_failed="Re-index failed: {reason}",
     ask_usage="Usage: /ask followed by your question, e.g. /ask What did the treaty include?",
     new_conversation="New conversation: your next question starts fresh.",
-    upload_added=(
-        "Added “{title}” ({id}). Index now: {articles} articles, {passages} passages "
-        "(re-indexed in {seconds:.1f} s).{warnings}"
+    upload_added=Template(
+        "Added “{title}” ({id}). Index now: {articles:article|articles}, {passages:passage|passages} "
+        "(re-indexed in {seconds:.1f} s).{warnings}",
+        "en",
     ),
     upload_refused="Not added: {reason}",
     upload_types="only .txt, .md and .html files can be added",
@@ -72,19 +112,20 @@ EN = Messages(
 
 FR = Messages(
     lang="fr",
-    welcome=(
-        "Bonjour ! Je réponds aux questions sur {articles} articles de presse ({dates}), "
+    welcome=Template(
+        "Bonjour ! Je réponds aux questions sur {articles:article de presse|articles de presse} ({dates}), "
         "en citant les passages d’où vient chaque réponse.\n\n"
         "Envoyez simplement une question, en français ou en anglais, par exemple "
         "<i>Que prévoit le traité ?</i>\n"
         "Dans un groupe, mentionnez-moi, répondez à l’un de mes messages ou utilisez /ask suivi de la question.\n\n"
         "Les questions de suite (« et qu’a dit Kim ? ») prolongent la précédente ; /new repart de zéro.\n"
-        "/sources liste les articles que je connais ; /help affiche ce message."
+        "/sources liste les articles que je connais ; /help affiche ce message.",
+        "fr",
     ),
     not_found="Je n’ai pas trouvé cela dans les articles. /sources liste ce que je connais.",
     sources_button="Sources",
     sources_heading="Passages cités",
-    sources_list_heading="{n} articles indexés",
+    sources_list_heading=Template("{n:article indexé|articles indexés}", "fr"),
     sources_gone="Ces sources ne sont plus disponibles ; reposez la question.",
     no_articles="Aucun article n’est encore indexé.",
     no_index="L’index des articles n’est pas encore construit ; un administrateur peut lancer /reindex.",
@@ -95,13 +136,17 @@ FR = Messages(
     admin_only="Désolé, cette commande est réservée aux administrateurs.",
     reindex_started="Réindexation des articles… Je continue à répondre avec l’index actuel en attendant.",
     reindex_running="Une réindexation est déjà en cours.",
-    reindex_done="Réindexation terminée : {articles} articles, {passages} passages en {seconds:.1f} s.{errors}",
+    reindex_done=Template(
+        "Réindexation terminée : {articles:article|articles}, {passages:passage|passages} en {seconds:.1f} s.{errors}",
+        "fr",
+    ),
     reindex_failed="La réindexation a échoué : {reason}",
     ask_usage="Utilisation : /ask suivi de la question, par exemple /ask Que prévoit le traité ?",
     new_conversation="Nouvelle conversation : la prochaine question repart de zéro.",
-    upload_added=(
-        "Ajouté : « {title} » ({id}). Index : {articles} articles, {passages} passages "
-        "(réindexé en {seconds:.1f} s).{warnings}"
+    upload_added=Template(
+        "Ajouté : « {title} » ({id}). Index : {articles:article|articles}, {passages:passage|passages} "
+        "(réindexé en {seconds:.1f} s).{warnings}",
+        "fr",
     ),
     upload_refused="Non ajouté : {reason}",
     upload_types="seuls les fichiers .txt, .md et .html peuvent être ajoutés",

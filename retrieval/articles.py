@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date as _date
 from pathlib import Path
 
-from .errors import BadArticle
+from .errors import BadArticle, NoArticles
 from .frontmatter import parse_front_matter
 from .plaintext import check_prose, decode
 
@@ -255,8 +255,9 @@ def iter_article_files(folder: Path) -> Iterator[Path]:
 def load_articles(folder: Path, *, max_bytes: int = 5_000_000) -> LoadResult:
     """Load every article of ``folder``; a bad file is reported and the others still load."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise BadArticle(folder, "articles folder does not exist")
+    if not folder.is_dir():  # named in full: a relative name says nothing about where it was looked for
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise NoArticles(f"the articles folder {folder.absolute()} {what} (RAGBOT_ARTICLES_DIR)")
     articles: list[Article] = []
     errors: list[BadArticle] = []
     seen: dict[str, str] = {}

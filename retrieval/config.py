@@ -2,17 +2,68 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 #: Telegram's "GroupAnonymousBot" and service-notification ids: messages from them
 #: do not identify a person, so they can never be admins.
 FORBIDDEN_ADMIN_IDS = frozenset({1087968824, 777000})
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+#: A Hugging Face hub model name: ``name`` or ``owner/name``.
+HUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
+
+#: What a value looks like, for settings whose default does not show it (secrets have none).
+EXAMPLES = {
+    "admin_ids": "123,456",
+    "telegram_token": "123456:ABC-your-bot-token",
+    "llm_url": "http://127.0.0.1:8080/v1",
+    "webhook_url": "https://bot.example.org/telegram",
+    "model_cache_dir": "/var/cache/ragbot",
+}
+SECRETS = frozenset({"telegram_token", "llm_api_key", "webhook_secret"})
+
+
+def looks_like_path(name: str) -> bool:
+    """``/x``, ``./x``, ``../x``, ``~/x``, ``a/b/c``: a folder, never a hub name (``owner/name``)."""
+    return (
+        name.startswith(("/", "./", "../", "~", "."))
+        or name.count("/") > 1
+        or any(sep in name for sep in (os.sep, os.altsep) if sep and sep != "/")
+    )
+
+
+def settings_error(err: ValidationError | SettingsError) -> str:
+    """One line naming each bad variable and the form it takes (never the value: it may be a secret)."""
+    if isinstance(err, ValidationError):
+        problems = [(str(e["loc"][0]) if e["loc"] else "", e["msg"]) for e in err.errors()]
+    else:  # pydantic-settings failed to decode a value before validation
+        found = re.search(r'field "?(\w+)"?', str(err))
+        problems = [(found.group(1) if found else "", "cannot be parsed")]
+    parts = []
+    for field, message in problems:
+        message = message.removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+        var = f"RAGBOT_{field.upper()}" if field else "a setting"
+        parts.append(f"{var}: {message}{_example(field)}")
+    return "invalid settings: " + "; ".join(parts)
+
+
+def _example(field: str) -> str:
+    if field in EXAMPLES:
+        return f" (e.g. RAGBOT_{field.upper()}={EXAMPLES[field]})"
+    info = Settings.model_fields.get(field)
+    default: Any = None if info is None or field in SECRETS else info.get_default(call_default_factory=True)
+    if default is None or isinstance(default, list | dict):
+        return ""
+    return f" (e.g. RAGBOT_{field.upper()}={default})"
 
 
 class Settings(BaseSettings):
@@ -84,7 +135,8 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
-    admin_ids: list[int] = Field(default_factory=list)
+    # `123`, `123,456` or `[123, 456]` (NoDecode: read as text and parsed below, not as JSON only).
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_question_chars: int = Field(500, ge=10, le=4000)
     rate_limit_questions: int = Field(5, ge=1)
     rate_limit_seconds: float = Field(60.0, gt=0)
@@ -125,6 +177,44 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("embedding_model", "multilingual_model")
+    @classmethod
+    def _model_folder_or_hub_name(cls, value: str) -> str:
+        # Checked here, at once: a missing folder used to surface seconds later as a hub error.
+        name = value.strip()
+        if looks_like_path(name):
+            path = Path(name).expanduser().absolute()
+            if not path.exists():
+                raise ValueError(f"no model folder at {path}")
+            if not path.is_dir():
+                raise ValueError(f"{path} is a file, not a model folder")
+        elif name and not HUB_NAME.fullmatch(name) and not Path(name).is_dir():
+            raise ValueError(f"{name!r} is neither a model folder nor a model hub name (owner/name)")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_id_list(cls, value: object) -> object:
+        if isinstance(value, int):
+            return [value]
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in parsed):
+                return parsed
+        else:
+            parts = [p.strip() for p in text.split(",")]
+            if all(p.isdigit() for p in parts):
+                return [int(p) for p in parts]
+        raise ValueError("expected Telegram user ids: 123, 123,456 or [123, 456]")
+
     @field_validator("admin_ids")
     @classmethod
     def _no_anonymous_admins(cls, ids: list[int]) -> list[int]:
@@ -138,5 +228,5 @@ class Settings(BaseSettings):
     def _max_over_min(cls, value: int, info) -> int:  # noqa: ANN001 - pydantic's ValidationInfo
         low = info.data.get("chunk_min_chars")
         if low is not None and value < low:
-            raise ValueError("chunk_max_chars must be >= chunk_min_chars")
+            raise ValueError(f"must be at least RAGBOT_CHUNK_MIN_CHARS ({low})")
         return value

@@ -138,25 +138,101 @@ class SentenceTransformerEmbedder:
 def quiet_model_loading(*, offline: bool) -> None:
     """No progress bars or advice from the Hugging Face libraries (a CLI's output is not the place),
     and no hub look-ups when the model is on disk."""
+    no_telemetry()  # sentence-transformers may load an ONNX or OpenVINO backend
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def no_telemetry() -> None:
+    """Keep the inference runtimes from sending usage data or writing ids outside the data folder.
+
+    Call before importing ``openvino``, ``nncf`` or ``onnxruntime``. OpenVINO (at ``import openvino``
+    and again in ``convert_model``) and NNCF send events through ``openvino_telemetry`` and write
+    ``~/intel/openvino_ga_cid``; the package's only opt-out writes a consent file under ``~/intel``
+    instead. Both libraries fall back to no telemetry when that package cannot be imported, so it is
+    made unimportable for this process. ONNX Runtime (1.29+ on Linux) writes a device id under
+    ``~/.cache/Microsoft`` and uploads events unless ``ORT_DISABLE_TELEMETRY=1`` is set before it
+    initialises. Neither switch changes any result.
+    """
+    import sys
+
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type] - None: "cannot be imported"
+
+
 def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
     log.info("loading embedding model %s", ref.name)
     quiet_model_loading(offline=ref.local)
     location = str(bundled_model_dir()) if ref.bundled else ref.location
+    local_only = ref.local or _hub_model_cached(ref.location)
+    if not local_only:
+        _check_hub_reachable(ref.name)  # before the slow imports: a hopeless load fails at once
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as err:  # pragma: no cover - install problem
         raise ModelUnavailable(f"sentence-transformers is not installed ({err})") from None
     try:
-        return SentenceTransformer(location, device="cpu", local_files_only=ref.local)
+        return SentenceTransformer(location, device="cpu", local_files_only=local_only)
     except Exception as err:
         hint = "" if ref.local else " (is it a valid model name, and is the model hub reachable?)"
         raise ModelUnavailable(f"cannot load embedding model {ref.name!r}: {err}{hint}") from None
+
+
+def _hub_model_cached(name: str) -> bool:
+    """Whether a hub model is already in the local Hugging Face cache (then nothing is asked of the hub)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(name, local_files_only=True)
+    except Exception:  # not cached, or a name the hub library refuses: the load below says which
+        return False
+    return True
+
+
+HUB_TIMEOUT_SECONDS = 3.0
+
+
+def _check_hub_reachable(name: str, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
+    """Fail at once, in one line, when a model must come from the hub and the hub cannot be reached.
+
+    Without this, huggingface_hub retries each file with backoff for over a minute and logs every
+    retry. One TCP connection (name lookup included) with a short deadline decides instead.
+    """
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    endpoint = constants.ENDPOINT
+    if constants.HF_HUB_OFFLINE:
+        raise ModelUnavailable(
+            f"cannot load embedding model {name!r}: it is not a local folder nor in the Hugging Face cache, "
+            "and HF_HUB_OFFLINE is set"
+        )
+    url = urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    outcome: list[BaseException | None] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+            outcome.append(None)
+        except OSError as err:
+            outcome.append(err)
+
+    worker = threading.Thread(target=connect, daemon=True)  # a stuck name lookup must not hold us
+    worker.start()
+    worker.join(timeout)
+    if not outcome or outcome[0] is not None:
+        reason = f"{outcome[0].strerror or outcome[0]}" if outcome and outcome[0] else "no answer"
+        raise ModelUnavailable(
+            f"cannot load embedding model {name!r}: it is not a local folder nor in the Hugging Face cache, "
+            f"and the model hub {endpoint} cannot be reached ({reason}); set RAGBOT_EMBEDDING_MODEL "
+            "to a model folder"
+        )
 
 
 MULTILINGUAL_MODEL_NAME = "google/universal-sentence-encoder-multilingual-3"

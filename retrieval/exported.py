@@ -7,13 +7,15 @@ weights, no download. Answering then needs only the backend's runtime and ``toke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,10 @@ from .embedding import ModelRef, bundled_model_dir, file_sha256, quiet_model_loa
 from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
+
+#: Logger of the slow one-time steps a person waiting on a command should hear about without
+#: ``-v`` (the model export: 40-70 s of silence otherwise). The core only logs; front ends show it.
+NOTICE_LOGGER = "retrieval.notice"
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -59,7 +65,10 @@ def ensure_exported(
     source = source_dir(ref)
     weights = next((source / n for n in ("model.safetensors", "pytorch_model.bin") if (source / n).is_file()), None)
     stamp |= {"weights_sha256": file_sha256(weights) if weights else None}
-    log.info("exporting %s to %s (once)", ref.name, folder)
+    notice = logging.getLogger(NOTICE_LOGGER)
+    notice.info("exporting the embedding model once (a minute or so): %s for %s…", ref.name, folder.name)
+    log.info("exporting %s to %s", ref.name, folder)
+    started = time.perf_counter()
     tmp = folder.with_name(folder.name + ".part")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -70,15 +79,35 @@ def ensure_exported(
             # The tracers explain their own limits at length; the exports are checked against torch in the tests.
             warnings.simplefilter("ignore")
             save_tokenizer(source, tmp)  # first: an export may tokenise (calibration)
-            export(source, tmp)
+            with _scratch_inside(tmp / ".scratch"):
+                export(source, tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    shutil.rmtree(tmp / ".scratch", ignore_errors=True)
     tmp.joinpath("export.json").write_text(json.dumps(stamp), encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)
+    notice.info("exported the embedding model in %.0f s; later runs reuse %s", time.perf_counter() - started, folder)
     return folder
+
+
+#: Where torch's compiler caches would go (the system temp folder by default: the OpenVINO
+#: conversion leaves a ``torchinductor_<user>`` folder there); an export keeps them in its own.
+_SCRATCH_VARIABLES = ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
+
+
+@contextlib.contextmanager
+def _scratch_inside(folder: Path) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in _SCRATCH_VARIABLES}
+    os.environ.update({k: str(folder / k.lower()) for k in _SCRATCH_VARIABLES if saved[k] is None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
 
 
 def traceable(source: Path):  # noqa: ANN201 - (torch.nn.Module, example inputs), imported lazily

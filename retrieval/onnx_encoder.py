@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef
+from .embedding import ModelRef, no_telemetry
 from .exported import INPUT_NAMES, ensure_exported, load_tokenizer, model_cache_dir, pack, pool_into, traceable
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ EXPORT_VERSION = 6
 
 def _export(source: Path, out: Path) -> None:
     import torch
+
+    no_telemetry()
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
@@ -131,6 +133,7 @@ class OnnxEncoder:
     def _load(self):  # noqa: ANN202 - (InferenceSession, Tokenizer), imported lazily
         with self._lock:
             if self._session is None:
+                no_telemetry()
                 import onnxruntime as ort
 
                 product, stamp = "model.int8.onnx", {"version": EXPORT_VERSION}

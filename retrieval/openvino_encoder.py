@@ -25,8 +25,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef
-from .exported import INPUT_NAMES, ensure_exported, load_tokenizer, model_cache_dir, pack, pool_into, traceable
+from .embedding import ModelRef, no_telemetry
+from .exported import (
+    INPUT_NAMES,
+    NOTICE_LOGGER,
+    ensure_exported,
+    load_tokenizer,
+    model_cache_dir,
+    pack,
+    pool_into,
+    traceable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +63,14 @@ def calibration_texts(count: int = CALIBRATION_SAMPLES, seed: int = 0) -> list[s
 
 
 def _export(source: Path, out: Path) -> None:
-    import openvino as ov
     import torch
 
-    nncf = _import_nncf_without_telemetry()
+    ov = _import_openvino()
 
+    nncf = _import_nncf()
+
+    notice = logging.getLogger(NOTICE_LOGGER)
+    notice.info("export: converting the model to OpenVINO…")
     module, sample = traceable(source)
     with torch.no_grad():
         model = ov.convert_model(
@@ -71,6 +83,7 @@ def _export(source: Path, out: Path) -> None:
     for text in calibration_texts():
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
         feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
+    notice.info("export: quantising to int8, calibrated on %d texts…", len(feeds))
     chatter = io.StringIO()  # NNCF draws progress bars on stdout; `ragbot index --json` owns stdout
     with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
         nncf.set_log_level(logging.ERROR)
@@ -80,24 +93,18 @@ def _export(source: Path, out: Path) -> None:
     ov.save_model(quantized, str(out / "model.xml"), compress_to_fp16=False)
 
 
-def _import_nncf_without_telemetry():  # noqa: ANN202 - the nncf module
-    """NNCF sends usage telemetry, and at import writes a client id under ~/intel, unless it
-    believes it runs in CI. Its own switches say so for the import only; nothing else sees them."""
-    import importlib
-    import sys
+def _import_openvino():  # noqa: ANN202 - the openvino module
+    no_telemetry()
+    import openvino
 
-    if "nncf" in sys.modules:
-        return sys.modules["nncf"]
-    saved = {k: os.environ.get(k) for k in ("CI", "NNCF_CI")}
-    os.environ.update({"CI": "true", "NNCF_CI": "1"})
-    try:
-        return importlib.import_module("nncf")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return openvino
+
+
+def _import_nncf():  # noqa: ANN202 - the nncf module
+    no_telemetry()
+    import nncf
+
+    return nncf
 
 
 def _stamp() -> dict[str, object]:
@@ -178,8 +185,7 @@ class OpenVinoEncoder:
     def _load(self):  # noqa: ANN202 - the tokenizer; exports first if needed
         with self._load_lock:
             if self._core is None:
-                import openvino as ov
-
+                ov = _import_openvino()
                 folder = ensure_exported(self._ref, self._folder, stamp=_stamp(), product="model.xml", export=_export)
                 self._tokenizer, self._max_len = load_tokenizer(folder)
                 core = ov.Core()
@@ -213,7 +219,6 @@ class OpenVinoEncoder:
     def _throughput_queue(self):  # noqa: ANN202 - openvino.AsyncInferQueue
         with self._load_lock:
             if self._queue is None:
-                import openvino as ov
-
+                ov = _import_openvino()
                 self._queue = ov.AsyncInferQueue(self._compile(streams=self._threads), self._threads)
             return self._queue

@@ -70,9 +70,12 @@ def test_search_json_contract_one_line_per_question(indexed, settings):
     )
     assert code == 0
     lines = out.splitlines()
-    assert len(lines) == 2  # the blank line is not a question
+    assert len(lines) == 3  # one line out per line in: the blank one gets an error
+    assert json.loads(lines[1]) == {"question": "", "error": "the question is empty"}
     bodies = _bodies(settings)
-    for line, question in zip(lines, ["Qui a écrit l'article ?", "Quand Poutine est-il arrivé ?"], strict=True):
+    for line, question in zip(
+        [lines[0], lines[2]], ["Qui a écrit l'article ?", "Quand Poutine est-il arrivé ?"], strict=True
+    ):
         obj = json.loads(line)
         assert set(obj) == {"question", "hits"} and obj["question"] == question
         assert [h["rank"] for h in obj["hits"]] == [1, 2, 3]
@@ -196,9 +199,10 @@ def test_an_index_from_an_older_version_says_how_to_upgrade(indexed, settings):
 # --- the installed script, in a subprocess --------------------------------------------------
 
 
-def _ragbot(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
-    env.update(env_extra or {})
+def _ragbot(*args: str, cwd: Path, env_extra: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess: our environment without RAGBOT_*, then ``env_extra`` (None unsets)."""
+    merged = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")} | (env_extra or {})
+    env = {k: v for k, v in merged.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
@@ -228,3 +232,164 @@ def test_help_lists_the_commands(tmp_path):
     assert proc.returncode == 0
     for command in ("index", "ask", "search", "sources", "stats", "eval"):
         assert command in proc.stdout
+
+
+# --- hostile text never drives the terminal -------------------------------------------------
+
+#: OSC window title + BEL, a CSI colour, C1 CSI (U+009B) and OSC 8 hyperlink (U+009D ... U+009C),
+#: a right-to-left override, DEL, a carriage return, a backspace.
+HOSTILE = "\x1b]0;pwned\x07\x1b[31mRed\x9b2J\x9d8;;http://evil.example\x9cLink\u202eTxet\x7f\rOver\x08"
+TERMINAL_CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))] + [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+]
+
+
+def _hostile_article(folder: Path, name: str) -> Path:
+    body = " ".join(["Les zanzibarites ont signé un accord sur la pêche et les ports."] * 40)
+    path = folder / name
+    path.write_text(f"Zanzibar {HOSTILE} pact\n\n{body}\n\nUn second paragraphe {HOSTILE} sur les quais.\n")
+    return path
+
+
+def test_control_characters_from_articles_and_users_never_reach_the_terminal(tmp_path, articles_dir, cli):
+    _hostile_article(articles_dir, "zz_hostile.txt")
+    (articles_dir / "zz_\x1b[2J\x07.txt").write_bytes(b"")  # skipped, and its name is printed
+    upload = _hostile_article(tmp_path, "zz_upload\x1b[5m.txt")
+    ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), fake_encoders())
+    printed = []
+    for args in (
+        ["index"],
+        ["sources"],
+        ["ask", "zanzibarites pêche"],
+        ["search", "-k", "3", f"zanzibarites {HOSTILE}"],
+        ["search", f"nothing like this {HOSTILE}"],
+        ["add", str(upload)],
+        ["remove", f"no_such_{HOSTILE}"],
+    ):
+        code, out, err = cli(*args, ctx=ctx)
+        printed.append((args[0], code, out + err))
+    code, out, err = cli("ask", stdin=f"zanzibarites\n{'x' * 3000}{HOSTILE}\n", ctx=ctx)
+    printed.append(("ask-batch", code, out + err))
+    for command, _code, text in printed:
+        leaked = sorted({f"U+{ord(c):04X}" for c in text if c in TERMINAL_CONTROLS})
+        assert not leaked, (command, leaked, text[:300])
+    shown = "".join(text for _, _, text in printed)
+    assert "Zanzibar ]0;pwned[31mRed2J8;;http://evil.exampleLinkTxet" in shown  # the text stays, defused
+    assert "zz_[2J.txt" in shown and "no_such_" in shown
+
+
+def test_json_output_escapes_every_control_character_and_loses_nothing(tmp_path, articles_dir, cli):
+    from retrieval import load_articles
+
+    _hostile_article(articles_dir, "zz_hostile.txt")
+    [title] = [a.info.title for a in load_articles(articles_dir).articles if a.id == "zz_hostile"]
+    assert "\x9b" in title and "\x1b" in title  # the loader kept them: the output must cope
+    ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), fake_encoders())
+    assert cli("index", ctx=ctx)[0] == 0
+    question = f"zanzibarites {HOSTILE}"
+    _, sources_out, _ = cli("sources", "--json", ctx=ctx)
+    _, search_out, _ = cli("search", "--json", "-k", "2", question, ctx=ctx)
+    _, ask_out, _ = cli("ask", "--json", stdin="zanzibarites \x1b[2J\x9b5m\n", ctx=ctx)
+    lines = sources_out.splitlines() + search_out.splitlines() + ask_out.splitlines()
+    for line in lines:
+        assert not [c for c in line if c in TERMINAL_CONTROLS], line[:200]
+    # ... and the JSON still says exactly what the article and the question said.
+    assert title in {json.loads(line)["title"] for line in sources_out.splitlines()}
+    search = json.loads(search_out)
+    assert search["question"] == question and search["hits"][0]["title"] == title
+    assert json.loads(ask_out)["question"].startswith("zanzibarites")
+
+
+# --- batches: one line in, one line out -----------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_every_input_line_gets_exactly_one_json_line(indexed, command):
+    stdin = "traité\n\n   \nsanctions\n".encode() + b"caf\xe9 latin-1\n" + b"x" * 2500 + b"\nmissiles"
+    code, out, _ = indexed(command, "--json", stdin=stdin)
+    assert code == 0
+    objs = [json.loads(line) for line in out.splitlines()]
+    assert [o["question"] for o in objs] == ["traité", "", "", "sanctions", "caf\ufffd latin-1", "x" * 2500, "missiles"]
+    errors = [o.get("error") for o in objs]
+    assert errors[1] == errors[2] == "the question is empty"
+    assert "not valid UTF-8" in errors[4] and "too long" in errors[5] and "limit is 2000" in errors[5]
+    assert errors[0] is errors[3] is errors[6] is None
+
+
+def test_a_bad_question_in_a_plain_batch_does_not_lose_the_others(indexed):
+    code, out, err = indexed("search", "-k", "1", stdin="traité\n" + "x" * 2500 + "\n\nsatellites\n")
+    assert out.count("[1] ") == 2  # both good questions answered, the blank line skipped
+    assert "error: the question is too long" in err and err.count("error:") == 1
+    assert code != 0  # ... and the exit code says one failed
+
+
+# --- settings and model errors: one line, naming what to fix --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"RAGBOT_ADMIN_IDS": "abc"}, "RAGBOT_ADMIN_IDS: expected Telegram user ids: 123, 123,456 or [123, 456]"),
+        ({"RAGBOT_TOP_K": "sentinel-value"}, "RAGBOT_TOP_K: input should be a valid integer"),
+        ({"RAGBOT_EMBEDDING_MODEL": "/nonexistent"}, "RAGBOT_EMBEDDING_MODEL: no model folder at /nonexistent"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(tmp_path, env, says):
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("error: invalid settings: ") and says in line
+    assert "sentinel-value" not in line  # values are never echoed: some settings are secrets
+
+
+def test_admin_ids_as_one_id_or_a_comma_list_are_accepted(tmp_path):
+    for value in ("123", "123,456"):
+        proc = _ragbot("stats", cwd=tmp_path, env_extra={"RAGBOT_ADMIN_IDS": value})
+        assert proc.returncode == 3 and "invalid settings" not in proc.stderr  # got as far as the index
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_hub_model_without_a_reachable_hub_fails_in_one_line(tmp_path):
+    """No model hub here: a closed local port stands for it (nothing leaves the machine)."""
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    env: dict[str, str | None] = {
+        "HOME": str(tmp_path / "home"),
+        "HF_HOME": str(tmp_path / "hf"),  # an empty cache: the model must come from the hub
+        "HF_ENDPOINT": endpoint,
+        "HF_HUB_OFFLINE": None,  # set in this process once a local model has loaded
+        "RAGBOT_EMBEDDING_MODEL": "foo/bar",
+        "RAGBOT_MULTILINGUAL_MODEL": "none",
+        "RAGBOT_DATA_DIR": str(tmp_path / "data"),
+        "RAGBOT_ARTICLES_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
+    }
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 5 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()  # was: ten retry warnings (each twice) over 78 s
+    assert "'foo/bar'" in line and f"model hub {endpoint} cannot be reached" in line
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_an_articles_folder_that_is_not_one_is_named_in_full(tmp_path, kind):
+    target = tmp_path / "articles"
+    if kind == "file":
+        target.write_text("not a folder")
+    proc = _ragbot("index", cwd=tmp_path, env_extra={"RAGBOT_ARTICLES_DIR": "articles"})
+    assert proc.returncode == 6
+    [line] = proc.stderr.splitlines()
+    what = "is a file, not a folder" if kind == "file" else "does not exist"
+    assert line == f"error: the articles folder {target} {what} (RAGBOT_ARTICLES_DIR)"

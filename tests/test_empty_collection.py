@@ -86,7 +86,7 @@ def test_a_folder_whose_every_file_is_refused_gives_an_empty_index_and_names_eac
     (articles / "empty.md").write_bytes(b"")
     settings = make_settings(tmp_path, articles_dir=articles)
     code, out, err = cli(settings, "index")
-    assert code == 0 and out.startswith("Indexed 0 articles into 0 passages") and "2 file(s) skipped" in out
+    assert code == 0 and out.startswith("Indexed 0 articles into 0 passages") and "2 files skipped" in out
     assert "skipped binary.txt:" in err and "skipped empty.md:" in err and "Traceback" not in err
     assert Engine(settings, encoders=fake_encoders()).search(TREATY_QUESTION) == []
 

@@ -56,3 +56,31 @@ def test_help_imports_nothing_heavy():
     script = f"import sys, bot.cli; print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tests_benchmarks_and_docs_need_nothing_outside_the_repository():
+    """A fresh clone has no ../shared: `make test`, the benchmarks and the README's examples
+    use files of the repository only."""
+    from . import support
+
+    for name in ("SEEDS", "DEV_QA"):
+        path = getattr(support, name)
+        assert path.resolve().is_relative_to(ROOT) and path.exists(), name
+    assert not [n for n in vars(support) if "SHARED" in n.upper()]
+    files = [ROOT / "README.md", ROOT / "Makefile", ROOT / "bot" / "cli.py"]
+    files += sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "bench").glob("*.py"))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.name == "test_layout.py":
+            continue
+        assert "../shared" not in text and 'parent / "shared"' not in text, path.relative_to(ROOT)
+
+
+def test_a_benchmark_given_a_missing_qa_file_says_so_in_one_line(tmp_path):
+    missing = tmp_path / "nope.jsonl"
+    for module in ("bench.run", "bench.scale"):
+        proc = subprocess.run(
+            [sys.executable, "-m", module, "--qa", str(missing)], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert proc.stderr.splitlines() == [f"error: QA file {missing} does not exist or is not a file"], module

@@ -57,8 +57,12 @@ def test_a_model_given_by_local_path_works(tmp_path: Path):
     assert engine.search("Baïkonour", k=3)
 
 
-def _ragbot(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")} | env
+def _ragbot(
+    *args: str, env: dict[str, str | None], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a subprocess with ``env`` over ours (a None value unsets the variable)."""
+    merged = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")} | env
+    full = {k: v for k, v in merged.items() if v is not None}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -180,3 +184,59 @@ def test_answering_does_not_load_torch(real_engine: Engine):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
+
+
+def _everything_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_index_and_ask_write_nothing_outside_the_data_folder_and_say_what_takes_long(tmp_path: Path):
+    """A first index exports the model (a fresh model cache: the export's libraries load too), then
+    a question. Home, the XDG folders and the temp folder stay empty: OpenVINO used to write
+    ~/intel/openvino_ga_cid (a telemetry client id) on every run, and torch a folder in /tmp.
+    Piped stderr still shows the export and the embedding progress."""
+    outside = tmp_path / "outside"
+    places = {
+        "HOME": outside / "home",
+        "XDG_CACHE_HOME": outside / "cache",
+        "XDG_CONFIG_HOME": outside / "config",
+        "XDG_DATA_HOME": outside / "share",
+        "XDG_STATE_HOME": outside / "state",
+        "TMPDIR": outside / "tmp",
+    }
+    for place in places.values():
+        place.mkdir(parents=True)
+    env: dict[str, str | None] = {name: str(place) for name, place in places.items()} | {
+        "RAGBOT_ARTICLES_DIR": str(SEEDS),
+        "RAGBOT_DATA_DIR": str(tmp_path / "data"),  # the models are exported under it
+    }
+    for name in ("CI", "NNCF_CI", "ORT_DISABLE_TELEMETRY", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR"):
+        env[name] = None  # nothing inherited (CI=true in CI) may switch telemetry or caches off for us
+    built = _ragbot("index", env=env, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    lines = built.stderr.splitlines()
+    assert lines[0].startswith("exporting the embedding model once (")
+    progress = [line for line in lines if line.startswith("embedding: ")]
+    assert len(progress) >= 5 and progress[-1].endswith(" texts (100%)")
+    asked = _ragbot("ask", "What did the treaty include?", env=env, cwd=tmp_path)
+    assert asked.returncode == 0 and "[1]" in asked.stdout, asked.stderr
+    assert _everything_under(outside) == sorted(str(p.relative_to(outside)) for p in places.values())
+    assert (tmp_path / "data" / "models").is_dir()
+
+
+def test_the_onnx_runtime_writes_no_device_id(tmp_path: Path, model_cache: Path):
+    """onnxruntime (1.29+) writes ~/.cache/Microsoft/.../deviceid and uploads events unless told not to."""
+    home = tmp_path / "home"
+    home.mkdir()
+    script = (
+        "from pathlib import Path; from retrieval.embedding import BUNDLED_MODEL_NAME, model_ref; "
+        "from retrieval.onnx_encoder import OnnxEncoder; "
+        f"print(OnnxEncoder(model_ref(BUNDLED_MODEL_NAME), Path({str(model_cache)!r})).encode(['x']).shape)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME", "CI")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env | {"HOME": str(home)}, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(1, 384)"
+    assert _everything_under(home) == []
