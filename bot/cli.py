@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 
 QUIT = {":q", ":quit", ":exit"}
+HISTORY_FILE = "question-history"  # in the data folder
 CLI_CHAT = "cli"  # the one conversation of a terminal loop
 
 
@@ -213,7 +214,8 @@ def ask(
         else:
             _say(render.answer_text(answer))
 
-    _run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT))
+    history = engine.settings.data_dir / HISTORY_FILE
+    _run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT), history=history)
 
 
 @app.command()
@@ -238,7 +240,7 @@ def search(
         else:
             _say(render.hits_text(q, hits))
 
-    _run_questions(question, one, as_json=as_json)
+    _run_questions(question, one, as_json=as_json, history=engine.settings.data_dir / HISTORY_FILE)
 
 
 @app.command()
@@ -334,13 +336,18 @@ Asker = Callable[..., None]  # (question, chat=None)
 
 
 def _run_questions(
-    question: str | None, one: Asker, *, as_json: bool, on_new: Callable[[], None] | None = None
+    question: str | None,
+    one: Asker,
+    *,
+    as_json: bool,
+    history: Path,
+    on_new: Callable[[], None] | None = None,
 ) -> None:
     if question is not None:
         one(question)
         return
     if sys.stdin.isatty() and not as_json:
-        _interactive(one, on_new)
+        _interactive(one, on_new, history)
         return
     failed: RagbotError | None = None
     for q, unreadable in _stdin_lines():
@@ -379,9 +386,9 @@ def _stdin_lines() -> Iterator[tuple[str, str | None]]:
         yield text.strip(), None
 
 
-def _interactive(one: Asker, on_new: Callable[[], None] | None) -> None:
+def _interactive(one: Asker, on_new: Callable[[], None] | None, history_file: Path) -> None:
     """The question loop: follow-ups read with the previous question until `:new`."""
-    history = _readline_history()
+    history = _readline_history(history_file)
     _say("Ask a question about the articles (:new starts over, :q or Ctrl-D leaves).", err=True)
     try:
         while True:
@@ -408,13 +415,13 @@ def _interactive(one: Asker, on_new: Callable[[], None] | None) -> None:
         history()
 
 
-def _readline_history() -> Callable[[], None]:
-    """Enable line editing with a persistent history; returns the function that saves it."""
+def _readline_history(path: Path) -> Callable[[], None]:
+    """Enable line editing with a persistent history in the data folder (nothing is written
+    outside it); returns the function that saves it."""
     try:
         import readline
     except ImportError:  # pragma: no cover - Windows
         return lambda: None
-    path = Path.home() / ".local" / "state" / "ragbot" / "history"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         readline.read_history_file(path)

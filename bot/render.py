@@ -98,6 +98,7 @@ def index_json(report: IndexReport) -> dict[str, Any]:
         "articles": report.articles,
         "embedded_passages": report.embedded_passages,
         "full_rebuild": report.full_rebuild,
+        "published": report.published,  # False: nothing changed, ``version`` stays current
         "version": report.version,
         "errors": [{"file": e.label, "reason": e.reason} for e in report.errors],
     }
@@ -228,6 +229,13 @@ def _size(n: int) -> str:
 
 
 def index_text(report: IndexReport) -> str:
+    if not report.published:
+        articles = count(report.articles, "article|articles")
+        line = f"Nothing changed: {articles} ({count(report.passages, 'passage|passages')}) already indexed"
+        line += f" in {report.version}"
+        if report.errors:
+            line += f" ({count(len(report.errors), 'file|files')} skipped)"
+        return line
     line = (
         f"Indexed {count(report.articles, 'article|articles')} into {count(report.passages, 'passage|passages')}"
         f" in {report.seconds:.1f} s"

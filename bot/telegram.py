@@ -21,7 +21,7 @@ from retrieval.answer import Answer
 from retrieval.articles import SUPPORTED_SUFFIXES
 from retrieval.config import Settings
 from retrieval.engine import Engine
-from retrieval.errors import BadArticle, IndexNotBuilt, RagbotError
+from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError
 from retrieval.lock import IndexBusy
 
 from . import render
@@ -162,12 +162,16 @@ def _texts(update: Update) -> Messages:
 
 
 async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
-    """Run a read of the index in a worker thread; None, after telling the user, when there is no index yet."""
+    """Run a read of the index in a worker thread; None, after telling the user, when there is no
+    usable index (not built yet, or damaged / built with another model: an admin's /reindex mends both)."""
     try:
         return await asyncio.to_thread(read)
     except IndexNotBuilt:
         await _reply(update, _texts(update).no_index)
-        return None
+    except (IndexCorrupt, ModelMismatch) as err:
+        log.warning("index unusable: %s", err)
+        await _reply(update, _texts(update).index_unusable)
+    return None
 
 
 Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
@@ -460,10 +464,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         return
 
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    try:
-        answer = await asyncio.to_thread(functools.partial(state.engine.ask, question, chat=update.effective_chat.id))
-    except IndexNotBuilt:
-        await _reply(update, texts.no_index)
+    answer = await _read_index(update, functools.partial(state.engine.ask, question, chat=update.effective_chat.id))
+    if answer is None:
         return
     if answer.abstained:
         await _reply(update, render.answer_html(answer, texts), html=True)

@@ -393,3 +393,13 @@ def test_an_articles_folder_that_is_not_one_is_named_in_full(tmp_path, kind):
     [line] = proc.stderr.splitlines()
     what = "is a file, not a folder" if kind == "file" else "does not exist"
     assert line == f"error: the articles folder {target} {what} (RAGBOT_ARTICLES_DIR)"
+
+
+def test_index_with_nothing_changed_says_so_and_keeps_the_version(cli):
+    code, first, _ = cli("index", "--json")
+    assert code == 0 and json.loads(first)["published"] is True
+    code, again, _ = cli("index", "--json")
+    summary = json.loads(again)
+    assert code == 0 and summary["published"] is False and summary["version"] == json.loads(first)["version"]
+    code, text, _ = cli("index")
+    assert code == 0 and text.startswith("Nothing changed: 5 articles (") and summary["version"] in text

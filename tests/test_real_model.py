@@ -146,7 +146,9 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
         proc.kill()
         os.close(primary)
     assert b"[1]" in seen and TREATY_ARTICLE.encode() in seen
-    assert (tmp_path / ".local" / "state" / "ragbot" / "history").is_file()
+    # The history stays in the data folder; nothing is written in the home folder.
+    assert (real_engine.settings.data_dir / "question-history").is_file()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_exported_encoders_agree_with_torch(model_cache: Path):

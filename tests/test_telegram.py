@@ -476,3 +476,18 @@ async def test_without_an_index_the_bot_says_so(tmp_path: Path, fake: FakeBotAPI
             fake.push_message(text, user_id=ADMIN)
         messages = await fake.wait_for_messages(4, chat_id=ADMIN)
     assert all("not built yet" in m["text"] for m in messages)
+
+
+async def test_a_damaged_index_is_named_not_a_generic_error(tmp_path: Path, fake: FakeBotAPI):
+    """A snapshot that fails its checks is refused; the bot says an admin can /reindex, in every reply."""
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders())
+    engine.index()
+    current = (engine.settings.data_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    manifest = engine.settings.data_dir / "snapshots" / current / "manifest.json"
+    manifest.write_text("[]", encoding="utf-8")
+    fresh = Engine(engine.settings, encoders=fake_encoders())  # a new process: nothing cached
+    async with running_bot(bot_settings(fresh.settings, fake), fresh, fake):
+        for text in ("/sources", "/stats", "sanctions"):
+            fake.push_message(text, user_id=ADMIN)
+        messages = await fake.wait_for_messages(3, chat_id=ADMIN)
+    assert all("cannot be used right now" in m["text"] and "/reindex" in m["text"] for m in messages), messages
