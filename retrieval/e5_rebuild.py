@@ -268,7 +268,7 @@ def _encode_offset(offset: int) -> int:
 
 def build_tokenizer(model: E5File) -> object:
     """The ``tokenizers.Tokenizer`` that reproduces e5.c's tokenisation."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     vocab = list(zip(model.pieces, model.scores, strict=True))
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=model.unk, byte_fallback=False))
@@ -276,7 +276,7 @@ def build_tokenizer(model: E5File) -> object:
         [normalizers.Precompiled(build_charsmap(model.normalisation)), normalizers.Replace(Regex(" {2,}"), " ")]
     )
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tokenizer.decoder = __import__("tokenizers").decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     bos, eos = model.pieces[model.bos], model.pieces[model.eos]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",
@@ -286,8 +286,6 @@ def build_tokenizer(model: E5File) -> object:
     specials = [model.pieces[i] for i in (model.bos, model.pad, model.eos, model.unk)]
     if "<mask>" in model.pieces:
         specials.append("<mask>")
-    from tokenizers import AddedToken
-
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     return tokenizer
 
