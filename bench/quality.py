@@ -68,7 +68,7 @@ def _parse_override(text: str) -> tuple[str, object]:
         return name.strip(), value
 
 
-def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):  # noqa: ANN202
+def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
     from retrieval import Engine, Settings
 
     values = {"articles_dir": articles, "data_dir": data} | overrides
@@ -122,7 +122,7 @@ def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path 
     }
 
 
-def _rank(hits: list, gold: tuple, fold) -> int | None:  # noqa: ANN001
+def _rank(hits: list, gold: tuple, fold) -> int | None:
     wanted = [(g.doc, fold(g.contains)) for g in gold]
     for hit in hits:
         text = fold(hit.passage.text)
@@ -131,7 +131,7 @@ def _rank(hits: list, gold: tuple, fold) -> int | None:  # noqa: ANN001
     return None
 
 
-def _carries(answer, gold: tuple, fold) -> bool:  # noqa: ANN001
+def _carries(answer, gold: tuple, fold) -> bool:
     """The answer, with the passages it quotes, holds a gold text from a gold article it cites."""
     cited = {c.article.id for c in answer.citations}
     text = fold(" ".join([answer.text, *(c.quote for c in answer.citations)]))

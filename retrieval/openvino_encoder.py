@@ -25,12 +25,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef
-from .exported import INPUT_NAMES, ensure_exported, load_tokenizer, model_cache_dir, pack, pool_into, traceable
+from .embedding import ModelRef, Prompts
+from .exported import (
+    INPUT_NAMES,
+    ensure_exported,
+    load_prompts,
+    load_tokenizer,
+    model_cache_dir,
+    pack,
+    pool_into,
+    traceable,
+)
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: prompts recorded with the export
 BACKEND = "openvino-int8"
 CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
 CALIBRATION_SAMPLES = 300
@@ -67,8 +76,10 @@ def _export(source: Path, out: Path) -> None:
             input=[(name, [-1, -1], ov.Type.i64) for name in INPUT_NAMES],
         )
     tokenizer, _ = load_tokenizer(out)
+    prompts = load_prompts(out)
     feeds = []
-    for text in calibration_texts():
+    for k, text in enumerate(calibration_texts()):  # every third is question-sized: the query prompt
+        text = (prompts.query if k % 3 == 0 else prompts.passage) + text
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
         feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
     chatter = io.StringIO()  # NNCF draws progress bars on stdout; `ragbot index --json` owns stdout
@@ -117,6 +128,7 @@ class OpenVinoEncoder:
         self._core = None
         self._model_file: Path | None = None
         self._tokenizer = None
+        self._prompts = Prompts()
         self._max_len = 0
         self._single = None  # (CompiledModel, InferRequest): one batch, one thread
         self._queue = None  # AsyncInferQueue: one stream per thread
@@ -134,6 +146,14 @@ class OpenVinoEncoder:
         return int(compiled.outputs[0].get_partial_shape()[-1].get_length())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self._encode([self._prompts.passage + t for t in texts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self._encode([self._prompts.query + t for t in texts])
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
         """A question runs as one synchronous call on one thread; many texts run as batches of
         similar length, one batch per stream (one single-threaded stream per core), asynchronously.
 
@@ -182,6 +202,7 @@ class OpenVinoEncoder:
 
                 folder = ensure_exported(self._ref, self._folder, stamp=_stamp(), product="model.xml", export=_export)
                 self._tokenizer, self._max_len = load_tokenizer(folder)
+                self._prompts = load_prompts(folder)
                 core = ov.Core()
                 cache = folder / "cache"
                 with contextlib.suppress(OSError):
