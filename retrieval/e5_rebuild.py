@@ -383,6 +383,8 @@ def write_sentence_transformers_folder(source: Path, target: Path) -> Path:
         {
             "tokenizer_class": "PreTrainedTokenizerFast",
             "model_max_length": model.max_positions,
+            # BERT takes token types; the exports trace all three inputs.
+            "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
             "clean_up_tokenization_spaces": False,
             **specials,
         },
@@ -441,7 +443,7 @@ def token_ids(tokenizer: object, texts: Iterable[str]) -> list[list[int]]:
     return [enc.ids for enc in tokenizer.encode_batch(list(texts))]  # type: ignore[attr-defined]
 
 
-REBUILD_VERSION = 1
+REBUILD_VERSION = 2
 
 
 def ensure_rebuilt(folder: Path) -> Path:

