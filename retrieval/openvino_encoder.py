@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef, no_telemetry
+from .embedding import ModelRef, Prompts, no_telemetry
 from .exported import (
     INPUT_NAMES,
     NOTICE_LOGGER,
     ensure_exported,
+    load_prompts,
     load_tokenizer,
     model_cache_dir,
     pack,
@@ -39,7 +40,7 @@ from .exported import (
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: prompts recorded with the export
 BACKEND = "openvino-int8"
 CALIBRATION_FILE = Path(__file__).with_name("calibration.txt")
 CALIBRATION_SAMPLES = 300
@@ -79,8 +80,10 @@ def _export(source: Path, out: Path) -> None:
             input=[(name, [-1, -1], ov.Type.i64) for name in INPUT_NAMES],
         )
     tokenizer, _ = load_tokenizer(out)
+    prompts = load_prompts(out)
     feeds = []
-    for text in calibration_texts():
+    for k, text in enumerate(calibration_texts()):  # every third is question-sized: the query prompt
+        text = (prompts.query if k % 3 == 0 else prompts.passage) + text
         ids = np.array([tokenizer.encode(text).ids], dtype=np.int64)
         feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
     notice.info("export: quantising to int8, calibrated on %d texts…", len(feeds))
@@ -124,6 +127,7 @@ class OpenVinoEncoder:
         self._core = None
         self._model_file: Path | None = None
         self._tokenizer = None
+        self._prompts = Prompts()
         self._max_len = 0
         self._single = None  # (CompiledModel, InferRequest): one batch, one thread
         self._queue = None  # AsyncInferQueue: one stream per thread
@@ -141,6 +145,14 @@ class OpenVinoEncoder:
         return int(compiled.outputs[0].get_partial_shape()[-1].get_length())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self._encode([self._prompts.passage + t for t in texts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self._encode([self._prompts.query + t for t in texts])
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
         """A question runs as one synchronous call on one thread; many texts run as batches of
         similar length, one batch per stream (one single-threaded stream per core), asynchronously.
 
@@ -188,6 +200,7 @@ class OpenVinoEncoder:
                 ov = _import_openvino()
                 folder = ensure_exported(self._ref, self._folder, stamp=_stamp(), product="model.xml", export=_export)
                 self._tokenizer, self._max_len = load_tokenizer(folder)
+                self._prompts = load_prompts(folder)
                 core = ov.Core()
                 cache = folder / "cache"
                 with contextlib.suppress(OSError):

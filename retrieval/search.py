@@ -24,6 +24,7 @@ from .articles import ArticleInfo, normalize_text
 from .chunking import Passage
 from .config import Settings
 from .crosslingual import ExpansionSettings, weighted_query_terms
+from .embedding import encode_queries
 from .errors import RagbotError
 from .indexer import Encoders
 from .snapshot import Snapshot
@@ -215,7 +216,7 @@ class Searcher:
         return _coverage(word_terms, set(self.analyzer.terms(text)))
 
     def _encode(self, encoder: object, role: str, texts: list[str]) -> np.ndarray:
-        vector = encoder.encode(texts)  # type: ignore[attr-defined]
+        vector = encode_queries(encoder, texts)  # type: ignore[arg-type]
         if role not in self._checked:
             self.snapshot.check_encoder(role, encoder.name, int(vector.shape[1]))  # type: ignore[attr-defined]
             self._checked.add(role)

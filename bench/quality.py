@@ -1,0 +1,161 @@
+"""Retrieval and answer quality over a collection and a QA file; one JSON object on stdout.
+
+    python -m bench.quality --articles PIAF/articles --qa PIAF/piaf_dev_qa.jsonl   # PIAF: where the data set is
+    python -m bench.quality --articles seeds --qa eval/heldout_qa.jsonl --set weight_multilingual=0
+
+Every question searches the whole collection. Then, unless ``--no-absent``, half of the
+articles that the questions are about (every other one, sorted by id) are left out of a
+second index, and their questions are asked again: a good system now refuses them.
+
+Figures: recall@1/5/10 and MRR@10 of the first passage holding the gold text; false
+refusals (answerable questions refused); refusals on absent articles; refusals of the
+QA file's unanswerable questions; answers carrying the gold text (answer plus quoted
+passages, from the gold article); mean answer length; search and answer latency.
+``--set name=value`` overrides any setting (repeatable), so variants run side by side.
+Not a test: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.stats import percentile
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=Path, required=True, help="folder of articles (the collection)")
+    parser.add_argument("--qa", type=Path, required=True, help="QA file, JSON lines")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0: all)")
+    parser.add_argument("--no-absent", action="store_true", help="skip the absent-article run")
+    parser.add_argument("--models", type=Path, default=None, help="model cache to reuse between runs")
+    parser.add_argument("--label", default="", help="a name for this run in the output")
+    args = parser.parse_args()
+    for path in (args.articles, args.qa):
+        if not path.exists():
+            sys.exit(f"error: {path} does not exist")
+
+    from retrieval.evaluation import load_qa
+
+    overrides = dict(_parse_override(s) for s in args.set)
+    items = load_qa(args.qa)
+    if args.limit:
+        items = items[: args.limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        full = _run(args.articles, root / "full", items, overrides, args.models)
+        out = {"label": args.label, "articles_dir": str(args.articles), "qa": str(args.qa), "overrides": overrides}
+        out |= full
+        if not args.no_absent:
+            out |= _absent(args.articles, root, items, overrides, args.models)
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def _parse_override(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        sys.exit(f"error: --set {text!r}: expected NAME=VALUE")
+    try:
+        return name.strip(), json.loads(value)
+    except ValueError:
+        return name.strip(), value
+
+
+def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
+    from retrieval import Engine, Settings
+
+    values = {"articles_dir": articles, "data_dir": data} | overrides
+    if models is not None:
+        values.setdefault("model_cache_dir", models)
+    return Engine(Settings(_env_file=None, **values))
+
+
+def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path | None) -> dict:
+    from retrieval.evaluation import fold
+
+    engine = _engine(articles, data, overrides, models)
+    t0 = time.perf_counter()
+    report = engine.index()
+    index_seconds = time.perf_counter() - t0
+    engine.search("warm-up", 10)
+    ranks, refused, carried, lengths, search_ms, answer_ms = [], [], [], [], [], []
+    unanswerable_refused = []
+    for item in items:
+        t = time.perf_counter()
+        hits = engine.search(item.question, 10)
+        search_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        answer = engine.answer_hits(item.question, hits)
+        answer_ms.append((time.perf_counter() - t) * 1000)
+        if not item.answerable:
+            unanswerable_refused.append(answer.abstained)
+            continue
+        ranks.append(_rank(hits, item.gold, fold))
+        refused.append(answer.abstained)
+        lengths.append(len(answer.text))
+        carried.append(not answer.abstained and _carries(answer, item.gold, fold))
+    n = max(len(ranks), 1)
+    return {
+        "articles": report.articles,
+        "passages": report.passages,
+        "index_seconds": round(index_seconds, 2),
+        "questions": len(items),
+        "answerable": len(ranks),
+        "recall_at_1": round(sum(r == 1 for r in ranks if r) / n, 4),
+        "recall_at_5": round(sum(r <= 5 for r in ranks if r) / n, 4),
+        "recall_at_10": round(sum(r <= 10 for r in ranks if r) / n, 4),
+        "mrr_at_10": round(sum(1 / r for r in ranks if r) / n, 4),
+        "false_refusals": round(sum(refused) / n, 4),
+        "unanswerable_refused": f"{sum(unanswerable_refused)}/{len(unanswerable_refused)}",
+        "answers_carry_gold": round(sum(carried) / n, 4),
+        "mean_answer_chars": round(sum(lengths) / n, 1),
+        "search_ms_p50": round(percentile(search_ms, 50), 2),
+        "search_ms_p95": round(percentile(search_ms, 95), 2),
+        "answer_ms_p50": round(percentile(answer_ms, 50), 2),
+    }
+
+
+def _rank(hits: list, gold: tuple, fold) -> int | None:
+    wanted = [(g.doc, fold(g.contains)) for g in gold]
+    for hit in hits:
+        text = fold(hit.passage.text)
+        if any(hit.article.id == doc and needle in text for doc, needle in wanted):
+            return hit.rank
+    return None
+
+
+def _carries(answer, gold: tuple, fold) -> bool:
+    """The answer, with the passages it quotes, holds a gold text from a gold article it cites."""
+    cited = {c.article.id for c in answer.citations}
+    text = fold(" ".join([answer.text, *(c.quote for c in answer.citations)]))
+    return any(g.doc in cited and fold(g.contains) in text for g in gold)
+
+
+def _absent(articles: Path, root: Path, items: list, overrides: dict, models: Path | None) -> dict:
+    docs = sorted({g.doc for item in items if item.answerable for g in item.gold})
+    gone = set(docs[::2])
+    kept = root / "kept-articles"
+    kept.mkdir()
+    for path in sorted(articles.iterdir()):
+        if path.is_file() and path.stem not in gone:
+            shutil.copy2(path, kept / path.name)
+    engine = _engine(kept, root / "absent", overrides, models)
+    engine.index()
+    asked = [item for item in items if item.answerable and {g.doc for g in item.gold} <= gone]
+    refused = [engine.answer_hits(item.question, engine.search(item.question, 10)).abstained for item in asked]
+    return {
+        "absent_articles": len(gone),
+        "absent_questions": len(asked),
+        "absent_refused": round(sum(refused) / max(len(refused), 1), 4),
+    }
+
+
+if __name__ == "__main__":
+    main()
