@@ -316,7 +316,33 @@ async def test_twenty_users_at_once_all_get_answers(fake_engine: Engine, fake: F
 # --- failures --------------------------------------------------------------------------------------
 
 
-async def test_errors_reach_the_user_and_the_bot_keeps_going(fake_engine: Engine, fake: FakeBotAPI):
+class FailingEmbedder(FakeEmbedder):
+    """The model process failing (out of memory, a crashed runtime) while ``broken`` is set."""
+
+    broken = False
+
+    def encode(self, texts):
+        if self.broken:
+            raise RuntimeError("the model runtime crashed")
+        return super().encode(texts)
+
+
+async def test_errors_reach_the_user_and_the_bot_keeps_going(tmp_path: Path, fake: FakeBotAPI):
+    embedder = FailingEmbedder()
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders(embedder))
+    engine.index()
+    async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+        embedder.broken = True
+        fake.push_message("sanctions", user_id=51)
+        [err] = await fake.wait_for_messages(1, chat_id=51)
+        embedder.broken = False
+        fake.push_message("sanctions", user_id=51)
+        [_, ok] = await fake.wait_for_messages(2, chat_id=51)
+    assert "something went wrong" in err["text"]
+    assert "[1]" in ok["text"]
+
+
+async def test_a_damaged_pointer_is_named_and_the_bot_recovers_with_it(fake_engine: Engine, fake: FakeBotAPI):
     data = fake_engine.settings.data_dir
     good = current_version(data)
     async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
@@ -326,7 +352,7 @@ async def test_errors_reach_the_user_and_the_bot_keeps_going(fake_engine: Engine
         (data / POINTER).write_text(good + "\n")
         fake.push_message("sanctions", user_id=51)
         [_, ok] = await fake.wait_for_messages(2, chat_id=51)
-    assert "something went wrong" in err["text"]
+    assert "cannot be used right now" in err["text"] and "/reindex" in err["text"]
     assert "[1]" in ok["text"]
 
 
