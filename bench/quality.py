@@ -78,7 +78,7 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
 
 
 def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path | None) -> dict:
-    from retrieval.evaluation import fold
+    from retrieval.evaluation import first_match_rank, fold
 
     engine = _engine(articles, data, overrides, models)
     t0 = time.perf_counter()
@@ -97,7 +97,7 @@ def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path 
         if not item.answerable:
             unanswerable_refused.append(answer.abstained)
             continue
-        ranks.append(_rank(hits, item.gold, fold))
+        ranks.append(first_match_rank(hits, item.gold))
         refused.append(answer.abstained)
         lengths.append(len(answer.text))
         carried.append(not answer.abstained and _carries(answer, item.gold, fold))
@@ -120,15 +120,6 @@ def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path 
         "search_ms_p95": round(percentile(search_ms, 95), 2),
         "answer_ms_p50": round(percentile(answer_ms, 50), 2),
     }
-
-
-def _rank(hits: list, gold: tuple, fold) -> int | None:
-    wanted = [(g.doc, fold(g.contains)) for g in gold]
-    for hit in hits:
-        text = fold(hit.passage.text)
-        if any(hit.article.id == doc and needle in text for doc, needle in wanted):
-            return hit.rank
-    return None
 
 
 def _carries(answer, gold: tuple, fold) -> bool:

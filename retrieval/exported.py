@@ -157,6 +157,27 @@ def load_tokenizer(folder: Path):  # noqa: ANN201 - (tokenizers.Tokenizer, max l
     return tokenizer, max_len
 
 
+class PromptedEncoder:
+    """``encode`` / ``encode_queries`` of an exported model: the prompts saved with the export
+    (``_prompts``, set by the backend's ``_load``), then the backend's ``_encode``."""
+
+    _prompts: Prompts = Prompts()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self._encode([self._prompts.passage + t for t in texts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self._encode([self._prompts.query + t for t in texts])
+
+    def _load(self) -> object:
+        raise NotImplementedError
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class Batch:
     """Texts of similar length run together: ``rows`` index the caller's texts, ``lengths`` their tokens."""

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef, Prompts, no_telemetry
+from .embedding import ModelRef, no_telemetry
 from .exported import (
     INPUT_NAMES,
+    PromptedEncoder,
     ensure_exported,
     load_prompts,
     load_tokenizer,
@@ -84,7 +85,7 @@ def _export(source: Path, out: Path) -> None:
         root.setLevel(level)
 
 
-class OnnxEncoder:
+class OnnxEncoder(PromptedEncoder):
     """Mean-pooled, L2-normalised sentence embeddings from the ONNX export; no torch."""
 
     def __init__(self, ref: ModelRef, cache_dir: Path, *, quantized: bool = True, threads: int = 2) -> None:
@@ -94,7 +95,6 @@ class OnnxEncoder:
         self._threads = threads
         self._session = None
         self._tokenizer = None
-        self._prompts = Prompts()
         self._max_len = 0
         self._lock = threading.Lock()
 
@@ -111,14 +111,6 @@ class OnnxEncoder:
     def dim(self) -> int:
         session, _ = self._load()
         return int(session.get_outputs()[0].shape[-1])
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
-        return self._encode([self._prompts.passage + t for t in texts])
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
-        return self._encode([self._prompts.query + t for t in texts])
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         """One text per run, ``threads`` runs at a time on single-threaded kernels.

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import ModelRef, Prompts, no_telemetry
+from .embedding import ModelRef, no_telemetry
 from .exported import (
     INPUT_NAMES,
     NOTICE_LOGGER,
+    PromptedEncoder,
     ensure_exported,
     load_prompts,
     load_tokenizer,
@@ -115,7 +116,7 @@ def _stamp() -> dict[str, object]:
     return {"version": EXPORT_VERSION, "calibration_sha256": calibration, "samples": CALIBRATION_SAMPLES}
 
 
-class OpenVinoEncoder:
+class OpenVinoEncoder(PromptedEncoder):
     """Mean-pooled, L2-normalised sentence embeddings from the int8 OpenVINO export; no torch."""
 
     backend = BACKEND
@@ -127,7 +128,6 @@ class OpenVinoEncoder:
         self._core = None
         self._model_file: Path | None = None
         self._tokenizer = None
-        self._prompts = Prompts()
         self._max_len = 0
         self._single = None  # (CompiledModel, InferRequest): one batch, one thread
         self._queue = None  # AsyncInferQueue: one stream per thread
@@ -143,14 +143,6 @@ class OpenVinoEncoder:
     def dim(self) -> int:
         compiled, _ = self._latency_model()
         return int(compiled.outputs[0].get_partial_shape()[-1].get_length())
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
-        return self._encode([self._prompts.passage + t for t in texts])
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
-        return self._encode([self._prompts.query + t for t in texts])
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         """A question runs as one synchronous call on one thread; many texts run as batches of
