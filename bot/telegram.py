@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCES_PREFIX = "src:"
-DOWNLOAD_SECONDS = 60.0  # an admin's upload is read from Telegram's file server within this time
 
 
 class BotConfigError(RagbotError):
@@ -52,6 +51,10 @@ class BotApiUnreachable(RagbotError):
 
 class TooLarge(Exception):
     """A download went over its byte cap."""
+
+
+class DownloadFailed(Exception):
+    """A document could not be read from the Bot API (its message never quotes the file URL)."""
 
 
 class AnswerStore:
@@ -308,15 +311,21 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if (document.file_size or 0) > cap:  # declared too large: nothing is downloaded
         await _reply(update, too_large)
         return
-    if state.reindex_lock.locked():
-        await _reply(update, texts.reindex_running)
+    deadline = state.settings.telegram_download_seconds
+    try:  # downloaded before taking the lock: a slow file server never blocks /reindex or other uploads
+        raw = await asyncio.wait_for(download_capped(document, cap, timeout=deadline), deadline)
+    except TooLarge:
+        await _reply(update, too_large)
         return
-    async with state.reindex_lock:
-        try:
-            raw = await asyncio.wait_for(download_capped(document, cap), DOWNLOAD_SECONDS)
-        except TooLarge:
-            await _reply(update, too_large)
-            return
+    except TimeoutError:
+        log.warning("upload %r not downloaded: no answer within %g s", name, deadline)
+        await _reply(update, texts.upload_refused.format(reason=texts.upload_timeout.format(seconds=deadline)))
+        return
+    except DownloadFailed as err:
+        log.warning("upload %r not downloaded: %s", name, err)
+        await _reply(update, texts.upload_refused.format(reason=texts.upload_download_failed))
+        return
+    async with state.reindex_lock:  # uploads and /reindex take turns
         try:
             added, report = await asyncio.to_thread(state.engine.add_upload, name, raw)
         except IndexBusy:
@@ -339,37 +348,43 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def download_capped(document: Any, cap: int) -> bytes:
+async def download_capped(document: Any, cap: int, *, timeout: float = 30.0) -> bytes:
     """A document's bytes, refused (:class:`TooLarge`) past ``cap`` bytes whatever its declared size.
 
     The size in the message is optional and the sender's word: the download itself is capped.
+    A network wait over ``timeout`` raises :class:`TimeoutError` (the caller bounds the whole); any
+    other failure to get the file (Bot API or file server) is a :class:`DownloadFailed`.
     """
-    from telegram.error import BadRequest
+    from telegram.error import BadRequest, TelegramError, TimedOut
 
     try:
         file = await document.get_file()
+        if (file.file_size or 0) > cap:
+            raise TooLarge
+        path = file.file_path or ""
+        if not path.startswith(("http://", "https://")):  # a local Bot API server hands out file paths
+            raw = bytes(await file.download_as_bytearray())
+            if len(raw) > cap:
+                raise TooLarge
+            return raw
     except BadRequest as err:
         if "too big" in str(err).lower():  # the Bot API serves no file over 20 MB
             raise TooLarge from None
-        raise
-    if (file.file_size or 0) > cap:
-        raise TooLarge
-    path = file.file_path or ""
-    if not path.startswith(("http://", "https://")):  # a local Bot API server hands out file paths
-        raw = bytes(await file.download_as_bytearray())
-        if len(raw) > cap:
-            raise TooLarge
-        return raw
-    return await _fetch_capped(path, cap)
+        raise DownloadFailed(f"the Bot API refused getFile: {redact(str(err))}") from None
+    except TimedOut:
+        raise TimeoutError from None
+    except TelegramError as err:
+        raise DownloadFailed(f"{type(err).__name__}: {redact(str(err))}") from None
+    return await _fetch_capped(path, cap, timeout)
 
 
-async def _fetch_capped(url: str, cap: int) -> bytes:
+async def _fetch_capped(url: str, cap: int, timeout: float) -> bytes:
     import httpx
 
     chunks: list[bytes] = []
     size = 0
     try:
-        async with httpx.AsyncClient(timeout=30.0) as client, client.stream("GET", url) as response:
+        async with httpx.AsyncClient(timeout=timeout) as client, client.stream("GET", url) as response:
             response.raise_for_status()
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
@@ -379,11 +394,13 @@ async def _fetch_capped(url: str, cap: int) -> bytes:
                 if size > cap:
                     raise TooLarge
                 chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise TimeoutError from None
     except httpx.HTTPError as err:
         # httpx's message quotes the URL, and a Bot API file URL holds the token.
         status = getattr(getattr(err, "response", None), "status_code", None)
-        raise RuntimeError(
-            f"download from the Bot API file server failed ({type(err).__name__} {status or ''})"
+        raise DownloadFailed(
+            f"download from the Bot API file server failed ({type(err).__name__}{f' {status}' if status else ''})"
         ) from None
     return b"".join(chunks)
 
