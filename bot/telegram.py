@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import secrets
@@ -115,6 +116,8 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .token(settings.telegram_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .request(_json_request(pool_size=256))  # PTB's own default sizes
+        .get_updates_request(_json_request(pool_size=1))
         .concurrent_updates(settings.telegram_concurrency)
         .rate_limiter(AIORateLimiter(max_retries=settings.telegram_send_retries))
         .post_init(_post_init)
@@ -137,6 +140,31 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
     app.add_error_handler(on_error)
     return app
+
+
+def _json_request(pool_size: int) -> Any:
+    """PTB's HTTPX request, except that an answer which is not JSON (a proxy's HTML error page, a
+    cut-off body, even with status 200) is a server fault: a ``NetworkError``, retried like one, and
+    not logged by PTB with the whole page and a traceback."""
+    from telegram.error import NetworkError
+    from telegram.request import HTTPXRequest
+
+    class JsonRequest(HTTPXRequest):
+        @staticmethod
+        def parse_json_payload(payload: bytes) -> dict[str, Any]:
+            try:
+                return json.loads(payload.decode("utf-8", "replace"))
+            except ValueError:
+                raise NetworkError("the answer is not JSON") from None
+
+    return JsonRequest(connection_pool_size=pool_size)
+
+
+def _reason(err: Exception) -> str:
+    """An error from the Bot API on one short line: PTB quotes a non-JSON answer's whole body."""
+    text, cut, _ = str(err).partition(". Parsing the server response")
+    text = redact(" ".join(text.split()))
+    return f"{type(err).__name__}: {text[:200]}{', not a JSON answer' if cut else ''}"
 
 
 async def _post_init(app: Application) -> None:
@@ -447,7 +475,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     from telegram.error import BadRequest, NetworkError
 
     if update is None and isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
-        log.warning("Bot API unreachable while polling (%s: %s); retrying", type(context.error).__name__, context.error)
+        log.warning("Bot API unreachable while polling (%s); retrying", _reason(context.error))
         return
     chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     update_id = update.update_id if isinstance(update, Update) else None
@@ -578,8 +606,9 @@ def api_label(settings: Settings) -> str:
 async def connect(app: Application, settings: Settings) -> None:
     """Reach the Bot API and check the token (``getMe``), waiting out network failures.
 
-    Each failed attempt is one log line and a wait from :class:`Backoff`; a rejected token is
-    not retried (:class:`BotConfigError`, exit 2), and running out of attempts raises
+    Each failed attempt (network, 5xx, 429, an answer that is not JSON) is one log line and a
+    wait from :class:`Backoff`; a rejected token or a refused getMe (401/404/400) is not retried
+    (:class:`BotConfigError`, exit 2), and running out of attempts raises
     :class:`BotApiUnreachable`. No message quotes the token.
     """
     from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
@@ -597,9 +626,11 @@ async def connect(app: Application, settings: Settings) -> None:
                 f"the Bot API at {api} rejected RAGBOT_TELEGRAM_TOKEN: check the token @BotFather gave you"
             ) from None
         except (BadRequest, RetryAfter, NetworkError) as err:
-            if isinstance(err, BadRequest):
-                raise RagbotError(f"the Bot API at {api} refused getMe: {redact(str(err))}") from None
-            reason = f"{type(err).__name__}: {redact(str(err))}"
+            if isinstance(err, BadRequest):  # like a rejected token: the settings, not the network
+                raise BotConfigError(
+                    f"the Bot API at {api} refused getMe ({_reason(err)}): check RAGBOT_TELEGRAM_API_URL"
+                ) from None
+            reason = _reason(err)
             delay = next(delays, None)
             if delay is None:
                 raise BotApiUnreachable(

@@ -388,6 +388,22 @@ async def test_a_bot_api_outage_while_polling_is_one_line_per_retry(
     assert all(r.levelno == logging.WARNING and "\n" not in r.getMessage() for r in outage)
 
 
+async def test_an_html_error_page_while_polling_is_one_short_line_per_retry(
+    fake_engine: Engine, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+):
+    page = b"<html>\n<head><title>502 Bad Gateway</title></head>\n" + b"<p>upstream line</p>\n" * 20 + b"</html>\n"
+    fake.fail_next_raw("getUpdates", status=502, body=page, content_type="text/html", times=2)
+    with caplog.at_level("WARNING"):
+        async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+            fake.push_message("sanctions", user_id=63)
+            await fake.wait_for_messages(1, chat_id=63)  # the bot got past the outage and answers
+    assert [c.ok for c in fake.calls_to("getUpdates")][:2] == [False, False]
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    outage = [r for r in caplog.records if "Bad Gateway" in r.getMessage()]
+    assert len(outage) == 2 and "upstream line" not in caplog.text, caplog.text
+    assert all("not a JSON answer" in r.getMessage() and "\n" not in r.getMessage() for r in outage)
+
+
 def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
     from typer.testing import CliRunner
 
