@@ -153,9 +153,12 @@ def _json_request(pool_size: int) -> Any:
         @staticmethod
         def parse_json_payload(payload: bytes) -> dict[str, Any]:
             try:
-                return json.loads(payload.decode("utf-8", "replace"))
+                data = json.loads(payload.decode("utf-8", "replace"))
             except ValueError:
-                raise NetworkError("the answer is not JSON") from None
+                data = None
+            if not isinstance(data, dict):
+                raise NetworkError("the answer is not a JSON object")
+            return data
 
     return JsonRequest(connection_pool_size=pool_size)
 
@@ -164,7 +167,7 @@ def _reason(err: Exception) -> str:
     """An error from the Bot API on one short line: PTB quotes a non-JSON answer's whole body."""
     text, cut, _ = str(err).partition(". Parsing the server response")
     text = redact(" ".join(text.split()))
-    return f"{type(err).__name__}: {text[:200]}{', not a JSON answer' if cut else ''}"
+    return f"{type(err).__name__}: {text[:200]}{', not a JSON object' if cut else ''}"
 
 
 async def _post_init(app: Application) -> None:

@@ -195,8 +195,8 @@ PROXY_ERROR_PAGE = (
 
 @pytest.mark.parametrize(
     ("status", "body"),
-    [(502, PROXY_ERROR_PAGE), (200, PROXY_ERROR_PAGE), (200, b'{"ok": true, "result": ')],
-    ids=["502-html-page", "200-html-page", "200-truncated-json"],
+    [(502, PROXY_ERROR_PAGE), (200, PROXY_ERROR_PAGE), (200, b'{"ok": true, "result": '), (200, b"[1, 2]")],
+    ids=["502-html-page", "200-html-page", "200-truncated-json", "200-json-not-an-object"],
 )
 def test_a_bot_api_answer_that_is_not_json_is_retried_one_line_per_attempt(tmp_path: Path, status: int, body: bytes):
     with FakeBotAPI() as fake:

@@ -401,7 +401,7 @@ async def test_an_html_error_page_while_polling_is_one_short_line_per_retry(
     assert not [r for r in caplog.records if r.exc_info], caplog.text
     outage = [r for r in caplog.records if "Bad Gateway" in r.getMessage()]
     assert len(outage) == 2 and "upstream line" not in caplog.text, caplog.text
-    assert all("not a JSON answer" in r.getMessage() and "\n" not in r.getMessage() for r in outage)
+    assert all("not a JSON object" in r.getMessage() and "\n" not in r.getMessage() for r in outage)
 
 
 def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
