@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import secrets
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCES_PREFIX = "src:"
-DOWNLOAD_SECONDS = 60.0  # an admin's upload is read from Telegram's file server within this time
 
 
 class BotConfigError(RagbotError):
@@ -52,6 +52,10 @@ class BotApiUnreachable(RagbotError):
 
 class TooLarge(Exception):
     """A download went over its byte cap."""
+
+
+class DownloadFailed(Exception):
+    """A document could not be read from the Bot API (its message never quotes the file URL)."""
 
 
 class AnswerStore:
@@ -112,6 +116,8 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .token(settings.telegram_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .request(_json_request(pool_size=256))  # PTB's own default sizes
+        .get_updates_request(_json_request(pool_size=1))
         .concurrent_updates(settings.telegram_concurrency)
         .rate_limiter(AIORateLimiter(max_retries=settings.telegram_send_retries))
         .post_init(_post_init)
@@ -134,6 +140,34 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
     app.add_error_handler(on_error)
     return app
+
+
+def _json_request(pool_size: int) -> Any:
+    """PTB's HTTPX request, except that an answer which is not JSON (a proxy's HTML error page, a
+    cut-off body, even with status 200) is a server fault: a ``NetworkError``, retried like one, and
+    not logged by PTB with the whole page and a traceback."""
+    from telegram.error import NetworkError
+    from telegram.request import HTTPXRequest
+
+    class JsonRequest(HTTPXRequest):
+        @staticmethod
+        def parse_json_payload(payload: bytes) -> dict[str, Any]:
+            try:
+                data = json.loads(payload.decode("utf-8", "replace"))
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                raise NetworkError("the answer is not a JSON object")
+            return data
+
+    return JsonRequest(connection_pool_size=pool_size)
+
+
+def _reason(err: Exception) -> str:
+    """An error from the Bot API on one short line: PTB quotes a non-JSON answer's whole body."""
+    text, cut, _ = str(err).partition(". Parsing the server response")
+    text = redact(" ".join(text.split()))
+    return f"{type(err).__name__}: {text[:200]}{', not a JSON object' if cut else ''}"
 
 
 async def _post_init(app: Application) -> None:
@@ -308,15 +342,21 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if (document.file_size or 0) > cap:  # declared too large: nothing is downloaded
         await _reply(update, too_large)
         return
-    if state.reindex_lock.locked():
-        await _reply(update, texts.reindex_running)
+    deadline = state.settings.telegram_download_seconds
+    try:  # downloaded before taking the lock: a slow file server never blocks /reindex or other uploads
+        raw = await asyncio.wait_for(download_capped(document, cap, timeout=deadline), deadline)
+    except TooLarge:
+        await _reply(update, too_large)
         return
-    async with state.reindex_lock:
-        try:
-            raw = await asyncio.wait_for(download_capped(document, cap), DOWNLOAD_SECONDS)
-        except TooLarge:
-            await _reply(update, too_large)
-            return
+    except TimeoutError:
+        log.warning("upload %r not downloaded: no answer within %g s", name, deadline)
+        await _reply(update, texts.upload_refused.format(reason=texts.upload_timeout.format(seconds=deadline)))
+        return
+    except DownloadFailed as err:
+        log.warning("upload %r not downloaded: %s", name, err)
+        await _reply(update, texts.upload_refused.format(reason=texts.upload_download_failed))
+        return
+    async with state.reindex_lock:  # uploads and /reindex take turns
         try:
             added, report = await asyncio.to_thread(state.engine.add_upload, name, raw)
         except IndexBusy:
@@ -339,37 +379,43 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def download_capped(document: Any, cap: int) -> bytes:
+async def download_capped(document: Any, cap: int, *, timeout: float = 30.0) -> bytes:
     """A document's bytes, refused (:class:`TooLarge`) past ``cap`` bytes whatever its declared size.
 
     The size in the message is optional and the sender's word: the download itself is capped.
+    A network wait over ``timeout`` raises :class:`TimeoutError` (the caller bounds the whole); any
+    other failure to get the file (Bot API or file server) is a :class:`DownloadFailed`.
     """
-    from telegram.error import BadRequest
+    from telegram.error import BadRequest, TelegramError, TimedOut
 
     try:
         file = await document.get_file()
+        if (file.file_size or 0) > cap:
+            raise TooLarge
+        path = file.file_path or ""
+        if not path.startswith(("http://", "https://")):  # a local Bot API server hands out file paths
+            raw = bytes(await file.download_as_bytearray())
+            if len(raw) > cap:
+                raise TooLarge
+            return raw
     except BadRequest as err:
         if "too big" in str(err).lower():  # the Bot API serves no file over 20 MB
             raise TooLarge from None
-        raise
-    if (file.file_size or 0) > cap:
-        raise TooLarge
-    path = file.file_path or ""
-    if not path.startswith(("http://", "https://")):  # a local Bot API server hands out file paths
-        raw = bytes(await file.download_as_bytearray())
-        if len(raw) > cap:
-            raise TooLarge
-        return raw
-    return await _fetch_capped(path, cap)
+        raise DownloadFailed(f"the Bot API refused getFile: {redact(str(err))}") from None
+    except TimedOut:
+        raise TimeoutError from None
+    except TelegramError as err:
+        raise DownloadFailed(f"{type(err).__name__}: {redact(str(err))}") from None
+    return await _fetch_capped(path, cap, timeout)
 
 
-async def _fetch_capped(url: str, cap: int) -> bytes:
+async def _fetch_capped(url: str, cap: int, timeout: float) -> bytes:
     import httpx
 
     chunks: list[bytes] = []
     size = 0
     try:
-        async with httpx.AsyncClient(timeout=30.0) as client, client.stream("GET", url) as response:
+        async with httpx.AsyncClient(timeout=timeout) as client, client.stream("GET", url) as response:
             response.raise_for_status()
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
@@ -379,11 +425,13 @@ async def _fetch_capped(url: str, cap: int) -> bytes:
                 if size > cap:
                     raise TooLarge
                 chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise TimeoutError from None
     except httpx.HTTPError as err:
         # httpx's message quotes the URL, and a Bot API file URL holds the token.
         status = getattr(getattr(err, "response", None), "status_code", None)
-        raise RuntimeError(
-            f"download from the Bot API file server failed ({type(err).__name__} {status or ''})"
+        raise DownloadFailed(
+            f"download from the Bot API file server failed ({type(err).__name__}{f' {status}' if status else ''})"
         ) from None
     return b"".join(chunks)
 
@@ -430,7 +478,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     from telegram.error import BadRequest, NetworkError
 
     if update is None and isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
-        log.warning("Bot API unreachable while polling (%s: %s); retrying", type(context.error).__name__, context.error)
+        log.warning("Bot API unreachable while polling (%s); retrying", _reason(context.error))
         return
     chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
     update_id = update.update_id if isinstance(update, Update) else None
@@ -561,8 +609,9 @@ def api_label(settings: Settings) -> str:
 async def connect(app: Application, settings: Settings) -> None:
     """Reach the Bot API and check the token (``getMe``), waiting out network failures.
 
-    Each failed attempt is one log line and a wait from :class:`Backoff`; a rejected token is
-    not retried (:class:`BotConfigError`, exit 2), and running out of attempts raises
+    Each failed attempt (network, 5xx, 429, an answer that is not JSON) is one log line and a
+    wait from :class:`Backoff`; a rejected token or a refused getMe (401/404/400) is not retried
+    (:class:`BotConfigError`, exit 2), and running out of attempts raises
     :class:`BotApiUnreachable`. No message quotes the token.
     """
     from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
@@ -580,9 +629,11 @@ async def connect(app: Application, settings: Settings) -> None:
                 f"the Bot API at {api} rejected RAGBOT_TELEGRAM_TOKEN: check the token @BotFather gave you"
             ) from None
         except (BadRequest, RetryAfter, NetworkError) as err:
-            if isinstance(err, BadRequest):
-                raise RagbotError(f"the Bot API at {api} refused getMe: {redact(str(err))}") from None
-            reason = f"{type(err).__name__}: {redact(str(err))}"
+            if isinstance(err, BadRequest):  # like a rejected token: the settings, not the network
+                raise BotConfigError(
+                    f"the Bot API at {api} refused getMe ({_reason(err)}): check RAGBOT_TELEGRAM_API_URL"
+                ) from None
+            reason = _reason(err)
             delay = next(delays, None)
             if delay is None:
                 raise BotApiUnreachable(

@@ -68,6 +68,8 @@ class Messages:
     upload_refused: str
     upload_types: str
     upload_too_large: str
+    upload_timeout: str
+    upload_download_failed: str
 
 
 EN = Messages(
@@ -110,6 +112,8 @@ EN = Messages(
     upload_refused="Not added: {reason}",
     upload_types="only .txt, .md and .html files can be added",
     upload_too_large="the file is too large (the limit is {limit:,} bytes)",
+    upload_timeout="downloading it from Telegram took longer than {seconds:g} s; please send it again",
+    upload_download_failed="it could not be downloaded from Telegram; please send it again",
 )
 
 FR = Messages(
@@ -154,6 +158,8 @@ FR = Messages(
     upload_refused="Non ajouté : {reason}",
     upload_types="seuls les fichiers .txt, .md et .html peuvent être ajoutés",
     upload_too_large="le fichier est trop volumineux (la limite est de {limit} octets)",
+    upload_timeout="son téléchargement depuis Telegram a pris plus de {seconds:g} s ; renvoyez-le",
+    upload_download_failed="il n’a pas pu être téléchargé depuis Telegram ; renvoyez-le",
 )
 
 

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     rate_limit_seconds: float = Field(60.0, gt=0)
     telegram_concurrency: int = Field(32, ge=1, le=256)
     telegram_send_retries: int = Field(3, ge=0, le=10)
+    # An admin's uploaded document: one deadline for reading it from Telegram's file server.
+    telegram_download_seconds: float = Field(60.0, gt=0, le=600)
     # Reaching the Bot API at start: wait this long after a network failure, doubling up to the
     # max; give up (exit 1) after this many attempts, 0 = keep trying. A rejected token exits 2 at once.
     telegram_connect_retry_seconds: float = Field(1.0, gt=0)

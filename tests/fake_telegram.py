@@ -562,14 +562,42 @@ class _Handler(BaseHTTPRequestHandler):
             split = urllib.parse.urlsplit(self.path)
             path = urllib.parse.unquote(split.path)
             if self.command == "GET" and path.startswith("/file/bot"):
-                status, data, ctype = self.server.fake._download(path[len("/file/bot") :])
+                rest = path[len("/file/bot") :]
+                stall = self.server.fake._stall_for(rest)
+                if stall is not None:
+                    self._stall(stall)
+                    return
+                status, data, ctype = self.server.fake._download(rest)
                 self._send(status, data, ctype)
+                return
+            raw_answer = self.server.fake._take_raw(path)
+            if raw_answer is not None:
+                self._send(*raw_answer)
                 return
             status, payload = self.server.fake._dispatch(path, self._params(split.query, body))
             self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json")
         finally:
             with self.server.conn_lock:
                 self.server.active -= 1
+
+    def _stall(self, mode: str) -> None:
+        """A file server that never finishes: ``hang`` sends nothing, ``drip`` a byte every 50 ms."""
+        fake = self.server.fake
+        if mode == "drip":
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(10**6))
+                self.end_headers()
+                while not fake._wait_stopping(0.05):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+            except OSError:
+                pass
+        else:
+            while not fake._wait_stopping(0.05):
+                pass
+        self.close_connection = True
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -632,6 +660,7 @@ class _File:
     content: bytes
     path: str
     declare_size: bool = True  # file_size is optional in Telegram's Document and File objects
+    stall: str | None = None  # "hang" or "drip": the download never completes (see _Handler._stall)
 
     def document(self) -> dict:
         document = {
@@ -687,6 +716,7 @@ class FakeBotAPI:
         self._issued_callbacks: set[str] = set()
         self._answered_callbacks: set[str] = set()
         self._failures: dict[str, deque[ApiError]] = {}
+        self._raw_failures: dict[str, deque[tuple[int, bytes, str]]] = {}
         self._files: dict[str, _File] = {}
         self._files_by_path: dict[str, _File] = {}
         self._upload_ids = itertools.count(1)
@@ -847,19 +877,25 @@ class FakeBotAPI:
         }
         return self.push_update({"callback_query": query})
 
-    def add_file(self, file_id: str, name: str, content: bytes, *, declare_size: bool = True) -> dict:
+    def add_file(
+        self, file_id: str, name: str, content: bytes, *, declare_size: bool = True, stall: str | None = None
+    ) -> dict:
         """Register a downloadable file; return a Telegram Document dict for ``push_message(document=...)``.
 
         With ``declare_size=False`` neither the Document nor getFile's File carries ``file_size``
         (both fields are optional in the Bot API), so only the download shows how big it is.
+        With ``stall="hang"`` the file server never answers its download; with ``stall="drip"`` it
+        answers and then sends one byte every 50 ms, never finishing (until the fake stops).
         """
+        if stall not in (None, "hang", "drip"):
+            raise ValueError(f"stall must be None, 'hang' or 'drip', not {stall!r}")
         with self._lock:
             path = f"documents/{name}"
             if path in self._files_by_path and self._files_by_path[path].file_id != file_id:
                 path = f"documents/{len(self._files_by_path)}_{name}"
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             unique = "AgAD" + hashlib.sha1(file_id.encode()).hexdigest()[:12]
-            stored = _File(file_id, unique, name, mime, bytes(content), path, declare_size)
+            stored = _File(file_id, unique, name, mime, bytes(content), path, declare_size, stall)
             self._files[file_id] = stored
             self._files_by_path[path] = stored
             return stored.document()
@@ -878,6 +914,40 @@ class FakeBotAPI:
         """Answer the next ``times`` calls of ``method`` with this error."""
         for _ in range(times):
             self._inject(method, ApiError(status, description))
+
+    def fail_next_raw(self, method: str, *, status: int, body: bytes, content_type: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with this raw HTTP answer (e.g. a proxy's HTML
+        502 page, or a 200 that is not JSON), as a broken server or proxy in front of the Bot API would."""
+        with self._lock:
+            queue = self._raw_failures.setdefault(method.lower(), deque())
+            queue.extend([(status, bytes(body), content_type)] * times)
+
+    def _take_raw(self, path: str) -> tuple[int, bytes, str] | None:
+        method = path.rpartition("/")[2].lower()
+        with self._lock:
+            queue = self._raw_failures.get(method)
+            if not queue:
+                return None
+            status, body, ctype = queue.popleft()
+            name = self._canonical.get(method, method)
+            self._record(Call(name, {}, time.monotonic(), False, f"raw {status} answer", None))
+        return status, body, ctype
+
+    def _stall_for(self, rest: str) -> str | None:
+        token, _, file_path = rest.partition("/")
+        with self._lock:
+            stored = self._files_by_path.get(file_path) if token == self.token else None
+            if stored is None or stored.stall is None:
+                return None
+            self._record(Call("downloadFile", {"file_path": file_path}, time.monotonic(), False, "stalled", None))
+            return stored.stall
+
+    def _wait_stopping(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` or until the fake stops; True once it is stopping."""
+        with self._cond:
+            if not self._stopping:
+                self._cond.wait(seconds)
+            return self._stopping
 
     def _inject(self, method: str, error: ApiError) -> None:
         with self._lock:

@@ -186,6 +186,50 @@ def test_a_5xx_or_429_bot_api_is_retried_like_a_network_failure(tmp_path: Path):
     assert_no_token(output, DEFAULT_TOKEN)
 
 
+PROXY_ERROR_PAGE = (
+    "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n"
+    + "".join(f"<p>upstream line {i}</p>\n" for i in range(25))
+    + "<hr><center>nginx</center>\n</body>\n</html>\n"
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(502, PROXY_ERROR_PAGE), (200, PROXY_ERROR_PAGE), (200, b'{"ok": true, "result": '), (200, b"[1, 2]")],
+    ids=["502-html-page", "200-html-page", "200-truncated-json", "200-json-not-an-object"],
+)
+def test_a_bot_api_answer_that_is_not_json_is_retried_one_line_per_attempt(tmp_path: Path, status: int, body: bytes):
+    with FakeBotAPI() as fake:
+        fake.fail_next_raw("getMe", status=status, body=body, content_type="text/html", times=2)
+        env = serve_env(tmp_path, fake.url, DEFAULT_TOKEN, RAGBOT_TELEGRAM_CONNECT_ATTEMPTS="2")
+        result = run_serve(tmp_path, env)
+        get_me = fake.calls_to("getMe")
+    output = result.stdout + result.stderr
+    lines = output.strip().splitlines()
+    assert result.returncode == 1, output
+    assert len(get_me) == 2, output  # retried like any server fault
+    assert len(lines) == 2, output  # one line for the failed attempt, one for the verdict
+    assert "unreachable" in lines[0] and "next in" in lines[0]
+    assert lines[1].startswith("error: ") and "unreachable after 2 attempts" in lines[1]
+    assert "Traceback" not in output and "upstream line" not in output and "JSONDecodeError" not in output
+    assert all(len(line) < 300 for line in lines), output
+    assert_no_token(output, DEFAULT_TOKEN)
+
+
+def test_a_bad_request_from_get_me_is_a_configuration_error_exit_2(tmp_path: Path):
+    with FakeBotAPI() as fake:
+        fake.fail_next_with("getMe", status=400, description="Bad Request: bot is not allowed here", times=5)
+        result = run_serve(tmp_path, serve_env(tmp_path, fake.url, DEFAULT_TOKEN))
+        get_me = fake.calls_to("getMe")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert output.strip().count("\n") == 0 and "refused getMe" in output and "not allowed here" in output, output
+    assert len(get_me) == 1  # not retried
+    assert "Traceback" not in output
+    assert_no_token(output, DEFAULT_TOKEN)
+    assert not (tmp_path / "data").exists()
+
+
 def test_webhook_mode_starts_on_the_same_checked_connection_and_stops_cleanly(tmp_path: Path):
     secret = "hook-secret-5a4b3c9d"
     with FakeBotAPI() as fake:

@@ -388,6 +388,22 @@ async def test_a_bot_api_outage_while_polling_is_one_line_per_retry(
     assert all(r.levelno == logging.WARNING and "\n" not in r.getMessage() for r in outage)
 
 
+async def test_an_html_error_page_while_polling_is_one_short_line_per_retry(
+    fake_engine: Engine, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+):
+    page = b"<html>\n<head><title>502 Bad Gateway</title></head>\n" + b"<p>upstream line</p>\n" * 20 + b"</html>\n"
+    fake.fail_next_raw("getUpdates", status=502, body=page, content_type="text/html", times=2)
+    with caplog.at_level("WARNING"):
+        async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+            fake.push_message("sanctions", user_id=63)
+            await fake.wait_for_messages(1, chat_id=63)  # the bot got past the outage and answers
+    assert [c.ok for c in fake.calls_to("getUpdates")][:2] == [False, False]
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    outage = [r for r in caplog.records if "Bad Gateway" in r.getMessage()]
+    assert len(outage) == 2 and "upstream line" not in caplog.text, caplog.text
+    assert all("not a JSON object" in r.getMessage() and "\n" not in r.getMessage() for r in outage)
+
+
 def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
     from typer.testing import CliRunner
 
@@ -455,7 +471,7 @@ async def test_uploads_are_refused_to_non_admins_and_bad_files_say_why(
     async with running_bot(bot_settings(settings, fake), engine, fake):
         fake.push_message("", user_id=5, document=good)
         [refusal] = await fake.wait_for_messages(1, chat_id=5)
-        for i, doc in enumerate((binary, duplicate, pdf), start=1):  # one at a time: a concurrent one is "busy"
+        for i, doc in enumerate((binary, duplicate, pdf), start=1):  # one at a time: replies in order
             fake.push_message("", user_id=ADMIN, document=doc)
             replies = await fake.wait_for_messages(i, chat_id=ADMIN)
     assert "administrators only" in refusal["text"]
@@ -493,6 +509,69 @@ async def test_an_upload_without_a_declared_size_is_refused_as_too_large(
     assert "too large" in declared["text"]
     assert len(fake.calls_to("getFile")) == 1
     assert sorted(p.name for p in articles_dir.iterdir()) == before
+
+
+async def test_a_file_server_that_never_finishes_is_a_clear_timeout_for_each_upload(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path, caplog: pytest.LogCaptureFixture
+):
+    settings = make_settings(tmp_path, articles_dir=articles_dir)
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    before = sorted(p.name for p in articles_dir.iterdir())
+    # "hang": no answer at all (the per-read timeout); "drip": a byte every 50 ms (only the overall deadline)
+    hang = fake.add_file("slow-1", "lent.txt", NEW_ARTICLE.encode(), stall="hang")
+    drip = fake.add_file("slow-2", "goutte.txt", NEW_ARTICLE.encode(), stall="drip")
+    with caplog.at_level("WARNING"):
+        async with running_bot(bot_settings(settings, fake, telegram_download_seconds=0.5), engine, fake):
+            fake.push_message("", user_id=ADMIN, document=hang)
+            fake.push_message("", user_id=ADMIN, document=drip, language_code="fr")
+            replies = await fake.wait_for_messages(2, chat_id=ADMIN)
+    said = texts(replies)
+    assert "re-index" not in said.lower() and "réindexation" not in said.lower(), said
+    assert "Not added: downloading it from Telegram took longer than 0.5 s; please send it again" in said, said
+    assert "Non ajouté : son téléchargement depuis Telegram a pris plus de 0.5 s ; renvoyez-le" in said, said
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    assert sum("not downloaded" in r.getMessage() for r in caplog.records) == 2, caplog.text
+    assert fake.token.split(":")[1] not in caplog.text
+    assert sorted(p.name for p in articles_dir.iterdir()) == before
+
+
+async def test_a_slow_download_holds_no_lock_another_upload_and_reindex_go_ahead(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path
+):
+    settings = make_settings(tmp_path, articles_dir=articles_dir)
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    hang = fake.add_file("slow-1", "lent.txt", b"never read", stall="hang")
+    good = fake.add_file("doc-1", "pont_toumen.txt", NEW_ARTICLE.encode())
+    async with running_bot(bot_settings(settings, fake, telegram_download_seconds=3), engine, fake):
+        fake.push_message("", user_id=ADMIN, document=hang)
+        await fake.wait_for(lambda: any(c.error == "stalled" for c in fake.calls_to("downloadFile")))
+        fake.push_message("", user_id=ADMIN, document=good)  # while the first is still downloading
+        [added] = await fake.wait_for_messages(1, chat_id=ADMIN)
+        fake.push_message("/reindex", user_id=ADMIN)
+        replies = await fake.wait_for_messages(4, chat_id=ADMIN)  # + re-index started, done; the timeout
+    said = texts(replies)
+    assert "Added" in added["text"] and "6 articles" in added["text"], said
+    assert "already running" not in said, said
+    assert "Re-indexing" in said and "Re-index done" in said and "took longer than 3 s" in said, said
+    assert (articles_dir / "pont_toumen.txt").is_file() and not (articles_dir / "lent.txt").exists()
+
+
+async def test_a_file_server_error_is_a_clear_reply_not_a_generic_one(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path, caplog: pytest.LogCaptureFixture
+):
+    settings = make_settings(tmp_path, articles_dir=articles_dir)
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    document = fake.add_file("gone-1", "parti.txt", NEW_ARTICLE.encode())
+    fake.fail_next_with("getFile", status=400, description="Bad Request: file is temporarily unavailable")
+    with caplog.at_level("WARNING"):
+        async with running_bot(bot_settings(settings, fake), engine, fake):
+            fake.push_message("", user_id=ADMIN, document=document)
+            [reply] = await fake.wait_for_messages(1, chat_id=ADMIN)
+    assert reply["text"] == "Not added: it could not be downloaded from Telegram; please send it again"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
 
 
 async def test_without_an_index_the_bot_says_so(tmp_path: Path, fake: FakeBotAPI):
