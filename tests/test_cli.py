@@ -403,3 +403,14 @@ def test_index_with_nothing_changed_says_so_and_keeps_the_version(cli):
     assert code == 0 and summary["published"] is False and summary["version"] == json.loads(first)["version"]
     code, text, _ = cli("index")
     assert code == 0 and text.startswith("Nothing changed: 5 articles (") and summary["version"] in text
+
+
+@pytest.mark.parametrize(
+    "content", ["RAGBOT_TOP_K=3\n".encode("utf-16"), b"RAGBOT_ARTICLES_DIR=caf\xe9\n"], ids=["utf16", "latin1"]
+)
+def test_a_dot_env_that_is_not_utf8_is_one_line_exit_2(tmp_path, content):
+    (tmp_path / ".env").write_bytes(content)
+    proc = _ragbot("sources", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()  # was: a 60-line traceback, exit 1
+    assert line.startswith("error: .env is not UTF-8 text (")
