@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from retrieval.config import Settings, settings_error
+from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 from retrieval.exported import NOTICE_LOGGER
@@ -85,6 +86,9 @@ def main(
     try:
         if ctx.obj is None:
             ctx.obj = CliContext(settings=Settings())
+            unknown = unknown_variables([*os.environ, *dotenv_names()])
+            if unknown:
+                _say(unknown, err=True)
         if overrides:
             ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
     except (ValidationError, SettingsError) as err:
