@@ -380,6 +380,10 @@ def sentence_transformer_embedder(name: str, settings: Settings, setting: str) -
     cache = settings.model_cache_dir or settings.data_dir / "models"
     ref = model_ref(name, cache, setting)
     backend = settings.embedding_backend
+    if not ref.local:  # a hub model that cannot come: said now, before any other encoder starts work
+        quiet_model_loading(offline=False)
+        if not _hub_model_cached(ref.location):
+            _check_hub_reachable(ref)
     if backend == "torch" or not ref.local:
         return SentenceTransformerEmbedder(ref, batch_size=settings.embedding_batch_size)
     if backend == "openvino-int8":

@@ -464,3 +464,12 @@ def test_a_folder_that_is_no_model_is_one_line_on_the_default_backend(tmp_path, 
     [line] = proc.stderr.splitlines()
     assert line.startswith(f"error: cannot load embedding model '{folder}' (RAGBOT_EMBEDDING_MODEL): ")
     assert not (tmp_path / "data" / "models").exists() or not any((tmp_path / "data" / "models").rglob("*.part"))
+
+
+def test_an_unreachable_multilingual_model_fails_before_any_embedding(tmp_path):
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    env = _hub_env(tmp_path, endpoint, RAGBOT_EMBEDDING_BACKEND="torch", RAGBOT_MULTILINGUAL_MODEL="foo/bar")
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 5
+    [line] = proc.stderr.splitlines()  # was: the other encoder's progress lines first
+    assert "'foo/bar' (RAGBOT_MULTILINGUAL_MODEL)" in line
