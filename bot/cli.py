@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,14 +16,14 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from retrieval.config import Settings, settings_error
+from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 from retrieval.exported import NOTICE_LOGGER
 from retrieval.search import BadQuestion
 
 from . import render
-from .logs import Redactor, log_crash, redact, setup_logging
+from .logs import Redactor, log_crash, setup_logging
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles and see where each answer comes from.",
@@ -46,19 +47,26 @@ class CliContext:
     def engine(self) -> Engine:
         return Engine(self.settings, encoders=self.encoders)
 
+    def redactor(self) -> Redactor:
+        """The one redaction of every error line the CLI prints: the secret values, then shapes."""
+        return Redactor.for_settings(self.settings)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handles_errors(func: F) -> F:
-    """Turn core errors into one line on stderr and their exit code (no traceback)."""
+    """Turn core errors into one line on stderr and their exit code (no traceback), redacted by
+    the settings' :class:`Redactor` (a configured secret's value, not only its shape)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except RagbotError as err:
-            _say(f"error: {redact(str(err))}", err=True)
+            ctx = kwargs.get("ctx") or next((a for a in args if isinstance(a, typer.Context)), None)
+            redactor = ctx.obj.redactor() if ctx is not None and ctx.obj is not None else Redactor()
+            _say(f"error: {redactor(str(err))}", err=True)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -78,16 +86,23 @@ def main(
     try:
         if ctx.obj is None:
             ctx.obj = CliContext(settings=Settings())
+            unknown = unknown_variables([*os.environ, *dotenv_names()])
+            if unknown:
+                _say(unknown, err=True)
         if overrides:
             ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
     except (ValidationError, SettingsError) as err:
         _say(f"error: {settings_error(err)}", err=True)  # names the variable, never its value
         raise typer.Exit(2) from None
+    except UnicodeDecodeError as err:  # pydantic-settings reads .env as UTF-8
+        _say(f"error: .env is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8", err=True)
+        raise typer.Exit(2) from None
     # After the settings: the redactor knows their secret values. Log lines quote file names,
     # titles and URLs too, so the formatter also drops control characters (bot/logs.py).
-    setup_logging(logging.INFO if verbose else logging.WARNING, Redactor.for_settings(ctx.obj.settings))
+    redactor = ctx.obj.redactor()
+    setup_logging(logging.INFO if verbose else logging.WARNING, redactor)
     notices = logging.getLogger(NOTICE_LOGGER)  # slow one-time steps: said on stderr, -v or not
-    notices.handlers[:] = [_NoticeHandler()]
+    notices.handlers[:] = [_NoticeHandler(redactor)]
     notices.setLevel(logging.INFO)
     notices.propagate = False
 
@@ -95,9 +110,13 @@ def main(
 class _NoticeHandler(logging.Handler):
     """A core notice as a plain line on stderr (above a progress bar when one is drawn)."""
 
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            _say(redact(record.getMessage()), err=True)
+            _say(self.redactor(record.getMessage()), err=True)
         except Exception:  # a broken stderr must not fail the export it reports on
             self.handleError(record)
 

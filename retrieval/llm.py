@@ -80,7 +80,7 @@ class LLMAnswerer:
         url, auth = split_credentials(self.settings.url)
         headers = {"Authorization": f"Bearer {self.settings.api_key}"} if self.settings.api_key else {}
         response = httpx.post(
-            url.rstrip("/") + "/chat/completions",
+            completions_url(url),
             json={
                 "model": self.settings.model,
                 "messages": messages,
@@ -197,3 +197,11 @@ def build_messages(question: str, hits: Sequence[Hit], fence: str, language: str
         blocks.append(f"[{n}] {hit.article.title}{f' ({meta})' if meta else ''}\nBEGIN-{fence}\n{text}\nEND-{fence}")
     user = f"Question: {question}\n\nPassages:\n\n" + "\n\n".join(blocks)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def completions_url(base: str) -> str:
+    """``base``'s path + ``/chat/completions``, its query string kept after it (``?api_key=...``)."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/chat/completions"))

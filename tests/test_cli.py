@@ -403,3 +403,73 @@ def test_index_with_nothing_changed_says_so_and_keeps_the_version(cli):
     assert code == 0 and summary["published"] is False and summary["version"] == json.loads(first)["version"]
     code, text, _ = cli("index")
     assert code == 0 and text.startswith("Nothing changed: 5 articles (") and summary["version"] in text
+
+
+@pytest.mark.parametrize(
+    "content", ["RAGBOT_TOP_K=3\n".encode("utf-16"), b"RAGBOT_ARTICLES_DIR=caf\xe9\n"], ids=["utf16", "latin1"]
+)
+def test_a_dot_env_that_is_not_utf8_is_one_line_exit_2(tmp_path, content):
+    (tmp_path / ".env").write_bytes(content)
+    proc = _ragbot("sources", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()  # was: a 60-line traceback, exit 1
+    assert line.startswith("error: .env is not UTF-8 text (")
+
+
+def _hub_env(tmp_path: Path, endpoint: str, **settings: str) -> dict[str, str | None]:
+    return {
+        "HOME": str(tmp_path / "home"),
+        "HF_HOME": str(tmp_path / "hf"),  # an empty cache: the model must come from the hub
+        "HF_ENDPOINT": endpoint,
+        "HF_HUB_OFFLINE": None,
+        "RAGBOT_DATA_DIR": str(tmp_path / "data"),
+        "RAGBOT_ARTICLES_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
+    } | settings
+
+
+def test_a_hub_that_accepts_but_never_answers_fails_in_one_line(tmp_path):
+    """A local socket that accepts connections and stays silent stands for a stuck hub."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        env = _hub_env(tmp_path, endpoint, RAGBOT_EMBEDDING_MODEL="foo/bar", RAGBOT_MULTILINGUAL_MODEL="none")
+        proc = _ragbot("-v", "index", cwd=tmp_path, env_extra=env)  # was: still waiting after 120 s
+    assert proc.returncode == 5 and proc.stdout == ""
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert "'foo/bar'" in line and f"model hub {endpoint} cannot be reached" in line
+
+
+def test_a_multilingual_model_error_names_its_own_setting(tmp_path):
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    env = _hub_env(tmp_path, endpoint, RAGBOT_EMBEDDING_MODEL="none", RAGBOT_MULTILINGUAL_MODEL="foo/bar")
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 5
+    [line] = proc.stderr.splitlines()
+    assert "'foo/bar' (RAGBOT_MULTILINGUAL_MODEL)" in line and "set RAGBOT_MULTILINGUAL_MODEL to" in line
+    assert "RAGBOT_EMBEDDING_MODEL" not in line
+
+
+@pytest.mark.parametrize("config", [None, "{}"], ids=["no-config", "empty-config"])
+def test_a_folder_that_is_no_model_is_one_line_on_the_default_backend(tmp_path, config):
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    if config is not None:
+        (folder / "config.json").write_text(config)
+    env = _hub_env(tmp_path, "http://127.0.0.1:9", RAGBOT_EMBEDDING_MODEL=str(folder), RAGBOT_MULTILINGUAL_MODEL="none")
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 5, proc.stderr  # was: a ValueError traceback, exit 1
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"error: cannot load embedding model '{folder}' (RAGBOT_EMBEDDING_MODEL): ")
+    assert not (tmp_path / "data" / "models").exists() or not any((tmp_path / "data" / "models").rglob("*.part"))
+
+
+def test_an_unreachable_multilingual_model_fails_before_any_embedding(tmp_path):
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    env = _hub_env(tmp_path, endpoint, RAGBOT_EMBEDDING_BACKEND="torch", RAGBOT_MULTILINGUAL_MODEL="foo/bar")
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 5
+    [line] = proc.stderr.splitlines()  # was: the other encoder's progress lines first
+    assert "'foo/bar' (RAGBOT_MULTILINGUAL_MODEL)" in line

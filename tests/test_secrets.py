@@ -132,3 +132,49 @@ def test_llm_credentials_in_the_url_never_reach_the_log(tmp_path: Path, caplog: 
     # The credentials still reach the server, as HTTP basic auth rather than inside a logged URL.
     expected = "Basic " + base64.b64encode(f"bob:{URL_PASSWORD}".encode()).decode()
     assert llm.headers[0]["Authorization"] == expected
+
+
+def test_the_exit_error_line_hides_a_configured_secret_of_any_shape(tmp_path: Path):
+    """A Bot API failing with the request path in its description: serve's last line names the
+    failure, but not the token, though "hunter2-secret-value" has no token shape."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class EchoesThePath(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.dumps({"ok": False, "error_code": 500, "description": f"Internal error at {self.path}"})
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoesThePath)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = "hunter2-secret-value"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    env.update(
+        RAGBOT_TELEGRAM_TOKEN=secret,
+        RAGBOT_TELEGRAM_API_URL=f"http://127.0.0.1:{server.server_port}",
+        RAGBOT_TELEGRAM_CONNECT_ATTEMPTS="2",
+        RAGBOT_TELEGRAM_CONNECT_RETRY_SECONDS="0.05",
+        PYTHONPATH=str(ROOT),
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: ") and "unreachable after 2 attempts" in last, result.stderr
+    assert "Internal error at /bot<redacted>/getMe" in last
+    assert secret not in result.stdout + result.stderr
