@@ -133,7 +133,7 @@ _CREDIT_WORDS = r"Getty Images|AFP|Reuters|AP Photo|POOL|Shutterstock|EPA|Sipa|P
 _TRAILING_CREDIT = re.compile(rf"\s*\((?=[^()]*(?:{_CREDIT_WORDS}))[^()]*\)\s*$")
 _LEADING_CREDIT = re.compile(r"^(?:PHOTO|CRÉDIT|CREDIT)(?:\s+[A-ZÀ-ÖØ-Þ0-9'’./&-]+)+\s+(?=[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ])")
 
-_MD_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_MD_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)  # closing line may end the file
 # Where a downloaded article came from: the first line of the stored file (an HTML comment,
 # invisible in HTML and Markdown). It wins over a URL the page claims for itself.
 _FETCHED_FROM = re.compile(r"\A<!-- ragbot:url (https?://[^\s<>]+) -->\n")

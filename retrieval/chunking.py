@@ -81,11 +81,19 @@ _ABBREVIATIONS = frozenset(
         "approx",
     ]
 )
+# Every pattern below is matched in time linear in the text (long runs of dots, spaces or
+# letters and many abbreviations included): a match starts only at the start of a run of
+# punctuation, no two quantifiers compete for the same characters, and the word before a
+# full stop is read backwards over a bounded distance rather than searched from the
+# sentence start (which was quadratic: one 200 KB word took minutes).
 # A candidate end: terminal punctuation, closing quotes/brackets, then space.
-_END = re.compile(r"[.!?…]+(?: ?»|[\"”’)\]])*(?=\s)")
+_END = re.compile(r"(?<![.!?…])[.!?…]++(?: ?»|[\"”’)\]])*(?=\s)")
 # What may start the next sentence.
-_NEXT_START = re.compile(r"\s+[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
-_WORD_BEFORE = re.compile(r"([\w°]+)\W*$")
+_NEXT_START = re.compile(r"\s+(?:[«\"“(\[—–-]\s*)?[A-ZÀ-ÖØ-Þ0-9]")
+_SPACES = re.compile(r"\s*")
+# Longest abbreviation is far shorter; a longer word, or a longer run of symbols between
+# the word and the full stop, means "not an abbreviation".
+_LOOKBACK = 16
 
 
 def paragraph_spans(body: str) -> list[Span]:
@@ -112,15 +120,33 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
         if not nxt:
             continue
         if m.group().startswith(".") and len(m.group()) == 1:
-            before = _WORD_BEFORE.search(text, begin, m.start())
-            word = before.group(1) if before else ""
+            word = _word_before(text, begin, m.start())
             if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
                 continue
         spans.append((begin, m.end()))
-        begin = m.end() + (len(text[m.end() : end]) - len(text[m.end() : end].lstrip()))
+        begin = _SPACES.match(text, m.end(), end).end()
     if begin < end and text[begin:end].strip():
         spans.append((begin, end))
     return spans
+
+
+def _word_before(text: str, begin: int, stop: int) -> str:
+    """The word (letters, digits, ``°``) ending ``text[begin:stop]`` before trailing symbols,
+    read backwards at most ``_LOOKBACK`` characters each; "" when there is none that short."""
+    floor = max(begin, stop - _LOOKBACK)
+    end = stop
+    while end > floor and not _is_word_char(text[end - 1]):
+        end -= 1
+    start = end
+    while start > floor and _is_word_char(text[start - 1]):
+        start -= 1
+    if start == floor and start > begin and _is_word_char(text[start - 1]):
+        return ""  # the word goes on beyond the look-back: too long to be an abbreviation
+    return text[start:end]
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char in "_°"
 
 
 def _split_long(text: str, span: Span, max_chars: int) -> Iterator[Span]:

@@ -314,9 +314,10 @@ def _network_classes() -> tuple[type, type]:
                 for address in addresses:
                     problem = address_problem(ipaddress.ip_address(address.split("%", 1)[0]))
                     if problem:
-                        what = f"{host} is a {problem} address"
+                        kind = f"{'an' if problem[0] in 'aeiou' else 'a'} {problem} address"
+                        what = f"{host} is {kind}"
                         if host != address:
-                            what = f"{host} resolves to a {problem} address ({address})"
+                            what = f"{host} resolves to {kind} ({address})"
                         raise _Refused(f"{what}; refused (RAGBOT_ALLOW_PRIVATE_URLS=true allows it)")
             last: Exception | None = None
             for address in addresses:

@@ -74,7 +74,9 @@ def check_text(text: str, path: Path) -> None:
 
 
 def check_prose(body: str, path: Path) -> None:
-    """Refuse a cleaned body without real words (punctuation, symbols, random letters)."""
+    """Refuse a cleaned body whose tokens are mostly not words of letters (punctuation, digits,
+    symbols, letters run together with digits or symbols). Random letters cut into word-sized
+    tokens do pass: telling them from a language this check does not know is not attempted."""
     check_text(body, path)
     body = sample(body)
     tokens = len(body.split())

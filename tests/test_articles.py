@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import BadArticle, load_article, load_articles
-from retrieval.articles import normalize_text
+from retrieval.articles import normalize_text, parse_article
 
 from .support import SEEDS
 
@@ -179,3 +179,15 @@ def test_one_bad_file_does_not_stop_the_others(articles_dir: Path):
     result = load_articles(articles_dir)
     assert len(result.articles) == 5
     assert sorted(e.path.name for e in result.errors) == ["zz_broken.txt", "zz_empty.txt"]
+
+
+@pytest.mark.parametrize("end", ["", "\n", "   ", "\n\n"])
+def test_front_matter_alone_is_no_article_whether_or_not_a_newline_ends_it(end):
+    raw = f"---\ntitle: Front matter only without final newline here\nsource: Someone Important\n---{end}"
+    with pytest.raises(BadArticle, match="no article text"):
+        parse_article(raw.encode(), Path("fm_only_noeol.md"))
+
+
+def test_front_matter_followed_by_a_body_is_still_read():
+    raw = "---\ntitle: Le titre\n---\nLe président russe a rencontré Kim à Pyongyang pour signer un accord."
+    assert parse_article(raw.encode(), Path("a.md")).info.title == "Le titre"  # unchanged

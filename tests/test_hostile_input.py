@@ -25,10 +25,11 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article, load_articles, parse_article
-from retrieval.fetch import address_problem, display_url
+from retrieval.fetch import FetchSettings, address_problem, display_url, fetch
 from retrieval.frontmatter import KNOWN_KEYS, parse_front_matter
 from retrieval.ingest import Library
 from retrieval.lock import IndexBusy, index_lock
+from retrieval.search import BadQuestion, clean_question
 
 from .hostile_server import PASSWORD, SECRET, HostileServer
 from .support import fake_encoders, make_settings
@@ -483,3 +484,32 @@ def test_fuzz_loader(fuzz_dir, raw, suffix):
         one_line_refusal(err)
         return
     assert article.body.strip() and article.info.title and article.info.id == "fuzz"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://0.0.0.0:9/", "0.0.0.0 is an unspecified address;"),
+        ("http://[::]:9/", ":: is an unspecified address;"),
+        ("http://127.0.0.1:9/", "127.0.0.1 is a loopback address;"),
+        ("http://localhost:9/", "localhost resolves to a loopback address ("),
+        ("http://10.0.0.1:9/", "10.0.0.1 is a private address;"),
+    ],
+)
+def test_address_refusals_read_as_english(url, said):
+    with pytest.raises(BadArticle) as refused:
+        fetch(url, FetchSettings(max_bytes=1000, timeout=5))
+    assert said in one_line_refusal(refused.value)
+
+
+@pytest.mark.parametrize(
+    "question", ["\x1b[31m\x07", "\x1b[1;31m\x1b[0m", "\x00\x7f\x85\x9b", "\u202e\u2066\u200f", "\x1b]0;31m\x07 \t"]
+)
+def test_a_question_of_control_characters_is_empty(question):
+    with pytest.raises(BadQuestion, match="the question is empty"):
+        clean_question(question)
+
+
+def test_control_characters_and_escape_sequences_leave_the_question():
+    question = "\x1b[1;31mQui\x1b[0m a\x07 \u202erencontré\u202c Kim\x00 ?"
+    assert clean_question(question) == "Qui a rencontré Kim ?"
