@@ -259,7 +259,7 @@ class Settings(BaseSettings):
     def _host_list(cls, value: object) -> object:
         hosts = text_list(value, str)
         if hosts is None or any(not h or any(c.isspace() or c in "/@?#" for c in h) for h in hosts):
-            raise ValueError("expected host names: news.lan, a.lan,b.lan or [\"a.lan\", \"b.lan\"]")
+            raise ValueError('expected host names: news.lan, a.lan,b.lan or ["a.lan", "b.lan"]')
         return hosts
 
     @field_validator("llm_url")
