@@ -20,10 +20,11 @@ from retrieval.config import Settings, dotenv_names, settings_error, unknown_var
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 from retrieval.exported import NOTICE_LOGGER
+from retrieval.redaction import Redactor
 from retrieval.search import BadQuestion
 
 from . import render
-from .logs import Redactor, log_crash, setup_logging
+from .logs import log_crash, setup_logging
 
 app = typer.Typer(
     help="Ask questions about a folder of news articles and see where each answer comes from.",

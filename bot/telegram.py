@@ -24,9 +24,9 @@ from retrieval.config import Settings
 from retrieval.engine import Engine
 from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError
 from retrieval.lock import IndexBusy
+from retrieval.redaction import redact
 
 from . import render
-from .logs import redact
 from .ratelimit import Decision, RateLimiter
 from .split import split_html
 from .texts import Messages, messages_for

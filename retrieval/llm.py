@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .answer import Answer, Citation, ExtractiveAnswerer
+from .redaction import Redactor, url_credentials
 from .safety import redact_instructions
 from .search import Hit
 
@@ -134,9 +135,6 @@ class LLMAnswerer:
                 raise Rejected(f"statement not supported by its citation (similarity {best:.2f}): {statement[:60]!r}")
 
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]+@")
-
-
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     """``url`` without its ``user:password@`` part, and that pair (percent-decoded) when there was one."""
     try:
@@ -156,15 +154,7 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 
 def scrub_secrets(text: str, settings: LLMSettings) -> str:
     """``text`` (an error message, for the log) without the API key or any URL credentials."""
-    secrets_ = [settings.api_key or ""]
-    try:
-        parts = urllib.parse.urlsplit(settings.url)
-        secrets_ += [parts.password or "", parts.username or ""]
-    except ValueError:
-        pass
-    for secret in sorted(filter(None, secrets_), key=len, reverse=True):
-        text = text.replace(secret, "<redacted>")
-    return _USERINFO.sub(r"\1<redacted>@", text)
+    return Redactor.of([settings.api_key or "", *url_credentials(settings.url)])(text)
 
 
 def _shown_text(hit: Hit) -> str:

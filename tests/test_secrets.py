@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import Redactor, log_crash, setup_logging
+from bot.logs import log_crash, setup_logging
 from retrieval import Engine
+from retrieval.redaction import Redactor
 
 from .fake_llm import FakeLLM, Reply
 from .support import ROOT, fake_encoders, make_settings
