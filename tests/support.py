@@ -24,6 +24,22 @@ SEEDS = ROOT / "seeds"
 #: anything outside it, a fresh clone has nothing beside it.
 DEV_QA = ROOT / "eval" / "dev_qa.jsonl"
 TREATY_ARTICLE = "001_58e8c327b5777ef9"
+#: The data files of a snapshot built with both encoders (its manifest lists exactly these).
+SNAPSHOT_DATA_FILES = frozenset(
+    {
+        "passages.sqlite",
+        "sentence_spans.npy",
+        "dense.embedding.faiss",
+        "dense.multilingual.faiss",
+        "dense.sentences.faiss",
+        "bm25_data.npy",
+        "bm25_indices.npy",
+        "bm25_indptr.npy",
+        "bm25_vocab.json",
+        "xling_vocab.json",
+        "xling_vocab.faiss",
+    }
+)
 
 
 class FakeEmbedder:

@@ -32,7 +32,7 @@ from retrieval import IndexCorrupt, Settings, open_current
 from retrieval.indexer import build_index
 from retrieval.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
 
-from .support import fake_encoders, make_settings
+from .support import SNAPSHOT_DATA_FILES, fake_encoders, make_settings
 
 Mutation = Callable[[Path], None]  # applied to a data folder holding one good snapshot
 
@@ -178,22 +178,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "a folder": _to_folder,
     "a link": _to_link,
 }
-FILES = sorted(
-    [
-        MANIFEST,
-        "passages.sqlite",
-        "sentence_spans.npy",
-        "dense.embedding.faiss",
-        "dense.multilingual.faiss",
-        "dense.sentences.faiss",
-        "bm25_data.npy",
-        "bm25_indices.npy",
-        "bm25_indptr.npy",
-        "bm25_vocab.json",
-        "xling_vocab.json",
-        "xling_vocab.faiss",
-    ]
-)
+FILES = sorted([MANIFEST, *SNAPSHOT_DATA_FILES])
 
 
 def test_the_file_list_is_the_snapshot(pristine: Path):

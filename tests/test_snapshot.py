@@ -11,7 +11,7 @@ import pytest
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
 from retrieval.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
 
-from .support import FakeEmbedder, fake_encoders, make_settings
+from .support import SNAPSHOT_DATA_FILES, FakeEmbedder, fake_encoders, make_settings
 
 
 def test_round_trip_build_then_load(engine: Engine):
@@ -29,19 +29,7 @@ def test_round_trip_build_then_load(engine: Engine):
     assert m.chunking == {"strategy": "sentence-pack/v1", "min_chars": 250, "max_chars": 550}
     assert m.analyzer["language"] == "french"
     assert all(len(a["sha256"]) == 64 for a in m.articles.values())
-    assert set(m.files) == {
-        "passages.sqlite",
-        "sentence_spans.npy",
-        "dense.embedding.faiss",
-        "dense.multilingual.faiss",
-        "dense.sentences.faiss",
-        "bm25_data.npy",
-        "bm25_indices.npy",
-        "bm25_indptr.npy",
-        "bm25_vocab.json",
-        "xling_vocab.json",
-        "xling_vocab.faiss",
-    }
+    assert set(m.files) == SNAPSHOT_DATA_FILES
     # every stored passage is a verbatim slice of its stored article body, and its sentences lie inside it
     for row, (passage, article) in enumerate(snap.passages(list(range(n)))):
         body = snap.article_body(article.id)
