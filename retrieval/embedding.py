@@ -247,9 +247,8 @@ def _load_sentence_transformer(ref: ModelRef):  # noqa: ANN202
     log.info("loading embedding model %s", ref.name)
     quiet_model_loading(offline=ref.local)
     location = str(local_model_dir(ref)) if ref.local else ref.location
+    # A hub model that cannot come was refused when the encoder was made (sentence_transformer_embedder).
     local_only = ref.local or _hub_model_cached(ref.location)
-    if not local_only:
-        _check_hub_reachable(ref)  # before the slow imports: a hopeless load fails at once
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as err:  # pragma: no cover - install problem
