@@ -343,8 +343,8 @@ def serve(ctx: typer.Context) -> None:
         try:
             engine.snapshot()
         except IndexNotBuilt:
-            typer.echo("no index yet: indexing the articles first", err=True)
-            typer.echo(render.index_text(engine.index()), err=True)
+            _say("no index yet: indexing the articles first", err=True)
+            _say(render.index_text(engine.index()), err=True)
 
     serve_bot(application, settings, before_polling=ensure_index)
 
@@ -395,15 +395,13 @@ def _stdin_lines() -> Iterator[tuple[str, str | None]]:
     so the Nth output always belongs to the Nth input.
     """
     for number, raw in enumerate(sys.stdin.buffer):
-        text = raw.decode("utf-8", "replace")
+        try:
+            text, reason = raw.decode("utf-8"), None
+        except UnicodeDecodeError:
+            text, reason = raw.decode("utf-8", "replace"), "the line is not valid UTF-8 text"
         if number == 0:
             text = text.removeprefix("\ufeff")  # a byte order mark is not part of the question
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield text.strip(), "the line is not valid UTF-8 text"
-            continue
-        yield text.strip(), None
+        yield text.strip(), reason
 
 
 def _interactive(one: Asker, on_new: Callable[[], None] | None, history_file: Path) -> None:
