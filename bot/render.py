@@ -202,8 +202,10 @@ def stats_text(stats: Stats) -> str:
         chunking.pop("max_chars", None),
         chunking.pop("strategy", None),
     )
+    titled = bool(chunking.pop("title_context", False))
     chunks = ", ".join(
         [f"{low}–{high} characters per passage"] * (low is not None and high is not None)
+        + ["encoded with the article title"] * titled
         + [f"{k.replace('_', ' ')} {v}" for k, v in sorted(chunking.items())]
     )
     chunks += f" ({strategy})" if strategy else ""

@@ -69,7 +69,9 @@ class IndexReport:
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
-    return ChunkSettings(min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars)
+    return ChunkSettings(
+        min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars, title_context=settings.embed_titles
+    )
 
 
 def index_settings(settings: Settings) -> dict[str, object]:
@@ -95,6 +97,7 @@ class _Plan:
     """Rows of the new snapshot, and where each one's vectors come from (old row or None)."""
 
     passages: list[Passage] = field(default_factory=list)
+    passage_texts: list[str] = field(default_factory=list)  # what the passage encoders read
     passage_source: list[int | None] = field(default_factory=list)
     sentences: list[tuple[int, int, int]] = field(default_factory=list)
     sentence_texts: list[str] = field(default_factory=list)
@@ -152,9 +155,9 @@ def build_locked(
     texts = [p.text for p in plan.passages]
     jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
     if encoders.embedding is not None:
-        jobs.append(("embedding", encoders.embedding, texts, plan.passage_source))
+        jobs.append(("embedding", encoders.embedding, plan.passage_texts, plan.passage_source))
     if encoders.multilingual is not None:
-        jobs.append(("multilingual", encoders.multilingual, texts, plan.passage_source))
+        jobs.append(("multilingual", encoders.multilingual, plan.passage_texts, plan.passage_source))
         jobs.append(("sentences", encoders.multilingual, plan.sentence_texts, plan.sentence_source))
     total = sum(sum(src is None for src in sources) for *_, sources in jobs)
     done = [0]
@@ -250,6 +253,7 @@ def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previo
     reuse = bool(old_rows) and len(old_rows) == len(passages) and len(old_sentences) == len(sentences)
     first = len(plan.passages)
     plan.passages.extend(passages)
+    plan.passage_texts.extend(chunking.embedding_text(p, article.info.title) for p in passages)
     plan.passage_source.extend(old_rows if reuse else [None] * len(passages))
     for (i, (start, end)), old in zip(sentences, old_sentences if reuse else [None] * len(sentences), strict=True):
         plan.sentences.append((first + i, start, end))

@@ -31,6 +31,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from retrieval import BadArticle, Engine, Settings, load_articles, open_current, parse_article
+from retrieval.chunking import ChunkSettings
 from retrieval.indexer import build_index
 from retrieval.ingest import Library
 from retrieval.lock import IndexBusy, index_lock
@@ -572,8 +573,9 @@ ADDED_PARAGRAPH = (
 
 def _assert_vectors_are_the_encoders(snap: Snapshot) -> None:
     """Every row of every dense index holds the encoder's vector of that row's text (reuse kept rows aligned)."""
-    passages = [p for p, _ in snap.passages(list(range(snap.size)))]
-    texts = [p.text for p in passages]
+    found = snap.passages(list(range(snap.size)))
+    passages = [p for p, _ in found]
+    texts = [ChunkSettings().embedding_text(p, a.title) for p, a in found]  # titles embedded with passages
     assert np.allclose(snap.dense["embedding"].reconstruct_n(0, snap.size), FakeEmbedder().encode(texts), atol=1e-6)
     multilingual = FakeEmbedder(dim=128, name="test/fake-multilingual")
     assert np.allclose(snap.dense["multilingual"].reconstruct_n(0, snap.size), multilingual.encode(texts), atol=1e-6)

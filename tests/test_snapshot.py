@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
+from retrieval.chunking import ChunkSettings
 from retrieval.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
 
 from .support import SNAPSHOT_DATA_FILES, FakeEmbedder, fake_encoders, make_settings
@@ -26,7 +27,7 @@ def test_round_trip_build_then_load(engine: Engine):
     assert n == snap.dense["embedding"].ntotal == snap.dense["multilingual"].ntotal == snap.size
     assert n == sum(a["passages"] for a in m.articles.values())
     assert m.counts["sentences"] == snap.dense["sentences"].ntotal == len(snap.sentence_spans) > n
-    assert m.chunking == {"strategy": "sentence-pack/v1", "min_chars": 250, "max_chars": 550}
+    assert m.chunking == {"strategy": "sentence-pack/v1", "min_chars": 250, "max_chars": 550, "title_context": True}
     assert m.analyzer["language"] == "french"
     assert all(len(a["sha256"]) == 64 for a in m.articles.values())
     assert set(m.files) == SNAPSHOT_DATA_FILES
@@ -37,10 +38,10 @@ def test_round_trip_build_then_load(engine: Engine):
         spans = snap.sentence_spans[snap.sentence_spans[:, 0] == row]
         assert len(spans) >= 1
         assert all(passage.char_start <= s < e <= passage.char_end for _, s, e in spans)
-    # vectors in the index are the embedder's vectors for those passages, row for row
-    first, _ = snap.passages([0])[0]
+    # vectors in the index are the embedder's vectors for those passages (read with their title)
+    first, article = snap.passages([0])[0]
     stored = snap.dense["embedding"].reconstruct(0)
-    assert np.allclose(stored, FakeEmbedder().encode([first.text])[0], atol=1e-6)
+    assert np.allclose(stored, FakeEmbedder().encode([f"{article.title}\n\n{first.text}"])[0], atol=1e-6)
 
 
 def test_manifest_is_plain_json(engine: Engine):
@@ -124,9 +125,9 @@ def test_vector_index_follows_size_and_is_recorded(tmp_path, articles_dir):
     assert not snap.searchable("sentences") and snap.searchable("embedding")
     assert same_answers(big)
     # stored codes decode back to the vectors (what rescoring and incremental builds read)
-    first, _ = snap.passages([0])[0]
+    first, article = snap.passages([0])[0]
     decoded = snap.dense["embedding"].reconstruct(0)
-    assert float(decoded @ FakeEmbedder().encode([first.text])[0]) > 0.99
+    assert float(decoded @ FakeEmbedder().encode([ChunkSettings().embedding_text(first, article.title)])[0]) > 0.99
 
     # An incremental build reuses them, and the trained inverted file: one article changed
     # (so retraining would move the centroid), the same centroid kept.
