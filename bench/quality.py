@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--no-absent", action="store_true", help="skip the absent-article run")
     parser.add_argument("--models", type=Path, default=None, help="model cache to reuse between runs")
     parser.add_argument("--label", default="", help="a name for this run in the output")
+    parser.add_argument(
+        "--curve", action="store_true", help="add the abstention curve: refusals at each threshold (to calibrate)"
+    )
     args = parser.parse_args()
     for path in (args.articles, args.qa):
         if not path.exists():
@@ -50,11 +53,14 @@ def main() -> None:
         items = items[: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        full = _run(args.articles, root / "full", items, overrides, args.models)
+        confidences: dict[str, list[float]] = {}
+        full = _run(args.articles, root / "full", items, overrides, args.models, confidences)
         out = {"label": args.label, "articles_dir": str(args.articles), "qa": str(args.qa), "overrides": overrides}
         out |= full
         if not args.no_absent:
-            out |= _absent(args.articles, root, items, overrides, args.models)
+            out |= _absent(args.articles, root, items, overrides, args.models, confidences)
+        if args.curve:
+            out["curve"] = _curve(confidences)
     print(json.dumps(out, ensure_ascii=False))
 
 
@@ -77,7 +83,40 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
     return Engine(Settings(_env_file=None, **values))
 
 
-def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path | None) -> dict:
+def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
+    """Which threshold judges ``question`` ("same" or "cross" language) and its best hit's confidence."""
+    from retrieval.analysis import detect_language
+    from retrieval.answer import CORPUS_LANGUAGE, abstain_policy
+
+    cross = detect_language(question) != CORPUS_LANGUAGE.get(engine.settings.articles_language, "fr")
+    best = abstain_policy(engine.settings).best(hits, cross_lingual=cross)
+    return ("cross" if cross else "same"), (float("-inf") if best is None else best)
+
+
+def _curve(confidences: dict[str, list[float]]) -> dict:
+    """For each kind of question, the share refused at each threshold: answerable ones (false
+    refusals) against absent-article and unanswerable ones (right refusals)."""
+    import numpy as np
+
+    out: dict[str, list] = {}
+    for side in ("same", "cross"):
+        answerable = np.asarray(confidences.get(f"answerable-{side}", []))
+        refusable = {
+            k: np.asarray(v) for k, v in confidences.items() if k.endswith(side) and not k.startswith("answerable")
+        }
+        if not len(answerable):
+            continue
+        everything = np.concatenate([answerable, *refusable.values()])
+        points = []
+        for t in np.unique(np.quantile(everything, np.linspace(0.05, 0.95, 19))):
+            point = {"threshold": round(float(t), 4), "false_refusals": round(float(np.mean(answerable < t)), 4)}
+            point |= {f"{k.rsplit('-', 1)[0]}_refused": round(float(np.mean(v < t)), 4) for k, v in refusable.items()}
+            points.append(point)
+        out[side] = points
+    return out
+
+
+def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path | None, confidences: dict) -> dict:
     from retrieval.evaluation import first_match_rank, fold
 
     engine = _engine(articles, data, overrides, models)
@@ -94,6 +133,8 @@ def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path 
         t = time.perf_counter()
         answer = engine.answer_hits(item.question, hits)
         answer_ms.append((time.perf_counter() - t) * 1000)
+        side, confidence = _confidence(engine, item.question, hits)
+        confidences.setdefault(f"{'answerable' if item.answerable else 'unanswerable'}-{side}", []).append(confidence)
         if not item.answerable:
             unanswerable_refused.append(answer.abstained)
             continue
@@ -129,7 +170,7 @@ def _carries(answer, gold: tuple, fold) -> bool:
     return any(g.doc in cited and fold(g.contains) in text for g in gold)
 
 
-def _absent(articles: Path, root: Path, items: list, overrides: dict, models: Path | None) -> dict:
+def _absent(articles: Path, root: Path, items: list, overrides: dict, models: Path | None, confidences: dict) -> dict:
     docs = sorted({g.doc for item in items if item.answerable for g in item.gold})
     gone = set(docs[::2])
     kept = root / "kept-articles"
@@ -140,7 +181,12 @@ def _absent(articles: Path, root: Path, items: list, overrides: dict, models: Pa
     engine = _engine(kept, root / "absent", overrides, models)
     engine.index()
     asked = [item for item in items if item.answerable and {g.doc for g in item.gold} <= gone]
-    refused = [engine.answer_hits(item.question, engine.search(item.question, 10)).abstained for item in asked]
+    refused = []
+    for item in asked:
+        hits = engine.search(item.question, 10)
+        refused.append(engine.answer_hits(item.question, hits).abstained)
+        side, confidence = _confidence(engine, item.question, hits)
+        confidences.setdefault(f"absent-{side}", []).append(confidence)
     return {
         "absent_articles": len(gone),
         "absent_questions": len(asked),

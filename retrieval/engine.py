@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .analysis import Analyzer
-from .answer import AbstainPolicy, Answer, Answerer, ExtractiveAnswerer
+from .answer import Answer, Answerer, ExtractiveAnswerer, abstain_policy
 from .config import Settings
 from .embedding import DISABLED, make_embedder, make_multilingual
 from .fetch import FetchSettings
@@ -68,7 +68,7 @@ class Engine:
     def _default_answerer(self) -> Answerer:
         s = self.settings
         extractive = ExtractiveAnswerer(
-            AbstainPolicy(s.abstain_below, s.abstain_coverage_weight),
+            abstain_policy(s),
             max_sentences=s.answer_sentences,
             corpus_language=s.articles_language,
         )

@@ -64,6 +64,14 @@ class Hit:
     coverage: float = 0.0
     #: the passage's sentences scored against the question (empty without a multilingual encoder)
     sentences: tuple[ScoredSentence, ...] = ()
+    #: cosine of the question and the whole passage in the multilingual space (None without one)
+    similarity: float | None = None
+    #: like ``coverage``, each word weighted by its rarity in the collection (IDF), typed words only:
+    #: finding "Toumen" says more than finding "année"
+    rare_coverage: float = 0.0
+    #: share of the question's content words that appear nowhere in the collection (the same for
+    #: every hit of a search): a question about something the articles never mention
+    unseen: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -132,17 +140,20 @@ class Searcher:
         exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
 
         evidence = None
+        passage_cosine = None
         ml = self.encoders.multilingual
         expansions: dict[str, list[tuple[str, float]]] = {}
         if ml is not None:
             # One encoder call for the question and its words (the words drive query expansion).
-            words = self.analyzer.content_words(text) if snap.expander is not None else []
+            expanding = snap.expander is not None and bool(snap.expander.vocabulary)
+            words = self.analyzer.content_words(text) if expanding else []
             vectors = self._encode(ml, "multilingual", [text, *words])
             q_ml = vectors[:1]
             if words:
                 expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
             proposals.append(_dense_top(snap, "multilingual", q_ml, pool))
-            exact["multilingual"] = (w.multilingual, lambda c, q=q_ml: _dense_exact(snap, "multilingual", q, c))
+            passage_cosine = _Recorded(lambda c, q=q_ml: _dense_exact(snap, "multilingual", q, c))
+            exact["multilingual"] = (w.multilingual, passage_cosine)
             if "sentences" in snap.dense and len(snap.sentence_spans):
                 if snap.searchable("sentences"):
                     rows = _dense_top(snap, "sentences", q_ml, min(pool * 3, snap.dense["sentences"].ntotal))
@@ -162,14 +173,15 @@ class Searcher:
         candidates = np.unique(np.concatenate(proposals)) if proposals else np.arange(min(n, pool))
         fused = np.zeros(len(candidates), dtype=np.float64)
         for name, (weight, scorer) in exact.items():
-            # The sentence scores also feed the abstention decision, so they are computed at weight 0 too.
-            if weight > 0 or name == "sentences":
+            # The sentence and passage cosines also feed the abstention decision: computed at weight 0 too.
+            if weight > 0 or name in ("sentences", "multilingual"):
                 fused += weight * _minmax(np.asarray(scorer(candidates), dtype=np.float64))  # type: ignore[operator]
         ranked = np.argsort(-fused, kind="stable")
         order, found, passage_terms = self._diverse(ranked, candidates, k)
         rows = [int(candidates[i]) for i in order]
         best_sentence = evidence.best if evidence is not None else {}
         word_terms = self._word_terms(text, expansions)
+        rarity, unseen = self._rarity(text)
         hits = []
         for rank, (i, row, (passage, article), present) in enumerate(
             zip(order, rows, found, passage_terms, strict=True), start=1
@@ -185,6 +197,9 @@ class Searcher:
                     sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
                     coverage=_coverage(word_terms, present),
                     sentences=evidence.sentences(row, passage, word_terms, self._text_coverage) if evidence else (),
+                    similarity=passage_cosine.raw.get(row) if passage_cosine is not None else None,
+                    rare_coverage=_rare_coverage(rarity, present),
+                    unseen=unseen,
                 )
             )
         return hits
@@ -222,6 +237,22 @@ class Searcher:
                     terms[term] = max(terms.get(term, 0.0), similarity)
             out.append(terms)
         return out
+
+    def _rarity(self, text: str) -> tuple[list[tuple[set[str], float]], float]:
+        """Each typed content word's terms with its IDF in the collection, and the share of words
+        found nowhere in it (no lexical index: no weights, nothing unseen)."""
+        lexical = self.snapshot.lexical
+        if lexical is None:
+            return [], 0.0
+        out, missing = [], 0
+        for word in self.analyzer.content_words(text):
+            terms = set(self.analyzer.terms(word))
+            if not terms:
+                continue
+            df = max(lexical.document_frequency(t) for t in terms)
+            missing += df == 0
+            out.append((terms, lexical.idf(df)))
+        return out, (missing / len(out) if out else 0.0)
 
     def _text_coverage(self, word_terms: list[dict[str, float]], text: str) -> float:
         return _coverage(word_terms, set(self.analyzer.terms(text)))
@@ -314,6 +345,27 @@ class _SentenceScorer:
             self._sims[int(cand)] = sims[start : start + n]
         out[has] = best
         return out
+
+
+class _Recorded:
+    """A scorer that remembers each candidate's raw score (what abstention reads)."""
+
+    def __init__(self, scorer: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.scorer = scorer
+        self.raw: dict[int, float] = {}
+
+    def __call__(self, candidates: np.ndarray) -> np.ndarray:
+        scores = self.scorer(candidates)
+        self.raw.update(zip(candidates.tolist(), np.asarray(scores, dtype=np.float64).tolist(), strict=True))
+        return scores
+
+
+def _rare_coverage(rarity: list[tuple[set[str], float]], present: set[str]) -> float:
+    """IDF-weighted share of the question's typed words found among ``present`` terms."""
+    total = sum(idf for _, idf in rarity)
+    if total <= 0:
+        return 0.0
+    return sum(idf for terms, idf in rarity if terms & present) / total
 
 
 def _coverage(word_terms: list[dict[str, float]], present: set[str]) -> float:

@@ -46,11 +46,14 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_engine(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Engine:
-    """The real models (bundled MiniLM via ONNX int8, USE) over the seeds: built once per test session."""
+    """The default real encoder (multilingual-e5-small on OpenVINO int8) over the seeds: built once per session."""
     defaults = Settings(_env_file=None)
     eng = Engine(
         make_settings(
-            tmp_path_factory.mktemp("real"), abstain_below=defaults.abstain_below, model_cache_dir=model_cache
+            tmp_path_factory.mktemp("real"),
+            abstain_below=defaults.abstain_below,
+            abstain_below_cross_lingual=defaults.abstain_below_cross_lingual,
+            model_cache_dir=model_cache,
         )
     )
     eng.index()

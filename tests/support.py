@@ -84,7 +84,12 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     Abstention is off by default: its threshold is calibrated for the real multilingual
     encoder, and the fake's cosines live on another scale (real-model tests turn it on).
     """
-    values: dict[str, object] = {"articles_dir": SEEDS, "data_dir": tmp_path / "data", "abstain_below": 0.0}
+    values: dict[str, object] = {
+        "articles_dir": SEEDS,
+        "data_dir": tmp_path / "data",
+        "abstain_below": 0.0,
+        "abstain_below_cross_lingual": 0.0,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

@@ -61,7 +61,9 @@ def test_framing_follows_the_question_language(engine: Engine):
 
 
 def test_abstention_says_so_in_the_question_language(tmp_path: Path):
-    engine = Engine(make_settings(tmp_path, abstain_below=1.5), encoders=fake_encoders())  # above any confidence
+    engine = Engine(
+        make_settings(tmp_path, abstain_below=4.0, abstain_below_cross_lingual=4.0), encoders=fake_encoders()
+    )
     engine.index()
     en = engine.ask("What is the exchange rate of the euro?")
     fr = engine.ask("Quel est le taux de change de l'euro ?")
@@ -199,7 +201,7 @@ def test_llm_reply_echoing_the_fence_is_refused(tmp_path, llm, caplog):
 
 
 def test_no_llm_call_when_the_articles_have_no_answer(tmp_path, llm):
-    engine = llm_engine(tmp_path, llm, abstain_below=1.5)
+    engine = llm_engine(tmp_path, llm, abstain_below=4.0, abstain_below_cross_lingual=4.0)
     assert engine.ask(QUESTION).abstained
     assert llm.requests == []
 

@@ -1,0 +1,114 @@
+"""Abstention v2 and the signals it reads: passage cosine, rare-word coverage, unseen words,
+titles read with passages, and a separate threshold for questions across languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval import Engine
+from retrieval.answer import AbstainPolicy, ExtractiveAnswerer, abstain_policy
+from retrieval.articles import ArticleInfo
+from retrieval.chunking import ChunkSettings, Passage
+from retrieval.config import Settings
+from retrieval.search import Hit
+
+from .support import TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
+
+
+def _hit(*, evidence: float, similarity: float, rare: float = 0.0, unseen: float = 0.0) -> Hit:
+    passage = Passage("a:0", "a", 0, "Un traité.", 0, 10)
+    return Hit(
+        rank=1,
+        score=1.0,
+        passage=passage,
+        article=ArticleInfo(id="a", title="A"),
+        evidence=evidence,
+        similarity=similarity,
+        rare_coverage=rare,
+        unseen=unseen,
+    )
+
+
+def test_confidence_adds_the_passage_cosine_and_the_rare_words_found():
+    policy = AbstainPolicy(threshold=1.7, passage_weight=1.0, coverage_weight=0.2, unseen_weight=0.1)
+    assert policy.confidence(_hit(evidence=0.8, similarity=0.85)) == pytest.approx(1.65)
+    assert policy.confidence(_hit(evidence=0.8, similarity=0.85, rare=1.0)) == pytest.approx(1.85)
+    assert policy.confidence(_hit(evidence=0.8, similarity=0.85, rare=1.0, unseen=0.5)) == pytest.approx(1.80)
+    assert policy.abstains([_hit(evidence=0.8, similarity=0.85)])
+    assert not policy.abstains([_hit(evidence=0.8, similarity=0.85), _hit(evidence=0.8, similarity=0.85, rare=1.0)])
+
+
+def test_a_question_across_languages_is_judged_on_cosines_against_its_own_threshold():
+    policy = AbstainPolicy(threshold=1.7, cross_lingual_threshold=1.55, coverage_weight=0.2, unseen_weight=0.1)
+    # An English question matches no French word: its words are "unseen", which must not count against it.
+    hit = _hit(evidence=0.8, similarity=0.8, rare=0.0, unseen=1.0)
+    assert policy.confidence(hit, cross_lingual=True) == pytest.approx(1.6)
+    assert policy.abstains([hit])  # judged as a same-language question: 1.5 < 1.7
+    assert not policy.abstains([hit], cross_lingual=True)  # 1.6 >= 1.55
+    assert policy.abstains([_hit(evidence=0.75, similarity=0.75)], cross_lingual=True)
+
+
+def test_no_hits_abstain_and_hits_without_vectors_do_not():
+    policy = AbstainPolicy(threshold=1.7)
+    assert policy.abstains([])
+    assert policy.best([Hit(1, 1.0, Passage("a:0", "a", 0, "abc", 0, 3), ArticleInfo("a", "A"))]) is None
+    assert not policy.abstains([Hit(1, 1.0, Passage("a:0", "a", 0, "abc", 0, 3), ArticleInfo("a", "A"))])
+
+
+def test_the_policy_comes_from_the_settings():
+    s = Settings(
+        _env_file=None,
+        abstain_below=1.2,
+        abstain_below_cross_lingual=1.1,
+        abstain_passage_weight=0.5,
+        abstain_coverage_weight=0.3,
+        abstain_unseen_weight=0.2,
+    )
+    assert abstain_policy(s) == AbstainPolicy(1.2, 1.1, 0.5, 0.3, 0.2)
+
+
+def test_answerer_uses_the_cross_lingual_threshold_for_english_questions_on_french_articles():
+    policy = AbstainPolicy(threshold=1.7, cross_lingual_threshold=1.55)
+    answerer = ExtractiveAnswerer(policy, corpus_language="french")
+    hits = [_hit(evidence=0.8, similarity=0.8)]
+    assert not answerer.answer("What did the treaty include?", hits).abstained
+    assert answerer.answer("Que prévoit le traité ?", hits).abstained
+
+
+def test_hits_carry_the_passage_cosine_rare_coverage_and_unseen_share(engine: Engine):
+    [hit] = engine.search("Que dit le traité sur l'aide réciproque en cas d'attaque ?", 1)
+    assert hit.similarity is not None and 0 < hit.similarity <= 1.0001
+    assert hit.unseen == 0.0  # every word is in the articles
+    assert 0 < hit.rare_coverage <= 1
+    [odd] = engine.search("Que dit le traité sur les zorglubs ?", 1)
+    assert odd.unseen == pytest.approx(1 / 2)  # of its content words, "traité" is there, "zorglubs" nowhere
+    # a rare word found weighs more than a common one: the hit holding "Aurus" covers more
+    [car] = engine.search("Aurus voiture Kim", 1)
+    assert "Aurus" in car.passage.text and car.rare_coverage > 0.5
+
+
+def test_passages_are_encoded_with_their_title_and_a_change_re_encodes(tmp_path: Path):
+    embedder = FakeEmbedder()
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders(embedder))
+    engine.index()
+    snap = engine.snapshot()
+    passage, article = snap.passages([0])[0]
+    assert snap.manifest.chunking["title_context"] is True
+    titled = FakeEmbedder().encode([f"{article.title}\n\n{passage.text}"])[0]
+    assert float(snap.dense["embedding"].reconstruct(0) @ titled) > 0.999
+    assert ChunkSettings(title_context=False).embedding_text(passage, article.title) == passage.text
+
+    plain = Engine(make_settings(tmp_path, embed_titles=False), encoders=fake_encoders(embedder))
+    report = plain.index()
+    assert report.full_rebuild and report.embedded_passages == report.passages
+    assert "title_context" not in plain.snapshot().manifest.chunking
+    bare = FakeEmbedder().encode([plain.snapshot().passages([0])[0][0].text])[0]
+    assert float(plain.snapshot().dense["embedding"].reconstruct(0) @ bare) > 0.999
+
+
+def test_the_treaty_article_title_is_what_its_passages_are_read_with(engine: Engine):
+    rows = engine.snapshot().article_rows(TREATY_ARTICLE)
+    _, article = engine.snapshot().passages(rows[:1])[0]
+    assert article.title  # a title to read, so the title context applies to the seeds
