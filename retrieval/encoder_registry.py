@@ -63,7 +63,7 @@ MODELS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_GROUPS = {BACKEND_GROUP: BACKENDS, MODEL_GROUP: MODELS}
+_GROUPS: Mapping[str, Mapping[str, str]] = MappingProxyType({BACKEND_GROUP: BACKENDS, MODEL_GROUP: MODELS})
 
 
 @dataclass(frozen=True)
