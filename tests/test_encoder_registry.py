@@ -3,7 +3,9 @@ factory makes every encoder for either role, and an installed package adds its o
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +63,9 @@ def _install_package(site: Path, module: str, entry_points: str) -> None:
 
 
 @pytest.fixture
-def tiny_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A package registering backend ``tiny``, model ``tiny-model``, and trying to take over ``torch``."""
+def tiny_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A package registering backend ``tiny``, model ``tiny-model``, and trying to take over ``torch``;
+    gone again after the test."""
     module = "tiny_ragbot_encoders"
     entry_points = f"""
         [{BACKEND_GROUP}]
@@ -74,7 +77,8 @@ def tiny_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         """
     _install_package(tmp_path / "site", module, entry_points)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    return module
+    yield module
+    sys.modules.pop(module, None)
 
 
 def test_a_bad_backend_is_one_line_naming_every_registered_backend(monkeypatch):
