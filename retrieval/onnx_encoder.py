@@ -10,10 +10,11 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .embedding import ModelRef, no_telemetry
+from .embedding import Embedder, ModelRef, no_telemetry, torch_encoder
 from .exported import (
     INPUT_NAMES,
     PromptedEncoder,
@@ -25,6 +26,9 @@ from .exported import (
     pool_into,
     traceable,
 )
+
+if TYPE_CHECKING:
+    from .encoder_registry import EncoderRequest
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +163,19 @@ class OnnxEncoder(PromptedEncoder):
                 model_file = folder / ("model.int8.onnx" if self._quantized else "model.onnx")
                 self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
             return self._session, self._tokenizer
+
+
+def onnx_fp32(ref: ModelRef, request: EncoderRequest) -> Embedder:
+    """Backend ``onnx``: the fused fp32 export on ONNX Runtime (a hub-only model runs on torch:
+    an export needs the model's folder)."""
+    if not ref.local:
+        return torch_encoder(ref, request)
+    return OnnxEncoder(ref, request.cache_dir, quantized=False, threads=request.settings.encoder_threads)
+
+
+def onnx_int8(ref: ModelRef, request: EncoderRequest) -> Embedder:
+    """Backend ``onnx-int8``: the export with dynamic int8 weights on ONNX Runtime (a hub-only model
+    runs on torch)."""
+    if not ref.local:
+        return torch_encoder(ref, request)
+    return OnnxEncoder(ref, request.cache_dir, quantized=True, threads=request.settings.encoder_threads)

@@ -22,10 +22,11 @@ import random
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .embedding import ModelRef, no_telemetry
+from .embedding import Embedder, ModelRef, no_telemetry, torch_encoder
 from .exported import (
     INPUT_NAMES,
     NOTICE_LOGGER,
@@ -38,6 +39,9 @@ from .exported import (
     pool_into,
     traceable,
 )
+
+if TYPE_CHECKING:
+    from .encoder_registry import EncoderRequest
 
 log = logging.getLogger(__name__)
 
@@ -227,3 +231,11 @@ class OpenVinoEncoder(PromptedEncoder):
                 ov = _import_openvino()
                 self._queue = ov.AsyncInferQueue(self._compile(streams=self._threads), self._threads)
             return self._queue
+
+
+def openvino_int8(ref: ModelRef, request: EncoderRequest) -> Embedder:
+    """Backend ``openvino-int8``: the int8 OpenVINO export (a hub-only model runs on torch: an export
+    needs the model's folder)."""
+    if not ref.local:
+        return torch_encoder(ref, request)
+    return OpenVinoEncoder(ref, request.cache_dir, threads=request.settings.encoder_threads)

@@ -70,7 +70,6 @@ def test_bad_admin_ids_say_which_forms_are_accepted(monkeypatch, value):
     [
         ("TOP_K", "abc", "RAGBOT_TOP_K: input should be a valid integer"),
         ("TOP_K", "0", "RAGBOT_TOP_K: input should be greater than or equal to 1 (e.g. RAGBOT_TOP_K=5)"),
-        ("EMBEDDING_BACKEND", "gpu", "RAGBOT_EMBEDDING_BACKEND: input should be 'torch', 'onnx'"),
         ("WEIGHT_BM25", "lots", "RAGBOT_WEIGHT_BM25: input should be a valid number"),
         ("ARTICLES_LANGUAGE", "klingon", "RAGBOT_ARTICLES_LANGUAGE: unknown language 'klingon'"),
         ("CHUNK_MAX_CHARS", "100", "RAGBOT_CHUNK_MAX_CHARS: must be at least RAGBOT_CHUNK_MIN_CHARS (250)"),

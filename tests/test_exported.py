@@ -40,10 +40,10 @@ def test_an_export_runs_once_per_stamp_and_a_failed_one_leaves_nothing(tmp_path)
 
     import pytest
 
-    from retrieval.embedding import BUNDLED_MODEL_NAME, model_ref
+    from retrieval.embedding import BUNDLED_MODEL_NAME, bundled_ref
     from retrieval.exported import ensure_exported
 
-    ref, folder, calls = model_ref(BUNDLED_MODEL_NAME), tmp_path / "model" / "backend", []
+    ref, folder, calls = bundled_ref(), tmp_path / "model" / "backend", []
 
     def export(source, out):
         calls.append(source)

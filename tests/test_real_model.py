@@ -20,6 +20,7 @@ from retrieval.embedding import (
     bundled_model_dir,
     file_sha256,
 )
+from retrieval.encoder_registry import backend_names
 
 from .support import SEEDS, TREATY_ARTICLE, make_settings
 
@@ -152,27 +153,25 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_exported_encoders_agree_with_torch(model_cache: Path):
-    """The exported models give the sentence-transformers vectors (fp32 exactly, int8 closely),
+#: Backends held closer to torch than the default floor (fp32 exactly; int8 of weights and activations).
+AGREEMENT_FLOORS = {"onnx": 0.9999, "openvino-int8": 0.98}
+
+
+@pytest.mark.parametrize("backend", [b for b in backend_names() if b != "torch"])
+def test_every_backend_agrees_with_torch(tmp_path: Path, model_cache: Path, backend: str):
+    """Every registered backend gives the sentence-transformers vectors (fp32 exactly, int8 closely),
     whatever the batch: padded batches of mixed lengths, one text alone, and in any order."""
-    from retrieval.embedding import SentenceTransformerEmbedder, model_ref
-    from retrieval.onnx_encoder import OnnxEncoder
-    from retrieval.openvino_encoder import OpenVinoEncoder
+    from retrieval.embedding import SentenceTransformerEmbedder, bundled_ref, make_embedder
 
     texts = ["What did the treaty include?", "Le contrat inclut une aide réciproque en cas d’attaque.", "Kim"]
     texts += [(SEEDS / f"{TREATY_ARTICLE}.txt").read_text(encoding="utf-8")[i : i + 700] for i in (0, 900)]
-    ref = model_ref(BUNDLED_MODEL_NAME)
-    torch_vectors = SentenceTransformerEmbedder(ref).encode(texts)
-    encoders = (
-        (OnnxEncoder(ref, model_cache, quantized=False), 0.9999),
-        (OnnxEncoder(ref, model_cache, quantized=True), 0.97),
-        (OpenVinoEncoder(ref, model_cache), 0.98),
-    )
-    for encoder, floor in encoders:
-        vectors = encoder.encode(texts)
-        assert ((vectors * torch_vectors).sum(axis=1) >= floor).all(), encoder.name
-        alone = np.vstack([encoder.encode([t]) for t in reversed(texts)])[::-1]
-        np.testing.assert_allclose(alone, vectors, atol=2e-5)
+    torch_vectors = SentenceTransformerEmbedder(bundled_ref()).encode(texts)
+    encoder = make_embedder(make_settings(tmp_path, embedding_backend=backend, model_cache_dir=model_cache))
+    assert encoder is not None and encoder.name == f"{BUNDLED_MODEL_NAME} [{backend}]"
+    vectors = encoder.encode(texts)
+    assert ((vectors * torch_vectors).sum(axis=1) >= AGREEMENT_FLOORS.get(backend, 0.97)).all()
+    alone = np.vstack([encoder.encode([t]) for t in reversed(texts)])[::-1]
+    np.testing.assert_allclose(alone, vectors, atol=2e-5)
 
 
 def test_answering_does_not_load_torch(real_engine: Engine):
@@ -232,9 +231,9 @@ def test_the_onnx_runtime_writes_no_device_id(tmp_path: Path, model_cache: Path)
     home = tmp_path / "home"
     home.mkdir()
     script = (
-        "from pathlib import Path; from retrieval.embedding import BUNDLED_MODEL_NAME, model_ref; "
+        "from pathlib import Path; from retrieval.embedding import bundled_ref; "
         "from retrieval.onnx_encoder import OnnxEncoder; "
-        f"print(OnnxEncoder(model_ref(BUNDLED_MODEL_NAME), Path({str(model_cache)!r})).encode(['x']).shape)"
+        f"print(OnnxEncoder(bundled_ref(), Path({str(model_cache)!r})).encode(['x']).shape)"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME", "CI")}
     proc = subprocess.run(
