@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="seeds only (the default today)")
     parser.add_argument("--qa", type=Path, default=DEV_QA, help="QA file, JSON lines (default: eval/dev_qa.jsonl)")
     parser.add_argument("--repeat", type=int, default=3, help="cold-start runs")
+    parser.add_argument("--models", type=Path, default=None, help="model cache to reuse (default: a fresh one)")
     args = parser.parse_args()
     existing_file(args.qa, "QA file")
 
@@ -32,7 +33,9 @@ def main() -> None:
     from retrieval.evaluation import evaluate, load_qa
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, articles_dir=ROOT / "seeds", data_dir=Path(tmp) / "data")
+        settings = Settings(
+            _env_file=None, articles_dir=ROOT / "seeds", data_dir=Path(tmp) / "data", model_cache_dir=args.models
+        )
         engine = Engine(settings)
         t0 = time.perf_counter()
         report = engine.index()
@@ -55,6 +58,8 @@ def main() -> None:
             "RAGBOT_DATA_DIR": str(settings.data_dir),
             "RAGBOT_ARTICLES_DIR": str(settings.articles_dir),
         }
+        if args.models is not None:
+            env["RAGBOT_MODEL_CACHE_DIR"] = str(args.models)
         cold = []
         for _ in range(args.repeat):
             t = time.perf_counter()
