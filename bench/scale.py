@@ -98,6 +98,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds (medians)")
     parser.add_argument("--qa", type=Path, default=DEV_QA, help="questions to time (default: eval/dev_qa.jsonl)")
     parser.add_argument("--keep", help="build in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--models", type=Path, default=None, help="model cache to reuse (default: a fresh one)")
+    parser.add_argument(
+        "--backends", default="torch,configured", help="backends whose throughput to compare (comma-separated)"
+    )
     args = parser.parse_args()
     existing_file(args.qa, "QA file")
 
@@ -105,32 +109,38 @@ def main() -> None:
         tmp = Path(args.keep) if args.keep else Path(scratch)
         articles, data = tmp / "articles", tmp / "data"
         write(articles, max(1, round(args.passages / PASSAGES_PER_ARTICLE)))
-        settings = Settings(_env_file=None, articles_dir=articles, data_dir=data)
+        settings = Settings(_env_file=None, articles_dir=articles, data_dir=data, model_cache_dir=args.models)
 
-        # Encoder throughput on real passages: torch fp32 baseline vs the ONNX backends,
-        # interleaved over rounds (medians), since two cores make single runs noisy.
+        # Throughput of the passage encoder (the embedding role's, else the multilingual one's) on
+        # real passages, per backend, interleaved over rounds (medians): two cores make single runs noisy.
         sample_texts = [
             p.read_text(encoding="utf-8")[:550] for p in sorted(articles.iterdir())[: args.throughput_texts]
         ]
-        backends = {b: default_encoders(settings.with_changes(embedding_backend=b)).embedding for b in BACKENDS}
-        backends["use"] = default_encoders(settings).multilingual
+        names = [settings.embedding_backend if b == "configured" else b for b in args.backends.split(",")]
+        backends = {}
+        for b in dict.fromkeys(names):
+            if b not in BACKENDS:
+                sys.exit(f"error: unknown backend {b!r}; one of {', '.join(BACKENDS)}")
+            made = default_encoders(settings.with_changes(embedding_backend=b))
+            backends[b] = made.embedding or made.multilingual
         runs: dict[str, list[float]] = {b: [] for b in backends}
         for _ in range(args.rounds):
             for b, enc in backends.items():
                 runs[b].append(throughput(enc, sample_texts))
-        rates = {
-            ("use_texts_per_s" if b == "use" else f"minilm_{b}_texts_per_s"): round(median(r), 1)
-            for b, r in runs.items()
-        }
+        rates = {f"encoder_{b}_texts_per_s": round(median(r), 1) for b, r in runs.items()}
 
         real = default_encoders(settings)
-        sampled = Encoders(SampledEncoder(real.embedding, args.sample), SampledEncoder(real.multilingual, args.sample))
+        sampled = Encoders(
+            SampledEncoder(real.embedding, args.sample) if real.embedding else None,
+            SampledEncoder(real.multilingual, args.sample) if real.multilingual else None,
+        )
+        used = [e for e in (sampled.embedding, sampled.multilingual) if e is not None]
         builder = Engine(settings, encoders=lambda _s: sampled)
         start = time.perf_counter()
         report = builder.index()
         build = time.perf_counter() - start
-        encode = sampled.embedding.encode_seconds + sampled.multilingual.encode_seconds  # type: ignore[union-attr]
-        real_texts = sampled.embedding.real_texts + sampled.multilingual.real_texts  # type: ignore[union-attr]
+        encode = sum(e.encode_seconds for e in used)  # type: ignore[attr-defined]
+        real_texts = sum(e.real_texts for e in used)  # type: ignore[attr-defined]
 
         # Queries go through the real encoders (the snapshot records the same model names).
         engine = Engine(settings, encoders=lambda _s: real)
@@ -147,12 +157,17 @@ def main() -> None:
             engine.ask(q)
             ask_ms.append((time.perf_counter() - t) * 1000)
         snap = engine.snapshot()
+        # every text the encoders read: each dense role's passages, and the multilingual role's sentences
+        sentences = snap.manifest.counts.get("sentences") or 0
+        all_texts = report.passages * len(used) + (sentences if real.multilingual is not None else 0)
         recall = approximate_recall(snap, real, list(dict.fromkeys(questions)))  # each question once
         disk = sum(f.stat().st_size for f in snap.path.iterdir())
 
+        cache = settings.model_cache_dir or data / "models"
         probe = (
             "import time; t=time.perf_counter(); from retrieval import Engine, Settings; "
-            f"e=Engine(Settings(_env_file=None, data_dir={str(data)!r})); e.search('What did the treaty include?', 5); "
+            f"e=Engine(Settings(_env_file=None, data_dir={str(data)!r}, model_cache_dir={str(cache)!r})); "
+            "e.search('What did the treaty include?', 5); "
             "[e.search(q, 5) for q in ['sanctions', 'missiles balistiques', 'Kim Jong-un']]; "
             "rss = int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]) / 1024; "
             "print(rss, time.perf_counter() - t)"
@@ -168,7 +183,11 @@ def main() -> None:
             [sys.executable, "-m", "bot", "ask", "What did the treaty include?"],
             capture_output=True,
             check=True,
-            env=os.environ | {"RAGBOT_DATA_DIR": str(data)},
+            env=os.environ
+            | {
+                "RAGBOT_DATA_DIR": str(data),
+                "RAGBOT_MODEL_CACHE_DIR": str(settings.model_cache_dir or data / "models"),
+            },
         )
         cold = time.perf_counter() - t
 
@@ -179,26 +198,33 @@ def main() -> None:
                 "articles": report.articles,
                 "sentences": snap.manifest.counts.get("sentences"),
                 "index_types": snap.manifest.index_types,
-                "vectors": f"{args.sample} real texts per encoder, the rest derived (mixes of real vectors + noise)",
+                "encoders": {"embedding": settings.embedding_model, "multilingual": settings.multilingual_model},
+                "vectors": (
+                    "all real"
+                    if real_texts >= all_texts
+                    else f"{args.sample} real texts per encoder, the rest derived (mixes of real vectors + noise)"
+                ),
                 **rates,
                 "throughput_rounds": args.rounds,
                 **{
-                    f"minilm_{b}_speedup_vs_torch_fp32": round(
-                        rates[f"minilm_{b}_texts_per_s"] / rates["minilm_torch_texts_per_s"], 2
+                    f"encoder_{b}_speedup_vs_torch_fp32": round(
+                        rates[f"encoder_{b}_texts_per_s"] / rates["encoder_torch_texts_per_s"], 2
                     )
-                    for b in BACKENDS
-                    if b != "torch"
+                    for b in backends
+                    if b != "torch" and "torch" in backends
                 },
                 "build_seconds": round(build, 1),
+                "build_passages_per_s": round(report.passages / max(build, 1e-9), 1),
                 "build_encode_seconds_real_sample": round(encode, 1),
                 "build_real_texts_encoded": real_texts,
                 "build_index_seconds": round(build - encode, 1),
                 "build_passages_per_s_excluding_encode": round(report.passages / max(build - encode, 1e-9)),
-                # what encoding every passage and sentence for real would add, at the measured rates
+                # what encoding every passage and sentence for real takes, at the configured backend's rate
                 "projected_encode_seconds_all_real": round(
-                    report.passages / rates[f"minilm_{settings.embedding_backend}_texts_per_s"]
-                    + (report.passages + (snap.manifest.counts.get("sentences") or 0)) / rates["use_texts_per_s"]
-                ),
+                    all_texts / rates[f"encoder_{settings.embedding_backend}_texts_per_s"]
+                )
+                if f"encoder_{settings.embedding_backend}_texts_per_s" in rates
+                else None,
                 "search_ms_p50": round(percentile(search_ms, 50), 1),
                 "search_ms_p95": round(percentile(search_ms, 95), 1),
                 "ask_ms_p50": round(percentile(ask_ms, 50), 1),
