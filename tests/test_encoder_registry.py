@@ -95,7 +95,7 @@ def test_a_bad_backend_is_one_line_naming_every_registered_backend(monkeypatch):
 
 @pytest.mark.parametrize("backend", backend_names())
 def test_every_registered_backend_is_accepted_and_runs_the_bundled_model(tmp_path: Path, backend: str):
-    settings = make_settings(tmp_path, embedding_backend=backend)
+    settings = make_settings(tmp_path, embedding_backend=backend, embedding_model=BUNDLED_MODEL_NAME)
     encoder = make_embedder(settings)  # made, not loaded: nothing is exported or read yet
     assert encoder is not None and encoder.name.startswith(BUNDLED_MODEL_NAME)
     assert not (tmp_path / "data" / "models").exists()
@@ -124,6 +124,7 @@ def test_a_backend_registered_by_an_installed_package_works_through_settings(
     assert "tiny" in backend_names()
     monkeypatch.setenv("RAGBOT_EMBEDDING_BACKEND", "tiny")
     monkeypatch.setenv("RAGBOT_MULTILINGUAL_MODEL", "none")
+    monkeypatch.setenv("RAGBOT_EMBEDDING_MODEL", BUNDLED_MODEL_NAME)
     settings = Settings(_env_file=None, articles_dir=SEEDS, data_dir=tmp_path / "data", abstain_below=0.0)
     engine = Engine(settings)
     assert engine.index().articles == 5
