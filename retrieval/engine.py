@@ -30,8 +30,12 @@ EncoderFactory = Callable[[Settings], Encoders]
 
 
 def default_encoders(settings: Settings) -> Encoders:
-    """The encoders the settings ask for (loaded lazily, on first use)."""
-    return Encoders(embedding=make_embedder(settings), multilingual=make_multilingual(settings))
+    """The encoders the settings ask for (loaded lazily, on first use). With no multilingual model
+    the embedding model takes its role: it reads passages, their sentences and every question."""
+    embedding, multilingual = make_embedder(settings), make_multilingual(settings)
+    if multilingual is None:
+        return Encoders(embedding=None, multilingual=embedding)
+    return Encoders(embedding=embedding, multilingual=multilingual)
 
 
 @dataclass(frozen=True)
