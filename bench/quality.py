@@ -53,13 +53,13 @@ def main() -> None:
         items = items[: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        confidences: dict[str, list[float]] = {}
+        confidences: dict[str, list[float]] | None = {} if args.curve else None
         full = _run(args.articles, root / "full", items, overrides, args.models, confidences)
         out = {"label": args.label, "articles_dir": str(args.articles), "qa": str(args.qa), "overrides": overrides}
         out |= full
         if not args.no_absent:
             out |= _absent(args.articles, root, items, overrides, args.models, confidences)
-        if args.curve:
+        if confidences is not None:
             out["curve"] = _curve(confidences)
     print(json.dumps(out, ensure_ascii=False))
 
@@ -116,7 +116,9 @@ def _curve(confidences: dict[str, list[float]]) -> dict:
     return out
 
 
-def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path | None, confidences: dict) -> dict:
+def _run(
+    articles: Path, data: Path, items: list, overrides: dict, models: Path | None, confidences: dict | None
+) -> dict:
     from retrieval.evaluation import first_match_rank, fold
 
     engine = _engine(articles, data, overrides, models)
@@ -133,8 +135,10 @@ def _run(articles: Path, data: Path, items: list, overrides: dict, models: Path 
         t = time.perf_counter()
         answer = engine.answer_hits(item.question, hits)
         answer_ms.append((time.perf_counter() - t) * 1000)
-        side, confidence = _confidence(engine, item.question, hits)
-        confidences.setdefault(f"{'answerable' if item.answerable else 'unanswerable'}-{side}", []).append(confidence)
+        if confidences is not None:
+            side, confidence = _confidence(engine, item.question, hits)
+            kind = "answerable" if item.answerable else "unanswerable"
+            confidences.setdefault(f"{kind}-{side}", []).append(confidence)
         if not item.answerable:
             unanswerable_refused.append(answer.abstained)
             continue
@@ -170,7 +174,9 @@ def _carries(answer, gold: tuple, fold) -> bool:
     return any(g.doc in cited and fold(g.contains) in text for g in gold)
 
 
-def _absent(articles: Path, root: Path, items: list, overrides: dict, models: Path | None, confidences: dict) -> dict:
+def _absent(
+    articles: Path, root: Path, items: list, overrides: dict, models: Path | None, confidences: dict | None
+) -> dict:
     docs = sorted({g.doc for item in items if item.answerable for g in item.gold})
     gone = set(docs[::2])
     kept = root / "kept-articles"
@@ -185,8 +191,9 @@ def _absent(articles: Path, root: Path, items: list, overrides: dict, models: Pa
     for item in asked:
         hits = engine.search(item.question, 10)
         refused.append(engine.answer_hits(item.question, hits).abstained)
-        side, confidence = _confidence(engine, item.question, hits)
-        confidences.setdefault(f"absent-{side}", []).append(confidence)
+        if confidences is not None:
+            side, confidence = _confidence(engine, item.question, hits)
+            confidences.setdefault(f"absent-{side}", []).append(confidence)
     return {
         "absent_articles": len(gone),
         "absent_questions": len(asked),
