@@ -62,6 +62,7 @@ WRITE_SECONDS = 300.0
 #: BM25 query weights are term counts on the server: a typed word is repeated this many times,
 #: an expansion round(this × its similarity) times, and the scores divided back
 WEIGHT_STEPS = 4
+BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
 #: Milvus stop-word lists by Snowball language name (the stemmer takes the same names)
 STOP_WORDS = {
     "danish",
@@ -81,13 +82,25 @@ STOP_WORDS = {
 T = TypeVar("T")
 
 
-def analyzer_params(language: str) -> dict[str, Any]:
-    """The server-side analyzer: standard tokenizer, lowercase, accent folding, stop words, stemmer."""
-    filters: list[Any] = ["lowercase", "asciifolding"]
-    if language in STOP_WORDS:
-        filters.append({"type": "stop", "stop_words": [f"_{language}_"]})
-    filters.append({"type": "stemmer", "language": language})
+def analyzer_params(analyzer: Analyzer) -> dict[str, Any]:
+    """The server-side analyzer, in the order of :class:`~retrieval.analysis.Analyzer`: lowercase,
+    stop words (the server's list for the language and ragbot's own), accent folding, stemmer."""
+    stop = sorted(analyzer.stop_words())
+    if analyzer.language in STOP_WORDS:
+        stop.append(f"_{analyzer.language}_")
+    filters: list[Any] = [
+        "lowercase",
+        {"type": "stop", "stop_words": stop},
+        "asciifolding",
+        {"type": "stemmer", "language": analyzer.language},
+    ]
     return {"tokenizer": "standard", "filter": filters}
+
+
+def server_text(text: str) -> str:
+    """Text as the server's analyzer should see it: elisions split (l’accord -> l accord) as
+    ragbot's analyzer splits them; the standard tokenizer keeps them whole."""
+    return text.replace("’", " ").replace("'", " ")
 
 
 def public_uri(uri: str) -> str:
@@ -218,7 +231,7 @@ class MilvusStore:
         from pymilvus import DataType, Function, FunctionType
 
         client = self.client()
-        language = build.analyzer.get("language", "french")
+        analyzer = Analyzer(build.analyzer.get("language", "french"))
         schema = client.create_schema(auto_id=False)
         schema.add_field("pk", DataType.VARCHAR, max_length=KEY_CHARS, is_primary=True)
         schema.add_field("article_id", DataType.VARCHAR, max_length=KEY_CHARS)
@@ -228,7 +241,7 @@ class MilvusStore:
             DataType.VARCHAR,
             max_length=TEXT_BYTES,
             enable_analyzer=True,
-            analyzer_params=analyzer_params(language),
+            analyzer_params=analyzer_params(analyzer),
         )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(
@@ -240,7 +253,8 @@ class MilvusStore:
         for name in dense:
             schema.add_field(name, DataType.FLOAT_VECTOR, dim=build.vectors[name].dim)
         self.call(lambda c: c.create_collection(passages, schema=schema, consistency_level="Strong"))
-        self._index(passages, "sparse", "SPARSE_INVERTED_INDEX", "BM25", len(build.passages))
+        # BM25's k1 and b as ragbot's own index has them (the server's default k1 is 1.2).
+        self._index(passages, "sparse", "SPARSE_INVERTED_INDEX", "BM25", len(build.passages), BM25_PARAMS)
         for name in dense:
             self._index(passages, name, None, "IP", len(build.passages))
         self.call(lambda c: c.load_collection(passages))
@@ -254,11 +268,13 @@ class MilvusStore:
             self._index(sentences, "vector", None, "IP", len(build.sentences))
             self.call(lambda c: c.load_collection(sentences))
 
-    def _index(self, collection: str, field: str, kind: str | None, metric: str, rows: int) -> None:
+    def _index(
+        self, collection: str, field: str, kind: str | None, metric: str, rows: int, params: dict | None = None
+    ) -> None:
         """Index ``field``: exact (FLAT) below the vector-index threshold, else IVF_SQ8 where the
         server has it (a cluster), IVF_FLAT where it does not (milvus-lite 2.5)."""
         if kind is not None:
-            choices = [(kind, {})]
+            choices = [(kind, params or {})]
         elif self.settings.vector_index == "flat" or (
             self.settings.vector_index == "auto" and rows < self.settings.vector_index_threshold
         ):
@@ -300,7 +316,7 @@ class MilvusStore:
                     "pk": p.id,
                     "article_id": p.article_id,
                     "ordinal": p.ordinal,
-                    "text": _cut(p.text),
+                    "text": _cut(server_text(p.text)),
                 }
                 for name in dense:
                     entry[name] = vectors[name][j].tolist()
@@ -533,7 +549,7 @@ def weighted_text(query: LexicalQuery, analyzer: Analyzer) -> str:
                     best[t] = max(best.get(t, 0.0), weight)
     if not best:
         return ""
-    return " ".join([query.text] * WEIGHT_STEPS + words)
+    return server_text(" ".join([query.text] * WEIGHT_STEPS + words))
 
 
 class _MilvusScores:
