@@ -7,6 +7,7 @@ Milvus runs for real: the session's milvus-lite 2.5.1 server (tests/milvus_serve
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import uuid
@@ -228,3 +229,80 @@ def test_unknown_store_is_refused_in_one_line():
 def test_the_store_is_made_from_the_settings(tmp_path: Path):
     assert make_store(make_settings(tmp_path)).name == "faiss"
     assert make_store(make_settings(tmp_path, store="milvus")).name == "milvus"
+
+
+# --- Milvus only: what a server store adds ---------------------------------------------------
+
+
+@pytest.fixture
+def milvus_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Engine:
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    settings = make_settings(tmp_path, store="milvus", articles_dir=articles, **_milvus(request))
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    return engine
+
+
+def _client(engine: Engine):
+    return engine.store.client()  # type: ignore[attr-defined]
+
+
+def test_milvus_an_interrupted_write_is_repaired_by_the_next_build(milvus_engine: Engine):
+    from retrieval.stores.milvus import PENDING, in_filter
+
+    snap = milvus_engine.snapshot()
+    collection = snap.manifest.store["passages"]
+    question = "aide réciproque en cas d'attaque"
+    expected = [h.passage.id for h in milvus_engine.search(question, 3)]
+    # What a build killed between its deletes and its inserts leaves: the article's rows gone from
+    # the server, the article named in PENDING, the metadata unchanged (its hash still matches).
+    (milvus_engine.store.folder / PENDING).write_text(json.dumps([TREATY_ARTICLE]))  # type: ignore[attr-defined]
+    _client(milvus_engine).delete(collection, filter=in_filter("article_id", [TREATY_ARTICLE]))
+    assert TREATY_ARTICLE not in {h.article.id for h in milvus_engine.search(question, 3)}  # still answers
+
+    report = milvus_engine.index()
+    assert report.published and report.updated == (TREATY_ARTICLE,) and not report.full_rebuild
+    assert [h.passage.id for h in milvus_engine.search(question, 3)] == expected
+    assert not (milvus_engine.store.folder / PENDING).exists()  # type: ignore[attr-defined]
+    assert milvus_engine.index().published is False
+
+
+def test_milvus_a_dropped_collection_is_refused_then_rebuilt(milvus_engine: Engine):
+    from retrieval import IndexCorrupt
+
+    collection = milvus_engine.snapshot().manifest.store["passages"]
+    _client(milvus_engine).drop_collection(collection)
+    fresh = Engine(milvus_engine.settings, encoders=fake_encoders())
+    with pytest.raises(IndexCorrupt, match=f"collection {collection} is missing") as caught:
+        fresh.search("sanctions", 3)
+    assert "\n" not in str(caught.value) and caught.value.exit_code == 4
+    report = fresh.index()
+    assert report.full_rebuild and fresh.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
+
+
+def test_milvus_a_full_rebuild_drops_only_versions_no_longer_kept(milvus_engine: Engine):
+    prefix = milvus_engine.settings.milvus_collection_prefix
+    names = set()
+    for _ in range(4):
+        milvus_engine.index(rebuild=True)
+        names.add(milvus_engine.snapshot().manifest.store["passages"])
+    ours = {n for n in _client(milvus_engine).list_collections() if n.startswith(prefix + "_")}
+    kept = {p.name for p in (milvus_engine.store.folder / "snapshots").iterdir()}  # type: ignore[attr-defined]
+    assert len(kept) == 3 and len(ours) == 2 * 3  # passages + sentences of each kept version
+    assert milvus_engine.snapshot().manifest.store["passages"] in ours
+
+
+def test_milvus_an_unreachable_server_is_one_line_without_credentials(tmp_path: Path):
+    from retrieval.errors import StoreUnavailable
+
+    from .milvus_server import free_port
+
+    uri = f"http://admin:hunter2secret@127.0.0.1:{free_port()}"
+    settings = make_settings(tmp_path, store="milvus", milvus_uri=uri, milvus_password="pw-hunter3")
+    engine = Engine(settings, encoders=fake_encoders())
+    with pytest.raises(StoreUnavailable) as caught:
+        engine.index()
+    message = str(caught.value)
+    assert "\n" not in message and "127.0.0.1" in message and caught.value.exit_code == 9
+    assert "hunter" not in message and "admin" not in message
