@@ -306,3 +306,15 @@ def test_milvus_an_unreachable_server_is_one_line_without_credentials(tmp_path: 
     message = str(caught.value)
     assert "\n" not in message and "127.0.0.1" in message and caught.value.exit_code == 9
     assert "hunter" not in message and "admin" not in message
+
+
+def test_milvus_an_index_type_the_server_lacks_falls_back(tmp_path: Path, request: pytest.FixtureRequest):
+    """IVF_SQ8 (a cluster's choice at scale) is refused by milvus-lite: the build falls back to
+    IVF_FLAT and answers; on a server that has it, the first choice stands."""
+    settings = make_settings(tmp_path, store="milvus", vector_index="ivf-sq8", **_milvus(request))
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    collection = engine.snapshot().manifest.store["passages"]
+    index = _client(engine).describe_index(collection, "embedding")
+    assert index["index_type"] in ("IVF_SQ8", "IVF_FLAT") and int(index["nlist"]) >= 1
+    assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE

@@ -82,6 +82,26 @@ STOP_WORDS = {
 T = TypeVar("T")
 
 
+def _quietly(method: Callable[..., None]) -> Callable[..., None]:
+    """Run ``method`` with pymilvus's loggers silenced: it logs every refused call at ERROR before
+    raising, and these methods expect refusals (an index type or aliases the server lacks)."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        loggers = [logging.getLogger(n) for n in ("pymilvus.decorators", "pymilvus.milvus_client.milvus_client")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+        try:
+            method(*args, **kwargs)
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+    return wrapper
+
+
 def analyzer_params(analyzer: Analyzer) -> dict[str, Any]:
     """The server-side analyzer, in the order of :class:`~retrieval.analysis.Analyzer`: lowercase,
     stop words (the server's list for the language and ragbot's own), accent folding, stemmer."""
@@ -268,6 +288,7 @@ class MilvusStore:
             self._index(sentences, "vector", None, "IP", len(build.sentences))
             self.call(lambda c: c.load_collection(sentences))
 
+    @_quietly
     def _index(
         self, collection: str, field: str, kind: str | None, metric: str, rows: int, params: dict | None = None
     ) -> None:
@@ -349,11 +370,9 @@ class MilvusStore:
                     "nothing was published: run `ragbot index --rebuild`"
                 )
 
+    @_quietly
     def _point_alias(self, collection: str) -> None:
         """Move the alias ``<prefix>`` to ``collection`` where the server has aliases (not milvus-lite)."""
-        quiet = logging.getLogger("pymilvus.decorators")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)  # pymilvus logs every refused call at ERROR before raising
         try:
             client = self.client()
             try:
@@ -366,8 +385,6 @@ class MilvusStore:
         except Exception as err:
             if not _unimplemented(err):
                 log.warning("could not point alias %s at %s (%s)", self.prefix, collection, _one_line(err))
-        finally:
-            quiet.setLevel(level)
 
     # --- cleaning -------------------------------------------------------------------
 
