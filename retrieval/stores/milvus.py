@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -206,6 +207,7 @@ class MilvusStore:
     # --- writing --------------------------------------------------------------------
 
     def write(self, build: Build, previous: StoreVersion | None) -> str:
+        started = time.perf_counter()
         store = previous.manifest.store if previous is not None else {}
         live = previous is not None and store.get("backend") == BACKEND and "*" not in self.pending()
         if live:
@@ -228,10 +230,18 @@ class MilvusStore:
             self._create(build, passages, sentences)
             self._insert(build, passages, sentences, previous, lambda _: True)
         self._check(build, passages, sentences)
+        on_server = time.perf_counter() - started
         record = {"backend": BACKEND, "passages": passages}
         if sentences:
             record["sentences"] = sentences
         version = self._meta.write(build, previous, store=record)
+        log.info(
+            "%s: %s on the server in %.2f s, metadata written in %.2f s",
+            version,
+            "rows of changed articles replaced" if live else "new collections filled",
+            on_server,
+            time.perf_counter() - started - on_server,
+        )
         (self.folder / PENDING).unlink(missing_ok=True)
         if not live:
             self._point_alias(passages)
