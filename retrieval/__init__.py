@@ -14,6 +14,7 @@ from .errors import (
     ModelUnavailable,
     NoArticles,
     RagbotError,
+    StoreUnavailable,
 )
 from .evaluation import EvalReport, QAItem, evaluate, fold, load_qa
 from .indexer import Encoders, IndexReport, build_index
@@ -57,6 +58,7 @@ __all__ = [
     "Settings",
     "Snapshot",
     "Stats",
+    "StoreUnavailable",
     "UnknownArticle",
     "build_index",
     "chunk_article",

@@ -67,6 +67,9 @@ class Analyzer:
     def is_stop(self, word: str) -> bool:
         return word in self._stop
 
+    def stop_words(self) -> frozenset[str]:
+        return self._stop
+
     def terms(self, text: str) -> list[str]:
         """Index terms of ``text``, in order, repeated as often as they occur."""
         kept = [fold_accents(w) for w in words(text) if len(w) > 1 and w not in self._stop]

@@ -30,8 +30,9 @@ EXAMPLES = {
     "llm_url": "http://127.0.0.1:8080/v1",
     "webhook_url": "https://bot.example.org/telegram",
     "model_cache_dir": "/var/cache/ragbot",
+    "milvus_uri": "http://127.0.0.1:19530",
 }
-SECRETS = frozenset({"telegram_token", "llm_api_key", "webhook_secret"})
+SECRETS = frozenset({"telegram_token", "llm_api_key", "webhook_secret", "milvus_token", "milvus_password"})
 
 
 def looks_like_path(name: str) -> bool:
@@ -230,6 +231,16 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)
 
+    # Where vectors and the lexical index live: "faiss" (files in the data folder, the default) or
+    # "milvus" (a Milvus server or cluster at milvus_uri; passages' metadata stays in the data folder).
+    store: str = "faiss"
+    milvus_uri: str = "http://127.0.0.1:19530"
+    milvus_token: SecretStr | None = None
+    milvus_user: str | None = None
+    milvus_password: SecretStr | None = None
+    # Collections are named <prefix>_<version>; letters, digits and underscores.
+    milvus_collection_prefix: str = Field("ragbot", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
     def with_changes(self, **changes: object) -> Settings:
         """A validated copy with some values replaced (``model_copy`` would skip validation)."""
         values = self.model_dump()
@@ -246,7 +257,16 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_token", "webhook_url", "webhook_secret", "llm_url", "llm_api_key", "model_cache_dir", mode="before"
+        "telegram_token",
+        "webhook_url",
+        "webhook_secret",
+        "llm_url",
+        "llm_api_key",
+        "model_cache_dir",
+        "milvus_token",
+        "milvus_user",
+        "milvus_password",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -295,7 +315,17 @@ class Settings(BaseSettings):
             raise ValueError('expected host names: news.lan, a.lan,b.lan or ["a.lan", "b.lan"]')
         return hosts
 
-    @field_validator("llm_url")
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        from .stores import store_backends
+
+        known = store_backends()
+        if value.strip().lower() not in known:
+            raise ValueError(f"unknown store {value!r}; one of {', '.join(sorted(known))}")
+        return value.strip().lower()
+
+    @field_validator("llm_url", "milvus_uri")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:

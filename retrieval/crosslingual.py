@@ -34,8 +34,11 @@ class TermExpander:
     """The article vocabulary in the multilingual space, searchable by word."""
 
     def __init__(self, vocabulary: list[str], index: object) -> None:
+        from .stores.local import FaissVectorSet
+
         self.vocabulary = vocabulary
-        self.index = index  # faiss.IndexFlatIP over L2-normalised word vectors
+        self.index = index  # faiss.IndexFlatIP over L2-normalised word vectors: the file format
+        self.words = FaissVectorSet("vocabulary", index)  # read through the vector-set interface
 
     @classmethod
     def build(
@@ -55,14 +58,12 @@ class TermExpander:
             counts.update(analyzer.content_words(text))
         vocabulary = sorted(w for w, _ in counts.most_common(max_vocabulary))
         known = {w: i for i, w in enumerate(previous.vocabulary)} if previous else {}
-        dim = previous.index.d if previous is not None else encoder.dim  # type: ignore[attr-defined]
+        dim = previous.words.dim if previous is not None else encoder.dim
         vectors = np.zeros((len(vocabulary), dim), dtype=np.float32)
         old = [(i, known[w]) for i, w in enumerate(vocabulary) if w in known]
         if old and previous is not None:
             rows, old_rows = zip(*old, strict=True)
-            vectors[list(rows)] = previous.index.reconstruct_batch(  # type: ignore[attr-defined]
-                np.asarray(old_rows, dtype=np.int64)
-            )
+            vectors[list(rows)] = previous.words.vectors(np.asarray(old_rows, dtype=np.int64))
         new = [i for i, w in enumerate(vocabulary) if w not in known]
         if new:
             vectors[new] = encoder.encode([vocabulary[i] for i in new])
@@ -89,10 +90,9 @@ class TermExpander:
         """For each query word (with its multilingual vector), its nearest article words and their cosine."""
         if not query_words or not self.vocabulary or settings.top_n <= 0:
             return {}
-        import faiss
-
-        table = faiss.rev_swig_ptr(self.index.get_xb(), self.index.ntotal * self.index.d)  # type: ignore[attr-defined]
-        table = table.reshape(self.index.ntotal, self.index.d)  # type: ignore[attr-defined]
+        table = self.words.table()
+        if table is None:  # not a flat index: read every word's vector back
+            table = self.words.vectors(np.arange(len(self.words)))
         scores = np.ascontiguousarray(vectors, dtype=np.float32) @ table.T  # one BLAS call for all words
         k = min(settings.top_n, len(self.vocabulary))
         ids = np.argpartition(-scores, k - 1, axis=1)[:, :k]

@@ -21,7 +21,8 @@ from .indexer import Encoders, IndexReport, Progress, build_index, build_locked,
 from .ingest import Added, AddReport, Library
 from .lock import index_lock
 from .search import Hit, Searcher, search_settings
-from .snapshot import ArticleSummary, Snapshot, current_version, open_current
+from .snapshot import ArticleSummary
+from .stores import StoreBackend, StoreVersion, make_store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,6 +69,8 @@ class Engine:
         self._lock = threading.Lock()
         self.conversations = Conversations(ttl=settings.followup_ttl_seconds)
         self._analyzer: Analyzer | None = None
+        #: the store RAGBOT_STORE names (a Milvus client connects on first use)
+        self.store: StoreBackend = make_store(settings)
 
     def _default_answerer(self) -> Answerer:
         s = self.settings
@@ -105,12 +108,12 @@ class Engine:
                 self._encoders = self._encoder_factory(self.settings)
             return self._encoders
 
-    def snapshot(self) -> Snapshot:
-        """The current snapshot, reopened when the pointer has moved since last time."""
+    def snapshot(self) -> StoreVersion:
+        """The current version of the store, reopened when the pointer has moved since last time."""
         return self.searcher().snapshot
 
     def searcher(self) -> Searcher:
-        version = current_version(self.settings.data_dir)
+        version = self.store.current_version()
         searcher = self._searcher
         if searcher is not None and searcher.snapshot.version == version:
             return searcher
@@ -119,9 +122,7 @@ class Engine:
             if self._searcher is None or self._searcher.snapshot.version != version:
                 # The old snapshot is not closed: a query running on it in another thread
                 # finishes on the version it started with; the GC closes it afterwards.
-                self._searcher = Searcher(
-                    open_current(self.settings.data_dir), encoders, search_settings(self.settings)
-                )
+                self._searcher = Searcher(self.store.open_current(), encoders, search_settings(self.settings))
             return self._searcher
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
@@ -145,7 +146,7 @@ class Engine:
 
     def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
         """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""
-        return build_index(self.settings, self.encoders, progress=progress, rebuild=rebuild)
+        return build_index(self.settings, self.encoders, progress=progress, rebuild=rebuild, store=self.store)
 
     def add(self, sources: list[str], *, progress: Progress | None = None) -> tuple[AddReport, IndexReport | None]:
         """Add article files or URLs to the articles folder, then re-index.
@@ -158,7 +159,11 @@ class Engine:
         prepared = library.prepare(sources)
         with index_lock(self.settings.data_dir):
             report = library.commit(prepared)
-            index = build_locked(self.settings, self.encoders, progress=progress) if report.added else None
+            index = (
+                build_locked(self.settings, self.encoders, progress=progress, store=self.store)
+                if report.added
+                else None
+            )
         return report, index
 
     def add_upload(self, name: str, raw: bytes) -> tuple[Added, IndexReport]:
@@ -167,13 +172,13 @@ class Engine:
         candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
         with index_lock(self.settings.data_dir):
             added = library.commit_one(candidate)
-            return added, build_locked(self.settings, self.encoders)
+            return added, build_locked(self.settings, self.encoders, store=self.store)
 
     def remove(self, article_id: str) -> IndexReport:
         """Delete an article's file, then re-index: it is gone from answers at once."""
         with index_lock(self.settings.data_dir):
             self.library().remove(article_id)
-            return build_locked(self.settings, self.encoders)
+            return build_locked(self.settings, self.encoders, store=self.store)
 
     def library(self) -> Library:
         s = self.settings

@@ -5,6 +5,7 @@ RagbotError                 base: carries a one-line message and an exit code
  ├── IndexCorrupt           a snapshot whose files or manifest do not check out
  ├── ModelMismatch          the snapshot was built with another embedding model
  ├── ModelUnavailable       the embedding model cannot be found or loaded
+ ├── StoreUnavailable       the store's server (Milvus) cannot be reached or refused a request
  ├── BadArticle             one article file was refused (per-file, not fatal)
  └── NoArticles             nothing indexable (no longer raised by the indexer: an empty
                             folder is a valid, empty collection)
@@ -41,6 +42,10 @@ class ModelMismatch(RagbotError):
 
 class ModelUnavailable(RagbotError):
     exit_code = 5
+
+
+class StoreUnavailable(RagbotError):
+    exit_code = 9
 
 
 class NoArticles(RagbotError):

@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .analysis import Analyzer
 from .articles import Article, load_articles
@@ -24,17 +23,12 @@ from .config import Settings
 from .crosslingual import TermExpander
 from .embedding import Embedder
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
-from .lexical import LexicalIndex
 from .lock import index_lock
-from .snapshot import Snapshot, SnapshotContent, open_current, prune_snapshots, remove_unfinished, write_snapshot
-
-if TYPE_CHECKING:
-    import numpy as np
+from .stores import Build, StoreBackend, StoreVersion, VectorColumn, make_store
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-KEEP_SNAPSHOTS = 3  # the current one and the two before it, to roll back to
 
 
 @dataclass(frozen=True)
@@ -105,19 +99,31 @@ class _Plan:
 
 
 def build_index(
-    settings: Settings, encoders: Encoders, *, progress: Progress | None = None, rebuild: bool = False
+    settings: Settings,
+    encoders: Encoders,
+    *,
+    progress: Progress | None = None,
+    rebuild: bool = False,
+    store: StoreBackend | None = None,
 ) -> IndexReport:
-    """Index ``settings.articles_dir`` into a new current snapshot, reusing what has not changed."""
+    """Index ``settings.articles_dir`` into a new current version, reusing what has not changed."""
     with index_lock(settings.data_dir):
-        return build_locked(settings, encoders, progress=progress, rebuild=rebuild)
+        return build_locked(settings, encoders, progress=progress, rebuild=rebuild, store=store)
 
 
 def build_locked(
-    settings: Settings, encoders: Encoders, *, progress: Progress | None = None, rebuild: bool = False
+    settings: Settings,
+    encoders: Encoders,
+    *,
+    progress: Progress | None = None,
+    rebuild: bool = False,
+    store: StoreBackend | None = None,
 ) -> IndexReport:
-    """:func:`build_index` for a caller that already holds the index lock."""
+    """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
+    settings name, unless given)."""
     started = time.perf_counter()
-    for leftover in remove_unfinished(settings.data_dir):
+    store = store or make_store(settings)
+    for leftover in store.remove_unfinished():
         log.warning("removed %s, left by an interrupted build", leftover)
     loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes)
     for err in loaded.errors:
@@ -127,10 +133,11 @@ def build_locked(
 
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
-    previous = None if rebuild else _reusable(settings, encoders, chunking, analyzer)
+    previous = None if rebuild else _reusable(store, encoders, chunking, analyzer)
     old_articles = previous.manifest.articles if previous else {}
+    doubtful = previous.doubtful if previous else frozenset()
     if previous is not None and _nothing_changed(previous, loaded.articles, settings):
-        prune_snapshots(settings.data_dir, keep=KEEP_SNAPSHOTS)  # only ever removes leftovers of crashes
+        store.prune()  # only ever removes leftovers of crashes
         return IndexReport(
             articles=len(loaded.articles),
             passages=previous.size,
@@ -147,7 +154,12 @@ def build_locked(
     added, updated, unchanged = [], [], []
     for article in loaded.articles:
         old = old_articles.get(article.id)
-        same = old is not None and old["sha256"] == article.content_hash
+        same = (
+            old is not None
+            and old["sha256"] == article.content_hash
+            and article.id not in doubtful
+            and "*" not in doubtful
+        )
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
     removed = sorted(set(old_articles) - {a.id for a in loaded.articles})
@@ -167,39 +179,36 @@ def build_locked(
         if progress:
             progress(done[0], total)
 
-    dense = {
+    vectors = {
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
-    # No passage, no lexical index (BM25 needs a document); the loader knows it is optional then.
-    extras: list[object] = [LexicalIndex.build([analyzer.terms(t) for t in texts])] if texts else []
+    expander = None
     if encoders.multilingual is not None:
-        extras.append(
-            TermExpander.build(
-                texts,
-                analyzer,
-                encoders.multilingual,
-                max_vocabulary=settings.expansion_vocabulary,
-                previous=previous.expander if previous else None,
-            )
+        expander = TermExpander.build(
+            texts,
+            analyzer,
+            encoders.multilingual,
+            max_vocabulary=settings.expansion_vocabulary,
+            previous=previous.expander if previous else None,
         )
-    content = SnapshotContent(
+    build = Build(
         articles=loaded.articles,
         passages=plan.passages,
         sentences=plan.sentences,
-        dense=dense,
-        encoders={role: {"model": name, "dim": int(dense[role].shape[1])} for role, name in encoders.names().items()},
+        vectors=vectors,
+        encoders={role: {"model": name, "dim": vectors[role].dim} for role, name in encoders.names().items()},
         analyzer=analyzer.as_dict(),
         chunking=chunking.as_dict(),
-        extras=extras,  # type: ignore[arg-type]
+        expander=expander,
+        changed=tuple(added + updated),
+        removed=tuple(removed),
         index_kind=settings.vector_index,
         threshold=settings.vector_index_threshold,
-        previous=previous.dense if previous else {},
         index_settings=index_settings(settings),
+        started=started,
     )
-    version = write_snapshot(
-        settings.data_dir, content, build_seconds=time.perf_counter() - started, keep=KEEP_SNAPSHOTS
-    )
+    version = store.write(build, previous)
     return IndexReport(
         articles=len(loaded.articles),
         passages=len(plan.passages),
@@ -215,10 +224,12 @@ def build_locked(
     )
 
 
-def _reusable(settings: Settings, encoders: Encoders, chunking: ChunkSettings, analyzer: Analyzer) -> Snapshot | None:
-    """The current snapshot if its vectors can be reused as they are, else None (full rebuild)."""
+def _reusable(
+    store: StoreBackend, encoders: Encoders, chunking: ChunkSettings, analyzer: Analyzer
+) -> StoreVersion | None:
+    """The current version if its vectors can be reused as they are, else None (full rebuild)."""
     try:
-        snap = open_current(settings.data_dir)
+        snap = store.open_current()
     except (IndexNotBuilt, IndexCorrupt) as err:
         if isinstance(err, IndexCorrupt):
             log.warning("current snapshot unusable (%s): full rebuild", err)
@@ -234,17 +245,18 @@ def _reusable(settings: Settings, encoders: Encoders, chunking: ChunkSettings, a
     return snap
 
 
-def _nothing_changed(previous: Snapshot, articles: Sequence[Article], settings: Settings) -> bool:
+def _nothing_changed(previous: StoreVersion, articles: Sequence[Article], settings: Settings) -> bool:
     """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
     old = previous.manifest.articles
     return (
-        previous.manifest.index_settings == index_settings(settings)
+        not previous.doubtful
+        and previous.manifest.index_settings == index_settings(settings)
         and len(old) == len(articles)
         and all(a.id in old and old[a.id]["sha256"] == a.content_hash and old[a.id]["path"] == a.path for a in articles)
     )
 
 
-def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: Snapshot | None) -> bool:
+def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: StoreVersion | None) -> bool:
     """Add an article's passages and sentences to the plan; True when old vectors are reused."""
     passages = chunk_article(article, chunking)
     sentences = [(i, span) for i, p in enumerate(passages) for span in passage_sentences(p)]
@@ -266,24 +278,22 @@ def _vectors(
     encoder: Embedder,
     items: Sequence[str],
     sources: Sequence[int | None],
-    previous: Snapshot | None,
+    previous: StoreVersion | None,
     name: str,
     batch: int,
     step: Callable[[int], None],
-) -> np.ndarray:
-    """Vectors for ``items``: copied from the previous snapshot where ``sources`` says so, else encoded."""
+) -> VectorColumn:
+    """Vectors for ``items``: encoded where ``sources`` says None; the others stay in the previous
+    version, for the store to copy or keep."""
     import numpy as np
 
-    # When every vector is reused the model need not even load: take the width from the old index.
-    dim = previous.dense[name].d if previous is not None and name in previous.dense else encoder.dim
-    out = np.zeros((len(items), dim), dtype=np.float32)
-    reused = [(i, s) for i, s in enumerate(sources) if s is not None]
-    if reused and previous is not None:
-        new_rows, old_rows = zip(*reused, strict=True)
-        out[list(new_rows)] = previous.dense[name].reconstruct_batch(np.asarray(old_rows, dtype=np.int64))
+    # When every vector is reused the model need not even load: take the width from the old set.
+    old = previous.vector_set(name) if previous is not None else None
+    dim = old.dim if old is not None else encoder.dim
     fresh = [i for i, s in enumerate(sources) if s is None]
+    out = np.zeros((len(fresh), dim), dtype=np.float32)
     for start in range(0, len(fresh), batch):
         chunk = fresh[start : start + batch]
-        out[chunk] = encoder.encode([items[i] for i in chunk])
+        out[start : start + len(chunk)] = encoder.encode([items[i] for i in chunk])
         step(len(chunk))
-    return out
+    return VectorColumn(dim=dim, sources=list(sources), fresh=out)

@@ -8,7 +8,6 @@ what lets cross-lingual expansions carry less weight than the words actually typ
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -66,10 +65,6 @@ class LexicalIndex:
         """How many passages hold ``term``."""
         col = self.vocab.get(term)
         return 0 if col is None else int(self.indptr[col + 1] - self.indptr[col])
-
-    def idf(self, df: int) -> float:
-        """BM25's inverse document frequency for a term held by ``df`` passages."""
-        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def scores(self, weighted_terms: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every passage for terms weighted 0..1 (1 = typed by the user)."""

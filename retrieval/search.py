@@ -14,6 +14,7 @@ Signals:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,11 +25,11 @@ from .analysis import Analyzer
 from .articles import ArticleInfo, normalize_text
 from .chunking import Passage
 from .config import Settings
-from .crosslingual import ExpansionSettings, weighted_query_terms
+from .crosslingual import ExpansionSettings
 from .embedding import encode_queries
 from .errors import RagbotError
 from .indexer import Encoders
-from .snapshot import Snapshot
+from .stores.base import LexicalQuery, SearchBreadth, StoreVersion
 
 MAX_QUESTION_CHARS = 2000
 
@@ -76,8 +77,10 @@ class Hit:
 
 @dataclass(frozen=True)
 class FusionWeights:
-    bm25: float = 1.0
-    multilingual: float = 0.5
+    """Defaults as in :class:`~retrieval.config.Settings` (``weight_*``), chosen on PIAF dev."""
+
+    bm25: float = 0.5
+    multilingual: float = 1.0
     sentences: float = 0.5
     embedding: float = 0.5
 
@@ -112,9 +115,9 @@ def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str
 
 
 class Searcher:
-    """``search(question, k)`` over one snapshot with the encoders that built it."""
+    """``search(question, k)`` over one store version with the encoders that built it."""
 
-    def __init__(self, snapshot: Snapshot, encoders: Encoders, settings: SearchSettings | None = None) -> None:
+    def __init__(self, snapshot: StoreVersion, encoders: Encoders, settings: SearchSettings | None = None) -> None:
         snapshot.check_encoder("embedding", encoders.embedding.name if encoders.embedding else None)
         snapshot.check_encoder("multilingual", encoders.multilingual.name if encoders.multilingual else None)
         self.snapshot = snapshot
@@ -122,11 +125,7 @@ class Searcher:
         self.settings = settings or SearchSettings()
         self.analyzer = Analyzer(snapshot.manifest.analyzer.get("language", "french"))
         self._checked: set[str] = set()
-        for index in snapshot.dense.values():
-            if hasattr(index, "hnsw"):
-                index.hnsw.efSearch = self.settings.hnsw_ef_search
-            if hasattr(index, "nprobe"):
-                index.nprobe = self.settings.ivf_nprobe
+        self._breadth = SearchBreadth(self.settings.hnsw_ef_search, self.settings.ivf_nprobe)
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         text = clean_question(question)
@@ -151,24 +150,26 @@ class Searcher:
             q_ml = vectors[:1]
             if words:
                 expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
-            proposals.append(_dense_top(snap, "multilingual", q_ml, pool))
-            passage_cosine = _Recorded(lambda c, q=q_ml: _dense_exact(snap, "multilingual", q, c))
+            multilingual = snap.vector_set("multilingual")
+            proposals.append(multilingual.top(q_ml, pool, self._breadth))  # type: ignore[union-attr]
+            passage_cosine = _Recorded(lambda c, q=q_ml: multilingual.scores(q, c))  # type: ignore[union-attr]
             exact["multilingual"] = (w.multilingual, passage_cosine)
-            if "sentences" in snap.dense and len(snap.sentence_spans):
-                if snap.searchable("sentences"):
-                    rows = _dense_top(snap, "sentences", q_ml, min(pool * 3, snap.dense["sentences"].ntotal))
+            sentences = snap.vector_set("sentences")
+            if sentences is not None and len(snap.sentence_spans):
+                if sentences.searchable:
+                    rows = sentences.top(q_ml, min(pool * 3, len(sentences)), self._breadth)
                     proposals.append(np.unique(snap.sentence_spans[rows, 0]))
                 evidence = _SentenceScorer(snap, q_ml)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
-            proposals.append(_dense_top(snap, "embedding", q_st, pool))
-            exact["embedding"] = (w.embedding, lambda c, q=q_st: _dense_exact(snap, "embedding", q, c))
+            embedding = snap.vector_set("embedding")
+            proposals.append(embedding.top(q_st, pool, self._breadth))  # type: ignore[union-attr]
+            exact["embedding"] = (w.embedding, lambda c, q=q_st: embedding.scores(q, c))  # type: ignore[union-attr]
         if snap.lexical is not None:
-            terms = weighted_query_terms(text, self.analyzer, expansions)
-            bm25 = snap.lexical.scores(terms)
-            proposals.append(np.argsort(-bm25)[:pool])
-            exact["bm25"] = (w.bm25, lambda c, s=bm25: s[c])
+            bm25 = snap.lexical.query(LexicalQuery(text, expansions))
+            proposals.append(bm25.top(pool))
+            exact["bm25"] = (w.bm25, bm25.scores)
 
         candidates = np.unique(np.concatenate(proposals)) if proposals else np.arange(min(n, pool))
         fused = np.zeros(len(candidates), dtype=np.float64)
@@ -240,18 +241,24 @@ class Searcher:
 
     def _rarity(self, text: str) -> tuple[list[tuple[set[str], float]], float]:
         """Each typed content word's terms with its IDF in the collection, and the share of words
-        found nowhere in it (no lexical index: no weights, nothing unseen)."""
+        found nowhere in it. No lexical index: no words; a backend that does not know document
+        frequencies: every word weighs 1 and none is unseen."""
         lexical = self.snapshot.lexical
         if lexical is None:
             return [], 0.0
+        n = self.snapshot.size
         out, missing = [], 0
         for word in self.analyzer.content_words(text):
             terms = set(self.analyzer.terms(word))
             if not terms:
                 continue
-            df = max(lexical.document_frequency(t) for t in terms)
+            counts = [lexical.document_frequency(t) for t in terms]
+            if any(c is None for c in counts):
+                out.append((terms, 1.0))
+                continue
+            df = max(c for c in counts if c is not None)
             missing += df == 0
-            out.append((terms, lexical.idf(df)))
+            out.append((terms, math.log(1 + (n - df + 0.5) / (df + 0.5))))
         return out, (missing / len(out) if out else 0.0)
 
     def _text_coverage(self, word_terms: list[dict[str, float]], text: str) -> float:
@@ -265,31 +272,10 @@ class Searcher:
         return np.ascontiguousarray(vector, dtype=np.float32)
 
 
-def _dense_top(snap: Snapshot, name: str, query: np.ndarray, pool: int) -> np.ndarray:
-    """Rows of the ``pool`` best vectors: BLAS over the stored vectors when exact, else the index."""
-    vectors = snap.vectors(name) if snap.is_exact(name) else None
-    if vectors is None:
-        _, rows = snap.dense[name].search(query, pool)
-        return rows[0][rows[0] >= 0]
-    scores = vectors @ query[0]
-    if pool >= len(scores):
-        return np.argsort(-scores)
-    top = np.argpartition(-scores, pool)[:pool]
-    return top[np.argsort(-scores[top])]
-
-
-def _dense_exact(snap: Snapshot, name: str, query: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    vectors = snap.vectors(name)
-    if vectors is None:
-        vectors = snap.dense[name].reconstruct_batch(candidates.astype(np.int64))
-        return vectors @ query[0]
-    return vectors[candidates] @ query[0]
-
-
 class _SentenceScorer:
     """Best sentence cosine per candidate passage, remembering which sentence won."""
 
-    def __init__(self, snapshot: Snapshot, query: np.ndarray) -> None:
+    def __init__(self, snapshot: StoreVersion, query: np.ndarray) -> None:
         self.snapshot = snapshot
         self.query = query
         self.raw: dict[int, float] = {}
@@ -297,10 +283,7 @@ class _SentenceScorer:
         self._sims: dict[int, np.ndarray] = {}  # passage row -> its sentences' cosines, from __call__
 
     def _similarities(self, rows: np.ndarray) -> np.ndarray:
-        vectors = self.snapshot.vectors("sentences")
-        if vectors is not None:
-            return vectors[rows] @ self.query[0]
-        return self.snapshot.dense["sentences"].reconstruct_batch(rows) @ self.query[0]
+        return self.snapshot.vector_set("sentences").scores(self.query, rows)  # type: ignore[union-attr]
 
     def sentences(
         self,

@@ -40,12 +40,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .analysis import Analyzer
 from .articles import Article, ArticleInfo
 from .chunking import Passage
 from .crosslingual import VOCAB_FILES, TermExpander
 from .embedding import file_sha256
 from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from .lexical import LEXICAL_FILES, LexicalIndex
+from .stores.base import LexicalIndex as LexicalSearch
+from .stores.base import VectorSet
+from .stores.local import AnalyzedLexical, FaissVectorSet
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)  # 2: no manifest digest in the folder name, sentence_spans.npy optional
@@ -93,6 +97,9 @@ class Manifest:
     #: the settings that shape the snapshot beyond encoders, chunking and analyzer (vector index
     #: kind, its threshold, the expansion vocabulary): a build with other values is not a no-op
     index_settings: dict[str, Any] = field(default_factory=dict)
+    #: where the vectors and the lexical index live: {} or {"backend": "faiss"} for the files beside
+    #: the manifest; a server store records its backend and the names of its collections
+    store: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -125,12 +132,17 @@ class Manifest:
         names = [role for role in ("embedding", "multilingual") if role in self.encoders]
         return [*names, "sentences"] if "multilingual" in self.encoders else names
 
+    def local_vectors(self) -> bool:
+        """Whether the vectors and the lexical index are files beside the manifest (the FAISS store)."""
+        return self.store.get("backend", "faiss") == "faiss"
+
     def file_names(self) -> tuple[set[str], set[str]]:
         """(the files the loader needs, every file it may open) for this manifest."""
-        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names())}
+        local = self.local_vectors()
+        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names() if local)}
         if self.format >= 3:
             need.add(SPANS_FILE)
-        if self.counts["passages"]:  # an empty collection has no lexical index
+        if self.counts["passages"] and local:  # an empty collection has no lexical index
             need.update(LEXICAL_FILES)
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
@@ -192,6 +204,9 @@ def _manifest_problem(data: dict[str, Any]) -> str | None:
         return "'index_types' must map index names to kinds"
     if not isinstance(data.get("index_settings", {}), dict):
         return "'index_settings' must be an object"
+    store = data.get("store", {})
+    if not isinstance(store, dict) or not all(text(k) and text(v) for k, v in store.items()):
+        return "'store' must map names to text"
     return None
 
 
@@ -240,6 +255,8 @@ class SnapshotContent:
     previous: Mapping[str, Any] = field(default_factory=dict)
     #: recorded in the manifest as they are (see :attr:`Manifest.index_settings`)
     index_settings: Mapping[str, Any] = field(default_factory=dict)
+    #: recorded in the manifest (see :attr:`Manifest.store`)
+    store: Mapping[str, str] = field(default_factory=dict)
 
 
 def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
@@ -292,6 +309,7 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         build_seconds=round(build_seconds, 3),
         files={name: file_sha256(tmp / name) for name in files},
         index_settings=dict(content.index_settings),
+        store=dict(content.store),
     )
     raw = manifest.to_json().encode("utf-8")
     (tmp / MANIFEST).write_bytes(raw)
@@ -490,13 +508,21 @@ def current_version(data_dir: Path) -> str | None:
 
 
 class Snapshot:
-    """A loaded snapshot: the FAISS index in memory, passages read from SQLite on demand."""
+    """A loaded snapshot: the FAISS index in memory, passages read from SQLite on demand.
+
+    It is the FAISS store's :class:`~retrieval.stores.base.StoreVersion`; a server store reuses
+    it for the metadata (manifest, SQLite, sentence table, expansion vocabulary) and attaches
+    its own vector sets and lexical index.
+    """
 
     def __init__(self, path: Path, *, verify: bool = True) -> None:
         self.path = Path(path)
         self.version = self.path.name
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        #: articles whose stored vectors may not match this version (an interrupted server write):
+        #: the next build re-embeds them; "*" means all
+        self.doubtful: frozenset[str] = frozenset()
         try:
             self._load(verify)
         except Exception as err:
@@ -538,22 +564,31 @@ class Snapshot:
         if verify:
             self._verify_files()
         n_passages, n_sentences = m.counts["passages"], m.counts["sentences"]
+        #: the FAISS indexes by name (the FAISS store only)
         self.dense: dict[str, Any] = {}
-        for vectors in m.dense_names():
+        self._vector_sets: dict[str, VectorSet] = {}
+        for vectors in m.dense_names() if m.local_vectors() else ():
             index = faiss.read_index(str(self.path / f"{DENSE_PREFIX}{vectors}.faiss"))
             role = "multilingual" if vectors == "sentences" else vectors
             rows = n_sentences if vectors == "sentences" else n_passages
             if index.ntotal != rows or index.d != m.encoders[role]["dim"]:
                 raise IndexCorrupt(f"its {vectors} vectors do not match the manifest; {REBUILD}")
             self.dense[vectors] = index
+            kind = m.index_types.get(vectors, "flat")
+            self._vector_sets[vectors] = FaissVectorSet(
+                vectors, index, searchable=kind.startswith(("flat", "ivf", "hnsw"))
+            )
         self._db = sqlite3.connect(f"file:{self.path / DB_FILE}?mode=ro", uri=True, check_same_thread=False)
         with self._lock:
             stored = [self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages")]
         if stored != [m.counts["articles"], n_passages]:
             raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
-        self.lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
-        if self.lexical is not None and self.lexical.n_docs != n_passages:
+        lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
+        if lexical is not None and lexical.n_docs != n_passages:
             raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
+        self.lexical: LexicalSearch | None = (
+            AnalyzedLexical(lexical, Analyzer(m.analyzer.get("language", "french"))) if lexical else None
+        )
         self.expander = TermExpander.load(self.path) if VOCAB_FILES[0] in m.files else None
         self.sentence_spans = self._sentence_table()
         owners = self.sentence_spans[:, 0]
@@ -677,31 +712,19 @@ class Snapshot:
             out.extend(range(int(self.sentence_first[row]), int(self.sentence_last[row])))
         return out
 
-    def vectors(self, name: str) -> np.ndarray | None:
-        """The stored vectors of index ``name`` as a numpy view, without copying (flat or HNSW storage).
+    def vector_set(self, name: str) -> VectorSet | None:
+        """The vector set ``name`` ("embedding", "multilingual", "sentences"), None when not built."""
+        return self._vector_sets.get(name)
 
-        Exact rescoring of candidates reads rows of it; for an exact index, a matrix-vector
-        product over it (BLAS, all cores) is about twice as fast as FAISS's single-query search.
-        """
-        import faiss
-
-        index = self.dense.get(name)
-        if index is None:
-            return None
-        flat = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
-        if not isinstance(flat, faiss.IndexFlat):
-            return None
-        return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
-
-    def is_exact(self, name: str) -> bool:
-        import faiss
-
-        return isinstance(self.dense.get(name), faiss.IndexFlat)
+    def attach(self, vector_sets: Mapping[str, VectorSet], lexical: LexicalSearch | None) -> None:
+        """Serve vectors and lexical search from elsewhere (a server store) with this metadata."""
+        self._vector_sets = dict(vector_sets)
+        self.lexical = lexical
 
     def searchable(self, name: str) -> bool:
-        """Whether index ``name`` is meant to be searched (flat, inverted file or graph), not only read back."""
-        kind = self.manifest.index_types.get(name, "flat")
-        return name in self.dense and kind.startswith(("flat", "ivf", "hnsw"))
+        """Whether vector set ``name`` is meant to be searched (flat, inverted file or graph), not only read back."""
+        found = self.vector_set(name)
+        return found is not None and found.searchable
 
     def article_body(self, article_id: str) -> str | None:
         with self._lock:

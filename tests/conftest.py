@@ -9,6 +9,7 @@ import pytest
 
 from retrieval import Engine, Settings
 
+from .milvus_server import MilvusLiteServer
 from .support import SEEDS, FakeEmbedder, fake_encoders, make_settings
 
 
@@ -58,3 +59,14 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
     )
     eng.index()
     return eng
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory):
+    """The real Milvus engine (milvus-lite 2.5.1's server) on a free local port, for the whole session."""
+    server = MilvusLiteServer(tmp_path_factory.mktemp("milvus"))
+    uri = server.start()
+    try:
+        yield uri
+    finally:
+        server.stop()

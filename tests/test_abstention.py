@@ -112,3 +112,10 @@ def test_the_treaty_article_title_is_what_its_passages_are_read_with(engine: Eng
     rows = engine.snapshot().article_rows(TREATY_ARTICLE)
     _, article = engine.snapshot().passages(rows[:1])[0]
     assert article.title  # a title to read, so the title context applies to the seeds
+
+
+def test_search_defaults_are_the_settings_defaults():
+    """A Searcher made without settings (a question finishing on an old version) ranks like the engine."""
+    from retrieval.search import FusionWeights, search_settings
+
+    assert search_settings(Settings(_env_file=None)).weights == FusionWeights()

@@ -1,0 +1,176 @@
+"""The same collection on every store backend: build, search end to end, add one article, memory.
+
+    python -m bench.stores --passages 100000 --sample 500
+    python -m bench.stores --passages 10000 --backends milvus
+
+Milvus is the real engine: milvus-lite 2.5.1's server, started here on a free 127.0.0.1 port in
+the scratch folder. Vectors: a real sample of ``--sample`` texts per encoder, the others derived
+from it (bench/scale.py's SampledEncoder); the output says so. Questions are encoded by the real
+models and go through the whole search (every signal, fusion, sentence rescoring). Prints one
+JSON object per backend, then a summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.scale import PASSAGES_PER_ARTICLE, SampledEncoder
+from bench.stats import DEV_QA, existing_file, percentile
+from bench.synth import write
+from retrieval import Engine, Settings
+from retrieval.engine import default_encoders
+from retrieval.evaluation import load_qa
+from retrieval.indexer import Encoders
+from retrieval.stores import store_backends
+
+NEW_ARTICLE = """---
+title: Un pont flottant sur le fleuve Toumen
+date: 2024-07-01
+source: bench
+---
+Les ingénieurs ont achevé un pont flottant provisoire sur le fleuve Toumen, entre les deux pays.
+Le pont doit permettre le passage des camions de marchandises pendant l'été, selon les autorités.
+
+Les autorités locales ont annoncé que le pont resterait ouvert jusqu'aux premières glaces.
+"""
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(text.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class LiteServer:
+    """milvus-lite 2.5.1's server process (the Milvus C++ engine)."""
+
+    def __init__(self, folder: Path) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            from milvus_lite.server import Server
+
+        folder.mkdir(parents=True, exist_ok=True)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.server = Server(str(folder / "milvus.db"), address=f"127.0.0.1:{port}")
+        if not self.server.init() or not self.server.start():
+            raise SystemExit("error: milvus-lite did not start")
+        self.uri = f"http://127.0.0.1:{port}"
+        from pymilvus import MilvusClient
+
+        for _ in range(150):
+            try:
+                MilvusClient(uri=self.uri, timeout=5).list_collections()
+                break
+            except Exception:
+                time.sleep(0.2)
+
+    @property
+    def pid(self) -> int:
+        return self.server._p.pid  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
+    server = LiteServer(tmp / "milvus-server") if backend == "milvus" else None
+    try:
+        extra = {"milvus_uri": server.uri} if server else {}
+        settings = Settings(
+            _env_file=None, articles_dir=articles, data_dir=tmp / f"data-{backend}", store=backend, **extra
+        )
+        real = default_encoders(settings)
+        sampled = Encoders(SampledEncoder(real.embedding, args.sample), SampledEncoder(real.multilingual, args.sample))
+        builder = Engine(settings, encoders=lambda _s: sampled)
+        start = time.perf_counter()
+        report = builder.index()
+        build = time.perf_counter() - start
+        encode = sampled.embedding.encode_seconds + sampled.multilingual.encode_seconds  # type: ignore[union-attr]
+
+        engine = Engine(settings, encoders=lambda _s: real)
+        questions = [q.question for q in load_qa(args.qa)]
+        questions = (questions * (args.queries // len(questions) + 1))[: args.queries]
+        engine.search(questions[0], 5)  # models loaded, version opened
+        search_ms = []
+        for q in questions:
+            t = time.perf_counter()
+            engine.search(q, 5)
+            search_ms.append((time.perf_counter() - t) * 1000)
+
+        (articles / "999999_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
+        t = time.perf_counter()
+        added = engine.index()
+        add_s = time.perf_counter() - t
+        found = engine.search("pont flottant sur le fleuve Toumen", 1)
+        (articles / "999999_pont.md").unlink()
+        t = time.perf_counter()
+        engine.index()
+        remove_s = time.perf_counter() - t
+        return {
+            "backend": backend,
+            "passages": report.passages,
+            "articles": report.articles,
+            "vectors": f"{args.sample} real texts per encoder, the rest derived (bench/scale.py)",
+            "build_s": round(build, 1),
+            "build_s_without_encoding": round(build - encode, 1),
+            "search_ms_p50": round(percentile(search_ms, 50), 1),
+            "search_ms_p95": round(percentile(search_ms, 95), 1),
+            "queries": len(search_ms),
+            "add_one_article_s": round(add_s, 2),
+            "add_embedded_passages": added.embedded_passages,
+            "added_article_found_first": bool(found) and found[0].article.id == "999999_pont",
+            "remove_one_article_s": round(remove_s, 2),
+            "ragbot_rss_mb": round(rss_mb(), 1),
+            "ragbot_peak_rss_mb": round(peak_rss_mb(), 1),
+            "server_rss_mb": round(rss_mb(server.pid), 1) if server else None,
+            "local_disk_mb": round(
+                sum(f.stat().st_size for f in settings.data_dir.rglob("*") if f.is_file()) / 2**20, 1
+            ),
+        }
+    finally:
+        if server:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--passages", type=int, default=10_000)
+    parser.add_argument("--sample", type=int, default=500, help="texts per encoder embedded for real")
+    parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--qa", type=Path, default=DEV_QA, help="questions to time (default: eval/dev_qa.jsonl)")
+    parser.add_argument("--backends", default=",".join(sorted(store_backends())))
+    parser.add_argument("--articles", type=Path, help="an existing synthetic folder (default: generated)")
+    args = parser.parse_args()
+    existing_file(args.qa, "QA file")
+    backends = args.backends.split(",")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        articles = args.articles or tmp / "articles"
+        if args.articles is None:
+            write(articles, max(1, round(args.passages / PASSAGES_PER_ARTICLE)))
+        if len(backends) == 1:
+            print(json.dumps(run(backends[0], articles, tmp, args)), flush=True)
+            return
+        for backend in backends:  # one process each: memory figures of one backend only
+            command = [sys.executable, "-m", "bench.stores", "--backends", backend, "--articles", str(articles)]
+            command += ["--sample", str(args.sample), "--queries", str(args.queries), "--qa", str(args.qa)]
+            subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""What search and the indexer need from a store, as small Protocols; backends implement them.
+
+A store keeps one *version* of the index current at a time. A version offers:
+
+- vector sets by name (``"embedding"``, ``"multilingual"`` per passage, ``"sentences"`` per
+  sentence): :class:`VectorSet`;
+- a lexical index over the passages' text: :class:`LexicalIndex`;
+- the passages and articles by row, the sentences of each passage, and its manifest
+  (:class:`StoreVersion`).
+
+Rows are positions in the version (passage row ``i`` is the ``i``-th passage of the
+version, sentence rows follow passage order), whatever key a backend stores them under.
+
+A backend (:class:`StoreBackend`) opens the current version, writes a new one from a
+:class:`~retrieval.stores.build.Build` (applying adds and removes to what the previous
+version holds), publishes it so readers move to it at their next question, and cleans up
+what an interrupted write left. Fusion, sentence rescoring and abstention stay in
+``retrieval.search``: every backend answers the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..articles import ArticleInfo
+    from ..chunking import Passage
+    from ..crosslingual import TermExpander
+    from ..snapshot import ArticleSummary, Manifest
+    from .build import Build
+
+
+@dataclass(frozen=True)
+class SearchBreadth:
+    """How hard an approximate vector index looks (ignored by exact ones)."""
+
+    hnsw_ef_search: int = 400
+    ivf_nprobe: int = 64
+
+
+@runtime_checkable
+class VectorSet(Protocol):
+    """Unit vectors, one per row; inner product is the cosine."""
+
+    name: str
+    dim: int
+    #: True when :meth:`top` is meant to be called (an index that only stores vectors for rescoring is not)
+    searchable: bool
+
+    def __len__(self) -> int: ...
+
+    def top(self, query: np.ndarray, k: int, breadth: SearchBreadth) -> np.ndarray:
+        """Rows of the (at most) ``k`` vectors closest to ``query`` (shape (1, dim)), best first."""
+
+    def scores(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact inner products of ``query`` with the vectors at ``rows``, in that order."""
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors at ``rows`` (float32, shape (len(rows), dim)): for reuse and rescoring."""
+
+
+@dataclass(frozen=True)
+class LexicalQuery:
+    """The question as typed (weight 1) and its cross-lingual neighbours (weighted by similarity)."""
+
+    text: str
+    expansions: Mapping[str, Sequence[tuple[str, float]]] = field(default_factory=dict)
+
+
+class LexicalScores(Protocol):
+    """One query's lexical scores (BM25), asked for in two ways."""
+
+    def top(self, k: int) -> np.ndarray:
+        """Rows of (at most) ``k`` passages, best first (a backend may leave out passages that match no term)."""
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """Scores of the passages at ``rows`` (0 where no term matches)."""
+
+
+class LexicalIndex(Protocol):
+    def query(self, query: LexicalQuery) -> LexicalScores: ...
+
+    def document_frequency(self, term: str) -> int | None:
+        """How many passages hold the analysed ``term``; None when the backend does not say
+        (abstention then weighs every word alike and counts none as unseen)."""
+
+
+class StoreVersion(Protocol):
+    """One published version of the index, as search and the indexer read it."""
+
+    version: str
+    manifest: Manifest
+    expander: TermExpander | None
+    lexical: LexicalIndex | None
+    #: (passage_row, char_start, char_end) per sentence row, and each passage's sentence rows
+    #: ``sentence_first[p]`` to ``sentence_last[p]`` (exclusive)
+    sentence_spans: np.ndarray
+    sentence_first: np.ndarray
+    sentence_last: np.ndarray
+    #: articles whose stored vectors may not match this version (a server write interrupted midway):
+    #: the next build re-embeds them; ``"*"`` means every article
+    doubtful: frozenset[str]
+
+    @property
+    def size(self) -> int: ...
+
+    def vector_set(self, name: str) -> VectorSet | None: ...
+
+    def check_encoder(self, role: str, model: str | None, dim: int | None = None) -> None: ...
+
+    def passages(self, rows: Sequence[int]) -> list[tuple[Passage, ArticleInfo]]: ...
+
+    def articles(self) -> list[ArticleSummary]: ...
+
+    def article_rows(self, article_id: str) -> list[int]: ...
+
+    def sentence_rows(self, passage_rows: Sequence[int]) -> list[int]: ...
+
+    def article_body(self, article_id: str) -> str | None: ...
+
+    def disk_bytes(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class StoreBackend(Protocol):
+    """A kind of store (``RAGBOT_STORE``): made from the settings by its registered factory."""
+
+    name: str
+
+    def current_version(self) -> str | None:
+        """The name of the current version (cheap: called before every question); None before any build."""
+
+    def open_current(self, *, verify: bool = True) -> StoreVersion:
+        """The current version; :class:`~retrieval.errors.IndexNotBuilt` or ``IndexCorrupt``."""
+
+    def write(self, build: Build, previous: StoreVersion | None) -> str:
+        """Write ``build`` as a new version and make it current; returns its name.
+
+        ``previous`` is the current version the build was planned against (its reused rows
+        point into it), or None for a build from scratch. Readers keep answering throughout.
+        """
+
+    def remove_unfinished(self) -> list[str]:
+        """Remove what an interrupted write left; called under the index lock before a build."""
+
+    def prune(self) -> None:
+        """Remove old versions beyond the ones kept for rollback (never the current one)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Where the store lives, for ``ragbot stats`` (no secrets)."""

@@ -1,0 +1,320 @@
+"""One suite for every registered store backend (``RAGBOT_STORE``), the way haystack and txtai test
+all their document stores with one set of tests: a new backend registered in ``ragbot.stores`` is
+picked up here with no edit (a server-backed one adds how to reach its server to SERVERS).
+
+Milvus runs for real: the session's milvus-lite 2.5.1 server (tests/milvus_server.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import Engine, Settings
+from retrieval.evaluation import evaluate, load_qa
+from retrieval.stores import LexicalQuery, SearchBreadth, make_store, store_backends
+
+from .support import DEV_QA, ROOT, SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
+
+HELDOUT_QA = ROOT / "eval" / "heldout_qa.jsonl"
+
+
+def _milvus(request: pytest.FixtureRequest) -> dict[str, object]:
+    # A fresh collection prefix per test: tests share the server, never each other's collections.
+    uri = request.getfixturevalue("milvus_uri")
+    return {"milvus_uri": uri, "milvus_collection_prefix": f"t{uuid.uuid4().hex[:12]}"}
+
+
+#: how to reach each server-backed store in the tests
+SERVERS = {"milvus": _milvus}
+
+
+@pytest.fixture(params=sorted(store_backends()))
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    name = request.param
+    extra = SERVERS[name](request) if name in SERVERS else {}
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    return make_settings(tmp_path, store=name, articles_dir=articles, **extra)
+
+
+@pytest.fixture
+def store_engine(store_settings: Settings) -> Engine:
+    engine = Engine(store_settings, encoders=fake_encoders())
+    engine.index()
+    return engine
+
+
+NEW_ARTICLE = """---
+title: Un pont flottant sur le fleuve Toumen
+date: 2024-07-01
+source: Test
+---
+Les ingénieurs ont achevé un pont flottant provisoire sur le fleuve Toumen, entre les deux pays.
+Le pont flottant doit permettre le passage des camions de marchandises pendant l'été.
+
+Les autorités locales ont annoncé que le pont flottant resterait ouvert jusqu'aux premières glaces.
+"""
+
+
+def test_answers_from_the_seeds(store_engine: Engine):
+    hits = store_engine.search("aide réciproque en cas d'attaque", 3)
+    assert hits[0].article.id == TREATY_ARTICLE and "aide réciproque" in hits[0].passage.text
+    assert hits[0].evidence is not None and hits[0].sentence is not None
+    assert [s.info.id for s in store_engine.sources()] == sorted(p.stem for p in SEEDS.iterdir())
+    assert store_engine.stats().passages == store_engine.snapshot().size > 0
+
+
+def test_vector_sets_keep_the_contract(store_engine: Engine):
+    snap = store_engine.snapshot()
+    m = snap.manifest
+    for name, rows in (
+        ("embedding", m.counts["passages"]),
+        ("multilingual", m.counts["passages"]),
+        ("sentences", m.counts["sentences"]),
+    ):
+        vectors = snap.vector_set(name)
+        assert vectors is not None and len(vectors) == rows
+        some = np.array([0, rows // 2, rows - 1])
+        stored = vectors.vectors(some)
+        assert stored.shape == (3, vectors.dim) and np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-4)
+        query = stored[1:2]
+        assert np.allclose(vectors.scores(query, some), stored @ query[0], atol=1e-5)
+        top = vectors.top(query, 5, SearchBreadth())
+        assert 1 <= len(top) <= 5 and len(set(top.tolist())) == len(top)
+        scores = vectors.scores(query, top)
+        assert scores[0] == pytest.approx(1.0, abs=1e-4) and np.all(np.diff(scores) <= 1e-5)
+
+
+def test_lexical_index_keeps_the_contract(store_engine: Engine):
+    snap = store_engine.snapshot()
+    bm25 = snap.lexical.query(LexicalQuery("traité"))
+    top = bm25.top(5)
+    texts = [p.text.casefold() for p, _ in snap.passages(top.tolist())]
+    assert "traité" in texts[0]
+    scores = bm25.scores(top)
+    assert scores[0] > 0 and np.all(np.diff(scores[scores > 0]) <= 1e-4)
+    without = [r for r in range(snap.size) if "trait" not in snap.passages([r])[0][0].text.casefold()][:3]
+    assert np.all(bm25.scores(np.array(without)) == 0)
+    # Expansions weigh less than typed words: "traité" typed beats "traité" as a weak neighbour.
+    weak = snap.lexical.query(LexicalQuery("coopération", {"treaty": [("traité", 0.5)]}))
+    strong = snap.lexical.query(LexicalQuery("coopération traité"))
+    assert weak.scores(top[:1])[0] < strong.scores(top[:1])[0]
+
+
+def test_add_update_remove_one_article(store_engine: Engine):
+    settings = store_engine.settings
+    before = store_engine.snapshot()
+    (settings.articles_dir / "900_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = store_engine.index()
+    assert report.added == ("900_pont",) and not report.full_rebuild
+    new_passages = sum(1 for p, _ in _all_passages(store_engine) if p.article_id == "900_pont")
+    assert report.embedded_passages == new_passages > 0
+    hits = store_engine.search("pont flottant sur le fleuve", 3)
+    assert hits[0].article.id == "900_pont"
+    assert store_engine.snapshot().size == before.size + new_passages
+
+    (settings.articles_dir / "900_pont.md").write_text(NEW_ARTICLE.replace("pont flottant", "bac à câble"), "utf-8")
+    report = store_engine.index()
+    assert report.updated == ("900_pont",)
+    assert store_engine.search("bac à câble", 1)[0].article.id == "900_pont"
+    assert all("pont flottant" not in h.passage.text for h in store_engine.search("pont flottant", 5))
+
+    store_engine.remove("900_pont")
+    assert "900_pont" not in {s.info.id for s in store_engine.sources()}
+    assert all(h.article.id != "900_pont" for h in store_engine.search("bac à câble fleuve Toumen", 5))
+    assert store_engine.snapshot().size == before.size
+
+
+def test_a_full_rebuild_switches_while_the_old_version_answers(store_engine: Engine):
+    old = store_engine.snapshot()
+    question = "aide réciproque en cas d'attaque"
+    expected = [h.passage.id for h in store_engine.search(question, 5)]
+    report = store_engine.index(rebuild=True)
+    assert report.full_rebuild and report.version != old.version
+    assert store_engine.snapshot().version == report.version
+    assert [h.passage.id for h in store_engine.search(question, 5)] == expected
+    from retrieval.search import Searcher
+
+    # A question that started on the old version finishes on it.
+    assert [h.passage.id for h in Searcher(old, store_engine.encoders).search(question, 5)] == expected
+
+
+def test_questions_during_reindexing_all_succeed(store_engine: Engine):
+    settings = store_engine.settings
+    failures: list[BaseException] = []
+    answered = [0]
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                hits = store_engine.search("sanctions contre la Corée du Nord", 3)
+                assert hits and all(h.passage.text for h in hits)
+                answered[0] += 1
+            except BaseException as err:  # the test reports any failure
+                failures.append(err)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    try:
+        (settings.articles_dir / "900_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
+        store_engine.index()
+        store_engine.remove("900_pont")
+        store_engine.index(rebuild=True)
+    finally:
+        stop.set()
+        thread.join()
+    assert not failures, failures[:1]
+    assert answered[0] > 0
+
+
+def test_a_restarted_process_serves_the_same_version(store_engine: Engine):
+    again = Engine(store_engine.settings, encoders=fake_encoders())
+    assert again.snapshot().version == store_engine.snapshot().version
+    question = "missiles balistiques"
+    assert [h.passage.id for h in again.search(question, 5)] == [h.passage.id for h in store_engine.search(question, 5)]
+    assert again.index().published is False  # nothing changed: nothing written
+
+
+def test_an_empty_collection_is_valid(store_settings: Settings, tmp_path: Path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    engine = Engine(store_settings.with_changes(articles_dir=empty), encoders=fake_encoders())
+    assert engine.index().passages == 0
+    assert engine.search("sanctions", 5) == [] and engine.sources() == []
+
+
+def _all_passages(engine: Engine):
+    snap = engine.snapshot()
+    return snap.passages(list(range(snap.size)))
+
+
+# --- parity: the same answers from every backend --------------------------------------------
+
+
+def _recall_at_5(settings: Settings, qa: Path) -> float:
+    engine = Engine(settings, encoders=fake_encoders(FakeEmbedder()))
+    engine.index()
+    report = evaluate(load_qa(qa), engine.search, engine.answer_hits, k=10)
+    return next(r for r in report.rows if r.name == "all").recall_at_5
+
+
+@pytest.mark.parametrize("qa", [DEV_QA, HELDOUT_QA], ids=["dev", "heldout"])
+def test_every_backend_finds_what_faiss_finds(qa: Path, tmp_path: Path, request: pytest.FixtureRequest):
+    reference = _recall_at_5(make_settings(tmp_path / "faiss"), qa)
+    for name in sorted(set(store_backends()) - {"faiss"}):
+        extra = SERVERS[name](request) if name in SERVERS else {}
+        other = _recall_at_5(make_settings(tmp_path / name, store=name, **extra), qa)
+        assert abs(other - reference) <= 0.02, (name, other, reference)
+
+
+def test_unknown_store_is_refused_in_one_line():
+    from pydantic import ValidationError
+
+    from retrieval.config import settings_error
+
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, store="elastic")
+    message = settings_error(caught.value)
+    assert "RAGBOT_STORE" in message and "faiss" in message and "milvus" in message and "\n" not in message
+
+
+def test_the_store_is_made_from_the_settings(tmp_path: Path):
+    assert make_store(make_settings(tmp_path)).name == "faiss"
+    assert make_store(make_settings(tmp_path, store="milvus")).name == "milvus"
+
+
+# --- Milvus only: what a server store adds ---------------------------------------------------
+
+
+@pytest.fixture
+def milvus_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Engine:
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    settings = make_settings(tmp_path, store="milvus", articles_dir=articles, **_milvus(request))
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    return engine
+
+
+def _client(engine: Engine):
+    return engine.store.client()  # type: ignore[attr-defined]
+
+
+def test_milvus_an_interrupted_write_is_repaired_by_the_next_build(milvus_engine: Engine):
+    from retrieval.stores.milvus import PENDING, in_filter
+
+    snap = milvus_engine.snapshot()
+    collection = snap.manifest.store["passages"]
+    question = "aide réciproque en cas d'attaque"
+    expected = [h.passage.id for h in milvus_engine.search(question, 3)]
+    # What a build killed between its deletes and its inserts leaves: the article's rows gone from
+    # the server, the article named in PENDING, the metadata unchanged (its hash still matches).
+    (milvus_engine.store.folder / PENDING).write_text(json.dumps([TREATY_ARTICLE]))  # type: ignore[attr-defined]
+    _client(milvus_engine).delete(collection, filter=in_filter("article_id", [TREATY_ARTICLE]))
+    assert TREATY_ARTICLE not in {h.article.id for h in milvus_engine.search(question, 3)}  # still answers
+
+    report = milvus_engine.index()
+    assert report.published and report.updated == (TREATY_ARTICLE,) and not report.full_rebuild
+    assert [h.passage.id for h in milvus_engine.search(question, 3)] == expected
+    assert not (milvus_engine.store.folder / PENDING).exists()  # type: ignore[attr-defined]
+    assert milvus_engine.index().published is False
+
+
+def test_milvus_a_dropped_collection_is_refused_then_rebuilt(milvus_engine: Engine):
+    from retrieval import IndexCorrupt
+
+    collection = milvus_engine.snapshot().manifest.store["passages"]
+    _client(milvus_engine).drop_collection(collection)
+    fresh = Engine(milvus_engine.settings, encoders=fake_encoders())
+    with pytest.raises(IndexCorrupt, match=f"collection {collection} is missing") as caught:
+        fresh.search("sanctions", 3)
+    assert "\n" not in str(caught.value) and caught.value.exit_code == 4
+    report = fresh.index()
+    assert report.full_rebuild and fresh.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
+
+
+def test_milvus_a_full_rebuild_drops_only_versions_no_longer_kept(milvus_engine: Engine):
+    prefix = milvus_engine.settings.milvus_collection_prefix
+    names = set()
+    for _ in range(4):
+        milvus_engine.index(rebuild=True)
+        names.add(milvus_engine.snapshot().manifest.store["passages"])
+    ours = {n for n in _client(milvus_engine).list_collections() if n.startswith(prefix + "_")}
+    kept = {p.name for p in (milvus_engine.store.folder / "snapshots").iterdir()}  # type: ignore[attr-defined]
+    assert len(kept) == 3 and len(ours) == 2 * 3  # passages + sentences of each kept version
+    assert milvus_engine.snapshot().manifest.store["passages"] in ours
+
+
+def test_milvus_an_unreachable_server_is_one_line_without_credentials(tmp_path: Path):
+    from retrieval.errors import StoreUnavailable
+
+    from .milvus_server import free_port
+
+    uri = f"http://admin:hunter2secret@127.0.0.1:{free_port()}"
+    settings = make_settings(tmp_path, store="milvus", milvus_uri=uri, milvus_password="pw-hunter3")
+    engine = Engine(settings, encoders=fake_encoders())
+    with pytest.raises(StoreUnavailable) as caught:
+        engine.index()
+    message = str(caught.value)
+    assert "\n" not in message and "127.0.0.1" in message and caught.value.exit_code == 9
+    assert "hunter" not in message and "admin" not in message
+
+
+def test_milvus_an_index_type_the_server_lacks_falls_back(tmp_path: Path, request: pytest.FixtureRequest):
+    """IVF_SQ8 (a cluster's choice at scale) is refused by milvus-lite: the build falls back to
+    IVF_FLAT and answers; on a server that has it, the first choice stands."""
+    settings = make_settings(tmp_path, store="milvus", vector_index="ivf-sq8", **_milvus(request))
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    collection = engine.snapshot().manifest.store["passages"]
+    index = _client(engine).describe_index(collection, "embedding")
+    assert index["index_type"] in ("IVF_SQ8", "IVF_FLAT") and int(index["nlist"]) >= 1
+    assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
