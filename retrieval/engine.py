@@ -16,7 +16,7 @@ from .answer import AbstainPolicy, Answer, Answerer, ExtractiveAnswerer
 from .config import Settings
 from .embedding import DISABLED, make_embedder, make_multilingual
 from .fetch import FetchSettings
-from .followup import Conversations, resolve
+from .followup import Conversations, answer_language, resolve
 from .indexer import Encoders, IndexReport, Progress, build_index, build_locked, chunk_settings
 from .ingest import Added, AddReport, Library
 from .lock import index_lock
@@ -128,16 +128,19 @@ class Engine:
         if chat is None:
             return self.answer_hits(question, self.search(question, k))
         searched = resolve(question, self.conversations.previous(chat), self.analyzer)
-        answer = self.answer_hits(searched, self.search(searched, k))
-        self.conversations.remember(chat, searched)
+        # Searched with the previous question, answered in the language of the one asked.
+        language = answer_language(question, self.conversations.language(chat))
+        answer = self.answer_hits(searched, self.search(searched, k), language=language)
+        self.conversations.remember(chat, searched, answer.language)
         return replace(answer, question=question)
 
     def forget(self, chat: Hashable) -> None:
         """Start over: the chat's next question is not read as a follow-up."""
         self.conversations.forget(chat)
 
-    def answer_hits(self, question: str, hits: list[Hit]) -> Answer:
-        return self._answerer.answer(question, hits)
+    def answer_hits(self, question: str, hits: list[Hit], *, language: str | None = None) -> Answer:
+        """The answer from ``hits``, in ``language`` (by default the question's)."""
+        return self._answerer.answer(question, hits, language=language)
 
     def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
         """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""

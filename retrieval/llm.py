@@ -57,8 +57,8 @@ class LLMAnswerer:
         self.fallback = fallback
         self.encode = encode  # multilingual encoder for the grounding check
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        extractive = self.fallback.answer(question, hits)
+    def answer(self, question: str, hits: Sequence[Hit], *, language: str | None = None) -> Answer:
+        extractive = self.fallback.answer(question, hits, language=language)
         if extractive.abstained:
             return extractive  # no evidence: nothing for a model to be grounded in
         given = list(hits[: self.settings.max_passages])

@@ -12,11 +12,12 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval import load_articles
-from retrieval.answer import NOT_FOUND, AbstainPolicy, ExtractiveAnswerer
+from retrieval import Engine, load_articles
+from retrieval.answer import FRAMING, NOT_FOUND, AbstainPolicy, ExtractiveAnswerer
 from retrieval.articles import Article
 from retrieval.authorship import asks_who_wrote
 from retrieval.chunking import Passage
+from retrieval.followup import answer_language
 from retrieval.search import Hit, ScoredSentence
 
 from .support import SEEDS, TREATY_ARTICLE
@@ -142,3 +143,35 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
     weak = hit(treaty, 1, 1.0, sentence(treaty, MUTUAL_AID, 0.1, 0.0))
     answer = ANSWERER.answer("Who wrote the article about the euro exchange rate?", [weak])
     assert answer.abstained and answer.text == NOT_FOUND["en"]
+
+
+# --- follow-ups in their own language -----------------------------------------------------------
+
+
+def test_answer_language_is_the_follow_up_s_own_unless_it_has_no_telling_word():
+    assert answer_language("et quand ?", "en") == "fr"
+    assert answer_language("and when?", "fr") == "en"
+    assert answer_language("Kim ?", "en") == "en"  # nothing in it tells: the chat's language
+    assert answer_language("2019?", "fr") == "fr"
+    assert answer_language("Kim ?", None) == "fr"
+
+
+def spoken(answer) -> str:
+    """The language the answer's own words are in."""
+    for (language, _), framing in FRAMING.items():
+        if answer.text.startswith(framing):
+            return language
+    return next(language for language, text in NOT_FOUND.items() if answer.text == text)
+
+
+def test_a_follow_up_is_answered_in_the_language_it_was_asked_in(engine: Engine):
+    engine.ask("What did the treaty include?", chat="a")
+    french = engine.ask("et quand ?", chat="a")
+    assert french.language == spoken(french) == "fr"
+    assert engine.conversations.previous("a") == "What did the treaty include? et quand ?"
+
+    engine.ask("Que prévoit le traité ?", chat="b")
+    english = engine.ask("and when?", chat="b")
+    assert english.language == spoken(english) == "en"
+    bare = engine.ask("Kim?", chat="b")  # no word of either language: the chat's last one
+    assert bare.language == spoken(bare) == "en"
