@@ -9,6 +9,7 @@ import pytest
 
 from retrieval import Engine
 from retrieval.answer import NOT_FOUND
+from retrieval.authorship import asks_who_wrote
 from retrieval.evaluation import fold, load_qa
 from retrieval.followup import Conversations, is_follow_up, resolve
 
@@ -30,6 +31,11 @@ def assert_grounded(engine: Engine, answer) -> None:
         assert body[c.passage.char_start : c.passage.char_end] == c.quote == c.passage.text
     if answer.abstained:
         assert answer.citations == ()
+        return
+    if asks_who_wrote(answer.question):  # one credit line per article, naming the article it cites
+        for line in answer.text.split("\n"):
+            n = int(re.search(r"\[(\d+)\]$", line).group(1))
+            assert next(c for c in answer.citations if c.n == n).article.title in line
         return
     lines = answer.text.split("\n")[1:]  # after the one framing line
     assert lines and all(re.search(r"\[\d+\]$", line) for line in lines)
