@@ -204,6 +204,15 @@ def test_llm_reply_echoing_the_fence_is_refused(tmp_path, llm, caplog):
     assert any("delimiters" in r.getMessage() for r in caplog.records)
 
 
+def test_who_wrote_is_answered_from_the_byline_not_by_the_model(tmp_path, llm):
+    engine = llm_engine(tmp_path, llm, abstain_below=0.0)
+    llm.script(Reply("Vladimir Poutine a écrit l’article [1]."))
+    answer = engine.ask("Qui a écrit l'article sur l'aide réciproque en cas d'attaque ?")
+    assert not answer.abstained and llm.requests == []
+    assert answer.text.startswith("L’article « ") and "Vladimir Poutine a écrit" not in answer.text
+    assert_grounded(engine, answer)
+
+
 def test_no_llm_call_when_the_articles_have_no_answer(tmp_path, llm):
     engine = llm_engine(tmp_path, llm, abstain_below=1.5)
     assert engine.ask(QUESTION).abstained
