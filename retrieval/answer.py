@@ -112,7 +112,7 @@ class ExtractiveAnswerer:
         from_hits: int = 3,
         keep_ratio: float = 0.75,
         rank_weight: float = 0.6,
-        min_relevance: float = 0.6,
+        min_relevance: float = 0.5,
         corpus_language: str = "french",
     ) -> None:
         self.policy = policy or AbstainPolicy()
