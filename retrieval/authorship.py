@@ -36,8 +36,13 @@ CREDIT = {
 
 
 def asks_who_wrote(question: str) -> bool:
-    """True for a question about an article's author or source, not about its content."""
-    return bool(_WHO_WROTE.search(question) and _THE_ARTICLE.search(question))
+    """True for a question about an article's author or source, not about its content.
+
+    A follow-up is searched together with the previous question: only the last question
+    of the text decides ("Who wrote the article? and what did Kim say?" is about Kim).
+    """
+    asked = [q for q in re.split(r"(?<=\?)\s+", question.strip()) if q][-1:] or [""]
+    return bool(_WHO_WROTE.search(asked[0]) and _THE_ARTICLE.search(asked[0]))
 
 
 def credit_line(article: ArticleInfo, language: str) -> str:

@@ -104,6 +104,9 @@ def test_sentences_that_only_share_words_with_the_question_are_dropped(seeds):
         ("Who wrote the letter to Putin?", False),  # about the content: Kim did
         ("Quelle agence de presse russe a relayé les déclarations d'Ouchakov ?", False),
         ("What did the treaty include?", False),
+        # A follow-up searched with the previous question: the one asked last decides.
+        ("Who wrote the article about the treaty? and what did Kim say?", False),
+        ("Que dit-on du traité ? Qui a écrit cet article ?", True),
     ],
 )
 def test_who_wrote_questions_are_told_from_questions_about_the_content(question, about_the_article):
