@@ -225,9 +225,10 @@ def parse_article(raw: bytes, path: Path) -> Article:
     check_prose("\n".join(paragraphs), path)
 
     header = paragraphs[:6]
+    lead = _lead_sentence(paragraphs[0])
     byline = meta.get("byline") or meta.get("author") or _first_match(_BYLINE, header)
     date = date or _find_date(header)
-    source = meta.get("source") or _first_match(_AGENCY_LINE, paragraphs)
+    source = meta.get("source") or _first_match(_AGENCY_LINE, paragraphs) or _lead_attribution(lead)
     body = "\n\n".join(paragraphs)
     info = ArticleInfo(
         id=path.stem,
@@ -385,12 +386,43 @@ def _normalise_date(value: str) -> str | None:
 
 
 _DATELINE = re.compile(r"^(?:\([^()]{2,30}\)\s+|[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ' .-]{2,30}\s+[–—-]\s+)")
+# The lead of a news story often opens on its date ("Le 19 juin, …", "On June 19, 2024, …"),
+# names people with an apposition ("Vladimir Poutine, le chef d’État russe, …") and ends on
+# where it got the news (", d’après les médias russes."). That media is the article's source
+# when no credit line names one; without those pieces the lead makes a headline. Its date
+# is not the article's: it may be an event's ("Le 20 mai 1875, …" opens an encyclopedia entry).
+_LEAD_DATE = re.compile(
+    rf"^(?:(?:Le|On)\s+)?(?:(\d{{1,2}})(?:er)?\s+({_MONTH_RE})|({_MONTH_RE})\.?\s+(\d{{1,2}}))"
+    r"(?:,?\s+(\d{4}))?\s*,\s+",
+    re.IGNORECASE,
+)
+_APPOSITION = re.compile(r"\b([A-ZÀ-ÖØ-Þ][\w’'-]+),\s+(?:(?:les|le|la|the)\s+|l[’']\s*)[^,;:()«»]{2,50},\s+")
+_ATTRIBUTION = re.compile(r",\s+(?:d[’']après|selon|according to|citing)\s+([^,;:()«»]{2,60})$", re.IGNORECASE)
+_MEDIA = re.compile(
+    rf"^(?:(?:les|le|la|the)\s+|l[’']\s*)?((?:[\w’'-]+\s+)?(?:médias?|media|agences?|agency|presse|press|journal|quotidien"
+    rf"|newspaper|télévision|television|radio|{_AGENCIES})\b.*)$",
+    re.IGNORECASE,
+)
+
+
+def _lead_sentence(paragraph: str) -> str:
+    first = _DATELINE.sub("", paragraph)
+    end = re.search(r"[.!?…](?=\s|$)", first)
+    return first[: end.start()] if end else first
+
+
+def _lead_attribution(lead: str) -> str | None:
+    """The media the lead sentence says the news comes from (", d’après les médias russes")."""
+    m = _ATTRIBUTION.search(lead)
+    media = _MEDIA.match(m.group(1).strip()) if m else None
+    return media.group(1) if media else None
 
 
 def _derive_title(body: str) -> str:
-    first = _DATELINE.sub("", body.split("\n", 1)[0])
-    end = re.search(r"[.!?…](?=\s|$)", first)
-    sentence = first[: end.start()] if end else first
+    sentence = _lead_sentence(body.split("\n", 1)[0])
+    headline = _ATTRIBUTION.sub("", _APPOSITION.sub(r"\1 ", _LEAD_DATE.sub("", sentence)))
+    if len(headline) >= 20:  # what is left still says something
+        sentence = headline[0].upper() + headline[1:]
     if len(sentence) <= _DERIVED_TITLE_MAX:
         return sentence
     cut = sentence.rfind(" ", 0, _DERIVED_TITLE_MAX)

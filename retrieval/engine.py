@@ -16,7 +16,7 @@ from .answer import Answer, Answerer, ExtractiveAnswerer, abstain_policy
 from .config import Settings
 from .embedding import DISABLED, make_embedder, make_multilingual
 from .fetch import FetchSettings
-from .followup import Conversations, resolve
+from .followup import Conversations, answer_language, resolve
 from .indexer import Encoders, IndexReport, Progress, build_index, build_locked, chunk_settings
 from .ingest import Added, AddReport, Library
 from .lock import index_lock
@@ -93,7 +93,9 @@ class Engine:
             timeout=s.llm_timeout_seconds,
             min_grounding=s.llm_min_grounding,
         )
-        return LLMAnswerer(llm, extractive, encode=encode if s.multilingual_model.lower() not in DISABLED else None)
+        # The multilingual role's encoder checks grounding: the multilingual model, else the embedding model.
+        has_encoder = any(m.strip().lower() not in DISABLED for m in (s.multilingual_model, s.embedding_model))
+        return LLMAnswerer(llm, extractive, encode=encode if has_encoder else None)
 
     @property
     def analyzer(self) -> Analyzer:
@@ -133,16 +135,19 @@ class Engine:
         if chat is None:
             return self.answer_hits(question, self.search(question, k))
         searched = resolve(question, self.conversations.previous(chat), self.analyzer)
-        answer = self.answer_hits(searched, self.search(searched, k))
-        self.conversations.remember(chat, searched)
+        # Searched with the previous question, answered in the language of the one asked.
+        language = answer_language(question, self.conversations.language(chat))
+        answer = self.answer_hits(searched, self.search(searched, k), language=language)
+        self.conversations.remember(chat, searched, answer.language)
         return replace(answer, question=question)
 
     def forget(self, chat: Hashable) -> None:
         """Start over: the chat's next question is not read as a follow-up."""
         self.conversations.forget(chat)
 
-    def answer_hits(self, question: str, hits: list[Hit]) -> Answer:
-        return self._answerer.answer(question, hits)
+    def answer_hits(self, question: str, hits: list[Hit], *, language: str | None = None) -> Answer:
+        """The answer from ``hits``, in ``language`` (by default the question's)."""
+        return self._answerer.answer(question, hits, language=language)
 
     def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
         """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""

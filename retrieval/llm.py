@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .answer import Answer, Citation, ExtractiveAnswerer
+from .authorship import asks_who_wrote
 from .redaction import Redactor, url_credentials
 from .safety import redact_instructions
 from .search import Hit
@@ -57,10 +58,12 @@ class LLMAnswerer:
         self.fallback = fallback
         self.encode = encode  # multilingual encoder for the grounding check
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        extractive = self.fallback.answer(question, hits)
+    def answer(self, question: str, hits: Sequence[Hit], *, language: str | None = None) -> Answer:
+        extractive = self.fallback.answer(question, hits, language=language)
         if extractive.abstained:
             return extractive  # no evidence: nothing for a model to be grounded in
+        if asks_who_wrote(question):
+            return extractive  # the byline and source answer it; the model is not shown them
         given = list(hits[: self.settings.max_passages])
         fence = secrets.token_hex(8)
         try:

@@ -9,6 +9,7 @@ import pytest
 
 from retrieval import Engine
 from retrieval.answer import NOT_FOUND
+from retrieval.authorship import asks_who_wrote
 from retrieval.evaluation import fold, load_qa
 from retrieval.followup import Conversations, is_follow_up, resolve
 
@@ -30,6 +31,11 @@ def assert_grounded(engine: Engine, answer) -> None:
         assert body[c.passage.char_start : c.passage.char_end] == c.quote == c.passage.text
     if answer.abstained:
         assert answer.citations == ()
+        return
+    if asks_who_wrote(answer.question):  # one credit line per article, naming the article it cites
+        for line in answer.text.split("\n"):
+            n = int(re.search(r"\[(\d+)\]$", line).group(1))
+            assert next(c for c in answer.citations if c.n == n).article.title in line
         return
     lines = answer.text.split("\n")[1:]  # after the one framing line
     assert lines and all(re.search(r"\[\d+\]$", line) for line in lines)
@@ -198,6 +204,15 @@ def test_llm_reply_echoing_the_fence_is_refused(tmp_path, llm, caplog):
     fence = re.search(r"BEGIN-([0-9a-f]{16})", llm.requests[0]["messages"][0]["content"]).group(1)
     assert fence not in answer.text
     assert any("delimiters" in r.getMessage() for r in caplog.records)
+
+
+def test_who_wrote_is_answered_from_the_byline_not_by_the_model(tmp_path, llm):
+    engine = llm_engine(tmp_path, llm, abstain_below=0.0)
+    llm.script(Reply("Vladimir Poutine a écrit l’article [1]."))
+    answer = engine.ask("Qui a écrit l'article sur l'aide réciproque en cas d'attaque ?")
+    assert not answer.abstained and llm.requests == []
+    assert answer.text.startswith("L’article « ") and "Vladimir Poutine a écrit" not in answer.text
+    assert_grounded(engine, answer)
 
 
 def test_no_llm_call_when_the_articles_have_no_answer(tmp_path, llm):

@@ -33,9 +33,47 @@ def test_metadata_extracted_from_the_text(seeds):
     assert seeds["004_34fdb793e7d525a8"].info.date == "2024-06"
     assert seeds["003_79011271dbdc1a5f"].info.source == "Agence France-Presse"
     assert seeds["003_79011271dbdc1a5f"].info.title.startswith("Le président russe Vladimir Poutine")
-    # no title line in the file: a short one is derived from the first sentence
-    derived = seeds["001_58e8c327b5777ef9"].info.title
-    assert derived.startswith("Le 19 juin, Vladimir Poutine") and len(derived) <= 91
+    # No title or credit line in the file: the lead sentence gives both. Its "Le 19 juin" has no year.
+    treaty = seeds["001_58e8c327b5777ef9"].info
+    assert treaty.title == "Vladimir Poutine et Kim Jong-un ont conclu un pacte stratégique à Pyongyang"
+    assert treaty.source == "médias russes"
+    assert treaty.date is None
+
+
+REST = "\n\nLe texte continue ensuite avec plusieurs phrases sur le sujet, comme tout article de presse.\n"
+
+
+@pytest.mark.parametrize(
+    ("lead", "title", "source"),
+    [
+        (
+            "Le 3 mars, Jean Dupont, le ministre des Finances, a présenté le budget à Paris, selon l’agence Reuters.",
+            "Jean Dupont a présenté le budget à Paris",
+            "agence Reuters",
+        ),
+        (
+            "On June 19, 2024, Jane Roe, the mayor of Springfield, opened the new bridge, according to local media.",
+            "Jane Roe opened the new bridge",
+            "local media",
+        ),
+        # An attribution to a person is not the article's source.
+        ("Le budget sera voté en mai, selon le ministre des Finances.", "Le budget sera voté en mai", None),
+        (
+            "Marie Curie, la physicienne, a reçu le prix Nobel en 1911.",
+            "Marie Curie a reçu le prix Nobel en 1911",
+            None,
+        ),
+    ],
+)
+def test_title_and_source_from_the_lead_sentence(tmp_path, lead, title, source):
+    article = parse_article((lead + REST).encode(), tmp_path / "lead.txt")
+    assert (article.info.title, article.info.source, article.info.date) == (title, source, None)
+    assert article.body.startswith(lead)  # the body keeps the lead as written
+
+
+def test_a_credit_line_wins_over_the_lead_attribution(tmp_path):
+    raw = "Le sommet a eu lieu à Pyongyang, d’après les médias russes." + REST + "\nAgence France-Presse\n"
+    assert parse_article(raw.encode(), tmp_path / "c.txt").info.source == "Agence France-Presse"
 
 
 @pytest.mark.parametrize(
