@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     abstain_coverage_weight: float = Field(0.15, ge=0, le=2)
     abstain_unseen_weight: float = Field(0.05, ge=0, le=2)
     answer_sentences: int = Field(3, ge=1, le=10)
+    # A sentence after the first is quoted only when its cosine is at least this far (0..1) from
+    # the weakest candidate's to the best's: near the best in meaning, not merely sharing words.
+    answer_min_relevance: float = Field(0.5, ge=0, le=1)
     followup_ttl_seconds: float = Field(900.0, ge=0)
 
     # Optional LLM answers (any OpenAI-compatible chat completions API); off when no URL.

@@ -77,6 +77,7 @@ class Engine:
         extractive = ExtractiveAnswerer(
             abstain_policy(s),
             max_sentences=s.answer_sentences,
+            min_relevance=s.answer_min_relevance,
             corpus_language=s.articles_language,
         )
         if not s.llm_url:

@@ -31,13 +31,7 @@ class VectorColumn:
     def assemble(self, name: str, previous: StoreVersion | None) -> np.ndarray:
         """Every row's vector: reused ones read back from ``previous``, fresh ones as computed."""
         out = np.zeros((len(self.sources), self.dim), dtype=np.float32)
-        reused = [(i, s) for i, s in enumerate(self.sources) if s is not None]
-        if reused:
-            vectors = previous.vector_set(name) if previous is not None else None
-            if vectors is None:
-                raise ValueError(f"{name}: rows to reuse but no previous vectors")
-            rows, old = zip(*reused, strict=True)
-            out[list(rows)] = vectors.vectors(np.asarray(old, dtype=np.int64))
+        copy_reused(out, name, [(i, s) for i, s in enumerate(self.sources) if s is not None], previous)
         fresh = self.fresh_rows()
         if fresh:
             out[fresh] = self.fresh
@@ -64,3 +58,14 @@ class Build:
     index_settings: Mapping[str, Any] = field(default_factory=dict)
     #: time.perf_counter() when the build started (the manifest records the build's duration)
     started: float = 0.0
+
+
+def copy_reused(out: np.ndarray, name: str, reused: Sequence[tuple[int, int]], previous: StoreVersion | None) -> None:
+    """Fill ``out[i]`` with the previous version's vector ``s`` of set ``name`` for each (i, s)."""
+    if not reused:
+        return
+    vectors = previous.vector_set(name) if previous is not None else None
+    if vectors is None:
+        raise ValueError(f"{name}: rows to reuse but no previous vectors")
+    rows, old = zip(*reused, strict=True)
+    out[list(rows)] = vectors.vectors(np.asarray(old, dtype=np.int64))

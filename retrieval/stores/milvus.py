@@ -42,6 +42,7 @@ from ..analysis import Analyzer
 from ..errors import IndexCorrupt, StoreUnavailable
 from ..snapshot import MANIFEST, REBUILD, SNAPSHOTS, TMP_PREFIX, Snapshot
 from .base import LexicalQuery, SearchBreadth
+from .build import copy_reused
 from .faiss import FaissStore
 
 if TYPE_CHECKING:
@@ -689,10 +690,5 @@ def _column_rows(
     for j, r in enumerate(rows):
         if r in fresh_index:
             out[j] = column.fresh[fresh_index[r]]
-    if reused:
-        old = previous.vector_set(name) if previous is not None else None
-        if old is None:
-            raise ValueError(f"{name}: rows to reuse but no previous vectors")
-        at, sources = zip(*reused, strict=True)
-        out[list(at)] = old.vectors(np.asarray(sources, dtype=np.int64))
+    copy_reused(out, name, reused, previous)
     return out
