@@ -161,6 +161,10 @@ def _run(
         "unanswerable_refused": f"{sum(unanswerable_refused)}/{len(unanswerable_refused)}",
         "answers_carry_gold": round(sum(carried) / n, 4),
         "mean_answer_chars": round(sum(lengths) / n, 1),
+        # the same over the answers that were not refusals (a refusal is one short line)
+        "mean_answered_chars": round(
+            sum(x for x, r in zip(lengths, refused, strict=True) if not r) / max(1, len(refused) - sum(refused)), 1
+        ),
         "search_ms_p50": round(percentile(search_ms, 50), 2),
         "search_ms_p95": round(percentile(search_ms, 95), 2),
         "answer_ms_p50": round(percentile(answer_ms, 50), 2),

@@ -147,7 +147,7 @@ class ExtractiveAnswerer:
         keep_ratio: float = 0.75,
         rank_weight: float = 0.6,
         pick_coverage_weight: float = 0.4,
-        min_relevance: float = 0.5,
+        min_relevance: float = 0.7,
         corpus_language: str = "french",
     ) -> None:
         self.policy = policy or AbstainPolicy()

@@ -186,7 +186,9 @@ class Settings(BaseSettings):
     answer_sentences: int = Field(3, ge=1, le=10)
     # A sentence after the first is quoted only when its cosine is at least this far (0..1) from
     # the weakest candidate's to the best's: near the best in meaning, not merely sharing words.
-    answer_min_relevance: float = Field(0.5, ge=0, le=1)
+    # 0.7 on PIAF dev: answers carry the gold text for 75.7% of questions, 421 characters on average
+    # (0.5: 77.6%, 507; 0.85: 73.4%, 337), bench/quality.py.
+    answer_min_relevance: float = Field(0.7, ge=0, le=1)
     followup_ttl_seconds: float = Field(900.0, ge=0)
 
     # Optional LLM answers (any OpenAI-compatible chat completions API); off when no URL.
