@@ -5,11 +5,14 @@ exactly by every signal, each signal's scores are min-max normalised over the
 candidates and summed with the weights from settings. Min-max on a shared candidate
 set keeps a strong signal from being drowned by a flat one, and needs no training.
 
-Signals:
-    bm25          typed terms (weight 1) + multilingual neighbours of the question's words
-    multilingual  cosine of the question and the passage in the multilingual space
+Signals (defaults: multilingual-e5-small alone plays the multilingual role):
+    bm25          typed terms (weight 1) + multilingual neighbours of the question's words, when on
+    multilingual  cosine of the question and the passage (read with its article title)
     sentences     best cosine of the question and one sentence of the passage
-    embedding     cosine with the sentence-transformers model (MiniLM by default)
+    embedding     cosine with a second passage encoder, when one is configured
+
+Each hit also carries what abstention reads: the raw passage and sentence cosines, the
+question words' coverage weighted by rarity, and the share of words the collection never uses.
 """
 
 from __future__ import annotations
