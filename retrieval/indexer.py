@@ -12,12 +12,16 @@ valid state: no hits, every question abstains). One build at a time, under the i
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from .analysis import Analyzer
-from .articles import Article, load_articles
+from .articles import Article, content_hash, load_articles, read_regular_file
 from .chunking import ChunkSettings, Passage, chunk_article, paragraph_spans, sentence_spans
 from .config import Settings
 from .crosslingual import TermExpander
@@ -25,6 +29,7 @@ from .embedding import Embedder
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lock import index_lock
 from .stores import Build, StoreBackend, StoreVersion, VectorColumn, make_store
+from .stores.build import Kept
 
 log = logging.getLogger(__name__)
 
@@ -125,33 +130,41 @@ def build_locked(
     store = store or make_store(settings)
     for leftover in store.remove_unfinished():
         log.warning("removed %s, left by an interrupted build", leftover)
-    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes)
-    for err in loaded.errors:
-        log.warning("skipped %s", err)
-    if not loaded.articles:
-        log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
-
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
     previous = None if rebuild else _reusable(store, encoders, chunking, analyzer)
     old_articles = previous.manifest.articles if previous else {}
     doubtful = previous.doubtful if previous else frozenset()
-    if previous is not None and _nothing_changed(previous, loaded.articles, settings):
+    # Files the previous version holds as they are are not read again (see _UnchangedFiles); with
+    # every article in doubt, or no previous version, each one is read, cleaned and chunked.
+    scan = _UnchangedFiles(old_articles, doubtful, settings.max_article_bytes, time.time_ns())
+    skip = scan if previous is not None and "*" not in doubtful else None
+    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=skip)
+    for err in loaded.errors:
+        log.warning("skipped %s", err)
+    if not loaded.articles and not loaded.kept:
+        log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
+    n_articles = len(loaded.articles) + len(loaded.kept)
+    if previous is not None and _nothing_changed(previous, loaded.articles, loaded.kept, settings):
         store.prune()  # only ever removes leftovers of crashes
         return IndexReport(
-            articles=len(loaded.articles),
+            articles=n_articles,
             passages=previous.size,
             seconds=time.perf_counter() - started,
             version=previous.version,
             errors=loaded.errors,
-            unchanged=tuple(a.id for a in loaded.articles),
+            unchanged=tuple(sorted(loaded.kept)),
             embedded_passages=0,
             full_rebuild=False,
             published=False,
         )
 
+    kept = None
+    if previous is not None and loaded.kept:
+        rows, sentence_rows = previous.rows_of(loaded.kept)
+        kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in loaded.kept})
     plan = _Plan()
-    added, updated, unchanged = [], [], []
+    added, updated, unchanged = [], [], list(loaded.kept)
     for article in loaded.articles:
         old = old_articles.get(article.id)
         same = (
@@ -162,9 +175,8 @@ def build_locked(
         )
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
-    removed = sorted(set(old_articles) - {a.id for a in loaded.articles})
+    removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept))
 
-    texts = [p.text for p in plan.passages]
     jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
     if encoders.embedding is not None:
         jobs.append(("embedding", encoders.embedding, plan.passage_texts, plan.passage_source))
@@ -185,6 +197,10 @@ def build_locked(
     }
     expander = None
     if encoders.multilingual is not None:
+        texts: list[str] = []
+        if settings.expansion_vocabulary > 0:  # no vocabulary wanted: no word to count
+            texts = previous.passage_texts(kept.passages) if previous is not None and kept is not None else []
+            texts += [p.text for p in plan.passages]
         expander = TermExpander.build(
             texts,
             analyzer,
@@ -207,21 +223,74 @@ def build_locked(
         threshold=settings.vector_index_threshold,
         index_settings=index_settings(settings),
         started=started,
+        kept=kept,
+        file_stats=scan.stats,
     )
     version = store.write(build, previous)
     return IndexReport(
-        articles=len(loaded.articles),
-        passages=len(plan.passages),
+        articles=n_articles,
+        passages=build.size,
         seconds=time.perf_counter() - started,
         version=version,
         errors=loaded.errors,
         added=tuple(added),
         updated=tuple(updated),
         removed=tuple(removed),
-        unchanged=tuple(unchanged),
+        unchanged=tuple(sorted(unchanged)),
         embedded_passages=sum(src is None for src in plan.passage_source),
         full_rebuild=previous is None,
     )
+
+
+#: a file changed less than this before the scan may change again within its clock tick unseen:
+#: its stat is not recorded, so the next build reads it and compares hashes (git's "racy clean")
+RACY_NS = 2_000_000_000
+STAT_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode")
+
+
+@dataclass
+class _UnchangedFiles:
+    """Which files the previous version already holds as they are: the ``skip`` of load_articles.
+
+    The content hash is the truth; the file's size, mtime, ctime and inode, recorded in the
+    manifest when it was indexed, are the shortcut (as git's index): when they all match, the
+    file is not even read. Otherwise its bytes are hashed and compared, and only a changed
+    file is cleaned and chunked again. A file in doubt (an interrupted server write) never
+    counts as unchanged.
+    """
+
+    old: Mapping[str, Mapping[str, Any]]
+    doubtful: frozenset[str]
+    max_bytes: int
+    started_ns: int
+    #: the stat of each file seen (taken before it is read), for the new manifest, by article id
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __call__(self, path: Path) -> bool:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False  # the loader refuses it, with its reason
+        seen = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+        if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
+            self.stats[path.stem] = seen
+        entry = self.old.get(path.stem)
+        if entry is None or entry.get("path") != path.name or path.stem in self.doubtful:
+            return False
+        if all(entry.get(k) == seen[k] for k in STAT_FIELDS):
+            return True
+        try:
+            raw = read_regular_file(path, max_bytes=self.max_bytes)
+        except BadArticle:
+            return False
+        return content_hash(raw) == entry.get("sha256")
+
+    def entry(self, article_id: str) -> dict[str, Any]:
+        """The new manifest's entry for a kept article: the old one, with the file's stat as now seen."""
+        old = {k: v for k, v in self.old[article_id].items() if k not in STAT_FIELDS}
+        return {**old, **self.stats.get(article_id, {})}
 
 
 def _reusable(
@@ -245,13 +314,16 @@ def _reusable(
     return snap
 
 
-def _nothing_changed(previous: StoreVersion, articles: Sequence[Article], settings: Settings) -> bool:
+def _nothing_changed(
+    previous: StoreVersion, articles: Sequence[Article], kept: Sequence[str], settings: Settings
+) -> bool:
     """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
     old = previous.manifest.articles
     return (
         not previous.doubtful
         and previous.manifest.index_settings == index_settings(settings)
-        and len(old) == len(articles)
+        and len(old) == len(articles) + len(kept)
+        and all(a in old for a in kept)
         and all(a.id in old and old[a.id]["sha256"] == a.content_hash and old[a.id]["path"] == a.path for a in articles)
     )
 

@@ -32,7 +32,7 @@ import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from .lexical import LEXICAL_FILES, LexicalIndex
 from .stores.base import LexicalIndex as LexicalSearch
 from .stores.base import VectorSet
+from .stores.build import Kept
 from .stores.local import AnalyzedLexical, FaissVectorSet
 
 FORMAT_VERSION = 3
@@ -257,6 +258,19 @@ class SnapshotContent:
     index_settings: Mapping[str, Any] = field(default_factory=dict)
     #: recorded in the manifest (see :attr:`Manifest.store`)
     store: Mapping[str, str] = field(default_factory=dict)
+    #: the previous snapshot's rows this one keeps as they are, ahead of ``passages`` and
+    #: ``sentences`` (whose passage rows then count from the first of ``passages``); ``dense``
+    #: holds every row. Its database is copied and edited rather than written afresh.
+    kept: Kept | None = None
+    base: Snapshot | None = None
+    #: extra manifest fields (the file's size and mtime) of the articles in ``articles``, by id
+    file_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self.passages) + (len(self.kept.passages) if self.kept is not None else 0)
+
+    def sentence_count(self) -> int:
+        return len(self.sentences) + (len(self.kept.sentences) if self.kept is not None else 0)
 
 
 def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
@@ -273,17 +287,24 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     tmp = snapshots / f"{TMP_PREFIX}{stamp}"
     tmp.mkdir()
 
+    kept = content.kept if content.base is not None else None
+    if content.kept is not None and kept is None:
+        raise ValueError("rows to keep but no previous snapshot")
     index_types = {}
     for name, vectors in content.dense.items():
-        expected = len(content.sentences) if name == "sentences" else len(content.passages)
+        expected = content.sentence_count() if name == "sentences" else content.size()
         if len(vectors) != expected:
             raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index, index_types[name] = _vector_index(name, vectors, content)
         index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
-    _write_db(tmp / DB_FILE, content)
-    spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    if kept is not None and content.base is not None:
+        _edit_db(tmp / DB_FILE, content.base, kept, content)
+        spans = _kept_spans(content.base, kept, content)
+    else:
+        _write_db(tmp / DB_FILE, content)
+        spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
     np.save(tmp / SPANS_FILE, spans, allow_pickle=False)  # loads in milliseconds, unlike 2M SQLite rows
     for extra in content.extras:
         extra.save(tmp)
@@ -292,18 +313,20 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     for p in content.passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
     files = sorted(p.name for p in tmp.iterdir())
+    articles: dict[str, dict[str, Any]] = {a: dict(entry) for a, entry in (kept.articles if kept else {}).items()}
+    for a in content.articles:
+        entry = {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)}
+        articles[a.id] = {**entry, **content.file_stats.get(a.id, {})}
     manifest = Manifest(
         encoders=content.encoders,
         analyzer=content.analyzer,
         chunking=dict(content.chunking),
-        articles={
-            a.id: {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)} for a in content.articles
-        },
+        articles=articles,
         index_types=index_types,
         counts={
-            "articles": len(content.articles),
-            "passages": len(content.passages),
-            "sentences": len(content.sentences),
+            "articles": len(articles),
+            "passages": content.size(),
+            "sentences": content.sentence_count(),
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
@@ -351,7 +374,7 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
     if rows == 0:  # an empty collection: nothing to train a quantiser or a graph on
         kind = "flat"
     elif kind == "auto":
-        kind = "ivf-sq8" if len(content.passages) >= content.threshold else "flat"
+        kind = "ivf-sq8" if content.size() >= content.threshold else "flat"
     ip = faiss.METRIC_INNER_PRODUCT
     if kind == "flat":
         return faiss.IndexFlatIP(dim), "flat"
@@ -393,43 +416,100 @@ def ivf_lists(rows: int) -> int:
     return max(1, min(int(4 * rows**0.5), rows // 39, 65_536))
 
 
+def _edit_db(path: Path, base: Snapshot, kept: Kept, content: SnapshotContent) -> None:
+    """The previous snapshot's database, copied, without the rows not kept, plus the new ones.
+
+    Kept rows are renumbered in order only when some previous row is dropped; an addition
+    alone touches nothing already there. Costs what changed, plus one file copy.
+    """
+    shutil.copyfile(base.path / DB_FILE, path)
+    con = sqlite3.connect(path)
+    try:
+        # A crash leaves only a temporary folder, removed by the next build; the whole file is
+        # fsynced before it is published. Journal and syncs would only slow the edits down.
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        if not kept.identity(base.size):
+            con.execute("CREATE TEMP TABLE keep_articles(id TEXT PRIMARY KEY)")
+            con.executemany("INSERT INTO keep_articles VALUES (?)", [(a,) for a in kept.articles])
+            con.execute("DELETE FROM articles WHERE id NOT IN (SELECT id FROM keep_articles)")
+            for table, rows in (("passages", kept.passages), ("sentences", kept.sentences)):
+                con.execute(f"CREATE TEMP TABLE map_{table}(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+                con.executemany(
+                    f"INSERT INTO map_{table} VALUES (?,?)", [(old, new) for new, old in enumerate(rows.tolist())]
+                )
+                con.execute(f"DELETE FROM {table} WHERE row NOT IN (SELECT old FROM map_{table})")
+            # Renumbered through negative rows, so no two rows ever share a key midway.
+            con.execute("UPDATE passages SET row = -1 - (SELECT new FROM map_passages m WHERE m.old = passages.row)")
+            con.execute("UPDATE passages SET row = -1 - row")
+            con.execute(
+                "UPDATE sentences SET row = -1 - (SELECT new FROM map_sentences m WHERE m.old = sentences.row),"
+                " passage_row = (SELECT new FROM map_passages m WHERE m.old = sentences.passage_row)"
+            )
+            con.execute("UPDATE sentences SET row = -1 - row")
+        _insert_rows(con, content, len(kept.passages), len(kept.sentences))
+        con.commit()
+    finally:
+        con.close()
+
+
+def _kept_spans(base: Snapshot, kept: Kept, content: SnapshotContent) -> np.ndarray:
+    """The sentence table: the kept sentences (their passage rows renumbered), then the new ones."""
+    old = base.sentence_spans[kept.sentences]
+    old[:, 0] = np.searchsorted(kept.passages, old[:, 0])
+    new = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    new[:, 0] += len(kept.passages)
+    return np.concatenate([old, new]).astype(np.int64, copy=False)
+
+
 def _write_db(path: Path, content: SnapshotContent) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(_SCHEMA)
+        _insert_rows(con, content, 0, 0)
+        con.commit()
+    finally:
+        con.close()
+
+
+def _insert_rows(con: sqlite3.Connection, content: SnapshotContent, first_passage: int, first_sentence: int) -> None:
+    """Insert ``content``'s articles, and its passages and sentences from the given rows on."""
     articles, passages = content.articles, content.passages
     counts: dict[str, int] = {}
     for p in passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
-    con = sqlite3.connect(path)
-    try:
-        con.executescript(_SCHEMA)
-        con.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    a.id,
-                    a.info.title,
-                    a.info.date,
-                    a.info.source,
-                    a.info.byline,
-                    a.info.url,
-                    a.path,
-                    a.content_hash,
-                    a.body,
-                    counts.get(a.id, 0),
-                )
-                for a in articles
-            ],
-        )
-        con.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
-            [(row, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text) for row, p in enumerate(passages)],
-        )
-        con.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?)",
-            [(row, *sentence) for row, sentence in enumerate(content.sentences)],
-        )
-        con.commit()
-    finally:
-        con.close()
+    con.executemany(
+        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                a.id,
+                a.info.title,
+                a.info.date,
+                a.info.source,
+                a.info.byline,
+                a.info.url,
+                a.path,
+                a.content_hash,
+                a.body,
+                counts.get(a.id, 0),
+            )
+            for a in articles
+        ],
+    )
+    con.executemany(
+        "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+        [
+            (first_passage + row, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text)
+            for row, p in enumerate(passages)
+        ],
+    )
+    con.executemany(
+        "INSERT INTO sentences VALUES (?,?,?,?)",
+        [
+            (first_sentence + row, first_passage + passage, start, end)
+            for row, (passage, start, end) in enumerate(content.sentences)
+        ],
+    )
 
 
 def _switch_pointer(data_dir: Path, version: str) -> None:
@@ -711,6 +791,28 @@ class Snapshot:
         for row in passage_rows:
             out.extend(range(int(self.sentence_first[row]), int(self.sentence_last[row])))
         return out
+
+    def rows_of(self, article_ids: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(passage rows, sentence rows) of these articles, ascending: one scan, not a query each."""
+        wanted = set(article_ids)
+        with self._lock:
+            found = self._db.execute("SELECT row, article_id FROM passages ORDER BY row").fetchall()  # type: ignore[union-attr]
+        rows = np.fromiter((r for r, a in found if a in wanted), dtype=np.int64)
+        sentences = np.flatnonzero(np.isin(self.sentence_spans[:, 0], rows)).astype(np.int64)
+        return rows, sentences
+
+    def passage_texts(self, rows: np.ndarray) -> list[str]:
+        """The text of the passages at ``rows`` (ascending), in that order."""
+        if not len(rows):
+            return []
+        lo, hi = int(rows[0]), int(rows[-1])
+        with self._lock:
+            found = dict(
+                self._db.execute(  # type: ignore[union-attr]
+                    "SELECT row, text FROM passages WHERE row BETWEEN ? AND ?", (lo, hi)
+                ).fetchall()
+            )
+        return [found[int(r)] for r in rows]
 
     def vector_set(self, name: str) -> VectorSet | None:
         """The vector set ``name`` ("embedding", "multilingual", "sentences"), None when not built."""

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..analysis import Analyzer
 from ..lexical import LexicalIndex
 from ..snapshot import (
@@ -50,15 +52,25 @@ class FaissStore:
         return open_current(self.folder, verify=verify)
 
     def write(self, build: Build, previous: StoreVersion | None, *, store: dict[str, str] | None = None) -> str:
-        texts = [p.text for p in build.passages]
+        kept = build.kept
+        base = previous if isinstance(previous, Snapshot) else None
+        if kept is not None and base is None:
+            raise ValueError("a build that keeps rows needs the snapshot it keeps them from")
         analyzer = Analyzer(build.analyzer.get("language", "french"))
         extras: list[Any] = []
         local = store is None
-        if local and texts:  # no passage, no lexical index (BM25 needs a document): the loader knows
+        if local and build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
+            # BM25's weights depend on every passage (document frequencies, mean length): rebuilt whole
+            texts = base.passage_texts(kept.passages) if kept is not None and base is not None else []
+            texts += [p.text for p in build.passages]
             extras.append(LexicalIndex.build([analyzer.terms(t) for t in texts]))
         if build.expander is not None:
             extras.append(build.expander)
-        dense = {name: column.assemble(name, previous) for name, column in build.vectors.items()} if local else {}
+        dense = {}
+        if local:
+            for name, column in build.vectors.items():
+                fresh = column.assemble(name, previous)
+                dense[name] = np.concatenate([build.kept_vectors(name, previous), fresh]) if kept is not None else fresh
         content = SnapshotContent(
             articles=build.articles,
             passages=build.passages,
@@ -70,9 +82,12 @@ class FaissStore:
             extras=extras,
             index_kind=build.index_kind,
             threshold=build.threshold,
-            previous=previous.dense if isinstance(previous, Snapshot) else {},
+            previous=base.dense if base is not None else {},
             index_settings=build.index_settings,
             store=store or {},
+            kept=kept,
+            base=base,
+            file_stats=build.file_stats,
         )
         return write_snapshot(
             self.folder, content, build_seconds=time.perf_counter() - build.started, keep=KEEP_SNAPSHOTS
