@@ -119,7 +119,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
         found = engine.search("pont flottant sur le fleuve Toumen", 1)
         (articles / "999999_pont.md").unlink()
         t = time.perf_counter()
-        engine.index()
+        gone = engine.index()
         remove_s = time.perf_counter() - t
         return {
             "backend": backend,
@@ -132,9 +132,11 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "search_ms_p95": round(percentile(search_ms, 95), 1),
             "queries": len(search_ms),
             "add_one_article_s": round(add_s, 2),
+            "add_phases_s": dict(added.phases),  # where the add's time went (IndexReport.phases)
             "add_embedded_passages": added.embedded_passages,
             "added_article_found_first": bool(found) and found[0].article.id == "999999_pont",
             "remove_one_article_s": round(remove_s, 2),
+            "remove_phases_s": dict(gone.phases),
             "ragbot_rss_mb": round(rss_mb(), 1),
             "ragbot_peak_rss_mb": round(peak_rss_mb(), 1),
             "server_rss_mb": round(rss_mb(server.pid), 1) if server else None,

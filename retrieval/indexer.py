@@ -65,6 +65,8 @@ class IndexReport:
     embedded_passages: int = 0  # passages whose vectors were computed (not reused)
     full_rebuild: bool = True
     published: bool = True  # False: nothing had changed, ``version`` is the snapshot that stays current
+    #: seconds spent in each step of the build, in order (for benchmarks)
+    phases: Mapping[str, float] = field(default_factory=dict)
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
@@ -127,12 +129,14 @@ def build_locked(
     """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
     settings name, unless given)."""
     started = time.perf_counter()
+    clock = _Phases(started)
     store = store or make_store(settings)
     for leftover in store.remove_unfinished():
         log.warning("removed %s, left by an interrupted build", leftover)
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
     previous = None if rebuild else _reusable(store, encoders, chunking, analyzer)
+    clock.mark("open_previous")
     old_articles = previous.manifest.articles if previous else {}
     doubtful = previous.doubtful if previous else frozenset()
     # Files the previous version holds as they are are not read again (see _UnchangedFiles); with
@@ -145,6 +149,7 @@ def build_locked(
     if not loaded.articles and not loaded.kept:
         log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
     n_articles = len(loaded.articles) + len(loaded.kept)
+    clock.mark("read_articles")
     if previous is not None and _nothing_changed(previous, loaded.articles, loaded.kept, settings):
         store.prune()  # only ever removes leftovers of crashes
         return IndexReport(
@@ -157,6 +162,7 @@ def build_locked(
             embedded_passages=0,
             full_rebuild=False,
             published=False,
+            phases=clock.phases,
         )
 
     kept = None
@@ -176,6 +182,7 @@ def build_locked(
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
     removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept))
+    clock.mark("chunk")
 
     jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
     if encoders.embedding is not None:
@@ -195,6 +202,7 @@ def build_locked(
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
+    clock.mark("embed")
     expander = None
     if encoders.multilingual is not None:
         texts: list[str] = []
@@ -208,6 +216,7 @@ def build_locked(
             max_vocabulary=settings.expansion_vocabulary,
             previous=previous.expander if previous else None,
         )
+    clock.mark("expansion_vocabulary")
     build = Build(
         articles=loaded.articles,
         passages=plan.passages,
@@ -227,6 +236,7 @@ def build_locked(
         file_stats=scan.stats,
     )
     version = store.write(build, previous)
+    clock.mark("write")
     return IndexReport(
         articles=n_articles,
         passages=build.size,
@@ -239,12 +249,24 @@ def build_locked(
         unchanged=tuple(sorted(unchanged)),
         embedded_passages=sum(src is None for src in plan.passage_source),
         full_rebuild=previous is None,
+        phases=clock.phases,
     )
+
+
+@dataclass
+class _Phases:
+    last: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self.last, 4)
+        self.last = now
 
 
 #: a file changed less than this before the scan may change again within its clock tick unseen:
 #: its stat is not recorded, so the next build reads it and compares hashes (git's "racy clean")
-RACY_NS = 2_000_000_000
+RACY_NS = 100_000_000  # file times move in clock ticks of at most 10 ms
 STAT_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode")
 
 

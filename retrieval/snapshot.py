@@ -33,7 +33,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,7 +104,10 @@ class Manifest:
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
+        # The fields as they are (asdict would deep-copy every article's entry first), on one line:
+        # indenting runs json's pure-Python encoder, 4x slower at 10k articles.
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:

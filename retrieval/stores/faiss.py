@@ -7,12 +7,13 @@ in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrie
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..analysis import Analyzer
+from ..analysis import Analyzer, words
 from ..lexical import LexicalIndex
 from ..snapshot import (
     Snapshot,
@@ -63,7 +64,7 @@ class FaissStore:
             # BM25's weights depend on every passage (document frequencies, mean length): rebuilt whole
             texts = base.passage_texts(kept.passages) if kept is not None and base is not None else []
             texts += [p.text for p in build.passages]
-            extras.append(LexicalIndex.build([analyzer.terms(t) for t in texts]))
+            extras.append(LexicalIndex.build(analysed(texts, analyzer)))
         if build.expander is not None:
             extras.append(build.expander)
         dense = {}
@@ -102,3 +103,19 @@ class FaissStore:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "folder": str(self.folder)}
+
+
+def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:
+    """``analyzer.terms(text)`` of each text, each distinct word analysed once: a text's terms are
+    its words' terms in order, and a collection repeats the same few thousand words."""
+    memo: dict[str, list[str]] = {}
+    out = []
+    for text in texts:
+        terms: list[str] = []
+        for word in words(text):
+            found = memo.get(word)
+            if found is None:
+                found = memo[word] = analyzer.terms(word)
+            terms.extend(found)
+        out.append(terms)
+    return out
