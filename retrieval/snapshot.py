@@ -432,7 +432,7 @@ def _edit_db(path: Path, base: Snapshot, kept: Kept, content: SnapshotContent) -
         # fsynced before it is published. Journal and syncs would only slow the edits down.
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")
-        if not kept.identity(base.size):
+        if not kept.identity(base.size, base.manifest.counts["articles"]):
             con.execute("CREATE TEMP TABLE keep_articles(id TEXT PRIMARY KEY)")
             con.executemany("INSERT INTO keep_articles VALUES (?)", [(a,) for a in kept.articles])
             con.execute("DELETE FROM articles WHERE id NOT IN (SELECT id FROM keep_articles)")
