@@ -95,12 +95,15 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             _env_file=None, articles_dir=articles, data_dir=tmp / f"data-{backend}", store=backend, **extra
         )
         real = default_encoders(settings)
-        sampled = Encoders(SampledEncoder(real.embedding, args.sample), SampledEncoder(real.multilingual, args.sample))
+        # A role the settings leave off (the default has no separate "embedding" encoder) stays off.
+        sampled = Encoders(
+            *(SampledEncoder(e, args.sample) if e is not None else None for e in (real.embedding, real.multilingual))
+        )
         builder = Engine(settings, encoders=lambda _s: sampled)
         start = time.perf_counter()
         report = builder.index()
         build = time.perf_counter() - start
-        encode = sampled.embedding.encode_seconds + sampled.multilingual.encode_seconds  # type: ignore[union-attr]
+        encode = sum(e.encode_seconds for e in (sampled.embedding, sampled.multilingual) if e is not None)  # type: ignore[attr-defined]
 
         engine = Engine(settings, encoders=lambda _s: real)
         questions = [q.question for q in load_qa(args.qa)]

@@ -177,3 +177,47 @@ def test_removing_an_article_renumbers_the_rest_in_order(tmp_path: Path, article
         kept_spans[:, 0] > before.article_rows(gone)[-1], kept_spans[:, 0] - n_gone, kept_spans[:, 0]
     )
     assert np.array_equal(after.sentence_spans, kept_spans)
+
+
+def test_milvus_new_collections_copy_the_rows_a_build_keeps(
+    articles: Path, tmp_path: Path, request: pytest.FixtureRequest
+):
+    """A build that keeps rows, written where the server's rows are all in doubt, fills new
+    collections: the kept rows are copied from the previous ones, and search is unchanged."""
+    from retrieval.stores import Build, VectorColumn
+    from retrieval.stores.build import Kept
+    from retrieval.stores.milvus import PENDING
+
+    engine = Engine(_settings(tmp_path, "milvus", request, "data", articles), encoders=fake_encoders())
+    engine.index()
+    expected = _results(engine)
+    previous = engine.store.open_current()
+    m = previous.manifest
+    vectors = {
+        name: VectorColumn(
+            dim=m.encoders["multilingual" if name == "sentences" else name]["dim"],
+            sources=[],
+            fresh=np.zeros((0, m.encoders["multilingual" if name == "sentences" else name]["dim"]), dtype=np.float32),
+        )
+        for name in m.dense_names()
+    }
+    rows, sentence_rows = previous.rows_of(m.articles)
+    build = Build(
+        articles=(),
+        passages=(),
+        sentences=(),
+        vectors=vectors,
+        encoders=m.encoders,
+        analyzer=m.analyzer,
+        chunking=m.chunking,
+        expander=previous.expander,
+        index_settings=m.index_settings,
+        kept=Kept(rows, sentence_rows, m.articles),
+    )
+    (engine.store.folder / PENDING).write_text('["*"]')  # type: ignore[attr-defined]
+    version = engine.store.write(build, previous)
+    previous.close()
+    fresh = Engine(engine.settings, encoders=fake_encoders())
+    snap = fresh.snapshot()
+    assert snap.version == version and snap.manifest.store["passages"] != m.store["passages"]
+    assert _results(fresh) == expected
