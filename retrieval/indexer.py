@@ -140,10 +140,11 @@ def build_locked(
     old_articles = previous.manifest.articles if previous else {}
     doubtful = previous.doubtful if previous else frozenset()
     # Files the previous version holds as they are are not read again (see _UnchangedFiles); with
-    # every article in doubt, or no previous version, each one is read, cleaned and chunked.
-    scan = _UnchangedFiles(old_articles, doubtful, settings.max_article_bytes, time.time_ns())
-    skip = scan if previous is not None and "*" not in doubtful else None
-    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=skip)
+    # every article in doubt, or no previous version, each one is read, cleaned and chunked (the
+    # scan still records their stat for the next build).
+    usable = old_articles if "*" not in doubtful else {}
+    scan = _UnchangedFiles(usable, doubtful, settings.max_article_bytes, time.time_ns())
+    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan)
     for err in loaded.errors:
         log.warning("skipped %s", err)
     if not loaded.articles and not loaded.kept:
