@@ -420,10 +420,11 @@ def ivf_lists(rows: int) -> int:
 
 
 def _edit_db(path: Path, base: Snapshot, kept: Kept, content: SnapshotContent) -> None:
-    """The previous snapshot's database, copied, without the rows not kept, plus the new ones.
+    """The previous snapshot's database, copied, without the articles not kept, plus the new ones.
 
-    Kept rows are renumbered in order only when some previous row is dropped; an addition
-    alone touches nothing already there. Costs what changed, plus one file copy.
+    Rows are never renumbered: the database's keys keep the snapshot's row order (kept rows keep
+    theirs, new rows get larger ones), and :class:`Snapshot` maps rows to keys when a removal
+    left gaps. So a build costs what changed, plus one file copy.
     """
     shutil.copyfile(base.path / DB_FILE, path)
     con = sqlite3.connect(path)
@@ -432,25 +433,17 @@ def _edit_db(path: Path, base: Snapshot, kept: Kept, content: SnapshotContent) -
         # fsynced before it is published. Journal and syncs would only slow the edits down.
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")
-        if not kept.identity(base.size, base.manifest.counts["articles"]):
-            con.execute("CREATE TEMP TABLE keep_articles(id TEXT PRIMARY KEY)")
-            con.executemany("INSERT INTO keep_articles VALUES (?)", [(a,) for a in kept.articles])
-            con.execute("DELETE FROM articles WHERE id NOT IN (SELECT id FROM keep_articles)")
-            for table, rows in (("passages", kept.passages), ("sentences", kept.sentences)):
-                con.execute(f"CREATE TEMP TABLE map_{table}(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
-                con.executemany(
-                    f"INSERT INTO map_{table} VALUES (?,?)", [(old, new) for new, old in enumerate(rows.tolist())]
-                )
-                con.execute(f"DELETE FROM {table} WHERE row NOT IN (SELECT old FROM map_{table})")
-            # Renumbered through negative rows, so no two rows ever share a key midway.
-            con.execute("UPDATE passages SET row = -1 - (SELECT new FROM map_passages m WHERE m.old = passages.row)")
-            con.execute("UPDATE passages SET row = -1 - row")
-            con.execute(
-                "UPDATE sentences SET row = -1 - (SELECT new FROM map_sentences m WHERE m.old = sentences.row),"
-                " passage_row = (SELECT new FROM map_passages m WHERE m.old = sentences.passage_row)"
-            )
-            con.execute("UPDATE sentences SET row = -1 - row")
-        _insert_rows(con, content, len(kept.passages), len(kept.sentences))
+        dropped = sorted(set(base.manifest.articles) - set(kept.articles))
+        for start in range(0, len(dropped), 500):
+            chunk = dropped[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            passages = f"SELECT row FROM passages WHERE article_id IN ({marks})"
+            con.execute(f"DELETE FROM sentences WHERE passage_row IN ({passages})", chunk)
+            con.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
+            con.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+        (last_passage,) = con.execute("SELECT COALESCE(MAX(row), -1) FROM passages").fetchone()
+        (last_sentence,) = con.execute("SELECT COALESCE(MAX(row), -1) FROM sentences").fetchone()
+        _insert_rows(con, content, last_passage + 1, last_sentence + 1)
         con.commit()
     finally:
         con.close()
@@ -666,6 +659,11 @@ class Snapshot:
             stored = [self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages")]
         if stored != [m.counts["articles"], n_passages]:
             raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+        with self._lock:
+            found = self._db.execute("SELECT row FROM passages ORDER BY row")
+            keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=n_passages)
+        #: the database key of each row, where a removal left gaps (else None: row = key)
+        self._keys: np.ndarray | None = None if not len(keys) or keys[-1] == len(keys) - 1 else keys
         lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
         if lexical is not None and lexical.n_docs != n_passages:
             raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
@@ -749,18 +747,28 @@ class Snapshot:
                 "rebuild with `ragbot index --rebuild`"
             )
 
+    def _key(self, row: int) -> int:
+        """The database key of passage row ``row``."""
+        return int(self._keys[row]) if self._keys is not None else int(row)
+
+    def _row(self, key: int) -> int:
+        """The passage row of database key ``key``."""
+        return int(np.searchsorted(self._keys, key)) if self._keys is not None else int(key)
+
     def passages(self, rows: Sequence[int]) -> list[tuple[Passage, ArticleInfo]]:
         """Passages at rows ``rows`` (FAISS row = passage row) with their article, in the order asked."""
-        if not rows:
+        keys = [self._key(r) for r in rows if 0 <= int(r) < self.size]
+        if not keys:
             return []
-        marks = ",".join("?" * len(rows))
+        marks = ",".join("?" * len(keys))
         with self._lock:
             found = self._db.execute(
                 "SELECT p.row, p.id, p.article_id, p.ordinal, p.text, p.char_start, p.char_end,"
                 " a.title, a.date, a.source, a.byline, a.url"
                 f" FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row IN ({marks})",
-                [int(r) for r in rows],
+                keys,
             ).fetchall()
+        found = [(self._row(r[0]), *r[1:]) for r in found]
         by_row = {
             r[0]: (
                 Passage(id=r[1], article_id=r[2], ordinal=r[3], text=r[4], char_start=r[5], char_end=r[6]),
@@ -786,7 +794,7 @@ class Snapshot:
             rows = self._db.execute(
                 "SELECT row FROM passages WHERE article_id = ? ORDER BY ordinal", (article_id,)
             ).fetchall()
-        return [r[0] for r in rows]
+        return [self._row(r[0]) for r in rows]
 
     def sentence_rows(self, passage_rows: Sequence[int]) -> list[int]:
         """Sentence rows of these passages, in reading order (sentences are stored passage by passage)."""
@@ -799,8 +807,8 @@ class Snapshot:
         """(passage rows, sentence rows) of these articles, ascending: one scan, not a query each."""
         wanted = set(article_ids)
         with self._lock:
-            found = self._db.execute("SELECT row, article_id FROM passages ORDER BY row").fetchall()  # type: ignore[union-attr]
-        rows = np.fromiter((r for r, a in found if a in wanted), dtype=np.int64)
+            found = self._db.execute("SELECT article_id FROM passages ORDER BY row").fetchall()  # type: ignore[union-attr]
+        rows = np.fromiter((row for row, (a,) in enumerate(found) if a in wanted), dtype=np.int64)
         sentences = np.flatnonzero(np.isin(self.sentence_spans[:, 0], rows)).astype(np.int64)
         return rows, sentences
 
@@ -808,14 +816,14 @@ class Snapshot:
         """The text of the passages at ``rows`` (ascending), in that order."""
         if not len(rows):
             return []
-        lo, hi = int(rows[0]), int(rows[-1])
+        lo, hi = self._key(int(rows[0])), self._key(int(rows[-1]))
         with self._lock:
             found = dict(
                 self._db.execute(  # type: ignore[union-attr]
                     "SELECT row, text FROM passages WHERE row BETWEEN ? AND ?", (lo, hi)
                 ).fetchall()
             )
-        return [found[int(r)] for r in rows]
+        return [found[self._key(int(r))] for r in rows]
 
     def vector_set(self, name: str) -> VectorSet | None:
         """The vector set ``name`` ("embedding", "multilingual", "sentences"), None when not built."""

@@ -52,10 +52,6 @@ class Kept:
     #: article id -> its entry in the new manifest (sha256, path, passages, and the file's stat)
     articles: Mapping[str, Mapping[str, Any]]
 
-    def identity(self, previous_size: int, previous_articles: int) -> bool:
-        """Whether every previous row and article is kept, in place (the build only appends)."""
-        return len(self.passages) == previous_size and len(self.articles) == previous_articles
-
 
 @dataclass(frozen=True)
 class Build:
