@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval import Settings
-from retrieval.indexer import Encoders
+from retrieval.types import Encoders
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from retrieval import Engine, Settings
 from retrieval.config import settings_error
-from retrieval.embedding import (
+from retrieval.encoders.embedding import (
     BUNDLED_MODEL_NAME,
     E5_MODEL_NAME,
     MULTILINGUAL_MODEL_NAME,
@@ -22,14 +22,7 @@ from retrieval.embedding import (
     make_embedder,
     make_multilingual,
 )
-from retrieval.encoder_registry import (
-    BACKEND_GROUP,
-    BACKENDS,
-    MODEL_GROUP,
-    backend_names,
-    load,
-    registered,
-)
+from retrieval.encoders.registry import BACKEND_GROUP, BACKENDS, MODEL_GROUP, backend_names, load, registered
 
 from .support import SEEDS, TREATY_ARTICLE, make_settings
 

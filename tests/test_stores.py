@@ -140,7 +140,7 @@ def test_a_full_rebuild_switches_while_the_old_version_answers(store_engine: Eng
     assert report.full_rebuild and report.version != old.version
     assert store_engine.snapshot().version == report.version
     assert [h.passage.id for h in store_engine.search(question, 5)] == expected
-    from retrieval.search import Searcher
+    from retrieval.search.hybrid import Searcher
 
     # A question that started on the old version finishes on it.
     assert [h.passage.id for h in Searcher(old, store_engine.encoders).search(question, 5)] == expected
