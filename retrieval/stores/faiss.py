@@ -1,7 +1,7 @@
 """The embedded store (the default): versioned snapshot folders in the data folder, FAISS inside.
 
 Each build writes a whole new snapshot (vectors reused from the previous one are copied
-in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.snapshot`.
+in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..analysis import Analyzer, words
-from ..lexical import LexicalIndex
-from ..snapshot import (
+from ..corpus.analysis import Analyzer, words
+from .bm25 import LexicalIndex
+from .snapshot import (
     Snapshot,
     SnapshotContent,
     current_version,
