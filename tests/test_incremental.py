@@ -221,3 +221,23 @@ def test_milvus_new_collections_copy_the_rows_a_build_keeps(
     snap = fresh.snapshot()
     assert snap.version == version and snap.manifest.store["passages"] != m.store["passages"]
     assert _results(fresh) == expected
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf-sq8", "hnsw"])
+def test_an_addition_extends_the_previous_vector_indexes(tmp_path: Path, articles: Path, kind: str):
+    """Only appending rows: the new FAISS indexes are the previous ones plus the new rows (codes,
+    inverted lists and graph kept), and the added article is found."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles, vector_index=kind), encoders=fake_encoders())
+    engine.index()
+    before = engine.snapshot()
+    old = {name: before.vector_set(name).vectors(np.arange(len(before.vector_set(name)))) for name in before.dense}
+
+    (articles / "000_pont.md").write_text(FIRST_ARTICLE, encoding="utf-8")
+    engine.index()
+    after = engine.snapshot()
+    assert after.manifest.index_types == before.manifest.index_types
+    for name, vectors in old.items():
+        found = after.vector_set(name)
+        assert len(found) > len(vectors)
+        assert np.array_equal(found.vectors(np.arange(len(vectors))), vectors)
+    assert engine.search("pont flottant sur le fleuve Toumen", 1)[0].article.id == "000_pont"

@@ -291,8 +291,12 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         if len(vectors) != expected:
             raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index, index_types[name] = _vector_index(name, vectors, content)
-        index.add(vectors)
+        appended = _appended(name, vectors, content)
+        if appended is not None:
+            index, index_types[name] = appended
+        else:
+            index, index_types[name] = _vector_index(name, vectors, content)
+            index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
     if kept is not None and content.base is not None:
         _edit_db(tmp / DB_FILE, content.base, kept, content)
@@ -365,11 +369,7 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
     import faiss
 
     rows, dim = vectors.shape
-    kind = content.index_kind
-    if rows == 0:  # an empty collection: nothing to train a quantiser or a graph on
-        kind = "flat"
-    elif kind == "auto":
-        kind = "ivf-sq8" if content.size() >= content.threshold else "flat"
+    kind = _kind(content, rows)
     ip = faiss.METRIC_INNER_PRODUCT
     if kind == "flat":
         return faiss.IndexFlatIP(dim), "flat"
@@ -404,6 +404,52 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
         index.train(vectors[np.sort(sample)])
     index.set_direct_map_type(faiss.DirectMap.Array)  # reconstruct(row) for rescoring and reuse
     return index, f"ivf{index.nlist}-sq8"
+
+
+def _kind(content: SnapshotContent, rows: int) -> str:
+    """The kind of index a vector set of ``rows`` rows gets (``auto`` resolved)."""
+    if rows == 0:  # an empty collection: nothing to train a quantiser or a graph on
+        return "flat"
+    if content.index_kind == "auto":
+        return "ivf-sq8" if content.size() >= content.threshold else "flat"
+    return content.index_kind
+
+
+def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple[Any, str] | None:
+    """The previous snapshot's index of set ``name`` with the new rows added, when the build only
+    appends rows and a full write would build the same kind of index; else None.
+
+    Re-adding every vector (assigning each to its inverted list, quantising it, linking it into a
+    graph) is most of a large write; appending keeps the kept rows' codes, lists and links as they
+    are, and the quantiser's training as the previous full write left it (``ragbot index
+    --rebuild`` retrains).
+    """
+    import faiss
+
+    base, kept = content.base, content.kept
+    old = base.dense.get(name) if base is not None else None
+    if old is None or kept is None:
+        return None
+    kept_rows = kept.sentences if name == "sentences" else kept.passages
+    n = len(kept_rows)
+    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or len(vectors) < n or old.d != vectors.shape[1]:
+        return None  # a previous row is dropped: the rows after it move
+    kind = _kind(content, len(vectors))
+    was = base.manifest.index_types.get(name, "flat") if base is not None else ""
+    if name != "sentences" and kind == "ivf-sq8":
+        lists = ivf_lists(len(vectors))
+        same = isinstance(old, faiss.IndexIVFScalarQuantizer) and lists / 2 <= old.nlist <= lists * 2
+    elif kind == "hnsw":
+        same = was == f"hnsw{HNSW_M}"
+    elif name == "sentences" and kind in ("ivf-sq8", "hnsw-sq8"):
+        same = was == "sq6"
+    else:
+        same = was == ("flat" if kind == "flat" else f"hnsw{HNSW_M}-sq8")
+    if not same:
+        return None
+    index = faiss.clone_index(old)
+    index.add(np.ascontiguousarray(vectors[n:]))
+    return index, was
 
 
 def ivf_lists(rows: int) -> int:
