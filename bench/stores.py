@@ -95,12 +95,15 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             _env_file=None, articles_dir=articles, data_dir=tmp / f"data-{backend}", store=backend, **extra
         )
         real = default_encoders(settings)
-        sampled = Encoders(SampledEncoder(real.embedding, args.sample), SampledEncoder(real.multilingual, args.sample))
+        # A role the settings leave off (the default has no separate "embedding" encoder) stays off.
+        sampled = Encoders(
+            *(SampledEncoder(e, args.sample) if e is not None else None for e in (real.embedding, real.multilingual))
+        )
         builder = Engine(settings, encoders=lambda _s: sampled)
         start = time.perf_counter()
         report = builder.index()
         build = time.perf_counter() - start
-        encode = sampled.embedding.encode_seconds + sampled.multilingual.encode_seconds  # type: ignore[union-attr]
+        encode = sum(e.encode_seconds for e in (sampled.embedding, sampled.multilingual) if e is not None)  # type: ignore[attr-defined]
 
         engine = Engine(settings, encoders=lambda _s: real)
         questions = [q.question for q in load_qa(args.qa)]
@@ -119,7 +122,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
         found = engine.search("pont flottant sur le fleuve Toumen", 1)
         (articles / "999999_pont.md").unlink()
         t = time.perf_counter()
-        engine.index()
+        gone = engine.index()
         remove_s = time.perf_counter() - t
         return {
             "backend": backend,
@@ -132,9 +135,11 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "search_ms_p95": round(percentile(search_ms, 95), 1),
             "queries": len(search_ms),
             "add_one_article_s": round(add_s, 2),
+            "add_phases_s": dict(added.phases),  # where the add's time went (IndexReport.phases)
             "add_embedded_passages": added.embedded_passages,
             "added_article_found_first": bool(found) and found[0].article.id == "999999_pont",
             "remove_one_article_s": round(remove_s, 2),
+            "remove_phases_s": dict(gone.phases),
             "ragbot_rss_mb": round(rss_mb(), 1),
             "ragbot_peak_rss_mb": round(peak_rss_mb(), 1),
             "server_rss_mb": round(rss_mb(server.pid), 1) if server else None,

@@ -12,18 +12,23 @@ valid state: no hits, every question abstains). One build at a time, under the i
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from .config import Settings, chunk_settings, index_settings
 from .corpus.analysis import Analyzer
-from .corpus.articles import load_articles
+from .corpus.articles import content_hash, load_articles, read_regular_file
 from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
-from .errors import IndexCorrupt, IndexNotBuilt
+from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lock import index_lock
 from .options import ChunkSettings
 from .stores import Build, StoreBackend, StoreVersion, VectorColumn, make_store
+from .stores.build import Kept
 from .stores.vocabulary import TermExpander
 from .types import Article, Embedder, Encoders, IndexReport, Passage
 
@@ -77,36 +82,49 @@ def build_locked(
     """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
     settings name, unless given)."""
     started = time.perf_counter()
+    clock = _Phases(started)
     store = store or make_store(settings)
     for leftover in store.remove_unfinished():
         log.warning("removed %s, left by an interrupted build", leftover)
-    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes)
-    for err in loaded.errors:
-        log.warning("skipped %s", err)
-    if not loaded.articles:
-        log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
-
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
     previous = None if rebuild else _reusable(store, encoders, chunking, analyzer)
+    clock.mark("open_previous")
     old_articles = previous.manifest.articles if previous else {}
     doubtful = previous.doubtful if previous else frozenset()
-    if previous is not None and _nothing_changed(previous, loaded.articles, settings):
+    # Files the previous version holds as they are are not read again (see _UnchangedFiles); with
+    # every article in doubt, or no previous version, each one is read, cleaned and chunked (the
+    # scan still records their stat for the next build).
+    usable = old_articles if "*" not in doubtful else {}
+    scan = _UnchangedFiles(usable, doubtful, settings.max_article_bytes, time.time_ns())
+    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan)
+    for err in loaded.errors:
+        log.warning("skipped %s", err)
+    if not loaded.articles and not loaded.kept:
+        log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
+    n_articles = len(loaded.articles) + len(loaded.kept)
+    clock.mark("read_articles")
+    if previous is not None and _nothing_changed(previous, loaded.articles, loaded.kept, settings):
         store.prune()  # only ever removes leftovers of crashes
         return IndexReport(
-            articles=len(loaded.articles),
+            articles=n_articles,
             passages=previous.size,
             seconds=time.perf_counter() - started,
             version=previous.version,
             errors=loaded.errors,
-            unchanged=tuple(a.id for a in loaded.articles),
+            unchanged=tuple(sorted(loaded.kept)),
             embedded_passages=0,
             full_rebuild=False,
             published=False,
+            phases=clock.phases,
         )
 
+    kept = None
+    if previous is not None and loaded.kept:
+        rows, sentence_rows = previous.rows_of(loaded.kept)
+        kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in loaded.kept})
     plan = _Plan()
-    added, updated, unchanged = [], [], []
+    added, updated, unchanged = [], [], list(loaded.kept)
     for article in loaded.articles:
         old = old_articles.get(article.id)
         same = (
@@ -117,9 +135,9 @@ def build_locked(
         )
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
-    removed = sorted(set(old_articles) - {a.id for a in loaded.articles})
+    removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept))
+    clock.mark("chunk")
 
-    texts = [p.text for p in plan.passages]
     jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
     if encoders.embedding is not None:
         jobs.append(("embedding", encoders.embedding, plan.passage_texts, plan.passage_source))
@@ -138,8 +156,13 @@ def build_locked(
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
+    clock.mark("embed")
     expander = None
     if encoders.multilingual is not None:
+        texts: list[str] = []
+        if settings.expansion_vocabulary > 0:  # no vocabulary wanted: no word to count
+            texts = previous.passage_texts(kept.passages) if previous is not None and kept is not None else []
+            texts += [p.text for p in plan.passages]
         expander = TermExpander.build(
             texts,
             analyzer,
@@ -147,6 +170,7 @@ def build_locked(
             max_vocabulary=settings.expansion_vocabulary,
             previous=previous.expander if previous else None,
         )
+    clock.mark("expansion_vocabulary")
     build = Build(
         articles=loaded.articles,
         passages=plan.passages,
@@ -162,21 +186,87 @@ def build_locked(
         threshold=settings.vector_index_threshold,
         index_settings=index_settings(settings),
         started=started,
+        kept=kept,
+        file_stats=scan.stats,
     )
     version = store.write(build, previous)
+    clock.mark("write")
     return IndexReport(
-        articles=len(loaded.articles),
-        passages=len(plan.passages),
+        articles=n_articles,
+        passages=build.size,
         seconds=time.perf_counter() - started,
         version=version,
         errors=loaded.errors,
         added=tuple(added),
         updated=tuple(updated),
         removed=tuple(removed),
-        unchanged=tuple(unchanged),
+        unchanged=tuple(sorted(unchanged)),
         embedded_passages=sum(src is None for src in plan.passage_source),
         full_rebuild=previous is None,
+        phases=clock.phases,
     )
+
+
+@dataclass
+class _Phases:
+    last: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(now - self.last, 4)
+        self.last = now
+
+
+#: a file changed less than this before the scan may change again within its clock tick unseen:
+#: its stat is not recorded, so the next build reads it and compares hashes (git's "racy clean")
+RACY_NS = 100_000_000  # file times move in clock ticks of at most 10 ms
+STAT_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode")
+
+
+@dataclass
+class _UnchangedFiles:
+    """Which files the previous version already holds as they are: the ``skip`` of load_articles.
+
+    The content hash is the truth; the file's size, mtime, ctime and inode, recorded in the
+    manifest when it was indexed, are the shortcut (as git's index): when they all match, the
+    file is not even read. Otherwise its bytes are hashed and compared, and only a changed
+    file is cleaned and chunked again. A file in doubt (an interrupted server write) never
+    counts as unchanged.
+    """
+
+    old: Mapping[str, Mapping[str, Any]]
+    doubtful: frozenset[str]
+    max_bytes: int
+    started_ns: int
+    #: the stat of each file seen (taken before it is read), for the new manifest, by article id
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __call__(self, path: Path) -> bool:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False  # the loader refuses it, with its reason
+        seen = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+        if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
+            self.stats[path.stem] = seen
+        entry = self.old.get(path.stem)
+        if entry is None or entry.get("path") != path.name or path.stem in self.doubtful:
+            return False
+        if all(entry.get(k) == seen[k] for k in STAT_FIELDS):
+            return True
+        try:
+            raw = read_regular_file(path, max_bytes=self.max_bytes)
+        except BadArticle:
+            return False
+        return content_hash(raw) == entry.get("sha256")
+
+    def entry(self, article_id: str) -> dict[str, Any]:
+        """The new manifest's entry for a kept article: the old one, with the file's stat as now seen."""
+        old = {k: v for k, v in self.old[article_id].items() if k not in STAT_FIELDS}
+        return {**old, **self.stats.get(article_id, {})}
 
 
 def _reusable(
@@ -200,13 +290,16 @@ def _reusable(
     return snap
 
 
-def _nothing_changed(previous: StoreVersion, articles: Sequence[Article], settings: Settings) -> bool:
+def _nothing_changed(
+    previous: StoreVersion, articles: Sequence[Article], kept: Sequence[str], settings: Settings
+) -> bool:
     """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
     old = previous.manifest.articles
     return (
         not previous.doubtful
         and previous.manifest.index_settings == index_settings(settings)
-        and len(old) == len(articles)
+        and len(old) == len(articles) + len(kept)
+        and all(a in old for a in kept)
         and all(a.id in old and old[a.id]["sha256"] == a.content_hash and old[a.id]["path"] == a.path for a in articles)
     )
 

@@ -7,8 +7,8 @@ path (ingest, chunking, indexer) to name what it hands around.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -136,6 +136,8 @@ class IndexReport:
     embedded_passages: int = 0  # passages whose vectors were computed (not reused)
     full_rebuild: bool = True
     published: bool = True  # False: nothing had changed, ``version`` is the snapshot that stays current
+    #: seconds spent in each step of the build, in order (for benchmarks)
+    phases: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ what an interrupted write left. Fusion, sentence rescoring and abstention stay i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -120,6 +120,12 @@ class StoreVersion(Protocol):
     def sentence_rows(self, passage_rows: Sequence[int]) -> list[int]: ...
 
     def article_body(self, article_id: str) -> str | None: ...
+
+    def rows_of(self, article_ids: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(passage rows, sentence rows) of these articles, ascending (what a build keeps)."""
+
+    def passage_texts(self, rows: np.ndarray) -> list[str]:
+        """The text of the passages at ``rows`` (ascending), in that order."""
 
     def disk_bytes(self) -> int: ...
 

@@ -38,8 +38,28 @@ class VectorColumn:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """What the new version keeps of the previous one as it is: the rows of the articles that did
+    not change, in their previous order, ahead of the build's own rows.
+
+    Row ``i`` of the new version is the previous version's passage row ``passages[i]`` for
+    ``i < len(passages)``, then the build's passage ``i - len(passages)``; sentences likewise.
+    """
+
+    passages: np.ndarray  # previous passage rows, ascending (int64)
+    sentences: np.ndarray  # previous sentence rows, ascending: exactly those of ``passages``
+    #: article id -> its entry in the new manifest (sha256, path, passages, and the file's stat)
+    articles: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
 class Build:
-    """The new version, as planned by the indexer."""
+    """The new version, as planned by the indexer.
+
+    With ``kept``, the new version is ``kept``'s rows of the previous version followed by
+    ``passages`` (and ``sentences``, whose passage rows count from the first of ``passages``);
+    without it, ``passages`` are all its rows.
+    """
 
     articles: Sequence[Article]
     passages: Sequence[Passage]
@@ -57,6 +77,35 @@ class Build:
     index_settings: Mapping[str, Any] = field(default_factory=dict)
     #: time.perf_counter() when the build started (the manifest records the build's duration)
     started: float = 0.0
+    kept: Kept | None = None
+    #: manifest entries' extra fields (the file's size and mtime) of the build's own articles, by id
+    file_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """Passages of the new version."""
+        return len(self.passages) + (len(self.kept.passages) if self.kept is not None else 0)
+
+    @property
+    def sentence_count(self) -> int:
+        return len(self.sentences) + (len(self.kept.sentences) if self.kept is not None else 0)
+
+    def kept_vectors(self, name: str, previous: StoreVersion | None) -> np.ndarray:
+        """The vectors of set ``name`` at the kept rows, read back from ``previous``."""
+        column = self.vectors[name]
+        rows = self.kept_rows(name)
+        out = np.zeros((len(rows), column.dim), dtype=np.float32)
+        if len(rows):
+            vectors = previous.vector_set(name) if previous is not None else None
+            if vectors is None:
+                raise ValueError(f"{name}: rows to keep but no previous vectors")
+            out[:] = vectors.vectors(rows)
+        return out
+
+    def kept_rows(self, name: str) -> np.ndarray:
+        if self.kept is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.kept.sentences if name == "sentences" else self.kept.passages
 
 
 def copy_reused(out: np.ndarray, name: str, reused: Sequence[tuple[int, int]], previous: StoreVersion | None) -> None:

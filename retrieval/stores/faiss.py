@@ -7,10 +7,13 @@ in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrie
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..corpus.analysis import Analyzer
+import numpy as np
+
+from ..corpus.analysis import Analyzer, words
 from .bm25 import LexicalIndex
 from .snapshot import (
     Snapshot,
@@ -50,15 +53,25 @@ class FaissStore:
         return open_current(self.folder, verify=verify)
 
     def write(self, build: Build, previous: StoreVersion | None, *, store: dict[str, str] | None = None) -> str:
-        texts = [p.text for p in build.passages]
+        kept = build.kept
+        base = previous if isinstance(previous, Snapshot) else None
+        if kept is not None and base is None:
+            raise ValueError("a build that keeps rows needs the snapshot it keeps them from")
         analyzer = Analyzer(build.analyzer.get("language", "french"))
         extras: list[Any] = []
         local = store is None
-        if local and texts:  # no passage, no lexical index (BM25 needs a document): the loader knows
-            extras.append(LexicalIndex.build([analyzer.terms(t) for t in texts]))
+        if local and build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
+            # BM25's weights depend on every passage (document frequencies, mean length): rebuilt whole
+            texts = base.passage_texts(kept.passages) if kept is not None and base is not None else []
+            texts += [p.text for p in build.passages]
+            extras.append(LexicalIndex.build(analysed(texts, analyzer)))
         if build.expander is not None:
             extras.append(build.expander)
-        dense = {name: column.assemble(name, previous) for name, column in build.vectors.items()} if local else {}
+        dense = {}
+        if local:
+            for name, column in build.vectors.items():
+                fresh = column.assemble(name, previous)
+                dense[name] = np.concatenate([build.kept_vectors(name, previous), fresh]) if kept is not None else fresh
         content = SnapshotContent(
             articles=build.articles,
             passages=build.passages,
@@ -70,9 +83,12 @@ class FaissStore:
             extras=extras,
             index_kind=build.index_kind,
             threshold=build.threshold,
-            previous=previous.dense if isinstance(previous, Snapshot) else {},
+            previous=base.dense if base is not None else {},
             index_settings=build.index_settings,
             store=store or {},
+            kept=kept,
+            base=base,
+            file_stats=build.file_stats,
         )
         return write_snapshot(
             self.folder, content, build_seconds=time.perf_counter() - build.started, keep=KEEP_SNAPSHOTS
@@ -87,3 +103,19 @@ class FaissStore:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "folder": str(self.folder)}
+
+
+def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:
+    """``analyzer.terms(text)`` of each text, each distinct word analysed once: a text's terms are
+    its words' terms in order, and a collection repeats the same few thousand words."""
+    memo: dict[str, list[str]] = {}
+    out = []
+    for text in texts:
+        terms: list[str] = []
+        for word in words(text):
+            found = memo.get(word)
+            if found is None:
+                found = memo[word] = analyzer.terms(word)
+            terms.extend(found)
+        out.append(terms)
+    return out

@@ -229,6 +229,7 @@ class MilvusStore:
             passages = f"{self.prefix}_{stamp}"
             sentences = f"{passages}{SENTENCES_SUFFIX}" if "sentences" in build.vectors else None
             self._create(build, passages, sentences)
+            self._insert_kept(build, passages, sentences, previous)
             self._insert(build, passages, sentences, previous, lambda _: True)
         self._check(build, passages, sentences)
         on_server = time.perf_counter() - started
@@ -367,9 +368,47 @@ class MilvusStore:
                 data.append({"pk": key, "passage_id": p.id, "article_id": p.article_id, "vector": v.tolist()})
             self.call(lambda c, d=data: c.insert(sentences, d, timeout=WRITE_SECONDS))
 
+    def _insert_kept(self, build: Build, passages: str, sentences: str | None, previous: StoreVersion | None) -> None:
+        """Copy the rows ``build`` keeps from ``previous`` into new collections (their text from the
+        metadata, their vectors read back from the previous collections)."""
+        kept = build.kept
+        if kept is None or previous is None:
+            return
+        dense = [name for name in ("embedding", "multilingual") if name in build.vectors]
+        for chunk in _chunks(kept.passages.tolist(), BATCH):
+            rows = np.asarray(chunk, dtype=np.int64)
+            vectors = {name: _read_back(previous, name, rows) for name in dense}
+            data = []
+            for j, (p, _) in enumerate(previous.passages(chunk)):
+                entry: dict[str, Any] = {
+                    "pk": p.id,
+                    "article_id": p.article_id,
+                    "ordinal": p.ordinal,
+                    "text": _cut(server_text(p.text)),
+                }
+                for name in dense:
+                    entry[name] = vectors[name][j].tolist()
+                data.append(entry)
+            self.call(lambda c, d=data: c.insert(passages, d, timeout=WRITE_SECONDS))
+        if not sentences:
+            return
+        spans, first = previous.sentence_spans, previous.sentence_first
+        for chunk in _chunks(kept.sentences.tolist(), BATCH):
+            rows = np.asarray(chunk, dtype=np.int64)
+            vectors = _read_back(previous, "sentences", rows)
+            owners = sorted({int(spans[j, 0]) for j in chunk})
+            by_row = {r: p for r, (p, _) in zip(owners, previous.passages(owners), strict=True)}
+            data = []
+            for v, j in zip(vectors, chunk, strict=True):
+                owner = int(spans[j, 0])
+                p = by_row[owner]
+                key = f"{p.id}/{j - int(first[owner])}"
+                data.append({"pk": key, "passage_id": p.id, "article_id": p.article_id, "vector": v.tolist()})
+            self.call(lambda c, d=data: c.insert(sentences, d, timeout=WRITE_SECONDS))
+
     def _check(self, build: Build, passages: str, sentences: str | None) -> None:
         """The server holds exactly the version's rows, or nothing is published."""
-        for name, expected in ((passages, len(build.passages)), (sentences, len(build.sentences))):
+        for name, expected in ((passages, build.size), (sentences, build.sentence_count)):
             if name is None:
                 continue
             self.call(lambda c, n=name: c.flush(n))
@@ -669,6 +708,13 @@ def _cut(text: str) -> str:
     """At most TEXT_BYTES of UTF-8 (the field's limit), cut on a character boundary."""
     raw = text.encode("utf-8")
     return text if len(raw) <= TEXT_BYTES else raw[:TEXT_BYTES].decode("utf-8", "ignore")
+
+
+def _read_back(previous: StoreVersion, name: str, rows: np.ndarray) -> np.ndarray:
+    vectors = previous.vector_set(name)
+    if vectors is None:
+        raise ValueError(f"{name}: rows to keep but no previous vectors")
+    return vectors.vectors(rows)
 
 
 def _first_sentence_of(build: Build) -> dict[int, int]:

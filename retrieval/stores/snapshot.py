@@ -32,8 +32,8 @@ import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +47,7 @@ from ..types import Article, ArticleInfo, ArticleSummary, Passage
 from .base import LexicalIndex as LexicalSearch
 from .base import VectorSet
 from .bm25 import LEXICAL_FILES, LexicalIndex
+from .build import Kept
 from .local import AnalyzedLexical, FaissVectorSet
 from .vocabulary import VOCAB_FILES, TermExpander
 
@@ -102,7 +103,10 @@ class Manifest:
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
+        # The fields as they are (asdict would deep-copy every article's entry first), on one line:
+        # indenting runs json's pure-Python encoder, 4x slower at 10k articles.
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -249,6 +253,19 @@ class SnapshotContent:
     index_settings: Mapping[str, Any] = field(default_factory=dict)
     #: recorded in the manifest (see :attr:`Manifest.store`)
     store: Mapping[str, str] = field(default_factory=dict)
+    #: the previous snapshot's rows this one keeps as they are, ahead of ``passages`` and
+    #: ``sentences`` (whose passage rows then count from the first of ``passages``); ``dense``
+    #: holds every row. Its database is copied and edited rather than written afresh.
+    kept: Kept | None = None
+    base: Snapshot | None = None
+    #: extra manifest fields (the file's size and mtime) of the articles in ``articles``, by id
+    file_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self.passages) + (len(self.kept.passages) if self.kept is not None else 0)
+
+    def sentence_count(self) -> int:
+        return len(self.sentences) + (len(self.kept.sentences) if self.kept is not None else 0)
 
 
 def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
@@ -265,17 +282,28 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     tmp = snapshots / f"{TMP_PREFIX}{stamp}"
     tmp.mkdir()
 
+    kept = content.kept if content.base is not None else None
+    if content.kept is not None and kept is None:
+        raise ValueError("rows to keep but no previous snapshot")
     index_types = {}
     for name, vectors in content.dense.items():
-        expected = len(content.sentences) if name == "sentences" else len(content.passages)
+        expected = content.sentence_count() if name == "sentences" else content.size()
         if len(vectors) != expected:
             raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index, index_types[name] = _vector_index(name, vectors, content)
-        index.add(vectors)
+        appended = _appended(name, vectors, content)
+        if appended is not None:
+            index, index_types[name] = appended
+        else:
+            index, index_types[name] = _vector_index(name, vectors, content)
+            index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
-    _write_db(tmp / DB_FILE, content)
-    spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    if kept is not None and content.base is not None:
+        _edit_db(tmp / DB_FILE, content.base, kept, content)
+        spans = _kept_spans(content.base, kept, content)
+    else:
+        _write_db(tmp / DB_FILE, content)
+        spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
     np.save(tmp / SPANS_FILE, spans, allow_pickle=False)  # loads in milliseconds, unlike 2M SQLite rows
     for extra in content.extras:
         extra.save(tmp)
@@ -284,18 +312,20 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     for p in content.passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
     files = sorted(p.name for p in tmp.iterdir())
+    articles: dict[str, dict[str, Any]] = {a: dict(entry) for a, entry in (kept.articles if kept else {}).items()}
+    for a in content.articles:
+        entry = {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)}
+        articles[a.id] = {**entry, **content.file_stats.get(a.id, {})}
     manifest = Manifest(
         encoders=content.encoders,
         analyzer=content.analyzer,
         chunking=dict(content.chunking),
-        articles={
-            a.id: {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)} for a in content.articles
-        },
+        articles=articles,
         index_types=index_types,
         counts={
-            "articles": len(content.articles),
-            "passages": len(content.passages),
-            "sentences": len(content.sentences),
+            "articles": len(articles),
+            "passages": content.size(),
+            "sentences": content.sentence_count(),
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
@@ -339,11 +369,7 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
     import faiss
 
     rows, dim = vectors.shape
-    kind = content.index_kind
-    if rows == 0:  # an empty collection: nothing to train a quantiser or a graph on
-        kind = "flat"
-    elif kind == "auto":
-        kind = "ivf-sq8" if len(content.passages) >= content.threshold else "flat"
+    kind = _kind(content, rows)
     ip = faiss.METRIC_INNER_PRODUCT
     if kind == "flat":
         return faiss.IndexFlatIP(dim), "flat"
@@ -380,48 +406,144 @@ def _vector_index(name: str, vectors: np.ndarray, content: SnapshotContent) -> t
     return index, f"ivf{index.nlist}-sq8"
 
 
+def _kind(content: SnapshotContent, rows: int) -> str:
+    """The kind of index a vector set of ``rows`` rows gets (``auto`` resolved)."""
+    if rows == 0:  # an empty collection: nothing to train a quantiser or a graph on
+        return "flat"
+    if content.index_kind == "auto":
+        return "ivf-sq8" if content.size() >= content.threshold else "flat"
+    return content.index_kind
+
+
+def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple[Any, str] | None:
+    """The previous snapshot's index of set ``name`` with the new rows added, when the build only
+    appends rows and a full write would build the same kind of index; else None.
+
+    Re-adding every vector (assigning each to its inverted list, quantising it, linking it into a
+    graph) is most of a large write; appending keeps the kept rows' codes, lists and links as they
+    are, and the quantiser's training as the previous full write left it (``ragbot index
+    --rebuild`` retrains).
+    """
+    import faiss
+
+    base, kept = content.base, content.kept
+    old = base.dense.get(name) if base is not None else None
+    if old is None or kept is None:
+        return None
+    kept_rows = kept.sentences if name == "sentences" else kept.passages
+    n = len(kept_rows)
+    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or len(vectors) < n or old.d != vectors.shape[1]:
+        return None  # a previous row is dropped: the rows after it move
+    kind = _kind(content, len(vectors))
+    was = base.manifest.index_types.get(name, "flat") if base is not None else ""
+    if name != "sentences" and kind == "ivf-sq8":
+        lists = ivf_lists(len(vectors))
+        same = isinstance(old, faiss.IndexIVFScalarQuantizer) and lists / 2 <= old.nlist <= lists * 2
+    elif kind == "hnsw":
+        same = was == f"hnsw{HNSW_M}"
+    elif name == "sentences" and kind in ("ivf-sq8", "hnsw-sq8"):
+        same = was == "sq6"
+    else:
+        same = was == ("flat" if kind == "flat" else f"hnsw{HNSW_M}-sq8")
+    if not same:
+        return None
+    index = faiss.clone_index(old)
+    index.add(np.ascontiguousarray(vectors[n:]))
+    return index, was
+
+
 def ivf_lists(rows: int) -> int:
     """About 4·√rows inverted lists, with at least 39 training points each."""
     return max(1, min(int(4 * rows**0.5), rows // 39, 65_536))
 
 
+def _edit_db(path: Path, base: Snapshot, kept: Kept, content: SnapshotContent) -> None:
+    """The previous snapshot's database, copied, without the articles not kept, plus the new ones.
+
+    Rows are never renumbered: the database's keys keep the snapshot's row order (kept rows keep
+    theirs, new rows get larger ones), and :class:`Snapshot` maps rows to keys when a removal
+    left gaps. So a build costs what changed, plus one file copy.
+    """
+    shutil.copyfile(base.path / DB_FILE, path)
+    con = sqlite3.connect(path)
+    try:
+        # A crash leaves only a temporary folder, removed by the next build; the whole file is
+        # fsynced before it is published. Journal and syncs would only slow the edits down.
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        dropped = sorted(set(base.manifest.articles) - set(kept.articles))
+        for start in range(0, len(dropped), 500):
+            chunk = dropped[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            passages = f"SELECT row FROM passages WHERE article_id IN ({marks})"
+            con.execute(f"DELETE FROM sentences WHERE passage_row IN ({passages})", chunk)
+            con.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
+            con.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+        (last_passage,) = con.execute("SELECT COALESCE(MAX(row), -1) FROM passages").fetchone()
+        (last_sentence,) = con.execute("SELECT COALESCE(MAX(row), -1) FROM sentences").fetchone()
+        _insert_rows(con, content, last_passage + 1, last_sentence + 1)
+        con.commit()
+    finally:
+        con.close()
+
+
+def _kept_spans(base: Snapshot, kept: Kept, content: SnapshotContent) -> np.ndarray:
+    """The sentence table: the kept sentences (their passage rows renumbered), then the new ones."""
+    old = base.sentence_spans[kept.sentences]
+    old[:, 0] = np.searchsorted(kept.passages, old[:, 0])
+    new = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    new[:, 0] += len(kept.passages)
+    return np.concatenate([old, new]).astype(np.int64, copy=False)
+
+
 def _write_db(path: Path, content: SnapshotContent) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(_SCHEMA)
+        _insert_rows(con, content, 0, 0)
+        con.commit()
+    finally:
+        con.close()
+
+
+def _insert_rows(con: sqlite3.Connection, content: SnapshotContent, first_passage: int, first_sentence: int) -> None:
+    """Insert ``content``'s articles, and its passages and sentences from the given rows on."""
     articles, passages = content.articles, content.passages
     counts: dict[str, int] = {}
     for p in passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
-    con = sqlite3.connect(path)
-    try:
-        con.executescript(_SCHEMA)
-        con.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    a.id,
-                    a.info.title,
-                    a.info.date,
-                    a.info.source,
-                    a.info.byline,
-                    a.info.url,
-                    a.path,
-                    a.content_hash,
-                    a.body,
-                    counts.get(a.id, 0),
-                )
-                for a in articles
-            ],
-        )
-        con.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
-            [(row, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text) for row, p in enumerate(passages)],
-        )
-        con.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?)",
-            [(row, *sentence) for row, sentence in enumerate(content.sentences)],
-        )
-        con.commit()
-    finally:
-        con.close()
+    con.executemany(
+        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                a.id,
+                a.info.title,
+                a.info.date,
+                a.info.source,
+                a.info.byline,
+                a.info.url,
+                a.path,
+                a.content_hash,
+                a.body,
+                counts.get(a.id, 0),
+            )
+            for a in articles
+        ],
+    )
+    con.executemany(
+        "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+        [
+            (first_passage + row, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text)
+            for row, p in enumerate(passages)
+        ],
+    )
+    con.executemany(
+        "INSERT INTO sentences VALUES (?,?,?,?)",
+        [
+            (first_sentence + row, first_passage + passage, start, end)
+            for row, (passage, start, end) in enumerate(content.sentences)
+        ],
+    )
 
 
 def _switch_pointer(data_dir: Path, version: str) -> None:
@@ -575,6 +697,11 @@ class Snapshot:
             stored = [self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages")]
         if stored != [m.counts["articles"], n_passages]:
             raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+        with self._lock:
+            found = self._db.execute("SELECT row FROM passages ORDER BY row")
+            keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=n_passages)
+        #: the database key of each row, where a removal left gaps (else None: row = key)
+        self._keys: np.ndarray | None = None if not len(keys) or keys[-1] == len(keys) - 1 else keys
         lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
         if lexical is not None and lexical.n_docs != n_passages:
             raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
@@ -658,18 +785,28 @@ class Snapshot:
                 "rebuild with `ragbot index --rebuild`"
             )
 
+    def _key(self, row: int) -> int:
+        """The database key of passage row ``row``."""
+        return int(self._keys[row]) if self._keys is not None else int(row)
+
+    def _row(self, key: int) -> int:
+        """The passage row of database key ``key``."""
+        return int(np.searchsorted(self._keys, key)) if self._keys is not None else int(key)
+
     def passages(self, rows: Sequence[int]) -> list[tuple[Passage, ArticleInfo]]:
         """Passages at rows ``rows`` (FAISS row = passage row) with their article, in the order asked."""
-        if not rows:
+        keys = [self._key(r) for r in rows if 0 <= int(r) < self.size]
+        if not keys:
             return []
-        marks = ",".join("?" * len(rows))
+        marks = ",".join("?" * len(keys))
         with self._lock:
             found = self._db.execute(
                 "SELECT p.row, p.id, p.article_id, p.ordinal, p.text, p.char_start, p.char_end,"
                 " a.title, a.date, a.source, a.byline, a.url"
                 f" FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row IN ({marks})",
-                [int(r) for r in rows],
+                keys,
             ).fetchall()
+        found = [(self._row(r[0]), *r[1:]) for r in found]
         by_row = {
             r[0]: (
                 Passage(id=r[1], article_id=r[2], ordinal=r[3], text=r[4], char_start=r[5], char_end=r[6]),
@@ -695,7 +832,7 @@ class Snapshot:
             rows = self._db.execute(
                 "SELECT row FROM passages WHERE article_id = ? ORDER BY ordinal", (article_id,)
             ).fetchall()
-        return [r[0] for r in rows]
+        return [self._row(r[0]) for r in rows]
 
     def sentence_rows(self, passage_rows: Sequence[int]) -> list[int]:
         """Sentence rows of these passages, in reading order (sentences are stored passage by passage)."""
@@ -703,6 +840,30 @@ class Snapshot:
         for row in passage_rows:
             out.extend(range(int(self.sentence_first[row]), int(self.sentence_last[row])))
         return out
+
+    def rows_of(self, article_ids: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(passage rows, sentence rows) of these articles, ascending: one scan, not a query each."""
+        wanted = set(article_ids)
+        if wanted.issuperset(self.manifest.articles):  # every article (an addition): every row
+            return np.arange(self.size, dtype=np.int64), np.arange(len(self.sentence_spans), dtype=np.int64)
+        with self._lock:
+            found = self._db.execute("SELECT article_id FROM passages ORDER BY row").fetchall()  # type: ignore[union-attr]
+        rows = np.fromiter((row for row, (a,) in enumerate(found) if a in wanted), dtype=np.int64)
+        sentences = np.flatnonzero(np.isin(self.sentence_spans[:, 0], rows)).astype(np.int64)
+        return rows, sentences
+
+    def passage_texts(self, rows: np.ndarray) -> list[str]:
+        """The text of the passages at ``rows`` (ascending), in that order."""
+        if not len(rows):
+            return []
+        lo, hi = self._key(int(rows[0])), self._key(int(rows[-1]))
+        with self._lock:
+            found = dict(
+                self._db.execute(  # type: ignore[union-attr]
+                    "SELECT row, text FROM passages WHERE row BETWEEN ? AND ?", (lo, hi)
+                ).fetchall()
+            )
+        return [found[self._key(int(r))] for r in rows]
 
     def vector_set(self, name: str) -> VectorSet | None:
         """The vector set ``name`` ("embedding", "multilingual", "sentences"), None when not built."""
