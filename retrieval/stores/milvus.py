@@ -60,6 +60,8 @@ TEXT_BYTES = 65_535
 BATCH = 1000  # rows per insert (a few MB per request)
 #: bounds on one request, retries included (pymilvus retries some failures until this runs out)
 READ_SECONDS = 30.0
+#: the most rows one search returns (Milvus's topk limit)
+SEARCH_LIMIT = 16_384
 WRITE_SECONDS = 300.0
 #: BM25 query weights are term counts on the server: a typed word is repeated this many times,
 #: an expansion round(this × its similarity) times, and the scores divided back
@@ -449,6 +451,8 @@ def attach(snap: Snapshot, store: MilvusStore, record: dict[str, str], pending: 
         sets["sentences"] = MilvusVectorSet(
             "sentences", snap.manifest.encoders["multilingual"]["dim"], store, record["sentences"], keys
         )
+    for vector_set in sets.values():
+        vector_set.exact = exact_search(store, vector_set.collection, vector_set.field)
     language = snap.manifest.analyzer.get("language", "french")
     lexical = MilvusLexical(store, record["passages"], keys, Analyzer(language)) if ids else None
     snap.attach(sets, lexical)
@@ -484,6 +488,22 @@ class _Keys:
         row = int(self.first[p]) + int(k)
         return row if row < int(self.last[p]) else None
 
+    def sentence_passages(self, rows: np.ndarray, limit: int) -> Iterable[tuple[list[str], int]]:
+        """The passages holding sentence ``rows``, as (passage ids, how many sentences they hold in
+        all), in groups of at most ``limit`` sentences (a passage with more is a group of its own)."""
+        passages = np.unique(self.spans[rows, 0])
+        group: list[str] = []
+        count = 0
+        for p in passages.tolist():
+            n = int(self.last[p]) - int(self.first[p])
+            if group and count + n > limit:
+                yield group, count
+                group, count = [], 0
+            group.append(self.ids[p])
+            count += n
+        if group:
+            yield group, count
+
 
 class MilvusVectorSet:
     """A :class:`~retrieval.stores.base.VectorSet` in a Milvus collection (searched on the server)."""
@@ -498,6 +518,9 @@ class MilvusVectorSet:
         self.keys = keys
         self.field = "vector" if name == "sentences" else name
         self._sentences = name == "sentences"
+        #: search parameters under which a filtered search scores the rows it keeps exactly (see
+        #: :func:`exact_search`); None: scores are computed here from the vectors read back
+        self.exact: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.keys.spans) if self._sentences else len(self.keys.ids)
@@ -509,7 +532,7 @@ class MilvusVectorSet:
         return self.keys.sentence_row(key) if self._sentences else self.keys.passage_row(key)
 
     def top(self, query: np.ndarray, k: int, breadth: SearchBreadth) -> np.ndarray:
-        k = min(k, len(self), 16_384)
+        k = min(k, len(self), SEARCH_LIMIT)
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
         found = self.store.call(
@@ -543,7 +566,41 @@ class MilvusVectorSet:
         return out
 
     def scores(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return self.vectors(rows) @ np.asarray(query[0], dtype=np.float32)
+        """Computed on the server where its index keeps exact vectors: one search restricted to the
+        rows' keys (a sentence set: to their passages' keys), returning ids and scores, no vectors."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.exact is None:
+            return self.vectors(rows) @ np.asarray(query[0], dtype=np.float32)
+        got: dict[int, float] = {}
+        if self._sentences:
+            groups = self.keys.sentence_passages(rows, SEARCH_LIMIT) if len(rows) else []
+            for ids, count in groups:
+                for key, score in self._search(query, in_filter("passage_id", ids), count):
+                    row = self.keys.sentence_row(key)
+                    if row is not None:
+                        got[row] = score
+        else:
+            for chunk in _chunks(rows.tolist(), SEARCH_LIMIT):
+                for key, score in self._search(query, in_filter("pk", self.keys.passage_keys(chunk)), len(chunk)):
+                    row = self.keys.passage_row(key)
+                    if row is not None:
+                        got[row] = score
+        # A row being rewritten by an incremental build scores 0 for that moment (as from vectors()).
+        return np.asarray([got.get(r, 0.0) for r in rows.tolist()], dtype=np.float32)
+
+    def _search(self, query: np.ndarray, where: str, limit: int) -> list[tuple[str, float]]:
+        found = self.store.call(
+            lambda c: c.search(
+                self.collection,
+                data=[np.asarray(query[0], dtype=np.float32).tolist()],
+                anns_field=self.field,
+                filter=where,
+                limit=limit,
+                search_params=self.exact,
+                timeout=READ_SECONDS,
+            )
+        )
+        return [(hit["id"], float(hit["distance"])) for hit in found[0]]
 
 
 class MilvusLexical:
@@ -600,7 +657,7 @@ class _MilvusScores:
                 self.lexical.collection,
                 data=[self.text],
                 anns_field="sparse",
-                limit=min(limit, 16_384),
+                limit=min(limit, SEARCH_LIMIT),
                 search_params={"metric_type": "BM25"},
                 timeout=READ_SECONDS,
                 **extra,
@@ -619,6 +676,20 @@ class _MilvusScores:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def exact_search(store: MilvusStore, collection: str, field: str) -> dict[str, Any] | None:
+    """Search parameters under which a search of ``field`` restricted by a filter scores every row it
+    keeps exactly, as the inner product of the stored vectors: a flat index as is, an inverted file of
+    raw vectors (IVF_FLAT) probing every list. None for an index of approximate vectors (SQ8, PQ) or a
+    graph (HNSW), which may leave rows out or score them approximately."""
+    info = store.call(lambda c: c.describe_index(collection, field, timeout=READ_SECONDS)) or {}
+    kind = str(info.get("index_type", "")).upper()
+    if kind == "FLAT":
+        return {"metric_type": "IP", "params": {}}
+    if kind == "IVF_FLAT" and str(info.get("nlist", "")).isdigit():
+        return {"metric_type": "IP", "params": {"nprobe": int(info["nlist"])}}
+    return None
 
 
 def _connect(uri: str, **credentials: str) -> Any:
