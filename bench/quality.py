@@ -85,8 +85,9 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
 
 def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
     """Which threshold judges ``question`` ("same" or "cross" language) and its best hit's confidence."""
-    from retrieval.analysis import detect_language
-    from retrieval.answer import CORPUS_LANGUAGE, abstain_policy
+    from retrieval.answers.extractive import CORPUS_LANGUAGE
+    from retrieval.config import abstain_policy
+    from retrieval.corpus.analysis import detect_language
 
     cross = detect_language(question) != CORPUS_LANGUAGE.get(engine.settings.articles_language, "fr")
     best = abstain_policy(engine.settings).best(hits, cross_lingual=cross)

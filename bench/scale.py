@@ -27,10 +27,10 @@ import numpy as np
 from bench.stats import DEV_QA, existing_file, percentile
 from bench.synth import write
 from retrieval import Engine, Settings
-from retrieval.encoder_registry import BACKENDS
+from retrieval.encoders.registry import BACKENDS
 from retrieval.engine import default_encoders
 from retrieval.evaluation import load_qa
-from retrieval.indexer import Encoders
+from retrieval.types import Encoders
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSAGES_PER_ARTICLE = 9.5  # measured on the generator's output

@@ -28,8 +28,8 @@ from bench.synth import write
 from retrieval import Engine, Settings
 from retrieval.engine import default_encoders
 from retrieval.evaluation import load_qa
-from retrieval.indexer import Encoders
 from retrieval.stores import store_backends
+from retrieval.types import Encoders
 
 NEW_ARTICLE = """---
 title: Un pont flottant sur le fleuve Toumen

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.articles import load_articles
-from retrieval.chunking import paragraph_spans, sentence_spans
+from retrieval.corpus.articles import load_articles
+from retrieval.corpus.chunking import paragraph_spans, sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = ["Poutine", "Kim", "Lavrov", "Choïgou", "Kirby", "Miller", "Stoltenberg", "Ouchakov", "Choe", "Belousov"]

@@ -17,11 +17,10 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
+from retrieval.encoders.exported import NOTICE_LOGGER
 from retrieval.engine import EncoderFactory, Engine, default_encoders
-from retrieval.errors import RagbotError
-from retrieval.exported import NOTICE_LOGGER
+from retrieval.errors import BadQuestion, RagbotError
 from retrieval.redaction import Redactor
-from retrieval.search import BadQuestion
 
 from . import render
 from .logs import log_crash, setup_logging

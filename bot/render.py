@@ -7,14 +7,10 @@ import json
 import re
 from typing import Any
 
-from retrieval.answer import Answer, Citation
-from retrieval.articles import ArticleInfo
+from retrieval.corpus.ingest import AddReport
 from retrieval.engine import Stats
 from retrieval.evaluation import EvalReport
-from retrieval.indexer import IndexReport
-from retrieval.ingest import AddReport
-from retrieval.search import Hit
-from retrieval.snapshot import ArticleSummary
+from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport
 
 from .texts import Messages, count
 

@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from retrieval.answer import Answer
-from retrieval.articles import SUPPORTED_SUFFIXES
 from retrieval.config import Settings
+from retrieval.corpus.articles import SUPPORTED_SUFFIXES
 from retrieval.engine import Engine
 from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError
 from retrieval.lock import IndexBusy
 from retrieval.redaction import redact
+from retrieval.types import Answer
 
 from . import render
 from .ratelimit import Decision, RateLimiter

@@ -1,13 +1,15 @@
 """ragbot's core: articles in, cited passages out. No front-end code lives here."""
 
-from .answer import AbstainPolicy, Answer, Answerer, Citation, ExtractiveAnswerer
-from .articles import Article, ArticleInfo, LoadResult, load_article, load_articles, parse_article
-from .chunking import ChunkSettings, Passage, chunk_article
+from .answers.extractive import Answerer, ExtractiveAnswerer
 from .config import Settings
-from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder
+from .corpus.articles import LoadResult, load_article, load_articles, parse_article
+from .corpus.chunking import chunk_article
+from .corpus.ingest import AddReport, Library, UnknownArticle
+from .encoders.embedding import SentenceTransformerEmbedder, make_embedder
 from .engine import Engine, Stats
 from .errors import (
     BadArticle,
+    BadQuestion,
     IndexCorrupt,
     IndexNotBuilt,
     ModelMismatch,
@@ -17,11 +19,12 @@ from .errors import (
     StoreUnavailable,
 )
 from .evaluation import EvalReport, QAItem, evaluate, fold, load_qa
-from .indexer import Encoders, IndexReport, build_index
-from .ingest import AddReport, Library, UnknownArticle
+from .indexer import build_index
 from .lock import IndexBusy
-from .search import BadQuestion, Hit, Searcher
-from .snapshot import Manifest, Snapshot, open_current
+from .options import AbstainPolicy, ChunkSettings
+from .search.hybrid import Searcher
+from .stores.snapshot import Manifest, Snapshot, open_current
+from .types import Answer, Article, ArticleInfo, Citation, Embedder, Encoders, Hit, IndexReport, Passage
 
 __all__ = [
     "AbstainPolicy",

@@ -12,6 +12,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from .options import (
+    AbstainPolicy,
+    ChunkSettings,
+    ExpansionSettings,
+    FetchSettings,
+    FusionWeights,
+    LLMSettings,
+    SearchSettings,
+)
+from .registry import ENCODER_BACKENDS, STORES, registered, target
+
 #: Telegram's "GroupAnonymousBot" and service-notification ids: messages from them
 #: do not identify a person, so they can never be admins.
 FORBIDDEN_ADMIN_IDS = frozenset({1087968824, 777000})
@@ -137,7 +148,7 @@ class Settings(BaseSettings):
     # How the embedding model runs: "openvino-int8" (exported once from the local weights, weights
     # and activations quantised to int8: fastest, no torch when answering), "onnx-int8" (onnxruntime,
     # dynamic int8), "onnx" (fp32), or "torch" (sentence-transformers). Any registered backend
-    # (retrieval/encoder_registry.py, or another package's entry point) is accepted.
+    # (retrieval/registry.py, or another package's entry point) is accepted.
     embedding_backend: str = "openvino-int8"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
     embedding_batch_size: int = Field(32, ge=1, le=1024)
@@ -171,7 +182,7 @@ class Settings(BaseSettings):
     # Cross-lingual query expansion (each question word's nearest article words in the multilingual
     # space): off by default, e5 reads English questions against French passages well without it.
     expansion_vocabulary: int = Field(0, ge=0)
-    # Abstention (see retrieval.answer.AbstainPolicy): a question is refused when no hit's
+    # Abstention (see retrieval.answers.extractive.AbstainPolicy): a question is refused when no hit's
     # sentence cosine + passage_weight x passage cosine (+ coverage_weight x rare-word coverage
     # - unseen_weight x share of words unknown to the collection, same-language questions only)
     # reaches the threshold; cross-lingual questions have their own. Calibrated for the default
@@ -283,10 +294,8 @@ class Settings(BaseSettings):
     @field_validator("embedding_backend")
     @classmethod
     def _registered_backend(cls, value: str) -> str:
-        from .encoder_registry import BACKEND_GROUP, backend_names, target
-
-        if target(BACKEND_GROUP, value) is None:
-            raise ValueError(f"unknown backend {value!r}; registered: {', '.join(backend_names())}")
+        if target(ENCODER_BACKENDS, value) is None:
+            raise ValueError(f"unknown backend {value!r}; registered: {', '.join(registered(ENCODER_BACKENDS))}")
         return value
 
     @field_validator("embedding_model", "multilingual_model")
@@ -323,9 +332,7 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _known_store(cls, value: str) -> str:
-        from .stores import store_backends
-
-        known = store_backends()
+        known = registered(STORES)
         if value.strip().lower() not in known:
             raise ValueError(f"unknown store {value!r}; one of {', '.join(sorted(known))}")
         return value.strip().lower()
@@ -361,3 +368,76 @@ class Settings(BaseSettings):
         if low is not None and value < low:
             raise ValueError(f"must be at least RAGBOT_CHUNK_MIN_CHARS ({low})")
         return value
+
+
+# --- the small settings objects, built here and nowhere else ----------------------------------
+
+
+def chunk_settings(settings: Settings) -> ChunkSettings:
+    return ChunkSettings(
+        min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars, title_context=settings.embed_titles
+    )
+
+
+def index_settings(settings: Settings) -> dict[str, object]:
+    """The settings, beyond encoders, chunking and analyzer, that shape a snapshot's files."""
+    return {
+        "vector_index": settings.vector_index,
+        "vector_index_threshold": settings.vector_index_threshold,
+        "expansion_vocabulary": settings.expansion_vocabulary,
+    }
+
+
+def search_settings(settings: Settings) -> SearchSettings:
+    """The search knobs out of the application settings."""
+    return SearchSettings(
+        weights=FusionWeights(
+            bm25=settings.weight_bm25,
+            multilingual=settings.weight_multilingual,
+            sentences=settings.weight_multilingual_sentence,
+            embedding=settings.weight_embedding,
+        ),
+        candidates=settings.candidates,
+        duplicate_jaccard=settings.duplicate_jaccard,
+        hnsw_ef_search=settings.hnsw_ef_search,
+        ivf_nprobe=settings.ivf_nprobe,
+        expansion=ExpansionSettings(
+            top_n=settings.expansion_top_n,
+            min_similarity=settings.expansion_min_similarity,
+        ),
+    )
+
+
+def abstain_policy(settings: Settings) -> AbstainPolicy:
+    """The abstention policy out of the application settings."""
+    return AbstainPolicy(
+        threshold=settings.abstain_below,
+        cross_lingual_threshold=settings.abstain_below_cross_lingual,
+        passage_weight=settings.abstain_passage_weight,
+        coverage_weight=settings.abstain_coverage_weight,
+        unseen_weight=settings.abstain_unseen_weight,
+    )
+
+
+def fetch_settings(settings: Settings) -> FetchSettings:
+    """How URLs given to ``ragbot add`` are downloaded."""
+    return FetchSettings(
+        max_bytes=settings.max_article_bytes,
+        timeout=settings.fetch_timeout_seconds,
+        allow_private=settings.allow_private_urls,
+        max_redirects=settings.fetch_max_redirects,
+        allowed_hosts=frozenset(settings.fetch_allowed_hosts),
+    )
+
+
+def llm_settings(settings: Settings) -> LLMSettings | None:
+    """The LLM answerer's connection, or None when ``RAGBOT_LLM_URL`` is not set."""
+    if not settings.llm_url:
+        return None
+    return LLMSettings(
+        url=settings.llm_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        timeout=settings.llm_timeout_seconds,
+        min_grounding=settings.llm_min_grounding,
+    )

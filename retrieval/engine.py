@@ -11,18 +11,17 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .analysis import Analyzer
-from .answer import Answer, Answerer, ExtractiveAnswerer, abstain_policy
-from .config import Settings
-from .embedding import DISABLED, make_embedder, make_multilingual
-from .fetch import FetchSettings
-from .followup import Conversations, answer_language, resolve
-from .indexer import Encoders, IndexReport, Progress, build_index, build_locked, chunk_settings
-from .ingest import Added, AddReport, Library
+from .answers.extractive import Answerer, ExtractiveAnswerer
+from .answers.followup import Conversations, answer_language, resolve
+from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
+from .corpus.analysis import Analyzer
+from .corpus.ingest import Added, AddReport, Library
+from .encoders.embedding import DISABLED, make_embedder, make_multilingual
+from .indexer import Progress, build_index, build_locked
 from .lock import index_lock
-from .search import Hit, Searcher, search_settings
-from .snapshot import ArticleSummary
+from .search.hybrid import Searcher
 from .stores import StoreBackend, StoreVersion, make_store
+from .types import Answer, ArticleSummary, Encoders, Hit, IndexReport
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,20 +79,14 @@ class Engine:
             min_relevance=s.answer_min_relevance,
             corpus_language=s.articles_language,
         )
-        if not s.llm_url:
+        llm = llm_settings(s)
+        if llm is None:
             return extractive
-        from .llm import LLMAnswerer, LLMSettings
+        from .answers.llm import LLMAnswerer
 
         def encode(texts: Sequence[str]) -> np.ndarray:
             return self.encoders.multilingual.encode(texts)  # type: ignore[union-attr]
 
-        llm = LLMSettings(
-            url=s.llm_url,
-            model=s.llm_model,
-            api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
-            timeout=s.llm_timeout_seconds,
-            min_grounding=s.llm_min_grounding,
-        )
         # The multilingual role's encoder checks grounding: the multilingual model, else the embedding model.
         has_encoder = any(m.strip().lower() not in DISABLED for m in (s.multilingual_model, s.embedding_model))
         return LLMAnswerer(llm, extractive, encode=encode if has_encoder else None)
@@ -188,14 +181,9 @@ class Engine:
 
     def library(self) -> Library:
         s = self.settings
-        fetching = FetchSettings(
-            max_bytes=s.max_article_bytes,
-            timeout=s.fetch_timeout_seconds,
-            allow_private=s.allow_private_urls,
-            max_redirects=s.fetch_max_redirects,
-            allowed_hosts=frozenset(s.fetch_allowed_hosts),
+        return Library(
+            s.articles_dir, max_bytes=s.max_article_bytes, fetching=fetch_settings(s), chunking=chunk_settings(s)
         )
-        return Library(s.articles_dir, max_bytes=s.max_article_bytes, fetching=fetching, chunking=chunk_settings(s))
 
     def sources(self) -> list[ArticleSummary]:
         return self.snapshot().articles()

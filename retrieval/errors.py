@@ -7,6 +7,7 @@ RagbotError                 base: carries a one-line message and an exit code
  ├── ModelUnavailable       the embedding model cannot be found or loaded
  ├── StoreUnavailable       the store's server (Milvus) cannot be reached or refused a request
  ├── BadArticle             one article file was refused (per-file, not fatal)
+ ├── BadQuestion            a question that is empty or too long once cleaned
  └── NoArticles             nothing indexable (no longer raised by the indexer: an empty
                             folder is a valid, empty collection)
 """
@@ -46,6 +47,10 @@ class ModelUnavailable(RagbotError):
 
 class StoreUnavailable(RagbotError):
     exit_code = 9
+
+
+class BadQuestion(RagbotError):
+    exit_code = 2
 
 
 class NoArticles(RagbotError):

@@ -16,65 +16,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .analysis import Analyzer
-from .articles import Article, load_articles
-from .chunking import ChunkSettings, Passage, chunk_article, paragraph_spans, sentence_spans
-from .config import Settings
-from .crosslingual import TermExpander
-from .embedding import Embedder
-from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
+from .config import Settings, chunk_settings, index_settings
+from .corpus.analysis import Analyzer
+from .corpus.articles import load_articles
+from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
+from .errors import IndexCorrupt, IndexNotBuilt
 from .lock import index_lock
+from .options import ChunkSettings
 from .stores import Build, StoreBackend, StoreVersion, VectorColumn, make_store
+from .stores.vocabulary import TermExpander
+from .types import Article, Embedder, Encoders, IndexReport, Passage
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Encoders:
-    """The dense encoders of a deployment; either may be off (None)."""
-
-    embedding: Embedder | None
-    multilingual: Embedder | None
-
-    def names(self) -> dict[str, str]:
-        return {
-            role: enc.name
-            for role, enc in (("embedding", self.embedding), ("multilingual", self.multilingual))
-            if enc is not None
-        }
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    articles: int
-    passages: int
-    seconds: float
-    version: str
-    errors: tuple[BadArticle, ...] = ()
-    added: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    embedded_passages: int = 0  # passages whose vectors were computed (not reused)
-    full_rebuild: bool = True
-    published: bool = True  # False: nothing had changed, ``version`` is the snapshot that stays current
-
-
-def chunk_settings(settings: Settings) -> ChunkSettings:
-    return ChunkSettings(
-        min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars, title_context=settings.embed_titles
-    )
-
-
-def index_settings(settings: Settings) -> dict[str, object]:
-    """The settings, beyond encoders, chunking and analyzer, that shape a snapshot's files."""
-    return {
-        "vector_index": settings.vector_index,
-        "vector_index_threshold": settings.vector_index_threshold,
-        "expansion_vocabulary": settings.expansion_vocabulary,
-    }
 
 
 def passage_sentences(passage: Passage) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval import Settings
-from retrieval.indexer import Encoders
+from retrieval.types import Encoders
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -103,3 +104,14 @@ def fake_encoders(
         multilingual=multilingual or FakeEmbedder(dim=128, name="test/fake-multilingual"),
     )
     return lambda _settings: bundle
+
+
+def install_package(site: Path, module: str, source: str, entry_points: str) -> None:
+    """An installed distribution as pip leaves one: ``module`` beside its ``.dist-info`` folder, whose
+    ``entry_points.txt`` registers what it offers (put ``site`` on ``sys.path`` to install it)."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points), encoding="utf-8")

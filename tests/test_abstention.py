@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from retrieval import Engine
-from retrieval.answer import AbstainPolicy, ExtractiveAnswerer, abstain_policy
-from retrieval.articles import ArticleInfo
-from retrieval.chunking import ChunkSettings, Passage
-from retrieval.config import Settings
-from retrieval.search import Hit
+from retrieval.answers.extractive import ExtractiveAnswerer
+from retrieval.config import Settings, abstain_policy
+from retrieval.options import AbstainPolicy, ChunkSettings
+from retrieval.types import ArticleInfo, Hit, Passage
 
 from .support import TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
 
@@ -116,6 +115,7 @@ def test_the_treaty_article_title_is_what_its_passages_are_read_with(engine: Eng
 
 def test_search_defaults_are_the_settings_defaults():
     """A Searcher made without settings (a question finishing on an old version) ranks like the engine."""
-    from retrieval.search import FusionWeights, search_settings
+    from retrieval.config import search_settings
+    from retrieval.options import FusionWeights
 
     assert search_settings(Settings(_env_file=None)).weights == FusionWeights()

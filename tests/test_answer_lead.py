@@ -13,12 +13,11 @@ from dataclasses import replace
 import pytest
 
 from retrieval import Engine, load_articles
-from retrieval.answer import FRAMING, NOT_FOUND, AbstainPolicy, ExtractiveAnswerer
-from retrieval.articles import Article
-from retrieval.authorship import asks_who_wrote
-from retrieval.chunking import Passage
-from retrieval.followup import answer_language
-from retrieval.search import Hit, ScoredSentence
+from retrieval.answers.authorship import asks_who_wrote
+from retrieval.answers.extractive import FRAMING, NOT_FOUND, ExtractiveAnswerer
+from retrieval.answers.followup import answer_language
+from retrieval.options import AbstainPolicy
+from retrieval.types import Article, Hit, Passage, ScoredSentence
 
 from .support import SEEDS, TREATY_ARTICLE
 

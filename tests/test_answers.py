@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from retrieval import Engine
-from retrieval.answer import NOT_FOUND
-from retrieval.authorship import asks_who_wrote
+from retrieval.answers.authorship import asks_who_wrote
+from retrieval.answers.extractive import NOT_FOUND
+from retrieval.answers.followup import Conversations, is_follow_up, resolve
 from retrieval.evaluation import fold, load_qa
-from retrieval.followup import Conversations, is_follow_up, resolve
 
 from .fake_llm import FakeLLM, Reply
 from .support import DEV_QA, TREATY_ARTICLE, fake_encoders, make_settings
@@ -184,7 +184,7 @@ def test_llm_bad_replies_fall_back_to_the_extractive_answer(tmp_path, llm, reply
     engine = llm_engine(tmp_path, llm)
     extractive = Engine(engine.settings.with_changes(llm_url=None), encoders=fake_encoders()).ask(QUESTION)
     llm.script(reply)
-    with caplog.at_level("WARNING", logger="retrieval.llm"):
+    with caplog.at_level("WARNING", logger="retrieval.answers.llm"):
         answer = engine.ask(QUESTION)
     assert answer.text == extractive.text and not answer.abstained
     assert "PWNED" not in answer.text
@@ -199,7 +199,7 @@ def test_llm_reply_echoing_the_fence_is_refused(tmp_path, llm, caplog):
         return request["messages"][1]["content"] + " [1]"
 
     llm.script(Reply(respond=echo))
-    with caplog.at_level("WARNING", logger="retrieval.llm"):
+    with caplog.at_level("WARNING", logger="retrieval.answers.llm"):
         answer = engine.ask(QUESTION)
     fence = re.search(r"BEGIN-([0-9a-f]{16})", llm.requests[0]["messages"][0]["content"]).group(1)
     assert fence not in answer.text

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import BadArticle, load_article, load_articles
-from retrieval.articles import normalize_text, parse_article
+from retrieval.corpus.articles import normalize_text, parse_article
 
 from .support import SEEDS
 

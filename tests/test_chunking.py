@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrieval import ChunkSettings, chunk_article, load_articles
-from retrieval.articles import parse_article
-from retrieval.chunking import chunk_spans, paragraph_spans, sentence_spans
+from retrieval.corpus.articles import parse_article
+from retrieval.corpus.chunking import chunk_spans, paragraph_spans, sentence_spans
 
 from .support import ROOT, SEEDS
 
@@ -177,7 +177,7 @@ PATHOLOGICAL = {
 }
 CHILD = """
 import sys
-from retrieval.chunking import ChunkSettings, chunk_spans
+from retrieval.corpus.chunking import ChunkSettings, chunk_spans
 MB, P = 1_000_000, {P!r}
 text = eval(sys.argv[1])
 spans = chunk_spans(text, ChunkSettings())

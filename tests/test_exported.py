@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.exported import pack, pool_into
+from retrieval.encoders.exported import pack, pool_into
 
 
 def _hidden(batch):
@@ -40,8 +40,8 @@ def test_an_export_runs_once_per_stamp_and_a_failed_one_leaves_nothing(tmp_path)
 
     import pytest
 
-    from retrieval.embedding import BUNDLED_MODEL_NAME, bundled_ref
-    from retrieval.exported import ensure_exported
+    from retrieval.encoders.embedding import BUNDLED_MODEL_NAME, bundled_ref
+    from retrieval.encoders.exported import ensure_exported
 
     ref, folder, calls = bundled_ref(), tmp_path / "model" / "backend", []
 

@@ -25,11 +25,13 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article, load_articles, parse_article
-from retrieval.fetch import FetchSettings, address_problem, display_url, fetch
-from retrieval.frontmatter import KNOWN_KEYS, parse_front_matter
-from retrieval.ingest import Library
+from retrieval.corpus.fetch import address_problem, display_url, fetch
+from retrieval.corpus.frontmatter import KNOWN_KEYS, parse_front_matter
+from retrieval.corpus.ingest import Library
+from retrieval.errors import BadQuestion
 from retrieval.lock import IndexBusy, index_lock
-from retrieval.search import BadQuestion, clean_question
+from retrieval.options import FetchSettings
+from retrieval.search.hybrid import clean_question
 
 from .hostile_server import PASSWORD, SECRET, HostileServer
 from .support import fake_encoders, make_settings

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article
-from retrieval.ingest import Library, UnknownArticle, safe_name
+from retrieval.corpus.ingest import Library, UnknownArticle, safe_name
 
 from .support import TREATY_ARTICLE, fake_encoders, make_settings
 

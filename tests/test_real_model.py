@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from retrieval import Engine
-from retrieval.embedding import (
+from retrieval.encoders.embedding import (
     BUNDLED_MODEL_NAME,
     BUNDLED_SHA256,
     E5_MODEL_NAME,
     bundled_model_dir,
     file_sha256,
 )
-from retrieval.encoder_registry import backend_names
+from retrieval.encoders.registry import backend_names
 
 from .support import SEEDS, TREATY_ARTICLE, make_settings
 
@@ -161,7 +161,7 @@ AGREEMENT_FLOORS = {"onnx": 0.9999, "openvino-int8": 0.98}
 def test_every_backend_agrees_with_torch(tmp_path: Path, model_cache: Path, backend: str):
     """Every registered backend gives the sentence-transformers vectors (fp32 exactly, int8 closely),
     whatever the batch: padded batches of mixed lengths, one text alone, and in any order."""
-    from retrieval.embedding import SentenceTransformerEmbedder, bundled_ref, make_embedder
+    from retrieval.encoders.embedding import SentenceTransformerEmbedder, bundled_ref, make_embedder
 
     texts = ["What did the treaty include?", "Le contrat inclut une aide réciproque en cas d’attaque.", "Kim"]
     texts += [(SEEDS / f"{TREATY_ARTICLE}.txt").read_text(encoding="utf-8")[i : i + 700] for i in (0, 900)]
@@ -236,8 +236,8 @@ def test_the_onnx_runtime_writes_no_device_id(tmp_path: Path, model_cache: Path)
     home = tmp_path / "home"
     home.mkdir()
     script = (
-        "from pathlib import Path; from retrieval.embedding import bundled_ref; "
-        "from retrieval.onnx_encoder import OnnxEncoder; "
+        "from pathlib import Path; from retrieval.encoders.embedding import bundled_ref; "
+        "from retrieval.encoders.onnx import OnnxEncoder; "
         f"print(OnnxEncoder(bundled_ref(), Path({str(model_cache)!r})).encode(['x']).shape)"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME", "CI")}

@@ -31,11 +31,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from retrieval import BadArticle, Engine, Settings, load_articles, open_current, parse_article
-from retrieval.chunking import ChunkSettings
+from retrieval.corpus.ingest import Library
 from retrieval.indexer import build_index
-from retrieval.ingest import Library
 from retrieval.lock import IndexBusy, index_lock
-from retrieval.snapshot import POINTER, SNAPSHOTS, TMP_PREFIX, Snapshot, current_version
+from retrieval.options import ChunkSettings
+from retrieval.stores.snapshot import POINTER, SNAPSHOTS, TMP_PREFIX, Snapshot, current_version
 
 from .support import ROOT, SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
 

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import Engine
-from retrieval.analysis import Analyzer, detect_language, fold_accents, words
-from retrieval.crosslingual import weighted_query_terms
-from retrieval.lexical import LexicalIndex
-from retrieval.search import FusionWeights, Searcher, SearchSettings
-from retrieval.snapshot import open_current
+from retrieval.corpus.analysis import Analyzer, detect_language, fold_accents, words
+from retrieval.options import FusionWeights, SearchSettings
+from retrieval.search.hybrid import Searcher
+from retrieval.stores.bm25 import LexicalIndex, weighted_query_terms
+from retrieval.stores.snapshot import open_current
 
 from .support import DEV_QA, SEEDS, TREATY_ARTICLE
 
@@ -98,9 +98,10 @@ def test_mean_returned_passage_is_citation_sized(engine: Engine):
 def test_cross_lingual_expansion_finds_french_words():
     """Expansion is off by default (e5 reads English questions well without it); with USE, the
     encoder it was built for, English words find their French counterparts among the articles'."""
-    from retrieval.articles import load_articles
-    from retrieval.crosslingual import ExpansionSettings, TermExpander
-    from retrieval.embedding import UniversalSentenceEncoder
+    from retrieval.corpus.articles import load_articles
+    from retrieval.encoders.embedding import UniversalSentenceEncoder
+    from retrieval.options import ExpansionSettings
+    from retrieval.stores.vocabulary import TermExpander
 
     use = UniversalSentenceEncoder()
     bodies = [a.body for a in load_articles(SEEDS).articles]

@@ -122,13 +122,13 @@ def test_llm_credentials_in_the_url_never_reach_the_log(tmp_path: Path, caplog: 
         engine = Engine(secret_settings(tmp_path, llm_url=url), encoders=fake_encoders())
         engine.index()
         llm.script(Reply(status=401))
-        with caplog.at_level("WARNING", logger="retrieval.llm"):
+        with caplog.at_level("WARNING", logger="retrieval.answers.llm"):
             answer = engine.ask("aide réciproque en cas d'attaque")
     assert not answer.abstained  # the extractive answer stands in
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "401" in logged and "127.0.0.1" in logged  # the failure is logged, with where it went
     assert "bob" not in logged and not leaked(logged), logged
-    [failure] = [r.getMessage() for r in caplog.records if r.name == "retrieval.llm"]
+    [failure] = [r.getMessage() for r in caplog.records if r.name == "retrieval.answers.llm"]
     assert "\n" not in failure  # one line (httpx adds a second with a link)
     # The credentials still reach the server, as HTTP basic auth rather than inside a logged URL.
     expected = "Basic " + base64.b64encode(f"bob:{URL_PASSWORD}".encode()).decode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -18,9 +19,10 @@ import pytest
 
 from retrieval import Engine, Settings
 from retrieval.evaluation import evaluate, load_qa
+from retrieval.registry import STORES
 from retrieval.stores import LexicalQuery, SearchBreadth, make_store, store_backends
 
-from .support import DEV_QA, ROOT, SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
+from .support import DEV_QA, ROOT, SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, install_package, make_settings
 
 HELDOUT_QA = ROOT / "eval" / "heldout_qa.jsonl"
 
@@ -140,7 +142,7 @@ def test_a_full_rebuild_switches_while_the_old_version_answers(store_engine: Eng
     assert report.full_rebuild and report.version != old.version
     assert store_engine.snapshot().version == report.version
     assert [h.passage.id for h in store_engine.search(question, 5)] == expected
-    from retrieval.search import Searcher
+    from retrieval.search.hybrid import Searcher
 
     # A question that started on the old version finishes on it.
     assert [h.passage.id for h in Searcher(old, store_engine.encoders).search(question, 5)] == expected
@@ -224,6 +226,36 @@ def test_unknown_store_is_refused_in_one_line():
         Settings(_env_file=None, store="elastic")
     message = settings_error(caught.value)
     assert "RAGBOT_STORE" in message and "faiss" in message and "milvus" in message and "\n" not in message
+
+
+def test_a_store_from_another_package_is_one_module_and_its_entry_point(tmp_path, monkeypatch):
+    """What a new backend takes: a module, and its registration (here an installed package's entry
+    point in ``ragbot.stores``); no edit of ragbot. It stores the seeds and answers from them."""
+    module = "tiny_ragbot_store"
+    install_package(
+        tmp_path / "site",
+        module,
+        """
+        from retrieval.stores.faiss import FaissStore
+
+
+        class TinyStore(FaissStore):
+            name = "tiny"
+        """,
+        f"""
+        [{STORES}]
+        Tiny = {module}:TinyStore
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    try:
+        settings = make_settings(tmp_path, store="tiny")
+        engine = Engine(settings, encoders=fake_encoders())
+        engine.index()
+        assert engine.store.name == "tiny"
+        assert engine.search("traité de partenariat stratégique")
+    finally:
+        sys.modules.pop(module, None)
 
 
 def test_the_store_is_made_from_the_settings(tmp_path: Path):

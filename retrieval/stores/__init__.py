@@ -1,7 +1,7 @@
 """Stores: where a version of the index lives, behind the Protocols of :mod:`retrieval.stores.base`.
 
-Backends register through one door, the ``ragbot.stores`` entry-point group: the built-in
-ones are declared in ``pyproject.toml`` exactly as a third-party package would declare its
+Backends register through :mod:`retrieval.registry` (group ``ragbot.stores``): the built-in
+ones are also declared in ``pyproject.toml`` exactly as a third-party package would declare its
 own (``name = "package.module:Factory"``), and ``RAGBOT_STORE`` picks one by name. A
 factory takes the :class:`~retrieval.config.Settings` and returns a
 :class:`~retrieval.stores.base.StoreBackend`.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..registry import STORES, load, registered, target
 from .base import (
     LexicalIndex,
     LexicalQuery,
@@ -25,36 +26,21 @@ from .build import Build, VectorColumn
 if TYPE_CHECKING:
     from ..config import Settings
 
-ENTRY_POINTS = "ragbot.stores"
-#: the built-in backends, also declared as entry points; listed here too so that a source tree
-#: used without installing (no entry-point metadata) still finds them
-BUILT_IN = {
-    "faiss": "retrieval.stores.faiss:FaissStore",
-    "milvus": "retrieval.stores.milvus:MilvusStore",
-}
-
 
 def store_backends() -> dict[str, str]:
     """Every registered backend: name -> "module:factory" (nothing is imported)."""
-    from importlib.metadata import entry_points
-
-    found = dict(BUILT_IN)
-    for entry in entry_points(group=ENTRY_POINTS):
-        found.setdefault(entry.name.lower(), entry.value)
-    return found
+    return registered(STORES)
 
 
 def make_store(settings: Settings) -> StoreBackend:
     """The backend ``settings.store`` names, made from the settings (imported on first use)."""
-    import importlib
-
-    target = store_backends()[settings.store]
-    module, _, factory = target.partition(":")
-    return getattr(importlib.import_module(module), factory)(settings)
+    spec = target(STORES, settings.store)
+    if spec is None:
+        raise ValueError(f"unknown store {settings.store!r}; one of {', '.join(sorted(store_backends()))}")
+    return load(spec)(settings)
 
 
 __all__ = [
-    "BUILT_IN",
     "Build",
     "LexicalIndex",
     "LexicalQuery",

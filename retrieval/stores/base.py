@@ -15,7 +15,7 @@ A backend (:class:`StoreBackend`) opens the current version, writes a new one fr
 :class:`~retrieval.stores.build.Build` (applying adds and removes to what the previous
 version holds), publishes it so readers move to it at their next question, and cleans up
 what an interrupted write left. Fusion, sentence rescoring and abstention stay in
-``retrieval.search``: every backend answers the same way.
+``retrieval.search.hybrid``: every backend answers the same way.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..articles import ArticleInfo
-    from ..chunking import Passage
-    from ..crosslingual import TermExpander
-    from ..snapshot import ArticleSummary, Manifest
+    from ..types import ArticleInfo, ArticleSummary, Passage
     from .build import Build
+    from .snapshot import Manifest
+    from .vocabulary import TermExpander
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..articles import Article
-    from ..chunking import Passage
-    from ..crosslingual import TermExpander
+    from ..types import Article, Passage
     from .base import StoreVersion
+    from .vocabulary import TermExpander
 
 
 @dataclass(frozen=True)

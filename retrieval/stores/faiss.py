@@ -1,7 +1,7 @@
 """The embedded store (the default): versioned snapshot folders in the data folder, FAISS inside.
 
 Each build writes a whole new snapshot (vectors reused from the previous one are copied
-in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.snapshot`.
+in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..analysis import Analyzer
-from ..lexical import LexicalIndex
-from ..snapshot import (
+from ..corpus.analysis import Analyzer
+from .bm25 import LexicalIndex
+from .snapshot import (
     Snapshot,
     SnapshotContent,
     current_version,

@@ -9,8 +9,8 @@ import numpy as np
 from .base import LexicalQuery, SearchBreadth
 
 if TYPE_CHECKING:
-    from ..analysis import Analyzer
-    from ..lexical import LexicalIndex
+    from ..corpus.analysis import Analyzer
+    from .bm25 import LexicalIndex
 
 
 class FaissVectorSet:
@@ -103,7 +103,7 @@ class AnalyzedLexical:
         return self.index.document_frequency(term)
 
     def query(self, query: LexicalQuery) -> _ArrayScores:
-        from ..crosslingual import weighted_query_terms
+        from .bm25 import weighted_query_terms
 
         terms = weighted_query_terms(query.text, self.analyzer, dict(query.expansions))
         return _ArrayScores(self.index.scores(terms))

@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from ..analysis import Analyzer
+from ..corpus.analysis import Analyzer
 from ..errors import IndexCorrupt, StoreUnavailable
-from ..snapshot import MANIFEST, REBUILD, SNAPSHOTS, TMP_PREFIX, Snapshot
 from .base import LexicalQuery, SearchBreadth
 from .build import copy_reused
 from .faiss import FaissStore
+from .snapshot import MANIFEST, REBUILD, SNAPSHOTS, TMP_PREFIX, Snapshot
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -107,7 +107,7 @@ def _quietly(method: Callable[..., None]) -> Callable[..., None]:
 
 
 def analyzer_params(analyzer: Analyzer) -> dict[str, Any]:
-    """The server-side analyzer, in the order of :class:`~retrieval.analysis.Analyzer`: lowercase,
+    """The server-side analyzer, in the order of :class:`~retrieval.corpus.analysis.Analyzer`: lowercase,
     stop words (the server's list for the language and ragbot's own), accent folding, stemmer."""
     stop = sorted(analyzer.stop_words())
     if analyzer.language in STOP_WORDS:
@@ -599,7 +599,7 @@ def weighted_text(query: LexicalQuery, analyzer: Analyzer) -> str:
     """The query as text for the server's BM25, each word repeated by its weight (see WEIGHT_STEPS).
 
     Typed words weigh 1; an expansion weighs its similarity, and none is added for a term that
-    is typed or already added with a higher weight (as :func:`~retrieval.crosslingual.weighted_query_terms`).
+    is typed or already added with a higher weight (as :func:`~retrieval.stores.vocabulary.weighted_query_terms`).
     """
     best: dict[str, float] = dict.fromkeys(analyzer.terms(query.text), 1.0)
     words: list[str] = []

@@ -18,37 +18,13 @@ from dataclasses import dataclass
 from datetime import date as _date
 from pathlib import Path
 
-from .errors import BadArticle, NoArticles
+from ..errors import BadArticle, NoArticles
+from ..types import Article, ArticleInfo
 from .frontmatter import parse_front_matter
 from .plaintext import check_prose, decode
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    """What a citation needs to name an article."""
-
-    id: str
-    title: str
-    date: str | None = None
-    source: str | None = None
-    byline: str | None = None
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class Article:
-    info: ArticleInfo
-    body: str
-    path: str
-    content_hash: str
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def id(self) -> str:
-        return self.info.id
 
 
 @dataclass(frozen=True)

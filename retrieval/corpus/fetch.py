@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadArticle
+from ..errors import BadArticle
+from ..options import FetchSettings
 
 if TYPE_CHECKING:
     import httpcore
@@ -49,15 +50,6 @@ ARTICLE_TYPES = {
 # IPv6 prefixes that carry an IPv4 address: the IPv4 one is checked too.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    max_bytes: int
-    timeout: float = 20.0  # seconds for the whole download, redirects included
-    allow_private: bool = False
-    max_redirects: int = 5
-    allowed_hosts: frozenset[str] = frozenset()  # host names whose addresses are not checked
 
 
 @dataclass(frozen=True)

@@ -11,31 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .analysis import detect_language, words
-from .articles import ArticleInfo
+from ..corpus.analysis import detect_language, words
+from ..options import AbstainPolicy
+from ..types import Answer, Citation, Hit, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
-from .chunking import Passage
-from .config import Settings
 from .safety import is_instruction_like
-from .search import Hit, ScoredSentence
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    article: ArticleInfo
-    passage: Passage
-    quote: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    text: str
-    citations: tuple[Citation, ...]
-    abstained: bool
-    language: str = "en"  # of the question: the front end speaks it too
 
 
 class Answerer(Protocol):
@@ -56,66 +36,6 @@ FRAMING = {
     ("fr", "en"): "Les articles sont en anglais ; voici ce qu’ils disent :",
 }
 CORPUS_LANGUAGE = {"french": "fr", "english": "en"}
-
-
-@dataclass(frozen=True)
-class AbstainPolicy:
-    """When the articles do not hold the answer: no hit is confident enough.
-
-    A hit's confidence is its best question-sentence cosine plus ``passage_weight`` times
-    the question-passage cosine (both in the multilingual space). When the question is in
-    the articles' language, words count too: plus ``coverage_weight`` times the share of
-    the question's words the passage holds, each weighted by its rarity (IDF), minus
-    ``unseen_weight`` times the share of the question's words found nowhere in the
-    collection. A question in another language matches few words by design, so it is
-    judged on the cosines alone, against its own threshold (cross-lingual cosines run lower).
-
-    Calibrated on PIAF dev (every question asked of the whole collection, and of a
-    collection without its article) and the dev set's English questions; see
-    ``bench/quality.py --curve``. The cosine scale is the encoder's: another encoder
-    needs its own thresholds.
-    """
-
-    threshold: float = 0.0
-    cross_lingual_threshold: float | None = None  # None: the same as ``threshold``
-    passage_weight: float = 1.0
-    coverage_weight: float = 0.15
-    unseen_weight: float = 0.05
-
-    def confidence(self, hit: Hit, *, cross_lingual: bool = False) -> float | None:
-        if hit.evidence is None:
-            return None
-        score = hit.evidence + self.passage_weight * (hit.similarity or 0.0)
-        if not cross_lingual:
-            score += self.coverage_weight * hit.rare_coverage - self.unseen_weight * hit.unseen
-        return score
-
-    def best(self, hits: Sequence[Hit], *, cross_lingual: bool = False) -> float | None:
-        """The highest confidence among ``hits`` (None when no hit has one)."""
-        scores = [c for c in (self.confidence(h, cross_lingual=cross_lingual) for h in hits) if c is not None]
-        return max(scores) if scores else None
-
-    def limit(self, *, cross_lingual: bool = False) -> float:
-        if cross_lingual and self.cross_lingual_threshold is not None:
-            return self.cross_lingual_threshold
-        return self.threshold
-
-    def abstains(self, hits: Sequence[Hit], *, cross_lingual: bool = False) -> bool:
-        if not hits:
-            return True
-        best = self.best(hits, cross_lingual=cross_lingual)
-        return best is not None and best < self.limit(cross_lingual=cross_lingual)
-
-
-def abstain_policy(settings: Settings) -> AbstainPolicy:
-    """The abstention policy out of the application settings."""
-    return AbstainPolicy(
-        threshold=settings.abstain_below,
-        cross_lingual_threshold=settings.abstain_below_cross_lingual,
-        passage_weight=settings.abstain_passage_weight,
-        coverage_weight=settings.abstain_coverage_weight,
-        unseen_weight=settings.abstain_unseen_weight,
-    )
 
 
 def abstention(question: str, language: str) -> Answer:

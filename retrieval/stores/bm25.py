@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..corpus.analysis import Analyzer
 
 LEXICAL_FILES = ("bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "bm25_vocab.json")
 
@@ -76,3 +80,19 @@ class LexicalIndex:
             lo, hi = self.indptr[col], self.indptr[col + 1]
             out[self.indices[lo:hi]] += weight * self.data[lo:hi]  # rows are unique within a column
         return out
+
+
+def weighted_query_terms(
+    question: str,
+    analyzer: Analyzer,
+    expansions: dict[str, list[tuple[str, float]]],
+) -> dict[str, float]:
+    """Lexical query: typed terms weigh 1, expansion terms their similarity (never more than 1)."""
+    weights: dict[str, float] = {}
+    for term in analyzer.terms(question):
+        weights[term] = 1.0
+    for candidates in expansions.values():
+        for word, similarity in candidates:
+            for term in analyzer.terms(word):
+                weights[term] = max(weights.get(term, 0.0), min(1.0, similarity))
+    return weights

@@ -40,16 +40,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .analysis import Analyzer
-from .articles import Article, ArticleInfo
-from .chunking import Passage
-from .crosslingual import VOCAB_FILES, TermExpander
-from .embedding import file_sha256
-from .errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
-from .lexical import LEXICAL_FILES, LexicalIndex
-from .stores.base import LexicalIndex as LexicalSearch
-from .stores.base import VectorSet
-from .stores.local import AnalyzedLexical, FaissVectorSet
+from ..corpus.analysis import Analyzer
+from ..encoders.embedding import file_sha256
+from ..errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
+from ..types import Article, ArticleInfo, ArticleSummary, Passage
+from .base import LexicalIndex as LexicalSearch
+from .base import VectorSet
+from .bm25 import LEXICAL_FILES, LexicalIndex
+from .local import AnalyzedLexical, FaissVectorSet
+from .vocabulary import VOCAB_FILES, TermExpander
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)  # 2: no manifest digest in the folder name, sentence_spans.npy optional
@@ -219,13 +218,6 @@ def _stemmer_languages() -> tuple[str, ...]:
 def _one_line(value: object) -> str:
     """An exception or value as one short line (messages end up on a terminal, one line each)."""
     return " ".join(str(value).split())[:200]
-
-
-@dataclass(frozen=True)
-class ArticleSummary:
-    info: ArticleInfo
-    passages: int
-    path: str
 
 
 # --- writing -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import BadArticle
+from ..errors import BadArticle
 
 MAX_FRONT_MATTER_CHARS = 8_192
 MAX_DEPTH = 8

@@ -1,4 +1,6 @@
-"""Cross-lingual query expansion: the words of an English question, mapped to the corpus's words.
+"""The expansion vocabulary a version keeps: the corpus's words, searchable by meaning.
+
+It serves cross-lingual query expansion: the words of an English question, mapped to the corpus's words.
 
 At index time every distinct content word of the articles is embedded with the
 multilingual encoder. At query time each content word of the question is embedded too
@@ -13,28 +15,25 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analysis import Analyzer
-from .embedding import Embedder
+from ..corpus.analysis import Analyzer
+from ..types import Embedder
+
+if TYPE_CHECKING:
+    from ..options import ExpansionSettings
 
 VOCAB_FILES = ("xling_vocab.json", "xling_vocab.faiss")
-
-
-@dataclass(frozen=True)
-class ExpansionSettings:
-    top_n: int = 3
-    min_similarity: float = 0.45
 
 
 class TermExpander:
     """The article vocabulary in the multilingual space, searchable by word."""
 
     def __init__(self, vocabulary: list[str], index: object) -> None:
-        from .stores.local import FaissVectorSet
+        from .local import FaissVectorSet
 
         self.vocabulary = vocabulary
         self.index = index  # faiss.IndexFlatIP over L2-normalised word vectors: the file format
@@ -105,19 +104,3 @@ class TermExpander:
                 if i >= 0 and s >= settings.min_similarity
             ]
         return out
-
-
-def weighted_query_terms(
-    question: str,
-    analyzer: Analyzer,
-    expansions: dict[str, list[tuple[str, float]]],
-) -> dict[str, float]:
-    """Lexical query: typed terms weigh 1, expansion terms their similarity (never more than 1)."""
-    weights: dict[str, float] = {}
-    for term in analyzer.terms(question):
-        weights[term] = 1.0
-    for candidates in expansions.values():
-        for word, similarity in candidates:
-            for term in analyzer.terms(word):
-                weights[term] = max(weights.get(term, 0.0), min(1.0, similarity))
-    return weights

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .errors import BadArticle
+from ..errors import BadArticle
 
 # UTF-32 first: its little-endian BOM starts with UTF-16's.
 _BOMS = (

@@ -8,45 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from .articles import Article
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    article_id: str
-    ordinal: int
-    text: str
-    char_start: int
-    char_end: int
-
-
-@dataclass(frozen=True)
-class ChunkSettings:
-    min_chars: int = 250
-    max_chars: int = 550
-    #: Passage vectors are computed from "title\n\npassage": a passage that never names its
-    #: subject ("il a été fondé en 1821") still lands near questions about the article's subject.
-    #: The quoted passage and the words indexed for BM25 stay the passage alone.
-    title_context: bool = True
-
-    def as_dict(self) -> dict[str, int | str | bool]:
-        out: dict[str, int | str | bool] = {
-            "strategy": "sentence-pack/v1",
-            "min_chars": self.min_chars,
-            "max_chars": self.max_chars,
-        }
-        if self.title_context:
-            out["title_context"] = True
-        return out
-
-    def embedding_text(self, passage: Passage, title: str) -> str:
-        """What the passage-level encoders read for ``passage`` of an article titled ``title``."""
-        title = title.strip()
-        return f"{title}\n\n{passage.text}" if self.title_context and title else passage.text
-
+from ..options import ChunkSettings
+from ..types import Article, Passage
 
 Span = tuple[int, int]
 

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from .analysis import ENGLISH_STOP, Analyzer, detect_language, french_stop_words, words
+from ..corpus.analysis import ENGLISH_STOP, Analyzer, detect_language, french_stop_words, words
 
 _OPENERS = re.compile(
     r"^\s*(?:and|but|also|so|what about|how about|then|"

@@ -20,17 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .articles import (
-    HTML_SUFFIXES,
-    SUPPORTED_SUFFIXES,
-    Article,
-    iter_article_files,
-    parse_article,
-    read_regular_file,
-)
-from .chunking import ChunkSettings, chunk_article
-from .errors import BadArticle, RagbotError
-from .fetch import ARTICLE_TYPES, FetchSettings, Page, display_url, fetch
+from ..errors import BadArticle, RagbotError
+from ..options import ChunkSettings, FetchSettings
+from ..types import Article
+from .articles import HTML_SUFFIXES, SUPPORTED_SUFFIXES, iter_article_files, parse_article, read_regular_file
+from .chunking import chunk_article
+from .fetch import ARTICLE_TYPES, Page, display_url, fetch
 from .plaintext import decode
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

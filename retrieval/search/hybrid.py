@@ -20,84 +20,20 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
-from .analysis import Analyzer
-from .articles import ArticleInfo, normalize_text
-from .chunking import Passage
-from .config import Settings
-from .crosslingual import ExpansionSettings
-from .embedding import encode_queries
-from .errors import RagbotError
-from .indexer import Encoders
-from .stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
+from ..corpus.analysis import Analyzer
+from ..corpus.articles import normalize_text
+from ..encoders.embedding import encode_queries
+from ..errors import BadQuestion
+from ..options import SearchSettings
+from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
+from ..types import ArticleInfo, Encoders, Hit, Passage, ScoredSentence
 
 MAX_QUESTION_CHARS = 2000
 T = TypeVar("T")
-
-
-class BadQuestion(RagbotError):
-    exit_code = 2
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    """One sentence of a hit's passage, scored against the question."""
-
-    char_start: int  # in the article body
-    char_end: int
-    text: str
-    similarity: float  # multilingual cosine with the question
-    coverage: float  # share of the question's words found in the sentence (see Hit.coverage)
-
-
-@dataclass(frozen=True)
-class Hit:
-    rank: int
-    score: float
-    passage: Passage
-    article: ArticleInfo
-    #: best cosine between the question and one sentence of the passage (multilingual
-    #: space); what the abstention decision reads. None without a multilingual encoder.
-    evidence: float | None = None
-    #: the best-matching sentence as (char_start, char_end) in the article body
-    sentence: tuple[int, int] | None = None
-    #: share of the question's content words found in the passage (0..1), a word counting
-    #: fully when typed as is and by its similarity when only a cross-lingual neighbour matches
-    coverage: float = 0.0
-    #: the passage's sentences scored against the question (empty without a multilingual encoder)
-    sentences: tuple[ScoredSentence, ...] = ()
-    #: cosine of the question and the whole passage in the multilingual space (None without one)
-    similarity: float | None = None
-    #: like ``coverage``, each word weighted by its rarity in the collection (IDF), typed words only:
-    #: finding "Toumen" says more than finding "année"
-    rare_coverage: float = 0.0
-    #: share of the question's content words that appear nowhere in the collection (the same for
-    #: every hit of a search): a question about something the articles never mention
-    unseen: float = 0.0
-
-
-@dataclass(frozen=True)
-class FusionWeights:
-    """Defaults as in :class:`~retrieval.config.Settings` (``weight_*``), chosen on PIAF dev."""
-
-    bm25: float = 0.5
-    multilingual: float = 1.0
-    sentences: float = 0.5
-    embedding: float = 0.5
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    weights: FusionWeights = field(default_factory=FusionWeights)
-    candidates: int = 100
-    expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
-    duplicate_jaccard: float = 0.6
-    hnsw_ef_search: int = 400
-    ivf_nprobe: int = 64
 
 
 # Terminal escape sequences (CSI such as the colour code ``ESC[31m``, OSC titles, two-character
@@ -393,23 +329,3 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     if hi - lo < 1e-12:
         return np.zeros_like(values)
     return (values - lo) / (hi - lo)
-
-
-def search_settings(settings: Settings) -> SearchSettings:
-    """The search knobs out of the application settings."""
-    return SearchSettings(
-        weights=FusionWeights(
-            bm25=settings.weight_bm25,
-            multilingual=settings.weight_multilingual,
-            sentences=settings.weight_multilingual_sentence,
-            embedding=settings.weight_embedding,
-        ),
-        candidates=settings.candidates,
-        duplicate_jaccard=settings.duplicate_jaccard,
-        hnsw_ef_search=settings.hnsw_ef_search,
-        ivf_nprobe=settings.ivf_nprobe,
-        expansion=ExpansionSettings(
-            top_n=settings.expansion_top_n,
-            min_similarity=settings.expansion_min_similarity,
-        ),
-    )

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .articles import ArticleInfo
-from .search import Hit
+from ..types import ArticleInfo, Hit
 
 _WHO_WROTE = re.compile(
     r"\b(?:who\s+(?:wrote|writes|authored|penned|signed|published)|written\s+by|authors?|byline"

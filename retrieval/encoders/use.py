@@ -6,12 +6,12 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import ModelUnavailable
+from ..errors import ModelUnavailable
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .encoder_registry import EncoderRequest
+    from .registry import EncoderRequest
 
 MULTILINGUAL_MODEL_NAME = "google/universal-sentence-encoder-multilingual-3"
 

@@ -18,15 +18,15 @@ import re
 import secrets
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from .answer import Answer, Citation, ExtractiveAnswerer
+from ..options import LLMSettings
+from ..redaction import Redactor, url_credentials
+from ..types import Answer, Citation, Hit
 from .authorship import asks_who_wrote
-from .redaction import Redactor, url_credentials
+from .extractive import ExtractiveAnswerer
 from .safety import redact_instructions
-from .search import Hit
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,6 @@ _CITATION = re.compile(r"\[(\d{1,3})\]")
 NOT_FOUND_REPLY = "NOT_FOUND"
 
 Encode = Callable[[Sequence[str]], np.ndarray]
-
-
-@dataclass(frozen=True)
-class LLMSettings:
-    url: str  # base URL of the API, e.g. http://localhost:11434/v1
-    model: str
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
-    max_passages: int = 5
-    max_tokens: int = 400
-    min_grounding: float = 0.2
 
 
 class Rejected(Exception):

