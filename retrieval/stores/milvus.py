@@ -60,9 +60,9 @@ TEXT_BYTES = 65_535
 BATCH = 1000  # rows per insert (a few MB per request)
 #: bounds on one request, retries included (pymilvus retries some failures until this runs out)
 READ_SECONDS = 30.0
+WRITE_SECONDS = 300.0
 #: the most rows one search returns (Milvus's topk limit)
 SEARCH_LIMIT = 16_384
-WRITE_SECONDS = 300.0
 #: BM25 query weights are term counts on the server: a typed word is repeated this many times,
 #: an expansion round(this × its similarity) times, and the scores divided back
 WEIGHT_STEPS = 4
