@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..registry import STORES, load, registered, target
+from .backend import StoreBackend
 from .base import (
     LexicalIndex,
     LexicalQuery,
     LexicalScores,
     SearchBreadth,
-    StoreBackend,
     StoreVersion,
     VectorSet,
 )

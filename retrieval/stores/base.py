@@ -22,15 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..options import ExpansionSettings
     from ..types import ArticleInfo, ArticleSummary, Passage
-    from .build import Build
-    from .snapshot import Manifest
-    from .vocabulary import TermExpander
+    from .manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -88,12 +87,23 @@ class LexicalIndex(Protocol):
         (abstention then weighs every word alike and counts none as unseen)."""
 
 
+class Expander(Protocol):
+    """The collection's words in the multilingual space (cross-lingual query expansion)."""
+
+    vocabulary: list[str]
+
+    def neighbours(
+        self, query_words: Sequence[str], vectors: np.ndarray, settings: ExpansionSettings
+    ) -> dict[str, list[tuple[str, float]]]:
+        """For each query word (with its vector), its nearest collection words and their cosine."""
+
+
 class StoreVersion(Protocol):
     """One published version of the index, as search and the indexer read it."""
 
     version: str
     manifest: Manifest
-    expander: TermExpander | None
+    expander: Expander | None
     lexical: LexicalIndex | None
     #: (passage_row, char_start, char_end) per sentence row, and each passage's sentence rows
     #: ``sentence_first[p]`` to ``sentence_last[p]`` (exclusive)
@@ -130,31 +140,3 @@ class StoreVersion(Protocol):
     def disk_bytes(self) -> int: ...
 
     def close(self) -> None: ...
-
-
-class StoreBackend(Protocol):
-    """A kind of store (``RAGBOT_STORE``): made from the settings by its registered factory."""
-
-    name: str
-
-    def current_version(self) -> str | None:
-        """The name of the current version (cheap: called before every question); None before any build."""
-
-    def open_current(self, *, verify: bool = True) -> StoreVersion:
-        """The current version; :class:`~retrieval.errors.IndexNotBuilt` or ``IndexCorrupt``."""
-
-    def write(self, build: Build, previous: StoreVersion | None) -> str:
-        """Write ``build`` as a new version and make it current; returns its name.
-
-        ``previous`` is the current version the build was planned against (its reused rows
-        point into it), or None for a build from scratch. Readers keep answering throughout.
-        """
-
-    def remove_unfinished(self) -> list[str]:
-        """Remove what an interrupted write left; called under the index lock before a build."""
-
-    def prune(self) -> None:
-        """Remove old versions beyond the ones kept for rollback (never the current one)."""
-
-    def describe(self) -> dict[str, Any]:
-        """Where the store lives, for ``ragbot stats`` (no secrets)."""

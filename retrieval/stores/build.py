@@ -10,8 +10,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..types import Article, Passage
-    from .base import StoreVersion
-    from .vocabulary import TermExpander
+    from .base import Expander, StoreVersion
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Build:
     encoders: dict[str, dict[str, Any]]
     analyzer: dict[str, Any]
     chunking: dict[str, Any]
-    expander: TermExpander | None
+    expander: Expander | None
     #: articles whose rows are all fresh (added or changed), and articles gone since the previous version
     changed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()

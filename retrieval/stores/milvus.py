@@ -43,7 +43,8 @@ from ..errors import IndexCorrupt, StoreUnavailable
 from .base import LexicalQuery, SearchBreadth
 from .build import copy_reused
 from .faiss import FaissStore
-from .snapshot import MANIFEST, REBUILD, SNAPSHOTS, TMP_PREFIX, Snapshot
+from .manifest import MANIFEST, REBUILD
+from .snapshot import SNAPSHOTS, TMP_PREFIX, Snapshot
 
 if TYPE_CHECKING:
     from ..config import Settings

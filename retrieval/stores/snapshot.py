@@ -26,7 +26,6 @@ Format-2 snapshots (no digest in the name) still load, with every check but the 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -49,21 +48,24 @@ from .base import VectorSet
 from .bm25 import LEXICAL_FILES, LexicalIndex
 from .build import Kept
 from .local import AnalyzedLexical, FaissVectorSet
-from .vocabulary import VOCAB_FILES, TermExpander
+from .manifest import (
+    DB_FILE,
+    DENSE_PREFIX,
+    MANIFEST,
+    REBUILD,
+    SPANS_FILE,
+    VOCAB_FILES,
+    Manifest,
+    one_line,
+)
+from .vocabulary import TermExpander
 
-FORMAT_VERSION = 3
-READABLE_FORMATS = (2, 3)  # 2: no manifest digest in the folder name, sentence_spans.npy optional
 POINTER = "CURRENT"
 SNAPSHOTS = "snapshots"
-MANIFEST = "manifest.json"
-DB_FILE = "passages.sqlite"
 TMP_PREFIX = ".tmp-"
-DENSE_PREFIX = "dense."
 DIGEST_CHARS = 16  # of the manifest's sha256, in hex: 64 bits
-REBUILD = "run `ragbot index` to rebuild it from the articles"
 #: <UTC stamp> for format 2, <UTC stamp>-<manifest digest> since format 3
 VERSION_NAME = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{12}Z)(?:-(?P<digest>[0-9a-f]{16}))?")
-SPANS_FILE = "sentence_spans.npy"  # (passage_row, char_start, char_end) per sentence; also in SQLite
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -81,147 +83,6 @@ CREATE TABLE sentences (
 );
 CREATE INDEX sentences_passage ON sentences(passage_row);
 """
-
-
-@dataclass(frozen=True)
-class Manifest:
-    encoders: dict[str, dict[str, Any]]  # role ("embedding", "multilingual") -> {"model", "dim"}
-    analyzer: dict[str, Any]
-    chunking: dict[str, Any]
-    articles: dict[str, dict[str, Any]]
-    counts: dict[str, int]
-    created_at: str
-    build_seconds: float
-    files: dict[str, str] = field(default_factory=dict)
-    index_types: dict[str, str] = field(default_factory=dict)
-    #: the settings that shape the snapshot beyond encoders, chunking and analyzer (vector index
-    #: kind, its threshold, the expansion vocabulary): a build with other values is not a no-op
-    index_settings: dict[str, Any] = field(default_factory=dict)
-    #: where the vectors and the lexical index live: {} or {"backend": "faiss"} for the files beside
-    #: the manifest; a server store records its backend and the names of its collections
-    store: dict[str, Any] = field(default_factory=dict)
-    format: int = FORMAT_VERSION
-
-    def to_json(self) -> str:
-        # The fields as they are (asdict would deep-copy every article's entry first), on one line:
-        # indenting runs json's pure-Python encoder, 4x slower at 10k articles.
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        """Parse and validate a manifest: :class:`IndexCorrupt` for anything not well formed."""
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as err:
-            raise IndexCorrupt(f"the manifest is not valid JSON ({_one_line(err)}); {REBUILD}") from None
-        if not isinstance(data, dict):
-            raise IndexCorrupt(f"the manifest is not a JSON object; {REBUILD}")
-        found = data.get("format")
-        if type(found) is not int or found not in READABLE_FORMATS:
-            raise IndexCorrupt(
-                f"the index is in format {_one_line(repr(found))[:40]}, this version reads formats "
-                f"{READABLE_FORMATS[0]} to {FORMAT_VERSION}: rebuild it with `ragbot index` "
-                "(the articles are re-read, nothing is lost)"
-            )
-        problem = _manifest_problem(data)
-        if problem:
-            raise IndexCorrupt(f"the manifest is invalid: {problem}; {REBUILD}")
-        # Fields with defaults may be absent from manifests written before they existed.
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-    def dense_names(self) -> list[str]:
-        """The vector sets these encoders imply: a passage set per encoder, sentences with the multilingual one."""
-        names = [role for role in ("embedding", "multilingual") if role in self.encoders]
-        return [*names, "sentences"] if "multilingual" in self.encoders else names
-
-    def local_vectors(self) -> bool:
-        """Whether the vectors and the lexical index are files beside the manifest (the FAISS store)."""
-        return self.store.get("backend", "faiss") == "faiss"
-
-    def file_names(self) -> tuple[set[str], set[str]]:
-        """(the files the loader needs, every file it may open) for this manifest."""
-        local = self.local_vectors()
-        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names() if local)}
-        if self.format >= 3:
-            need.add(SPANS_FILE)
-        if self.counts["passages"] and local:  # an empty collection has no lexical index
-            need.update(LEXICAL_FILES)
-        if "multilingual" in self.encoders:
-            need.update(VOCAB_FILES)
-        return need, need | {SPANS_FILE, *LEXICAL_FILES}
-
-
-_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_MAX_COUNT = 2**40
-
-
-def _manifest_problem(data: dict[str, Any]) -> str | None:
-    """What is wrong with a parsed manifest, or None: types, ranges, and counts that add up."""
-
-    def count(x: object, lo: int = 0, hi: int = _MAX_COUNT) -> bool:
-        return type(x) is int and lo <= x <= hi
-
-    def text(x: object) -> bool:
-        return isinstance(x, str)
-
-    for key in ("encoders", "analyzer", "chunking", "articles", "counts", "created_at", "build_seconds", "files"):
-        if key not in data:
-            return f"{key!r} is missing"
-    encoders = data["encoders"]
-    if not isinstance(encoders, dict) or not all(
-        role in ("embedding", "multilingual")
-        and isinstance(e, dict)
-        and text(e.get("model"))
-        and count(e.get("dim"), 1, 1 << 16)
-        for role, e in encoders.items()
-    ):
-        return "'encoders' must map 'embedding' and 'multilingual' to a model name and a dimension"
-    analyzer = data["analyzer"]
-    if not isinstance(analyzer, dict) or analyzer.get("language") not in _stemmer_languages():
-        return "'analyzer' must name a stemmer language"
-    if not isinstance(data["chunking"], dict):
-        return "'chunking' must be an object"
-    counts = data["counts"]
-    if not isinstance(counts, dict) or not all(count(counts.get(k)) for k in ("articles", "passages", "sentences")):
-        return "'counts' must hold the numbers of articles, passages and sentences"
-    articles = data["articles"]
-    if not isinstance(articles, dict) or not all(
-        isinstance(a, dict) and text(a.get("sha256")) and text(a.get("path")) and count(a.get("passages"))
-        for a in articles.values()
-    ):
-        return "'articles' must map each article id to its sha256, path and number of passages"
-    if len(articles) != counts["articles"] or sum(a["passages"] for a in articles.values()) != counts["passages"]:
-        return "the articles do not add up to the counts"
-    if not text(data["created_at"]) or type(data["build_seconds"]) not in (int, float):
-        return "'created_at' must be a date and 'build_seconds' a number"
-    files = data["files"]
-    if not isinstance(files, dict) or not all(
-        text(name) and _FILE_NAME.fullmatch(name) and name != MANIFEST and text(digest) and _SHA256.fullmatch(digest)
-        for name, digest in files.items()
-    ):
-        return "'files' must map plain file names to sha256 digests"
-    index_types = data.get("index_types", {})
-    if not isinstance(index_types, dict) or not all(text(v) for v in index_types.values()):
-        return "'index_types' must map index names to kinds"
-    if not isinstance(data.get("index_settings", {}), dict):
-        return "'index_settings' must be an object"
-    store = data.get("store", {})
-    if not isinstance(store, dict) or not all(text(k) and text(v) for k, v in store.items()):
-        return "'store' must map names to text"
-    return None
-
-
-def _stemmer_languages() -> tuple[str, ...]:
-    import Stemmer
-
-    return tuple(Stemmer.algorithms())
-
-
-def _one_line(value: object) -> str:
-    """An exception or value as one short line (messages end up on a terminal, one line each)."""
-    return " ".join(str(value).split())[:200]
 
 
 # --- writing -------------------------------------------------------------------------
@@ -617,7 +478,7 @@ def current_version(data_dir: Path) -> str | None:
     except UnicodeDecodeError:
         version = ""
     if not VERSION_NAME.fullmatch(version):  # also keeps "../" and friends out of the path
-        raise IndexCorrupt(f"{data_dir}/{POINTER} does not name a snapshot ({_one_line(repr(raw[:60]))}); {REBUILD}")
+        raise IndexCorrupt(f"{data_dir}/{POINTER} does not name a snapshot ({one_line(repr(raw[:60]))}); {REBUILD}")
     return version
 
 
@@ -642,13 +503,13 @@ class Snapshot:
         except Exception as err:
             if self._db is not None:
                 self._db.close()
-            label = self.version if VERSION_NAME.fullmatch(self.version) else _one_line(repr(self.version))
+            label = self.version if VERSION_NAME.fullmatch(self.version) else one_line(repr(self.version))
             if isinstance(err, IndexCorrupt):
                 raise IndexCorrupt(f"snapshot {label}: {err}") from None
             if isinstance(err, (OSError, ValueError, RuntimeError, KeyError, TypeError, IndexError, sqlite3.Error)):
                 # faiss, numpy, SQLite or the file system refusing what passed the checks above
                 raise IndexCorrupt(
-                    f"snapshot {label} cannot be read ({type(err).__name__}: {_one_line(err)}); {REBUILD}"
+                    f"snapshot {label} cannot be read ({type(err).__name__}: {one_line(err)}); {REBUILD}"
                 ) from None
             raise
 
@@ -747,7 +608,7 @@ class Snapshot:
             raise IndexCorrupt(f"its manifest lists an unknown file {unknown[0]}; {REBUILD}")
         present = {p.name for p in self.path.iterdir()} - {MANIFEST}
         if extra := sorted(present - listed):
-            raise IndexCorrupt(f"it holds a file its manifest does not list ({_one_line(repr(extra[0]))}); {REBUILD}")
+            raise IndexCorrupt(f"it holds a file its manifest does not list ({one_line(repr(extra[0]))}); {REBUILD}")
 
     def _verify_files(self) -> None:
         """Every file against its manifest checksum, before anything is parsed (hashing runs on

@@ -26,8 +26,6 @@ from ..types import Embedder
 if TYPE_CHECKING:
     from ..options import ExpansionSettings
 
-VOCAB_FILES = ("xling_vocab.json", "xling_vocab.faiss")
-
 
 class TermExpander:
     """The article vocabulary in the multilingual space, searchable by word."""
