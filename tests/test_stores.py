@@ -352,6 +352,33 @@ def test_milvus_an_index_type_the_server_lacks_falls_back(tmp_path: Path, reques
     assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
 
 
+def test_milvus_a_full_build_moves_the_alias_or_says_the_pointer_serves(
+    tmp_path: Path, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+):
+    """On a cluster the alias ``<prefix>`` follows the current collection after every full build;
+    milvus-lite 2.5 has no aliases, so the build says so and readers follow the pointer record,
+    which every server has. Either way the new collection is the one that answers."""
+    import logging
+
+    settings = make_settings(tmp_path, store="milvus", **_milvus(request))
+    engine = Engine(settings, encoders=fake_encoders())
+    with caplog.at_level(logging.INFO, logger="retrieval.stores.milvus"):
+        engine.index()
+        first = engine.snapshot().manifest.store["passages"]
+        engine.index(rebuild=True)
+    current = engine.snapshot().manifest.store["passages"]
+    assert current != first
+    try:
+        aliased = _client(engine).describe_alias(settings.milvus_collection_prefix).get("collection_name")
+    except Exception:  # no such alias: the server has none
+        aliased = None
+    if aliased is None:
+        assert caplog.text.count("has no aliases: readers follow the pointer record only") == 2
+    else:
+        assert aliased == current
+    assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
+
+
 @pytest.fixture
 def milvus_proxy(milvus_uri: str):
     from .milvus_proxy import MilvusProxy
