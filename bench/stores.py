@@ -87,6 +87,38 @@ class LiteServer:
         self.server.stop()
 
 
+def metadata_ms(engine: Engine, rounds: int = 60, rows_per_question: int = 20) -> dict[str, float]:
+    """What a question's passages cost to read: from the local SQLite (what both stores do), and,
+    on Milvus, from the collection itself (text, article id, ordinal by key), had it moved there."""
+    import numpy as np
+
+    from retrieval.stores.milvus import in_filter
+
+    snap = engine.snapshot()
+    rng = np.random.default_rng(0)
+    local, server = [], []
+    vectors = snap.vector_set("multilingual") or snap.vector_set("embedding")
+    keys = getattr(vectors, "keys", None)  # Milvus: rows <-> keys on the server
+    for _ in range(rounds):
+        rows = sorted(int(r) for r in rng.choice(snap.size, min(rows_per_question, snap.size), replace=False))
+        t = time.perf_counter()
+        snap.passages(rows)
+        local.append((time.perf_counter() - t) * 1000)
+        if keys is not None:
+            wanted = keys.passage_keys(rows)
+            t = time.perf_counter()
+            engine.store.client().query(  # type: ignore[attr-defined]
+                vectors.collection,  # type: ignore[union-attr]
+                filter=in_filter("pk", wanted),
+                output_fields=["text", "article_id", "ordinal"],
+            )
+            server.append((time.perf_counter() - t) * 1000)
+    out = {"metadata_ms_local_sqlite_p50": round(percentile(local, 50), 2)}
+    if server:
+        out["metadata_ms_from_collection_p50"] = round(percentile(server, 50), 2)
+    return out
+
+
 def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
     server = LiteServer(tmp / "milvus-server") if backend == "milvus" else None
     try:
@@ -115,6 +147,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             t = time.perf_counter()
             engine.search(q, 5)
             search_ms.append((time.perf_counter() - t) * 1000)
+        metadata = metadata_ms(engine)
 
         (articles / "999999_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
         t = time.perf_counter()
@@ -135,6 +168,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "search_ms_p50": round(percentile(search_ms, 50), 1),
             "search_ms_p95": round(percentile(search_ms, 95), 1),
             "queries": len(search_ms),
+            **metadata,
             "add_one_article_s": round(add_s, 2),
             "add_phases_s": dict(added.phases),  # where the add's time went (IndexReport.phases)
             "add_embedded_passages": added.embedded_passages,
