@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from retrieval import BadArticle, load_article, load_articles
-from retrieval.corpus.articles import normalize_text, parse_article
+from retrieval.corpus.analysis import normalize_text
+from retrieval.corpus.articles import parse_article
 
 from .support import SEEDS
 

@@ -31,7 +31,7 @@ from retrieval.corpus.ingest import Library
 from retrieval.errors import BadQuestion
 from retrieval.lock import IndexBusy, index_lock
 from retrieval.options import FetchSettings
-from retrieval.search.hybrid import clean_question
+from retrieval.search.question import clean_question
 
 from .hostile_server import PASSWORD, SECRET, HostileServer
 from .support import fake_encoders, make_settings

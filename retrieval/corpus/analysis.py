@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _WORD = re.compile(r"\w+")
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def normalize_text(text: str) -> str:
+    """NFC, one kind of newline, plain spaces for non-breaking ones, no invisible marks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    return text.translate(_SPACES).translate(_INVISIBLE)
+
 
 # Function words of questions and prose. French comes from the Snowball list shipped
 # with bm25s plus common question words; English is written out because bm25s's list is

@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import stat
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date as _date
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from ..errors import BadArticle, NoArticles
 from ..types import Article, ArticleInfo
+from .analysis import normalize_text
 from .frontmatter import parse_front_matter
 from .plaintext import check_prose, decode
 
@@ -36,16 +36,6 @@ class LoadResult:
 
 
 # --- normalisation -----------------------------------------------------------------
-
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-
-
-def normalize_text(text: str) -> str:
-    """NFC, one kind of newline, plain spaces for non-breaking ones, no invisible marks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", text)
-    return text.translate(_SPACES).translate(_INVISIBLE)
 
 
 # --- metadata patterns ---------------------------------------------------------------

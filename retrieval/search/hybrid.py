@@ -18,41 +18,20 @@ question words' coverage weighted by rarity, and the share of words the collecti
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
 
 from ..corpus.analysis import Analyzer
-from ..corpus.articles import normalize_text
 from ..encoders.embedding import encode_queries
-from ..errors import BadQuestion
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
-from ..types import ArticleInfo, Encoders, Hit, Passage, ScoredSentence
+from ..types import ArticleInfo, Encoders, Hit, Passage
+from .question import clean_question
+from .sentences import Recorded, SentenceScorer
 
-MAX_QUESTION_CHARS = 2000
 T = TypeVar("T")
-
-
-# Terminal escape sequences (CSI such as the colour code ``ESC[31m``, OSC titles, two-character
-# escapes) go whole; any other control character (C0, DEL, C1) is a space; bidirectional
-# controls, which only reorder what is displayed, go. A question of nothing else is empty.
-_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -~]?")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_question(question: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
-    """The question on one line, without control characters; :class:`BadQuestion` if empty or too long."""
-    text = _BIDI.sub("", _CONTROLS.sub(" ", _ESCAPES.sub("", question)))
-    text = " ".join(normalize_text(text).split())
-    if not text:
-        raise BadQuestion("the question is empty")
-    if len(text) > max_chars:
-        raise BadQuestion(f"the question is too long ({len(text)} characters; the limit is {max_chars})")
-    return text
 
 
 class Searcher:
@@ -93,13 +72,13 @@ class Searcher:
                 expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
             multilingual = snap.vector_set("multilingual")
             proposals.append(lambda q=q_ml: multilingual.top(q, pool, self._breadth))  # type: ignore[union-attr]
-            passage_cosine = _Recorded(lambda c, q=q_ml: multilingual.scores(q, c))  # type: ignore[union-attr]
+            passage_cosine = Recorded(lambda c, q=q_ml: multilingual.scores(q, c))  # type: ignore[union-attr]
             exact["multilingual"] = (w.multilingual, passage_cosine)
             sentences = snap.vector_set("sentences")
             if sentences is not None and len(snap.sentence_spans):
                 if sentences.searchable:
                     proposals.append(lambda q=q_ml, s=sentences: self._sentence_proposal(s, q, pool))
-                evidence = _SentenceScorer(snap, q_ml)
+                evidence = SentenceScorer(snap, q_ml)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
@@ -217,77 +196,6 @@ class Searcher:
             self.snapshot.check_encoder(role, encoder.name, int(vector.shape[1]))  # type: ignore[attr-defined]
             self._checked.add(role)
         return np.ascontiguousarray(vector, dtype=np.float32)
-
-
-class _SentenceScorer:
-    """Best sentence cosine per candidate passage, remembering which sentence won."""
-
-    def __init__(self, snapshot: StoreVersion, query: np.ndarray) -> None:
-        self.snapshot = snapshot
-        self.query = query
-        self.raw: dict[int, float] = {}
-        self.best: dict[int, int] = {}
-        self._sims: dict[int, np.ndarray] = {}  # passage row -> its sentences' cosines, from __call__
-
-    def _similarities(self, rows: np.ndarray) -> np.ndarray:
-        return self.snapshot.vector_set("sentences").scores(self.query, rows)  # type: ignore[union-attr]
-
-    def sentences(
-        self,
-        row: int,
-        passage: Passage,
-        word_terms: list[dict[str, float]],
-        coverage: Callable[[list[dict[str, float]], str], float],
-    ) -> tuple[ScoredSentence, ...]:
-        """Every sentence of passage ``row``, with its cosine and word coverage."""
-        lo, hi = int(self.snapshot.sentence_first[row]), int(self.snapshot.sentence_last[row])
-        if hi <= lo:
-            return ()
-        sims = self._sims.get(row)
-        if sims is None:
-            sims = self._similarities(np.arange(lo, hi, dtype=np.int64))
-        out = []
-        for j, sim in zip(range(lo, hi), sims, strict=True):
-            _, start, end = (int(x) for x in self.snapshot.sentence_spans[j])
-            text = passage.text[start - passage.char_start : end - passage.char_start]
-            out.append(ScoredSentence(start, end, text, float(sim), coverage(word_terms, text)))
-        return tuple(out)
-
-    def __call__(self, candidates: np.ndarray) -> np.ndarray:
-        """One gather and one matrix product for all the candidates' sentences, then a max per passage."""
-        first = self.snapshot.sentence_first[candidates]
-        last = self.snapshot.sentence_last[candidates]
-        counts = last - first
-        out = np.zeros(len(candidates), dtype=np.float64)
-        has = counts > 0
-        if not has.any():
-            return out
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(first[has], last[has], strict=True)]).astype(np.int64)
-        sims = self._similarities(rows)
-        starts = np.concatenate([[0], np.cumsum(counts[has])[:-1]])
-        best = np.maximum.reduceat(sims, starts)
-        winners = [int(np.argmax(sims[s : s + n])) for s, n in zip(starts, counts[has], strict=True)]
-        for cand, value, offset, lo, start, n in zip(
-            candidates[has], best, winners, first[has], starts, counts[has], strict=True
-        ):
-            self.raw[int(cand)] = float(value)
-            self.best[int(cand)] = int(lo) + offset
-            self._sims[int(cand)] = sims[start : start + n]
-        out[has] = best
-        return out
-
-
-class _Recorded:
-    """A scorer that remembers each candidate's raw score (what abstention reads)."""
-
-    def __init__(self, scorer: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.scorer = scorer
-        self.raw: dict[int, float] = {}
-
-    def __call__(self, candidates: np.ndarray) -> np.ndarray:
-        scores = self.scorer(candidates)
-        self.raw.update(zip(candidates.tolist(), np.asarray(scores, dtype=np.float64).tolist(), strict=True))
-        return scores
 
 
 def _together(calls: list[Callable[[], T]]) -> list[T]:
