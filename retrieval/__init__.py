@@ -23,7 +23,8 @@ from .indexer import build_index
 from .lock import IndexBusy
 from .options import AbstainPolicy, ChunkSettings
 from .search.hybrid import Searcher
-from .stores.snapshot import Manifest, Snapshot, open_current
+from .stores.manifest import Manifest
+from .stores.snapshot import Snapshot, open_current
 from .types import Answer, Article, ArticleInfo, Citation, Embedder, Encoders, Hit, IndexReport, Passage
 
 __all__ = [

@@ -30,7 +30,8 @@ from typer.testing import CliRunner
 from bot.cli import CliContext, app
 from retrieval import IndexCorrupt, Settings, open_current
 from retrieval.indexer import build_index
-from retrieval.stores.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
+from retrieval.stores.manifest import MANIFEST
+from retrieval.stores.snapshot import POINTER, SNAPSHOTS, Snapshot, current_version
 
 from .support import SNAPSHOT_DATA_FILES, fake_encoders, make_settings
 

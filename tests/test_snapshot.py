@@ -10,7 +10,8 @@ import pytest
 
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
 from retrieval.options import ChunkSettings
-from retrieval.stores.snapshot import MANIFEST, POINTER, SNAPSHOTS, Snapshot, current_version
+from retrieval.stores.manifest import MANIFEST
+from retrieval.stores.snapshot import POINTER, SNAPSHOTS, Snapshot, current_version
 
 from .support import SNAPSHOT_DATA_FILES, FakeEmbedder, fake_encoders, make_settings
 
