@@ -31,7 +31,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,6 +48,7 @@ from .snapshot import SNAPSHOTS, TMP_PREFIX, Snapshot
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..types import Passage
     from .base import StoreVersion
     from .build import Build
 
@@ -345,18 +346,7 @@ class MilvusStore:
         fresh = {name: {row: i for i, row in enumerate(column.fresh_rows())} for name, column in build.vectors.items()}
         for chunk in _chunks(rows, BATCH):
             vectors = {name: _column_rows(build, name, chunk, previous, fresh[name]) for name in dense}
-            data = []
-            for j, i in enumerate(chunk):
-                p = build.passages[i]
-                entry: dict[str, Any] = {
-                    "pk": p.id,
-                    "article_id": p.article_id,
-                    "ordinal": p.ordinal,
-                    "text": _cut(server_text(p.text)),
-                }
-                for name in dense:
-                    entry[name] = vectors[name][j].tolist()
-                data.append(entry)
+            data = [_passage_row(build.passages[i], {n: v[j] for n, v in vectors.items()}) for j, i in enumerate(chunk)]
             self.call(lambda c, d=data: c.insert(passages, d, timeout=WRITE_SECONDS))
         if not sentences:
             return
@@ -381,17 +371,10 @@ class MilvusStore:
         for chunk in _chunks(kept.passages.tolist(), BATCH):
             rows = np.asarray(chunk, dtype=np.int64)
             vectors = {name: _read_back(previous, name, rows) for name in dense}
-            data = []
-            for j, (p, _) in enumerate(previous.passages(chunk)):
-                entry: dict[str, Any] = {
-                    "pk": p.id,
-                    "article_id": p.article_id,
-                    "ordinal": p.ordinal,
-                    "text": _cut(server_text(p.text)),
-                }
-                for name in dense:
-                    entry[name] = vectors[name][j].tolist()
-                data.append(entry)
+            data = [
+                _passage_row(p, {n: v[j] for n, v in vectors.items()})
+                for j, (p, _) in enumerate(previous.passages(chunk))
+            ]
             self.call(lambda c, d=data: c.insert(passages, d, timeout=WRITE_SECONDS))
         if not sentences:
             return
@@ -749,6 +732,18 @@ def _one_line(value: object) -> str:
 def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def _passage_row(passage: Passage, vectors: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """One passage as a row of a version's collection: key, article, ordinal, text, a vector per dense set."""
+    row: dict[str, Any] = {
+        "pk": passage.id,
+        "article_id": passage.article_id,
+        "ordinal": passage.ordinal,
+        "text": _cut(server_text(passage.text)),
+    }
+    row.update((name, vector.tolist()) for name, vector in vectors.items())
+    return row
 
 
 def _cut(text: str) -> str:
