@@ -259,7 +259,7 @@ class SnapshotContent:
     kept: Kept | None = None
     base: Snapshot | None = None
     #: extra manifest fields (the file's size and mtime) of the articles in ``articles``, by id
-    file_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    file_stats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def size(self) -> int:
         return len(self.passages) + (len(self.kept.passages) if self.kept is not None else 0)
