@@ -61,10 +61,7 @@ class FaissStore:
         extras: list[Any] = []
         local = store is None
         if local and build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
-            # BM25's weights depend on every passage (document frequencies, mean length): rebuilt whole
-            texts = base.passage_texts(kept.passages) if kept is not None and base is not None else []
-            texts += [p.text for p in build.passages]
-            extras.append(LexicalIndex.build(analysed(texts, analyzer)))
+            extras.append(_lexical(build, base, analyzer))
         if build.expander is not None:
             extras.append(build.expander)
         dense = {}
@@ -103,6 +100,20 @@ class FaissStore:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "folder": str(self.folder)}
+
+
+def _lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> LexicalIndex:
+    """The new version's BM25 index. Its weights depend on every passage (document frequencies,
+    mean length), but the kept passages' term counts are the previous version's: only the
+    build's own passages are analysed (all of them when the previous version kept no counts)."""
+    fresh = [p.text for p in build.passages]
+    kept = build.kept
+    if kept is None or base is None:
+        return LexicalIndex.build(analysed(fresh, analyzer))
+    counts = base.term_counts()
+    if counts is None:
+        return LexicalIndex.build(analysed(base.passage_texts(kept.passages) + fresh, analyzer))
+    return LexicalIndex.from_counts(counts.extended(kept.passages, analysed(fresh, analyzer)))
 
 
 def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:

@@ -46,7 +46,7 @@ from ..errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from ..types import Article, ArticleInfo, ArticleSummary, Passage
 from .base import LexicalIndex as LexicalSearch
 from .base import VectorSet
-from .bm25 import LEXICAL_FILES, LexicalIndex
+from .bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
 from .build import Kept
 from .local import AnalyzedLexical, FaissVectorSet
 from .vocabulary import VOCAB_FILES, TermExpander
@@ -149,7 +149,7 @@ class Manifest:
             need.update(LEXICAL_FILES)
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
-        return need, need | {SPANS_FILE, *LEXICAL_FILES}
+        return need, need | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES}
 
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -633,6 +633,7 @@ class Snapshot:
         self.path = Path(path)
         self.version = self.path.name
         self._db: sqlite3.Connection | None = None
+        self._bm25: LexicalIndex | None = None  # the loaded BM25 arrays (the FAISS store only)
         self._lock = threading.Lock()
         #: articles whose stored vectors may not match this version (an interrupted server write):
         #: the next build re-embeds them; "*" means all
@@ -705,6 +706,7 @@ class Snapshot:
         lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
         if lexical is not None and lexical.n_docs != n_passages:
             raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
+        self._bm25 = lexical
         self.lexical: LexicalSearch | None = (
             AnalyzedLexical(lexical, Analyzer(m.analyzer.get("language", "french"))) if lexical else None
         )
@@ -864,6 +866,12 @@ class Snapshot:
                 ).fetchall()
             )
         return [found[self._key(int(r))] for r in rows]
+
+    def term_counts(self) -> TermCounts | None:
+        """The BM25 index's term counts, for the next build to extend (None: it must analyse every passage)."""
+        if self._bm25 is None or not all(name in self.manifest.files for name in COUNT_FILES):
+            return None
+        return self._bm25.load_counts(self.path)
 
     def vector_set(self, name: str) -> VectorSet | None:
         """The vector set ``name`` ("embedding", "multilingual", "sentences"), None when not built."""
