@@ -1,7 +1,7 @@
 """The same collection on every store backend: build, search end to end, add one article, memory.
 
     python -m bench.stores --passages 100000 --sample 500
-    python -m bench.stores --passages 10000 --backends milvus
+    python -m bench.stores --passages 10000 --backends milvus --model-cache /tmp/ragbot-models
 
 Milvus is the real engine: milvus-lite 2.5.1's server, started here on a free 127.0.0.1 port in
 the scratch folder. Vectors: a real sample of ``--sample`` texts per encoder, the others derived
@@ -90,15 +90,16 @@ class LiteServer:
 def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
     server = LiteServer(tmp / "milvus-server") if backend == "milvus" else None
     try:
-        extra = {"milvus_uri": server.uri} if server else {}
+        extra: dict[str, object] = {"milvus_uri": server.uri} if server else {}
+        if args.model_cache:
+            extra["model_cache_dir"] = args.model_cache
         settings = Settings(
             _env_file=None, articles_dir=articles, data_dir=tmp / f"data-{backend}", store=backend, **extra
         )
         real = default_encoders(settings)
-        # A role the settings leave off (the default has no separate "embedding" encoder) stays off.
-        sampled = Encoders(
-            *(SampledEncoder(e, args.sample) if e is not None else None for e in (real.embedding, real.multilingual))
-        )
+        # The default (e5 alone) has no second encoder: only the roles that exist are sampled.
+        roles = (real.embedding, real.multilingual)
+        sampled = Encoders(*(SampledEncoder(e, args.sample) if e is not None else None for e in roles))
         builder = Engine(settings, encoders=lambda _s: sampled)
         start = time.perf_counter()
         report = builder.index()
@@ -175,6 +176,11 @@ def main() -> None:
     parser.add_argument("--qa", type=Path, default=DEV_QA, help="questions to time (default: eval/dev_qa.jsonl)")
     parser.add_argument("--backends", default=",".join(sorted(store_backends())))
     parser.add_argument("--articles", type=Path, help="an existing synthetic folder (default: generated)")
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        help="where exported models are kept between runs (default: exported in the scratch folder)",
+    )
     args = parser.parse_args()
     existing_file(args.qa, "QA file")
     backends = args.backends.split(",")
@@ -189,6 +195,7 @@ def main() -> None:
         for backend in backends:  # one process each: memory figures of one backend only
             command = [sys.executable, "-m", "bench.stores", "--backends", backend, "--articles", str(articles)]
             command += ["--sample", str(args.sample), "--queries", str(args.queries), "--qa", str(args.qa)]
+            command += ["--model-cache", str(args.model_cache)] if args.model_cache else []
             subprocess.run(command, check=True)
 
 

@@ -350,3 +350,33 @@ def test_milvus_an_index_type_the_server_lacks_falls_back(tmp_path: Path, reques
     index = _client(engine).describe_index(collection, "embedding")
     assert index["index_type"] in ("IVF_SQ8", "IVF_FLAT") and int(index["nlist"]) >= 1
     assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
+
+
+@pytest.fixture
+def milvus_proxy(milvus_uri: str):
+    from .milvus_proxy import MilvusProxy
+
+    proxy = MilvusProxy(milvus_uri)
+    proxy.uri = proxy.start()  # type: ignore[attr-defined]
+    yield proxy
+    proxy.stop()
+
+
+def test_milvus_a_question_ships_no_vectors_and_asks_at_once(tmp_path: Path, milvus_proxy):
+    """The candidates' cosines are computed on the server (a search restricted to their keys), not
+    from their vectors read back (``get``, a Query call); each phase's independent calls overlap."""
+    settings = make_settings(
+        tmp_path, store="milvus", milvus_uri=milvus_proxy.uri, milvus_collection_prefix=f"t{uuid.uuid4().hex[:12]}"
+    )
+    engine = Engine(settings, encoders=fake_encoders())
+    engine.index()
+    question = "aide réciproque en cas d'attaque"
+    first = engine.search(question, 5)  # opens the version
+    milvus_proxy.clear()
+    milvus_proxy.arm_overlap()
+    again = engine.search(question, 5)
+    methods = milvus_proxy.methods()
+    assert methods and set(methods) == {"Search"}, methods
+    assert milvus_proxy.overlapped
+    assert [(h.passage.id, h.sentence) for h in again] == [(h.passage.id, h.sentence) for h in first]
+    assert first[0].article.id == TREATY_ARTICLE

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,10 +29,11 @@ from ..corpus.articles import normalize_text
 from ..encoders.embedding import encode_queries
 from ..errors import BadQuestion
 from ..options import SearchSettings
-from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion
+from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
 from ..types import ArticleInfo, Encoders, Hit, Passage, ScoredSentence
 
 MAX_QUESTION_CHARS = 2000
+T = TypeVar("T")
 
 
 # Terminal escape sequences (CSI such as the colour code ``ESC[31m``, OSC titles, two-character
@@ -74,7 +76,7 @@ class Searcher:
             return []
         pool = min(self.settings.candidates, n)
         w = self.settings.weights
-        proposals: list[np.ndarray] = []
+        proposals: list[Callable[[], np.ndarray]] = []  # each signal's best passages, asked for at once
         exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
 
         evidence = None
@@ -90,32 +92,33 @@ class Searcher:
             if words:
                 expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
             multilingual = snap.vector_set("multilingual")
-            proposals.append(multilingual.top(q_ml, pool, self._breadth))  # type: ignore[union-attr]
+            proposals.append(lambda q=q_ml: multilingual.top(q, pool, self._breadth))  # type: ignore[union-attr]
             passage_cosine = _Recorded(lambda c, q=q_ml: multilingual.scores(q, c))  # type: ignore[union-attr]
             exact["multilingual"] = (w.multilingual, passage_cosine)
             sentences = snap.vector_set("sentences")
             if sentences is not None and len(snap.sentence_spans):
                 if sentences.searchable:
-                    rows = sentences.top(q_ml, min(pool * 3, len(sentences)), self._breadth)
-                    proposals.append(np.unique(snap.sentence_spans[rows, 0]))
+                    proposals.append(lambda q=q_ml, s=sentences: self._sentence_proposal(s, q, pool))
                 evidence = _SentenceScorer(snap, q_ml)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
             embedding = snap.vector_set("embedding")
-            proposals.append(embedding.top(q_st, pool, self._breadth))  # type: ignore[union-attr]
+            proposals.append(lambda q=q_st: embedding.top(q, pool, self._breadth))  # type: ignore[union-attr]
             exact["embedding"] = (w.embedding, lambda c, q=q_st: embedding.scores(q, c))  # type: ignore[union-attr]
         if snap.lexical is not None:
             bm25 = snap.lexical.query(LexicalQuery(text, expansions))
-            proposals.append(bm25.top(pool))
+            proposals.append(lambda b=bm25: b.top(pool))
             exact["bm25"] = (w.bm25, bm25.scores)
 
-        candidates = np.unique(np.concatenate(proposals)) if proposals else np.arange(min(n, pool))
+        proposed = _together(proposals)
+        candidates = np.unique(np.concatenate(proposed)) if proposed else np.arange(min(n, pool))
+        # The sentence and passage cosines also feed the abstention decision: computed at weight 0 too.
+        scoring = {name: ws for name, ws in exact.items() if ws[0] > 0 or name in ("sentences", "multilingual")}
+        scored = _together([lambda s=scorer: s(candidates) for _, scorer in scoring.values()])  # type: ignore[operator]
         fused = np.zeros(len(candidates), dtype=np.float64)
-        for name, (weight, scorer) in exact.items():
-            # The sentence and passage cosines also feed the abstention decision: computed at weight 0 too.
-            if weight > 0 or name in ("sentences", "multilingual"):
-                fused += weight * _minmax(np.asarray(scorer(candidates), dtype=np.float64))  # type: ignore[operator]
+        for (weight, _), scores in zip(scoring.values(), scored, strict=True):
+            fused += weight * _minmax(np.asarray(scores, dtype=np.float64))
         ranked = np.argsort(-fused, kind="stable")
         order, found, passage_terms = self._diverse(ranked, candidates, k)
         rows = [int(candidates[i]) for i in order]
@@ -143,6 +146,11 @@ class Searcher:
                 )
             )
         return hits
+
+    def _sentence_proposal(self, sentences: VectorSet, query: np.ndarray, pool: int) -> np.ndarray:
+        """The passages of the sentences closest to the question (three sentences per passage wanted)."""
+        rows = sentences.top(query, min(pool * 3, len(sentences)), self._breadth)
+        return np.unique(self.snapshot.sentence_spans[rows, 0])
 
     def _diverse(
         self, ranked: np.ndarray, candidates: np.ndarray, k: int
@@ -280,6 +288,18 @@ class _Recorded:
         scores = self.scorer(candidates)
         self.raw.update(zip(candidates.tolist(), np.asarray(scores, dtype=np.float64).tolist(), strict=True))
         return scores
+
+
+def _together(calls: list[Callable[[], T]]) -> list[T]:
+    """``[call() for call in calls]``, the calls running at once: independent questions to the store,
+    whose round trips to a server then overlap (a store's calls are safe from several threads)."""
+    if len(calls) < 2:
+        return [call() for call in calls]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="ragbot-search") as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
 
 
 def _rare_coverage(rarity: list[tuple[set[str], float]], present: set[str]) -> float:

@@ -61,6 +61,8 @@ BATCH = 1000  # rows per insert (a few MB per request)
 #: bounds on one request, retries included (pymilvus retries some failures until this runs out)
 READ_SECONDS = 30.0
 WRITE_SECONDS = 300.0
+#: the most rows one search returns (Milvus's topk limit)
+SEARCH_LIMIT = 16_384
 #: BM25 query weights are term counts on the server: a typed word is repeated this many times,
 #: an expansion round(this × its similarity) times, and the scores divided back
 WEIGHT_STEPS = 4
@@ -488,6 +490,8 @@ def attach(snap: Snapshot, store: MilvusStore, record: dict[str, str], pending: 
         sets["sentences"] = MilvusVectorSet(
             "sentences", snap.manifest.encoders["multilingual"]["dim"], store, record["sentences"], keys
         )
+    for vector_set in sets.values():
+        vector_set.exact = exact_search(store, vector_set.collection, vector_set.field)
     language = snap.manifest.analyzer.get("language", "french")
     lexical = MilvusLexical(store, record["passages"], keys, Analyzer(language)) if ids else None
     snap.attach(sets, lexical)
@@ -537,6 +541,9 @@ class MilvusVectorSet:
         self.keys = keys
         self.field = "vector" if name == "sentences" else name
         self._sentences = name == "sentences"
+        #: search parameters under which a filtered search scores the rows it keeps exactly (see
+        #: :func:`exact_search`); None: scores are computed here from the vectors read back
+        self.exact: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.keys.spans) if self._sentences else len(self.keys.ids)
@@ -548,7 +555,7 @@ class MilvusVectorSet:
         return self.keys.sentence_row(key) if self._sentences else self.keys.passage_row(key)
 
     def top(self, query: np.ndarray, k: int, breadth: SearchBreadth) -> np.ndarray:
-        k = min(k, len(self), 16_384)
+        k = min(k, len(self), SEARCH_LIMIT)
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
         found = self.store.call(
@@ -582,7 +589,32 @@ class MilvusVectorSet:
         return out
 
     def scores(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return self.vectors(rows) @ np.asarray(query[0], dtype=np.float32)
+        """Computed on the server where its index keeps exact vectors: one search restricted to the
+        rows' keys returns their ids and scores, no vectors (a ``pk in [...]`` filter is served by the
+        primary key index: faster than a filter on another field)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.exact is None:
+            return self.vectors(rows) @ np.asarray(query[0], dtype=np.float32)
+        got: dict[str, float] = {}
+        keys = self._to_keys(rows)
+        for chunk in _chunks(keys, SEARCH_LIMIT):
+            got.update(self._search(query, in_filter("pk", chunk), len(chunk)))
+        # A row being rewritten by an incremental build scores 0 for that moment (as from vectors()).
+        return np.asarray([got.get(key, 0.0) for key in keys], dtype=np.float32)
+
+    def _search(self, query: np.ndarray, where: str, limit: int) -> list[tuple[str, float]]:
+        found = self.store.call(
+            lambda c: c.search(
+                self.collection,
+                data=[np.asarray(query[0], dtype=np.float32).tolist()],
+                anns_field=self.field,
+                filter=where,
+                limit=limit,
+                search_params=self.exact,
+                timeout=READ_SECONDS,
+            )
+        )
+        return [(hit["id"], float(hit["distance"])) for hit in found[0]]
 
 
 class MilvusLexical:
@@ -639,7 +671,7 @@ class _MilvusScores:
                 self.lexical.collection,
                 data=[self.text],
                 anns_field="sparse",
-                limit=min(limit, 16_384),
+                limit=min(limit, SEARCH_LIMIT),
                 search_params={"metric_type": "BM25"},
                 timeout=READ_SECONDS,
                 **extra,
@@ -658,6 +690,20 @@ class _MilvusScores:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def exact_search(store: MilvusStore, collection: str, field: str) -> dict[str, Any] | None:
+    """Search parameters under which a search of ``field`` restricted by a filter scores every row it
+    keeps exactly, as the inner product of the stored vectors: a flat index as is, an inverted file of
+    raw vectors (IVF_FLAT) probing every list. None for an index of approximate vectors (SQ8, PQ) or a
+    graph (HNSW), which may leave rows out or score them approximately."""
+    info = store.call(lambda c: c.describe_index(collection, field, timeout=READ_SECONDS)) or {}
+    kind = str(info.get("index_type", "")).upper()
+    if kind == "FLAT":
+        return {"metric_type": "IP", "params": {}}
+    if kind == "IVF_FLAT" and str(info.get("nlist", "")).isdigit():
+        return {"metric_type": "IP", "params": {"nprobe": int(info["nlist"])}}
+    return None
 
 
 def _connect(uri: str, **credentials: str) -> Any:
