@@ -1,21 +1,22 @@
 """The embedded store (the default): versioned snapshot folders in the data folder, FAISS inside.
 
-Each build writes a whole new snapshot (vectors reused from the previous one are copied
-in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
+Each build writes a new snapshot (an addition extends the previous vector indexes and BM25
+term counts; otherwise vectors reused from the previous one are copied in), fsyncs it and
+switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ..corpus.analysis import Analyzer, words
 from .bm25 import LexicalIndex
 from .snapshot import (
+    DenseRows,
     Snapshot,
     SnapshotContent,
     current_version,
@@ -67,8 +68,8 @@ class FaissStore:
         dense = {}
         if local:
             for name, column in build.vectors.items():
-                fresh = column.assemble(name, previous)
-                dense[name] = np.concatenate([build.kept_vectors(name, previous), fresh]) if kept is not None else fresh
+                kept_vectors = partial(build.kept_vectors, name, previous)  # read only if not appended
+                dense[name] = DenseRows(len(build.kept_rows(name)), column.assemble(name, previous), kept_vectors)
         content = SnapshotContent(
             articles=build.articles,
             passages=build.passages,

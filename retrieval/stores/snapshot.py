@@ -32,7 +32,7 @@ import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,13 +232,32 @@ class Savable(Protocol):
 
 
 @dataclass(frozen=True)
+class DenseRows:
+    """One vector set of a new snapshot: the ``kept`` first rows are the previous snapshot's, read
+    back (``read_kept``) only when the index is built afresh (an appended index keeps them as they
+    are), then the build's own rows ``added``."""
+
+    kept: int
+    added: np.ndarray
+    read_kept: Callable[[], np.ndarray]
+
+    def __len__(self) -> int:
+        return self.kept + len(self.added)
+
+    def whole(self) -> np.ndarray:
+        """Every row's vector, in row order."""
+        rows = np.concatenate([self.read_kept(), self.added]) if self.kept else self.added
+        return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+@dataclass(frozen=True)
 class SnapshotContent:
     """Everything one snapshot holds, computed by the indexer."""
 
     articles: Sequence[Article]
     passages: Sequence[Passage]
     sentences: Sequence[tuple[int, int, int]]  # (passage row, char_start, char_end) in article body
-    dense: dict[str, np.ndarray]  # "embedding" | "multilingual" (per passage) | "sentences" (per sentence)
+    dense: dict[str, DenseRows]  # "embedding" | "multilingual" (per passage) | "sentences" (per sentence)
     encoders: dict[str, dict[str, Any]]
     analyzer: dict[str, Any]
     chunking: dict[str, Any]
@@ -286,15 +305,15 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     if content.kept is not None and kept is None:
         raise ValueError("rows to keep but no previous snapshot")
     index_types = {}
-    for name, vectors in content.dense.items():
+    for name, rows in content.dense.items():
         expected = content.sentence_count() if name == "sentences" else content.size()
-        if len(vectors) != expected:
-            raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        appended = _appended(name, vectors, content)
+        if len(rows) != expected:
+            raise ValueError(f"{name}: {len(rows)} vectors for {expected} rows")
+        appended = _appended(name, rows, content)
         if appended is not None:
             index, index_types[name] = appended
         else:
+            vectors = rows.whole()
             index, index_types[name] = _vector_index(name, vectors, content)
             index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
@@ -415,7 +434,7 @@ def _kind(content: SnapshotContent, rows: int) -> str:
     return content.index_kind
 
 
-def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple[Any, str] | None:
+def _appended(name: str, rows: DenseRows, content: SnapshotContent) -> tuple[Any, str] | None:
     """The previous snapshot's index of set ``name`` with the new rows added, when the build only
     appends rows and a full write would build the same kind of index; else None.
 
@@ -432,12 +451,12 @@ def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple
         return None
     kept_rows = kept.sentences if name == "sentences" else kept.passages
     n = len(kept_rows)
-    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or len(vectors) < n or old.d != vectors.shape[1]:
+    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or rows.kept != n or old.d != rows.added.shape[1]:
         return None  # a previous row is dropped: the rows after it move
-    kind = _kind(content, len(vectors))
+    kind = _kind(content, len(rows))
     was = base.manifest.index_types.get(name, "flat") if base is not None else ""
     if name != "sentences" and kind == "ivf-sq8":
-        lists = ivf_lists(len(vectors))
+        lists = ivf_lists(len(rows))
         same = isinstance(old, faiss.IndexIVFScalarQuantizer) and lists / 2 <= old.nlist <= lists * 2
     elif kind == "hnsw":
         same = was == f"hnsw{HNSW_M}"
@@ -448,7 +467,7 @@ def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple
     if not same:
         return None
     index = faiss.clone_index(old)
-    index.add(np.ascontiguousarray(vectors[n:]))
+    index.add(np.ascontiguousarray(rows.added, dtype=np.float32))
     return index, was
 
 
