@@ -158,6 +158,17 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
         t = time.perf_counter()
         gone = engine.index()
         remove_s = time.perf_counter() - t
+        # As an admin adds one (`ragbot add FILE`, Telegram upload): read and checked, the
+        # duplicate check against the folder, the file written, then the index build.
+        outside = tmp / "to-add" / "pont.md"
+        outside.parent.mkdir(exist_ok=True)
+        outside.write_text(NEW_ARTICLE, encoding="utf-8")
+        t = time.perf_counter()
+        library_report, via_add = engine.add([str(outside)])
+        ragbot_add_s = time.perf_counter() - t
+        if not library_report.added or via_add is None:
+            raise SystemExit(f"error: `ragbot add` refused the new article: {library_report.refused}")
+        engine.remove(library_report.added[0].article_id)
         return {
             "backend": backend,
             "passages": report.passages,
@@ -175,6 +186,10 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "added_article_found_first": bool(found) and found[0].article.id == "999999_pont",
             "remove_one_article_s": round(remove_s, 2),
             "remove_phases_s": dict(gone.phases),
+            "ragbot_add_one_article_s": round(ragbot_add_s, 2),
+            # the part of it that is not the index build: reading, duplicate check, writing the file
+            "ragbot_add_outside_index_s": round(ragbot_add_s - via_add.seconds, 2),
+            "ragbot_add_phases_s": dict(via_add.phases),
             "ragbot_rss_mb": round(rss_mb(), 1),
             "ragbot_peak_rss_mb": round(peak_rss_mb(), 1),
             "server_rss_mb": round(rss_mb(server.pid), 1) if server else None,

@@ -17,7 +17,7 @@ from .config import Settings, abstain_policy, chunk_settings, fetch_settings, ll
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
 from .encoders.embedding import DISABLED, make_embedder, make_multilingual
-from .indexer import Progress, build_index, build_locked
+from .indexer import Progress, build_index, build_locked, open_current
 from .lock import index_lock
 from .search.hybrid import Searcher
 from .stores import StoreBackend, StoreVersion, make_store
@@ -157,9 +157,12 @@ class Engine:
         library = self.library()
         prepared = library.prepare(sources)
         with index_lock(self.settings.data_dir):
-            report = library.commit(prepared)
+            # Opened once: its manifest spares the duplicate check parsing every article, then
+            # the build starts from it.
+            current = open_current(self.store)
+            report = library.commit(prepared, known=current.manifest.articles if current else None)
             index = (
-                build_locked(self.settings, self.encoders, progress=progress, store=self.store)
+                build_locked(self.settings, self.encoders, progress=progress, store=self.store, current=current)
                 if report.added
                 else None
             )
@@ -170,8 +173,9 @@ class Engine:
         library = self.library()
         candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
         with index_lock(self.settings.data_dir):
-            added = library.commit_one(candidate)
-            return added, build_locked(self.settings, self.encoders, store=self.store)
+            current = open_current(self.store)
+            added = library.commit_one(candidate, known=current.manifest.articles if current else None)
+            return added, build_locked(self.settings, self.encoders, store=self.store, current=current)
 
     def remove(self, article_id: str) -> IndexReport:
         """Delete an article's file, then re-index: it is gone from answers at once."""

@@ -24,6 +24,7 @@ from .config import Settings, chunk_settings, index_settings
 from .corpus.analysis import Analyzer
 from .corpus.articles import content_hash, load_articles, read_regular_file
 from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
+from .corpus.ingest import STAT_FIELDS, body_fingerprint, file_stat
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lock import index_lock
 from .options import ChunkSettings
@@ -78,9 +79,11 @@ def build_locked(
     progress: Progress | None = None,
     rebuild: bool = False,
     store: StoreBackend | None = None,
+    current: StoreVersion | None = None,
 ) -> IndexReport:
     """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
-    settings name, unless given)."""
+    settings name, unless given; ``current``: its current version, when the caller opened it
+    under this lock, so that it is not opened twice)."""
     started = time.perf_counter()
     clock = _Phases(started)
     store = store or make_store(settings)
@@ -88,7 +91,9 @@ def build_locked(
         log.warning("removed %s, left by an interrupted build", leftover)
     chunking = chunk_settings(settings)
     analyzer = Analyzer(settings.articles_language)
-    previous = None if rebuild else _reusable(store, encoders, chunking, analyzer)
+    if current is None and not rebuild:
+        current = open_current(store)
+    previous = None if rebuild else _reusable(current, encoders, chunking, analyzer)
     clock.mark("open_previous")
     old_articles = previous.manifest.articles if previous else {}
     doubtful = previous.doubtful if previous else frozenset()
@@ -187,7 +192,8 @@ def build_locked(
         index_settings=index_settings(settings),
         started=started,
         kept=kept,
-        file_stats=scan.stats,
+        # each article's body fingerprint is recorded: `ragbot add`'s duplicate check reads it back
+        file_stats={a.id: {**scan.stats.get(a.id, {}), "fingerprint": body_fingerprint(a)} for a in loaded.articles},
     )
     version = store.write(build, previous)
     clock.mark("write")
@@ -221,7 +227,6 @@ class _Phases:
 #: a file changed less than this before the scan may change again within its clock tick unseen:
 #: its stat is not recorded, so the next build reads it and compares hashes (git's "racy clean")
 RACY_NS = 100_000_000  # file times move in clock ticks of at most 10 ms
-STAT_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode")
 
 
 @dataclass
@@ -249,12 +254,14 @@ class _UnchangedFiles:
             return False
         if not stat.S_ISREG(st.st_mode):
             return False  # the loader refuses it, with its reason
-        seen = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+        seen = file_stat(st)
         if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
             self.stats[path.stem] = seen
         entry = self.old.get(path.stem)
         if entry is None or entry.get("path") != path.name or path.stem in self.doubtful:
             return False
+        if "fingerprint" not in entry:
+            return False  # indexed before fingerprints were recorded: parsed once more to record it
         if all(entry.get(k) == seen[k] for k in STAT_FIELDS):
             return True
         try:
@@ -269,15 +276,21 @@ class _UnchangedFiles:
         return {**old, **self.stats.get(article_id, {})}
 
 
-def _reusable(
-    store: StoreBackend, encoders: Encoders, chunking: ChunkSettings, analyzer: Analyzer
-) -> StoreVersion | None:
-    """The current version if its vectors can be reused as they are, else None (full rebuild)."""
+def open_current(store: StoreBackend) -> StoreVersion | None:
+    """The current version, or None when there is none or it fails its checks (a build then starts afresh)."""
     try:
-        snap = store.open_current()
+        return store.open_current()
     except (IndexNotBuilt, IndexCorrupt) as err:
         if isinstance(err, IndexCorrupt):
             log.warning("current snapshot unusable (%s): full rebuild", err)
+        return None
+
+
+def _reusable(
+    snap: StoreVersion | None, encoders: Encoders, chunking: ChunkSettings, analyzer: Analyzer
+) -> StoreVersion | None:
+    """The current version if its vectors can be reused as they are, else None (full rebuild)."""
+    if snap is None:
         return None
     m = snap.manifest
     built_with = {role: e["model"] for role, e in m.encoders.items()}
@@ -300,7 +313,18 @@ def _nothing_changed(
         and previous.manifest.index_settings == index_settings(settings)
         and len(old) == len(articles) + len(kept)
         and all(a in old for a in kept)
-        and all(a.id in old and old[a.id]["sha256"] == a.content_hash and old[a.id]["path"] == a.path for a in articles)
+        and all(_same_entry(old.get(a.id), a) for a in articles)
+    )
+
+
+def _same_entry(entry: Mapping[str, Any] | None, article: Article) -> bool:
+    """Whether a manifest entry records ``article`` as it is (with its fingerprint: one indexed
+    before fingerprints were recorded is written again, to record it)."""
+    return (
+        entry is not None
+        and entry["sha256"] == article.content_hash
+        and entry["path"] == article.path
+        and "fingerprint" in entry
     )
 
 

@@ -37,6 +37,8 @@ SNAPSHOT_DATA_FILES = frozenset(
         "bm25_indices.npy",
         "bm25_indptr.npy",
         "bm25_vocab.json",
+        "bm25_tf.npy",
+        "bm25_doclen.npy",
         "xling_vocab.json",
         "xling_vocab.faiss",
     }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article
-from retrieval.corpus.ingest import Library, UnknownArticle, safe_name
+from retrieval.corpus.ingest import Library, UnknownArticle, body_fingerprint, safe_name
 
 from .support import TREATY_ARTICLE, fake_encoders, make_settings
 
@@ -199,3 +201,61 @@ def test_engine_add_reports_and_indexes(tmp_path, articles_dir):
     report, index = engine.add([str(source), str(source)])
     assert len(report.added) == 1 and "duplicate" in str(report.refused[0])
     assert index is not None and index.added == ("pont",) and index.embedded_passages >= 1
+
+
+def _bytes_read() -> int:
+    """What this process has read so far through read() calls, as Linux counts it (rchar)."""
+    text = Path("/proc/self/io").read_text()
+    return int(text.split("rchar:")[1].split()[0])
+
+
+def test_build_records_each_articles_fingerprint(tmp_path, articles_dir):
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    recorded = {a: e["fingerprint"] for a, e in engine.snapshot().manifest.articles.items()}
+    assert recorded == {p.stem: body_fingerprint(load_article(p)) for p in articles_dir.iterdir()}
+
+
+def test_duplicate_check_reads_no_file_the_current_version_holds_as_it_is(tmp_path, articles_dir):
+    """With the current version's manifest, an unchanged file is known by its stat: not one article
+    file is read, let alone parsed, and the fingerprints are those that parsing every file gives."""
+    time.sleep(0.2)  # files written within the clock tick before a scan are never vouched for by stat
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    library = engine.library()
+    known = engine.snapshot().manifest.articles
+    smallest = min(p.stat().st_size for p in articles_dir.iterdir())
+    before = _bytes_read()
+    found = library.fingerprints(known)
+    read = _bytes_read() - before
+    assert read < smallest
+    assert found == library.fingerprints() and len(found) == 5
+
+
+def test_duplicate_check_parses_what_changed_since_the_last_build(tmp_path, articles_dir):
+    """A file changed or added after the last build is parsed: its recorded fingerprint is stale."""
+    time.sleep(0.2)
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    changed = articles_dir / f"{TREATY_ARTICLE}.txt"
+    st = changed.stat()
+    changed.write_text(ARTICLE, encoding="utf-8")
+    os.utime(changed, ns=(st.st_atime_ns, st.st_mtime_ns))  # the old mtime put back: the ctime still moved
+    new = articles_dir / "nouveau.txt"
+    new.write_text("Un article nouveau\n\nIl a été déposé dans le dossier après la dernière indexation.", "utf-8")
+    touched = sorted(articles_dir.iterdir())[0]
+    os.utime(touched)  # a new stat, the same bytes: the recorded fingerprint stands
+    sources = []
+    for name, text in (("a.txt", ARTICLE.replace("\n\n", "\n\n\n")), ("b.txt", new.read_text("utf-8"))):
+        sources.append(tmp_path / name)
+        sources[-1].write_text(text, encoding="utf-8")
+    sources.append(tmp_path / "c.txt")
+    sources[-1].write_bytes(touched.read_bytes())
+    report, index = engine.add([str(s) for s in sources])
+    assert not report.added and index is None
+    assert [str(r) for r in report.refused] == [
+        f"{s.name}: duplicate of {target.name} (same text); not added"
+        for s, target in zip(sources, (changed, new, touched), strict=True)
+    ]
+    known = engine.snapshot().manifest.articles
+    assert engine.library().fingerprints(known) == engine.library().fingerprints()

@@ -15,15 +15,24 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import BadArticle, RagbotError
 from ..options import ChunkSettings, FetchSettings
 from ..types import Article
-from .articles import HTML_SUFFIXES, SUPPORTED_SUFFIXES, iter_article_files, parse_article, read_regular_file
+from .articles import (
+    HTML_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    content_hash,
+    iter_article_files,
+    parse_article,
+    read_regular_file,
+)
 from .chunking import chunk_article
 from .fetch import ARTICLE_TYPES, Page, display_url, fetch
 from .plaintext import decode
@@ -31,6 +40,12 @@ from .plaintext import decode
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 MAX_NAME = 80
+#: what a version's manifest records of each article file's stat when it was indexed (as git's index)
+STAT_FIELDS = ("size", "mtime_ns", "ctime_ns", "inode")
+
+#: what the current version knows of each article file, by article id: its manifest entry
+#: ("path", "sha256", the file's stat in STAT_FIELDS, and "fingerprint", its :func:`body_fingerprint`)
+Known = Mapping[str, Mapping[str, Any]]
 
 
 class UnknownArticle(RagbotError):
@@ -68,6 +83,11 @@ def body_fingerprint(article: Article) -> str:
     return hashlib.sha256(" ".join(article.body.split()).casefold().encode()).hexdigest()
 
 
+def file_stat(st: os.stat_result) -> dict[str, int]:
+    """The fields of a file's stat that a manifest records (see STAT_FIELDS)."""
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+
+
 def safe_name(name: str, suffix: str) -> str:
     """A file name that stays inside the folder: no directories, no NUL, no leading dot."""
     if "\x00" in name:
@@ -95,18 +115,44 @@ class Library:
         self.fetching = fetching or FetchSettings(max_bytes=max_bytes)
         self.chunking = chunking or ChunkSettings()
 
-    def fingerprints(self) -> dict[str, str]:
-        """Content fingerprint → file name of every readable article in the folder."""
+    def fingerprints(self, known: Known | None = None) -> dict[str, str]:
+        """Content fingerprint → file name of every readable article in the folder.
+
+        ``known``: the current version's manifest entries. A file it recorded is not parsed
+        again: when its stat is the one recorded it is not even read, else its bytes are
+        hashed and, when they are the ones indexed, the recorded fingerprint stands. Only
+        a new or changed file (or one indexed before fingerprints were recorded) is parsed.
+        """
         out: dict[str, str] = {}
         if not self.folder.is_dir():
             return out  # a first article creates the folder
         for path in iter_article_files(self.folder):
+            entry = known.get(path.stem) if known is not None else None
+            if entry is not None and (entry.get("path") != path.name or not isinstance(entry.get("fingerprint"), str)):
+                entry = None  # another file of that id, or no fingerprint recorded: parsed
             try:
+                if entry is not None and self._same_stat(path, entry):
+                    out[entry["fingerprint"]] = path.name
+                    continue
                 raw = read_regular_file(path, max_bytes=self.max_bytes)
+                if entry is not None and content_hash(raw) == entry.get("sha256"):
+                    out[entry["fingerprint"]] = path.name
+                    continue
                 out[body_fingerprint(parse_article(raw, path))] = path.name
             except BadArticle:
                 continue
         return out
+
+    def _same_stat(self, path: Path, entry: Mapping[str, Any]) -> bool:
+        """Whether ``path`` is, by its stat, the regular file ``entry`` recorded (and not over the limit)."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode) or st.st_size > self.max_bytes:
+            return False
+        seen = file_stat(st)
+        return all(entry.get(k) == seen[k] for k in STAT_FIELDS)
 
     def add_paths(self, sources: list[str]) -> AddReport:
         """Add files or http(s) URLs; each is refused or added on its own."""
@@ -149,24 +195,25 @@ class Library:
             fingerprint=body_fingerprint(article),
         )
 
-    def commit(self, prepared: Sequence[Candidate | BadArticle]) -> AddReport:
-        """Write the candidates that are not duplicates (call under the index lock)."""
+    def commit(self, prepared: Sequence[Candidate | BadArticle], *, known: Known | None = None) -> AddReport:
+        """Write the candidates that are not duplicates (call under the index lock; ``known``: the
+        current version's manifest entries, see :meth:`fingerprints`)."""
         added: list[Added] = []
         refused: list[BadArticle] = []
-        known = self.fingerprints()
+        fingerprints = self.fingerprints(known)
         for item in prepared:
             if isinstance(item, BadArticle):
                 refused.append(item)
                 continue
             try:
-                added.append(self._write(item, known))
+                added.append(self._write(item, fingerprints))
             except BadArticle as err:
                 refused.append(err)
         return AddReport(tuple(added), tuple(refused))
 
-    def commit_one(self, candidate: Candidate) -> Added:
+    def commit_one(self, candidate: Candidate, *, known: Known | None = None) -> Added:
         """:meth:`commit` for one candidate: its :class:`BadArticle` is raised."""
-        return self._write(candidate, self.fingerprints())
+        return self._write(candidate, self.fingerprints(known))
 
     def remove(self, article_id: str) -> Path:
         """Delete the file of ``article_id`` (its file stem); :class:`UnknownArticle` if there is none."""

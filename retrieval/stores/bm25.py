@@ -1,14 +1,21 @@
 """BM25 over passages, stored as plain arrays (no pickle) and scored with weighted query terms.
 
-bm25s computes the per-term, per-passage BM25 contributions at build time; a query's
-score for a passage is then the weighted sum of its terms' contributions, which is
-what lets cross-lingual expansions carry less weight than the words actually typed.
+The per-term, per-passage BM25 contributions are computed at build time (with numpy, from
+each passage's term counts, exactly as bm25s computes them); a query's score for a passage
+is then the weighted sum of its terms' contributions, which is what lets cross-lingual
+expansions carry less weight than the words actually typed. The counts are kept beside the
+weights: adding passages analyses only them, the weights (whose idf and mean length depend on
+every passage) are recomputed from the counts.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,33 +24,151 @@ import numpy as np
 if TYPE_CHECKING:
     from ..corpus.analysis import Analyzer
 
+K1 = 1.5
+B = 0.75
+
 LEXICAL_FILES = ("bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "bm25_vocab.json")
+#: each (term, passage) pair's count and each passage's length: a later build adds passages to
+#: them instead of analysing every passage again (a snapshot without them is rebuilt whole)
+COUNT_FILES = ("bm25_tf.npy", "bm25_doclen.npy")
+#: what an empty passage counts as (BM25 needs a term per passage)
+EMPTY = "\x00"
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """How often each term occurs in each passage, in compressed sparse columns, terms sorted.
+
+    Column ``vocab[term]`` holds rows ``indices[indptr[c]:indptr[c + 1]]`` (ascending) with counts
+    ``tf[...]``; ``doc_len[row]`` is the passage's number of terms. Only terms that occur are columns.
+    """
+
+    vocab: dict[str, int]
+    indptr: np.ndarray  # int64, columns + 1
+    indices: np.ndarray  # int32, passage rows
+    tf: np.ndarray  # int32
+    doc_len: np.ndarray  # int64, per passage
+
+    @classmethod
+    def of(cls, documents: Sequence[Sequence[str]]) -> TermCounts:
+        """Count the terms of ``documents`` (an empty one counts as one :data:`EMPTY` term)."""
+        counters = [Counter(doc or (EMPTY,)) for doc in documents]
+        terms = sorted(set().union(*counters)) if counters else []
+        vocab = {t: i for i, t in enumerate(terms)}
+        nnz = sum(len(c) for c in counters)
+        cols = np.fromiter((vocab[t] for c in counters for t in c), dtype=np.int32, count=nnz)
+        tf = np.fromiter((n for c in counters for n in c.values()), dtype=np.int32, count=nnz)
+        rows = np.repeat(np.arange(len(counters), dtype=np.int32), [len(c) for c in counters])
+        doc_len = np.fromiter((max(1, len(doc)) for doc in documents), dtype=np.int64, count=len(counters))
+        return cls._from_entries(terms, cols, rows, tf, doc_len)
+
+    @classmethod
+    def _from_entries(
+        cls, terms: list[str], cols: np.ndarray, rows: np.ndarray, tf: np.ndarray, doc_len: np.ndarray
+    ) -> TermCounts:
+        """Columns from (column, row, count) entries whose rows ascend within each column, in order
+        of column then row after a stable sort; columns no entry uses are dropped."""
+        order = np.argsort(cols, kind="stable")
+        cols, rows, tf = cols[order], rows[order], tf[order]
+        per_column = np.bincount(cols, minlength=len(terms))
+        used = per_column > 0
+        if not used.all():
+            renumber = np.cumsum(used) - 1
+            cols = renumber[cols]
+            terms = [t for t, u in zip(terms, used.tolist(), strict=True) if u]
+            per_column = per_column[used]
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(per_column, out=indptr[1:])
+        return cls(
+            {t: i for i, t in enumerate(terms)},
+            indptr,
+            rows.astype(np.int32, copy=False),
+            tf.astype(np.int32, copy=False),
+            doc_len.astype(np.int64, copy=False),
+        )
+
+    def extended(self, kept: np.ndarray, documents: Sequence[Sequence[str]]) -> TermCounts:
+        """The counts of passages ``kept`` (rows of these counts, ascending), then of ``documents``:
+        what :meth:`of` gives for those passages' terms, without analysing the kept ones again."""
+        kept = np.asarray(kept, dtype=np.int64)
+        added = TermCounts.of(documents)
+        new_row = np.full(len(self.doc_len), -1, dtype=np.int64)
+        new_row[kept] = np.arange(len(kept))
+        old_cols = np.repeat(np.arange(len(self.vocab), dtype=np.int64), np.diff(self.indptr))
+        rows = new_row[self.indices]
+        stays = rows >= 0
+        # Both vocabularies are sorted: merged, each old column moves up by the new terms before it.
+        old_terms = list(self.vocab)
+        new_terms = sorted(t for t in added.vocab if t not in self.vocab)
+        terms = sorted(old_terms + new_terms)  # two sorted runs: a linear merge
+        before = np.searchsorted(
+            np.asarray([bisect_left(old_terms, t) for t in new_terms], dtype=np.int64),
+            np.arange(len(old_terms)),
+            side="right",
+        )
+        old_to_new = np.arange(len(old_terms), dtype=np.int64) + before
+        position = {t: i for i, t in enumerate(terms)} if new_terms else None
+        added_to_new = np.asarray(
+            [position[t] if position is not None else old_to_new[self.vocab[t]] for t in added.vocab],
+            dtype=np.int64,
+        )
+        added_cols = np.repeat(np.arange(len(added.vocab), dtype=np.int64), np.diff(added.indptr))
+        return TermCounts._from_entries(
+            terms,
+            np.concatenate([old_to_new[old_cols[stays]], added_to_new[added_cols]]),
+            np.concatenate([rows[stays], added.indices.astype(np.int64) + len(kept)]),
+            np.concatenate([self.tf[stays], added.tf]),
+            np.concatenate([self.doc_len[kept], added.doc_len]),
+        )
+
+    def weights(self, k1: float, b: float) -> np.ndarray:
+        """Each entry's BM25 contribution (Lucene's idf), computed as bm25s 0.3 does, to the bit:
+        idf in float32 from ``math.log``, the rest in float64, the product rounded to float32."""
+        n_docs = len(self.doc_len)
+        df = np.diff(self.indptr)
+        distinct, which = np.unique(df, return_inverse=True)
+        idf = np.asarray([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in distinct.tolist()], dtype=np.float32)
+        idf = idf[which].astype(np.float64)
+        avg_len = self.doc_len.mean()
+        norm = k1 * ((1 - b) + b * self.doc_len.astype(np.float64) / avg_len)
+        tf = self.tf.astype(np.float64)
+        per_entry_idf = np.repeat(idf, df)
+        return (per_entry_idf * (tf / (norm[self.indices] + tf))).astype(np.float32)
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / COUNT_FILES[0], self.tf, allow_pickle=False)
+        np.save(folder / COUNT_FILES[1], self.doc_len, allow_pickle=False)
 
 
 class LexicalIndex:
     """Term → (passage rows, BM25 contribution) in compressed sparse columns."""
 
-    def __init__(self, vocab: dict[str, int], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        data: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        n_docs: int,
+        *,
+        counts: TermCounts | None = None,
+    ):
         self.vocab = vocab
         self.data = data
         self.indices = indices
         self.indptr = indptr
         self.n_docs = n_docs
+        #: the term counts behind the weights, when built here (a loaded index reads them on demand)
+        self.counts = counts
 
     @classmethod
-    def build(cls, documents: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75) -> LexicalIndex:
-        import bm25s
+    def build(cls, documents: Sequence[Sequence[str]], *, k1: float = K1, b: float = B) -> LexicalIndex:
+        return cls.from_counts(TermCounts.of(documents), k1=k1, b=b)
 
-        model = bm25s.BM25(k1=k1, b=b)
-        # bm25s needs at least one term per document; an empty passage gets a placeholder.
-        model.index([list(doc) or ["\x00"] for doc in documents], show_progress=False)
-        scores = model.scores
+    @classmethod
+    def from_counts(cls, counts: TermCounts, *, k1: float = K1, b: float = B) -> LexicalIndex:
         return cls(
-            {str(term): int(i) for term, i in model.vocab_dict.items()},
-            np.asarray(scores["data"], dtype=np.float32),
-            np.asarray(scores["indices"], dtype=np.int32),
-            np.asarray(scores["indptr"], dtype=np.int64),
-            int(scores["num_docs"]),
+            counts.vocab, counts.weights(k1, b), counts.indices, counts.indptr, len(counts.doc_len), counts=counts
         )
 
     def save(self, folder: Path) -> None:
@@ -53,6 +178,8 @@ class LexicalIndex:
         (folder / "bm25_vocab.json").write_text(
             json.dumps({"n_docs": self.n_docs, "vocab": self.vocab}, ensure_ascii=False), encoding="utf-8"
         )
+        if self.counts is not None:
+            self.counts.save(folder)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
@@ -80,6 +207,20 @@ class LexicalIndex:
             lo, hi = self.indptr[col], self.indptr[col + 1]
             out[self.indices[lo:hi]] += weight * self.data[lo:hi]  # rows are unique within a column
         return out
+
+    def load_counts(self, folder: Path) -> TermCounts | None:
+        """The term counts saved beside this index in ``folder``; None when it has none (an older
+        snapshot) or they do not fit it (the next index is then built from the passages' text)."""
+        if not all((folder / name).is_file() for name in COUNT_FILES):
+            return None
+        tf = np.load(folder / COUNT_FILES[0], allow_pickle=False)
+        doc_len = np.load(folder / COUNT_FILES[1], allow_pickle=False)
+        vocab_sorted = all(a < b for a, b in zip(self.vocab, list(self.vocab)[1:], strict=False))
+        if tf.shape != self.indices.shape or doc_len.shape != (self.n_docs,) or not vocab_sorted:
+            return None
+        if list(self.vocab.values()) != list(range(len(self.vocab))):
+            return None
+        return TermCounts(self.vocab, self.indptr, self.indices, tf.astype(np.int32), doc_len.astype(np.int64))
 
 
 def weighted_query_terms(

@@ -77,8 +77,8 @@ class Build:
     #: time.perf_counter() when the build started (the manifest records the build's duration)
     started: float = 0.0
     kept: Kept | None = None
-    #: manifest entries' extra fields (the file's size and mtime) of the build's own articles, by id
-    file_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: manifest entries' extra fields of the build's own articles, by id: the file's stat, the body fingerprint
+    file_stats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

@@ -1,21 +1,22 @@
 """The embedded store (the default): versioned snapshot folders in the data folder, FAISS inside.
 
-Each build writes a whole new snapshot (vectors reused from the previous one are copied
-in), fsyncs it and switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
+Each build writes a new snapshot (an addition extends the previous vector indexes and BM25
+term counts; otherwise vectors reused from the previous one are copied in), fsyncs it and
+switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ..corpus.analysis import Analyzer, words
 from .bm25 import LexicalIndex
 from .snapshot import (
+    DenseRows,
     Snapshot,
     SnapshotContent,
     current_version,
@@ -61,17 +62,14 @@ class FaissStore:
         extras: list[Any] = []
         local = store is None
         if local and build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
-            # BM25's weights depend on every passage (document frequencies, mean length): rebuilt whole
-            texts = base.passage_texts(kept.passages) if kept is not None and base is not None else []
-            texts += [p.text for p in build.passages]
-            extras.append(LexicalIndex.build(analysed(texts, analyzer)))
+            extras.append(_lexical(build, base, analyzer))
         if build.expander is not None:
             extras.append(build.expander)
         dense = {}
         if local:
             for name, column in build.vectors.items():
-                fresh = column.assemble(name, previous)
-                dense[name] = np.concatenate([build.kept_vectors(name, previous), fresh]) if kept is not None else fresh
+                kept_vectors = partial(build.kept_vectors, name, previous)  # read only if not appended
+                dense[name] = DenseRows(len(build.kept_rows(name)), column.assemble(name, previous), kept_vectors)
         content = SnapshotContent(
             articles=build.articles,
             passages=build.passages,
@@ -103,6 +101,20 @@ class FaissStore:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "folder": str(self.folder)}
+
+
+def _lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> LexicalIndex:
+    """The new version's BM25 index. Its weights depend on every passage (document frequencies,
+    mean length), but the kept passages' term counts are the previous version's: only the
+    build's own passages are analysed (all of them when the previous version kept no counts)."""
+    fresh = [p.text for p in build.passages]
+    kept = build.kept
+    if kept is None or base is None:
+        return LexicalIndex.build(analysed(fresh, analyzer))
+    counts = base.term_counts()
+    if counts is None:
+        return LexicalIndex.build(analysed(base.passage_texts(kept.passages) + fresh, analyzer))
+    return LexicalIndex.from_counts(counts.extended(kept.passages, analysed(fresh, analyzer)))
 
 
 def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:

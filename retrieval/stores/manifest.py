@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import IndexCorrupt
-from .bm25 import LEXICAL_FILES
+from .bm25 import COUNT_FILES, LEXICAL_FILES
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)  # 2: no manifest digest in the folder name, sentence_spans.npy optional
@@ -94,7 +94,7 @@ class Manifest:
             need.update(LEXICAL_FILES)
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
-        return need, need | {SPANS_FILE, *LEXICAL_FILES}
+        return need, need | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES}
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

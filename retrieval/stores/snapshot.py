@@ -31,7 +31,7 @@ import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,7 @@ from ..errors import IndexCorrupt, IndexNotBuilt, ModelMismatch
 from ..types import Article, ArticleInfo, ArticleSummary, Passage
 from .base import LexicalIndex as LexicalSearch
 from .base import VectorSet
-from .bm25 import LEXICAL_FILES, LexicalIndex
+from .bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
 from .build import Kept
 from .local import AnalyzedLexical, FaissVectorSet
 from .manifest import (
@@ -93,13 +93,32 @@ class Savable(Protocol):
 
 
 @dataclass(frozen=True)
+class DenseRows:
+    """One vector set of a new snapshot: the ``kept`` first rows are the previous snapshot's, read
+    back (``read_kept``) only when the index is built afresh (an appended index keeps them as they
+    are), then the build's own rows ``added``."""
+
+    kept: int
+    added: np.ndarray
+    read_kept: Callable[[], np.ndarray]
+
+    def __len__(self) -> int:
+        return self.kept + len(self.added)
+
+    def whole(self) -> np.ndarray:
+        """Every row's vector, in row order."""
+        rows = np.concatenate([self.read_kept(), self.added]) if self.kept else self.added
+        return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+@dataclass(frozen=True)
 class SnapshotContent:
     """Everything one snapshot holds, computed by the indexer."""
 
     articles: Sequence[Article]
     passages: Sequence[Passage]
     sentences: Sequence[tuple[int, int, int]]  # (passage row, char_start, char_end) in article body
-    dense: dict[str, np.ndarray]  # "embedding" | "multilingual" (per passage) | "sentences" (per sentence)
+    dense: dict[str, DenseRows]  # "embedding" | "multilingual" (per passage) | "sentences" (per sentence)
     encoders: dict[str, dict[str, Any]]
     analyzer: dict[str, Any]
     chunking: dict[str, Any]
@@ -120,7 +139,7 @@ class SnapshotContent:
     kept: Kept | None = None
     base: Snapshot | None = None
     #: extra manifest fields (the file's size and mtime) of the articles in ``articles``, by id
-    file_stats: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    file_stats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def size(self) -> int:
         return len(self.passages) + (len(self.kept.passages) if self.kept is not None else 0)
@@ -147,15 +166,15 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     if content.kept is not None and kept is None:
         raise ValueError("rows to keep but no previous snapshot")
     index_types = {}
-    for name, vectors in content.dense.items():
+    for name, rows in content.dense.items():
         expected = content.sentence_count() if name == "sentences" else content.size()
-        if len(vectors) != expected:
-            raise ValueError(f"{name}: {len(vectors)} vectors for {expected} rows")
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        appended = _appended(name, vectors, content)
+        if len(rows) != expected:
+            raise ValueError(f"{name}: {len(rows)} vectors for {expected} rows")
+        appended = _appended(name, rows, content)
         if appended is not None:
             index, index_types[name] = appended
         else:
+            vectors = rows.whole()
             index, index_types[name] = _vector_index(name, vectors, content)
             index.add(vectors)
         faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
@@ -276,7 +295,7 @@ def _kind(content: SnapshotContent, rows: int) -> str:
     return content.index_kind
 
 
-def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple[Any, str] | None:
+def _appended(name: str, rows: DenseRows, content: SnapshotContent) -> tuple[Any, str] | None:
     """The previous snapshot's index of set ``name`` with the new rows added, when the build only
     appends rows and a full write would build the same kind of index; else None.
 
@@ -293,12 +312,12 @@ def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple
         return None
     kept_rows = kept.sentences if name == "sentences" else kept.passages
     n = len(kept_rows)
-    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or len(vectors) < n or old.d != vectors.shape[1]:
+    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or rows.kept != n or old.d != rows.added.shape[1]:
         return None  # a previous row is dropped: the rows after it move
-    kind = _kind(content, len(vectors))
+    kind = _kind(content, len(rows))
     was = base.manifest.index_types.get(name, "flat") if base is not None else ""
     if name != "sentences" and kind == "ivf-sq8":
-        lists = ivf_lists(len(vectors))
+        lists = ivf_lists(len(rows))
         same = isinstance(old, faiss.IndexIVFScalarQuantizer) and lists / 2 <= old.nlist <= lists * 2
     elif kind == "hnsw":
         same = was == f"hnsw{HNSW_M}"
@@ -309,7 +328,7 @@ def _appended(name: str, vectors: np.ndarray, content: SnapshotContent) -> tuple
     if not same:
         return None
     index = faiss.clone_index(old)
-    index.add(np.ascontiguousarray(vectors[n:]))
+    index.add(np.ascontiguousarray(rows.added, dtype=np.float32))
     return index, was
 
 
@@ -494,6 +513,7 @@ class Snapshot:
         self.path = Path(path)
         self.version = self.path.name
         self._db: sqlite3.Connection | None = None
+        self._bm25: LexicalIndex | None = None  # the loaded BM25 arrays (the FAISS store only)
         self._lock = threading.Lock()
         #: articles whose stored vectors may not match this version (an interrupted server write):
         #: the next build re-embeds them; "*" means all
@@ -566,6 +586,7 @@ class Snapshot:
         lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
         if lexical is not None and lexical.n_docs != n_passages:
             raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
+        self._bm25 = lexical
         self.lexical: LexicalSearch | None = (
             AnalyzedLexical(lexical, Analyzer(m.analyzer.get("language", "french"))) if lexical else None
         )
@@ -725,6 +746,12 @@ class Snapshot:
                 ).fetchall()
             )
         return [found[self._key(int(r))] for r in rows]
+
+    def term_counts(self) -> TermCounts | None:
+        """The BM25 index's term counts, for the next build to extend (None: it must analyse every passage)."""
+        if self._bm25 is None or not all(name in self.manifest.files for name in COUNT_FILES):
+            return None
+        return self._bm25.load_counts(self.path)
 
     def vector_set(self, name: str) -> VectorSet | None:
         """The vector set ``name`` ("embedding", "multilingual", "sentences"), None when not built."""
