@@ -45,6 +45,19 @@ SNAPSHOT_DATA_FILES = frozenset(
 )
 
 
+#: an article about something the seeds never mention (a floating bridge), for adds and removals
+BRIDGE_ARTICLE = """---
+title: Un pont flottant sur le fleuve Toumen
+date: 2024-07-01
+source: Test
+---
+Les ingénieurs ont achevé un pont flottant provisoire sur le fleuve Toumen, entre les deux pays.
+Le pont flottant doit permettre le passage des camions de marchandises pendant l'été.
+
+Les autorités locales ont annoncé que le pont flottant resterait ouvert jusqu'aux premières glaces.
+"""
+
+
 class FakeEmbedder:
     """Hashed bag of accent-folded words: deterministic, fast, and lexical enough to rank."""
 

@@ -21,18 +21,7 @@ from retrieval import Engine, Settings
 from retrieval.evaluation import load_qa
 from retrieval.stores import store_backends
 
-from .support import DEV_QA, SEEDS, fake_encoders, make_settings
-
-FIRST_ARTICLE = """---
-title: Un pont flottant sur le fleuve Toumen
-date: 2024-07-01
-source: Test
----
-Les ingénieurs ont achevé un pont flottant provisoire sur le fleuve Toumen, entre les deux pays.
-Le pont flottant doit permettre le passage des camions de marchandises pendant l'été.
-
-Les autorités locales ont annoncé que le pont resterait ouvert jusqu'aux premières glaces.
-"""
+from .support import BRIDGE_ARTICLE, DEV_QA, SEEDS, fake_encoders, make_settings
 
 
 def _settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest, data: str, articles: Path) -> Settings:
@@ -86,7 +75,7 @@ def test_incremental_changes_then_search_equal_a_full_rebuild(
     seeds = sorted(p.name for p in articles.iterdir())
 
     # An addition that sorts first, then a removal in the middle and an update.
-    (articles / "000_pont.md").write_text(FIRST_ARTICLE, encoding="utf-8")
+    (articles / "000_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
     report = engine.index()
     assert report.added == ("000_pont",) and not report.full_rebuild and report.embedded_passages >= 1
     (articles / seeds[2]).unlink()
@@ -114,7 +103,7 @@ def test_adding_an_article_keeps_every_row_in_place(
     rows = {a: before.article_rows(a) for a in ids}
     size = before.size
 
-    (articles / "000_pont.md").write_text(FIRST_ARTICLE, encoding="utf-8")
+    (articles / "000_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
     engine.index()
     after = engine.snapshot()
     assert {a: after.article_rows(a) for a in ids} == rows
@@ -232,7 +221,7 @@ def test_an_addition_extends_the_previous_vector_indexes(tmp_path: Path, article
     before = engine.snapshot()
     old = {name: before.vector_set(name).vectors(np.arange(len(before.vector_set(name)))) for name in before.dense}
 
-    (articles / "000_pont.md").write_text(FIRST_ARTICLE, encoding="utf-8")
+    (articles / "000_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
     engine.index()
     after = engine.snapshot()
     assert after.manifest.index_types == before.manifest.index_types

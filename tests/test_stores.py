@@ -22,7 +22,17 @@ from retrieval.evaluation import evaluate, load_qa
 from retrieval.registry import STORES
 from retrieval.stores import LexicalQuery, SearchBreadth, make_store, store_backends
 
-from .support import DEV_QA, ROOT, SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, install_package, make_settings
+from .support import (
+    BRIDGE_ARTICLE,
+    DEV_QA,
+    ROOT,
+    SEEDS,
+    TREATY_ARTICLE,
+    FakeEmbedder,
+    fake_encoders,
+    install_package,
+    make_settings,
+)
 
 HELDOUT_QA = ROOT / "eval" / "heldout_qa.jsonl"
 
@@ -51,18 +61,6 @@ def store_engine(store_settings: Settings) -> Engine:
     engine = Engine(store_settings, encoders=fake_encoders())
     engine.index()
     return engine
-
-
-NEW_ARTICLE = """---
-title: Un pont flottant sur le fleuve Toumen
-date: 2024-07-01
-source: Test
----
-Les ingénieurs ont achevé un pont flottant provisoire sur le fleuve Toumen, entre les deux pays.
-Le pont flottant doit permettre le passage des camions de marchandises pendant l'été.
-
-Les autorités locales ont annoncé que le pont flottant resterait ouvert jusqu'aux premières glaces.
-"""
 
 
 def test_answers_from_the_seeds(store_engine: Engine):
@@ -113,7 +111,7 @@ def test_lexical_index_keeps_the_contract(store_engine: Engine):
 def test_add_update_remove_one_article(store_engine: Engine):
     settings = store_engine.settings
     before = store_engine.snapshot()
-    (settings.articles_dir / "900_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
     report = store_engine.index()
     assert report.added == ("900_pont",) and not report.full_rebuild
     new_passages = sum(1 for p, _ in _all_passages(store_engine) if p.article_id == "900_pont")
@@ -122,7 +120,7 @@ def test_add_update_remove_one_article(store_engine: Engine):
     assert hits[0].article.id == "900_pont"
     assert store_engine.snapshot().size == before.size + new_passages
 
-    (settings.articles_dir / "900_pont.md").write_text(NEW_ARTICLE.replace("pont flottant", "bac à câble"), "utf-8")
+    (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE.replace("pont flottant", "bac à câble"), "utf-8")
     report = store_engine.index()
     assert report.updated == ("900_pont",)
     assert store_engine.search("bac à câble", 1)[0].article.id == "900_pont"
@@ -166,7 +164,7 @@ def test_questions_during_reindexing_all_succeed(store_engine: Engine):
     thread = threading.Thread(target=ask)
     thread.start()
     try:
-        (settings.articles_dir / "900_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
+        (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
         store_engine.index()
         store_engine.remove("900_pont")
         store_engine.index(rebuild=True)
