@@ -182,7 +182,7 @@ class Settings(BaseSettings):
     # Cross-lingual query expansion (each question word's nearest article words in the multilingual
     # space): off by default, e5 reads English questions against French passages well without it.
     expansion_vocabulary: int = Field(0, ge=0)
-    # Abstention (see retrieval.answers.extractive.AbstainPolicy): a question is refused when no hit's
+    # Abstention (see retrieval.options.AbstainPolicy): a question is refused when no hit's
     # sentence cosine + passage_weight x passage cosine (+ coverage_weight x rare-word coverage
     # - unseen_weight x share of words unknown to the collection, same-language questions only)
     # reaches the threshold; cross-lingual questions have their own. Calibrated for the default

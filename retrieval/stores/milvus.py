@@ -542,17 +542,8 @@ class MilvusVectorSet:
         k = min(k, len(self), SEARCH_LIMIT)
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
-        found = self.store.call(
-            lambda c: c.search(
-                self.collection,
-                data=[np.asarray(query[0], dtype=np.float32).tolist()],
-                anns_field=self.field,
-                limit=k,
-                search_params={"metric_type": "IP", "params": {"nprobe": breadth.ivf_nprobe}},
-                timeout=READ_SECONDS,
-            )
-        )
-        rows = [self._to_row(hit["id"]) for hit in found[0]]
+        found = self._search(query, k, {"metric_type": "IP", "params": {"nprobe": breadth.ivf_nprobe}})
+        rows = [self._to_row(key) for key, _ in found]
         return np.asarray([r for r in rows if r is not None], dtype=np.int64)
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
@@ -582,11 +573,14 @@ class MilvusVectorSet:
         got: dict[str, float] = {}
         keys = self._to_keys(rows)
         for chunk in _chunks(keys, SEARCH_LIMIT):
-            got.update(self._search(query, in_filter("pk", chunk), len(chunk)))
+            got.update(self._search(query, len(chunk), self.exact, where=in_filter("pk", chunk)))
         # A row being rewritten by an incremental build scores 0 for that moment (as from vectors()).
         return np.asarray([got.get(key, 0.0) for key in keys], dtype=np.float32)
 
-    def _search(self, query: np.ndarray, where: str, limit: int) -> list[tuple[str, float]]:
+    def _search(
+        self, query: np.ndarray, limit: int, params: dict[str, Any], *, where: str = ""
+    ) -> list[tuple[str, float]]:
+        """(key, inner product) of the ``limit`` best rows (among those ``where`` allows), best first."""
         found = self.store.call(
             lambda c: c.search(
                 self.collection,
@@ -594,7 +588,7 @@ class MilvusVectorSet:
                 anns_field=self.field,
                 filter=where,
                 limit=limit,
-                search_params=self.exact,
+                search_params=params,
                 timeout=READ_SECONDS,
             )
         )
