@@ -10,7 +10,8 @@ from typing import Any
 from retrieval.corpus.ingest import AddReport
 from retrieval.engine import Stats
 from retrieval.evaluation import EvalReport
-from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport
+from retrieval.corpus.analysis import tidy
+from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport, Quote
 
 from .texts import Messages, count
 
@@ -53,7 +54,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "title": hit.article.title,
         "date": hit.article.date,
         "source": hit.article.source,
-        "text": hit.passage.text,
+        "text": tidy(hit.passage.text),
         "char_start": hit.passage.char_start,
         "char_end": hit.passage.char_end,
     }
@@ -63,7 +64,9 @@ def search_json(question: str, hits: list[Hit]) -> dict[str, Any]:
     return {"question": question, "hits": [hit_json(h) for h in hits]}
 
 
-def citation_json(c: Citation) -> dict[str, Any]:
+def citation_json(c: Citation, quotes: tuple[Quote, ...] = ()) -> dict[str, Any]:
+    """One citation: ``quote`` is the cited passage; ``sentences`` what the answer quotes of it.
+    Every offset is a character offset into the article's file."""
     return {
         "n": c.n,
         "article_id": c.article.id,
@@ -71,6 +74,11 @@ def citation_json(c: Citation) -> dict[str, Any]:
         "date": c.article.date,
         "source": c.article.source,
         "quote": c.quote,
+        "char_start": c.passage.char_start,
+        "char_end": c.passage.char_end,
+        "sentences": [
+            {"text": q.text, "char_start": q.char_start, "char_end": q.char_end} for q in quotes if q.n == c.n
+        ],
     }
 
 
@@ -79,7 +87,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
-        "citations": [citation_json(c) for c in answer.citations],
+        "citations": [citation_json(c, answer.quotes) for c in answer.citations],
     }
 
 
@@ -163,21 +171,32 @@ def hits_text(question: str, hits: list[Hit]) -> str:
     if not hits:
         return f"No passages found for: {question}"
     blocks = [
-        f"[{h.rank}] {describe(h.article)}  ({h.article.id}, score {h.score:.3f})\n{_indent(h.passage.text)}"
+        f"[{h.rank}] {describe(h.article)}  ({h.article.id}, score {h.score:.3f})\n{_indent(tidy(h.passage.text))}"
         for h in hits
     ]
     return "\n\n".join(blocks)
 
 
-def answer_text(answer: Answer) -> str:
+SOURCES_HINT = {
+    "en": "(`ragbot sources` lists the articles.)",
+    "fr": "(`ragbot sources` liste les articles.)",
+}
+
+
+def answer_text(answer: Answer, *, passages: bool = False) -> str:
+    """The answer, then one line per source: title, date, source, article id and the offsets of what
+    is quoted. ``passages``: each cited passage follows its line, whole."""
     if answer.abstained:
-        return f"{answer.text} (`ragbot sources` lists the articles.)"
-    lines = [answer.text, "", "Sources:"]
+        return f"{answer.text} {SOURCES_HINT.get(answer.language, SOURCES_HINT['en'])}"
+    lines = [answer.text, ""]
     for c in answer.citations:
-        lines.append(
-            f"  [{c.n}] {describe(c.article)}  ({c.article.id}, chars {c.passage.char_start}–{c.passage.char_end})"
-        )
-        lines.append(_indent(f"“{c.quote}”", "      "))
+        spans = [(q.char_start, q.char_end) for q in answer.quotes if q.n == c.n] or [
+            (c.passage.char_start, c.passage.char_end)
+        ]
+        chars = ", ".join(f"{a}–{b}" for a, b in spans)
+        lines.append(f"[{c.n}] {describe(c.article)} · {c.article.id}, chars {chars}")
+        if passages:
+            lines.append(_indent(f"“{c.quote}”", "    "))
     return "\n".join(lines)
 
 

@@ -194,12 +194,10 @@ class Settings(BaseSettings):
     abstain_passage_weight: float = Field(1.0, ge=0, le=4)
     abstain_coverage_weight: float = Field(0.15, ge=0, le=2)
     abstain_unseen_weight: float = Field(0.05, ge=0, le=2)
-    answer_sentences: int = Field(3, ge=1, le=10)
-    # A sentence after the first is quoted only when its cosine is at least this far (0..1) from
-    # the weakest candidate's to the best's: near the best in meaning, not merely sharing words.
-    # 0.7 on PIAF dev: answers carry the gold text for 75.7% of questions, 421 characters on average
-    # (0.5: 77.6%, 507; 0.85: 73.4%, 337), bench/quality.py.
-    answer_min_relevance: float = Field(0.7, ge=0, le=1)
+    # At most this many sentences are quoted; one after the first only when the lead scorer finds it
+    # at least answer_extra_share as likely to answer as the first (and it adds a fact).
+    answer_sentences: int = Field(2, ge=1, le=10)
+    answer_extra_share: float = Field(0.5, ge=0, le=1)
     followup_ttl_seconds: float = Field(900.0, ge=0)
 
     # Optional LLM answers (any OpenAI-compatible chat completions API); off when no URL.

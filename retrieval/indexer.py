@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings, chunk_settings, index_settings
-from .corpus.analysis import Analyzer
+from .corpus.analysis import Analyzer, tidy
 from .corpus.articles import content_hash, load_articles, read_regular_file
 from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
 from .corpus.ingest import STAT_FIELDS, body_fingerprint, file_stat
@@ -341,7 +341,7 @@ def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previo
     plan.passage_source.extend(old_rows if reuse else [None] * len(passages))
     for (i, (start, end)), old in zip(sentences, old_sentences if reuse else [None] * len(sentences), strict=True):
         plan.sentences.append((first + i, start, end))
-        plan.sentence_texts.append(article.body[start:end])
+        plan.sentence_texts.append(tidy(article.body[start:end]))
         plan.sentence_source.append(old)
     return reuse
 

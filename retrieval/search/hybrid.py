@@ -47,8 +47,11 @@ class Searcher:
         self._checked: set[str] = set()
         self._breadth = SearchBreadth(self.settings.hnsw_ef_search, self.settings.ivf_nprobe)
 
-    def search(self, question: str, k: int = 5) -> list[Hit]:
+    def search(self, question: str, k: int = 5, *, focus: str | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``question``. ``focus``: the question as typed, when ``question``
+        is more (a follow-up searched with the one before it); its sentence cosines are kept too."""
         text = clean_question(question)
+        focus = clean_question(focus) if focus and focus != question else None
         snap = self.snapshot
         n = snap.size
         if n == 0:
@@ -66,10 +69,11 @@ class Searcher:
             # One encoder call for the question and its words (the words drive query expansion).
             expanding = snap.expander is not None and bool(snap.expander.vocabulary)
             words = self.analyzer.content_words(text) if expanding else []
-            vectors = self._encode(ml, "multilingual", [text, *words])
-            q_ml = vectors[:1]
+            asked = [focus] if focus else []
+            vectors = self._encode(ml, "multilingual", [text, *asked, *words])
+            q_ml, q_focus = vectors[:1], (vectors[1:2] if focus else None)
             if words:
-                expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
+                expansions = snap.expander.neighbours(words, vectors[1 + len(asked) :], self.settings.expansion)
             multilingual = snap.vector_set("multilingual")
             proposals.append(lambda q=q_ml: multilingual.top(q, pool, self._breadth))  # type: ignore[union-attr]
             passage_cosine = Recorded(lambda c, q=q_ml: multilingual.scores(q, c))  # type: ignore[union-attr]
@@ -78,7 +82,7 @@ class Searcher:
             if sentences is not None and len(snap.sentence_spans):
                 if sentences.searchable:
                     proposals.append(lambda q=q_ml, s=sentences: self._sentence_proposal(s, q, pool))
-                evidence = SentenceScorer(snap, q_ml)
+                evidence = SentenceScorer(snap, q_ml, q_focus)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
@@ -104,6 +108,11 @@ class Searcher:
         best_sentence = evidence.best if evidence is not None else {}
         word_terms = self._word_terms(text, expansions)
         rarity, unseen = self._rarity(text)
+
+        def coverage(sentence: str) -> tuple[float, float]:
+            present = set(self.analyzer.terms(sentence))
+            return _coverage(word_terms, present), _rare_coverage(rarity, present)
+
         hits = []
         for rank, (i, row, (passage, article), present) in enumerate(
             zip(order, rows, found, passage_terms, strict=True), start=1
@@ -118,7 +127,7 @@ class Searcher:
                     evidence=evidence.raw.get(row) if evidence is not None else None,
                     sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
                     coverage=_coverage(word_terms, present),
-                    sentences=evidence.sentences(row, passage, word_terms, self._text_coverage) if evidence else (),
+                    sentences=evidence.sentences(row, passage, coverage) if evidence else (),
                     similarity=passage_cosine.raw.get(row) if passage_cosine is not None else None,
                     rare_coverage=_rare_coverage(rarity, present),
                     unseen=unseen,
@@ -186,9 +195,6 @@ class Searcher:
             missing += df == 0
             out.append((terms, math.log(1 + (n - df + 0.5) / (df + 0.5))))
         return out, (missing / len(out) if out else 0.0)
-
-    def _text_coverage(self, word_terms: list[dict[str, float]], text: str) -> float:
-        return _coverage(word_terms, set(self.analyzer.terms(text)))
 
     def _encode(self, encoder: object, role: str, texts: list[str]) -> np.ndarray:
         vector = encode_queries(encoder, texts)  # type: ignore[arg-type]
