@@ -85,11 +85,10 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
 
 def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
     """Which threshold judges ``question`` ("same" or "cross" language) and its best hit's confidence."""
-    from retrieval.answers.extractive import CORPUS_LANGUAGE
     from retrieval.config import abstain_policy
-    from retrieval.corpus.analysis import detect_language
+    from retrieval.corpus.analysis import detect_language, language_code
 
-    cross = detect_language(question) != CORPUS_LANGUAGE.get(engine.settings.articles_language, "fr")
+    cross = detect_language(question) != language_code(engine.settings.articles_language)
     best = abstain_policy(engine.settings).best(hits, cross_lingual=cross)
     return ("cross" if cross else "same"), (float("-inf") if best is None else best)
 

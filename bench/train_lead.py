@@ -26,7 +26,6 @@ import numpy as np
 
 from retrieval import Engine, Settings
 from retrieval.answers.extractive import ExtractiveAnswerer
-from retrieval.answers.kinds import question_kind
 from retrieval.answers.lead import FEATURES, LeadScorer
 from retrieval.evaluation import fold, load_qa
 
@@ -40,7 +39,7 @@ def collect(engine: Engine, qa: Path, k: int) -> tuple[list[np.ndarray], list[np
             continue
         counts["questions"] += 1
         hits = engine.search(item.question, k)
-        ranked = answerer.rank(hits, question_kind(item.question))
+        ranked = answerer.rank(hits, item.question)
         gold = [(g.doc, fold(g.contains)) for g in item.gold]
         y = np.array(
             [any(c.hit.article.id == doc and text in fold(c.sentence.text) for doc, text in gold) for c, _ in ranked]
@@ -54,21 +53,31 @@ def collect(engine: Engine, qa: Path, k: int) -> tuple[list[np.ndarray], list[np
     return groups, labels, counts
 
 
-def fit(groups: list[np.ndarray], labels: list[np.ndarray], *, l2: float = 1e-3, steps: int = 3000) -> np.ndarray:
+def _padded(groups: list[np.ndarray], labels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Questions as one array (question x candidate x feature), with a mask of real candidates."""
+    width = max(len(x) for x in groups)
+    x = np.zeros((len(groups), width, groups[0].shape[1]))
+    y = np.zeros((len(groups), width))
+    mask = np.zeros((len(groups), width), dtype=bool)
+    for i, (g, lab) in enumerate(zip(groups, labels, strict=True)):
+        x[i, : len(g)], y[i, : len(g)], mask[i, : len(g)] = g, lab, True
+    return x, y, mask
+
+
+def fit(groups: list[np.ndarray], labels: list[np.ndarray], *, l2: float = 1e-3, steps: int = 2000) -> np.ndarray:
     """Weights maximising the mean log of each question's softmax mass on its positives (Adam)."""
-    w = np.zeros(groups[0].shape[1])
+    x, y, mask = _padded(groups, labels)
+    w = np.zeros(x.shape[2])
     m = np.zeros_like(w)
     v = np.zeros_like(w)
     lr, b1, b2 = 0.05, 0.9, 0.999
     for t in range(1, steps + 1):
-        grad = l2 * w
-        for x, y in zip(groups, labels, strict=True):
-            s = x @ w
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            q = p * y
-            q /= q.sum()
-            grad -= (q - p) @ x / len(groups)
+        s = np.where(mask, x @ w, -np.inf)
+        p = np.exp(s - s.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        q = p * y
+        q /= q.sum(axis=1, keepdims=True)
+        grad = l2 * w - np.einsum("qc,qcf->f", q - p, x) / len(groups)
         m = b1 * m + (1 - b1) * grad
         v = b2 * v + (1 - b2) * grad**2
         w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
@@ -97,12 +106,32 @@ def main() -> None:
     ap.add_argument("--model-cache", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="where to write the weights (JSON)")
     ap.add_argument("-k", type=int, default=5)
+    ap.add_argument("--cache", type=Path, default=None, help="features collected once, reused (.npz)")
     args = ap.parse_args()
 
-    settings = Settings(_env_file=None, articles_dir=args.articles, data_dir=args.data, model_cache_dir=args.model_cache)
-    engine = Engine(settings)
-    engine.index()
-    groups, labels, counts = collect(engine, args.qa, args.k)
+    settings = Settings(
+        _env_file=None, articles_dir=args.articles, data_dir=args.data, model_cache_dir=args.model_cache
+    )
+    if args.cache and args.cache.exists():
+        cached = np.load(args.cache, allow_pickle=False)
+        if tuple(cached["features"]) != FEATURES:
+            sys.exit(f"{args.cache} holds other features; delete it")
+        ends = np.cumsum(cached["sizes"])[:-1]
+        groups, labels = np.split(cached["x"], ends), np.split(cached["y"], ends)
+        counts = json.loads(str(cached["counts"]))
+    else:
+        engine = Engine(settings)
+        engine.index()
+        groups, labels, counts = collect(engine, args.qa, args.k)
+        if args.cache:
+            np.savez(
+                args.cache,
+                x=np.concatenate(groups),
+                y=np.concatenate(labels),
+                sizes=np.array([len(g) for g in groups]),
+                features=np.array(FEATURES),
+                counts=json.dumps(counts),
+            )
     print(f"{counts['kept']} questions with a gold candidate among others", file=sys.stderr)
     w = fit(groups, labels)
     baseline = np.zeros(len(FEATURES))

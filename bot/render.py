@@ -7,10 +7,10 @@ import json
 import re
 from typing import Any
 
+from retrieval.corpus.analysis import tidy
 from retrieval.corpus.ingest import AddReport
 from retrieval.engine import Stats
-from retrieval.evaluation import EvalReport
-from retrieval.corpus.analysis import tidy
+from retrieval.evaluation import ConversationReport, EvalReport
 from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport, Quote
 
 from .texts import Messages, count
@@ -312,6 +312,51 @@ def eval_text(report: EvalReport) -> str:
     lines.append(
         f"(MRR over the top {report.k}; abstention from `ask` on unanswerable questions; "
         "quoted = the answer quotes a gold passage's words)"
+    )
+    return "\n".join(lines)
+
+
+def conversations_json(report: ConversationReport) -> dict[str, Any]:
+    return {
+        "answerable": report.answerable,
+        "lead": report.lead,
+        "anywhere": report.anywhere,
+        "false_refusals": report.false_refusals,
+        "must_refuse": report.must_refuse,
+        "refused": report.refused,
+        "mean_answer_chars": round(report.mean_answer_chars, 1),
+        "turns": [
+            {
+                "conversation": t.conversation,
+                "question": t.turn.question,
+                "refuse": t.turn.refuse,
+                "abstained": t.answer.abstained,
+                "lead": t.lead,
+                "anywhere": t.anywhere,
+                "answer": t.answer.text,
+            }
+            for t in report.turns
+        ],
+    }
+
+
+def conversations_text(report: ConversationReport) -> str:
+    """Each turn that went wrong, then the totals."""
+    lines = []
+    for t in report.turns:
+        if t.turn.refuse:
+            verdict = None if t.answer.abstained else "answered, should refuse"
+        elif t.answer.abstained:
+            verdict = "refused, should answer"
+        else:
+            verdict = None if t.lead else ("gold in a later sentence" if t.anywhere else "gold not quoted")
+        if verdict:
+            lines.append(f"{t.conversation}: {t.turn.question}  -> {verdict}")
+    n = report.answerable or 1
+    lines.append(
+        f"lead {report.lead}/{report.answerable} ({report.lead / n:.0%}), gold anywhere {report.anywhere}/"
+        f"{report.answerable}, refused {report.refused}/{report.must_refuse}, false refusals "
+        f"{report.false_refusals}, mean answer {report.mean_answer_chars:.0f} characters"
     )
     return "\n".join(lines)
 

@@ -61,6 +61,8 @@ class FusionWeights:
 @dataclass(frozen=True)
 class SearchSettings:
     weights: FusionWeights = field(default_factory=FusionWeights)
+    #: for a question in another language than the articles' (None: ``weights``)
+    cross_lingual_weights: FusionWeights | None = None
     candidates: int = 100
     expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
     duplicate_jaccard: float = 0.6

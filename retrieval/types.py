@@ -36,6 +36,8 @@ class Article:
     path: str
     content_hash: str
     warnings: tuple[str, ...] = ()
+    #: (start, end) of body text that is never quoted: bylines, datelines, credits
+    unquotable: tuple[tuple[int, int], ...] = ()
 
     @property
     def id(self) -> str:

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrieval import ChunkSettings, chunk_article, load_articles
-from retrieval.corpus.articles import parse_article
 from retrieval.corpus.analysis import tidy
+from retrieval.corpus.articles import parse_article
 from retrieval.corpus.chunking import chunk_spans, paragraph_spans, sentence_spans
 
 from .support import ROOT, SEEDS
@@ -54,7 +54,8 @@ def test_passages_are_bounded_and_cover_the_body_in_order(seeds):
         for a, b in itertools.pairwise(passages):
             assert a.char_end <= b.char_start
             assert article.body[a.char_end : b.char_start].strip() == ""  # nothing is dropped
-        assert article.body[: passages[0].char_start].strip() == "" and not article.body[passages[-1].char_end :].strip()
+        assert not article.body[: passages[0].char_start].strip()
+        assert not article.body[passages[-1].char_end :].strip()
         # Only the very last passage of an article may be short.
         assert all(len(tidy(p.text)) >= DEFAULT.min_chars // 2 for p in passages[:-1])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..corpus.analysis import detect_language, tidy, words
+from ..corpus.analysis import detect_language, language_code, tidy, words
 from ..options import AbstainPolicy
 from ..types import Answer, Citation, Hit, Quote, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
@@ -33,11 +33,6 @@ NOT_FOUND = {
     "en": "I could not find this in the articles.",
     "fr": "Je n’ai pas trouvé cela dans les articles.",
 }
-CORPUS_LANGUAGE = {"french": "fr", "english": "en"}
-# Kinds of answer a sentence shows plainly (a digit, a month): when a question asks for one and no
-# candidate sentence holds it, the articles do not answer it. Names and places are read too loosely
-# for that.
-_PLAIN_KINDS = frozenset({"number", "duration", "date"})
 
 
 def abstention(question: str, language: str) -> Answer:
@@ -62,7 +57,9 @@ class ExtractiveAnswerer:
         scorer: LeadScorer | None = None,
         max_sentences: int = 2,
         from_hits: int = 3,
-        extra_share: float = 0.5,
+        extra_share: float = 0.4,
+        speculation_penalty: float = 0.5,
+        repeat_penalty: float = 1.5,
         corpus_language: str = "french",
     ) -> None:
         self.policy = policy or AbstainPolicy()
@@ -70,7 +67,9 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.from_hits = from_hits
         self.extra_share = extra_share
-        self.corpus_language = CORPUS_LANGUAGE.get(corpus_language, "fr")
+        self.speculation_penalty = speculation_penalty
+        self.repeat_penalty = repeat_penalty
+        self.corpus_language = language_code(corpus_language)
 
     def answer(
         self, question: str, hits: Sequence[Hit], *, language: str | None = None, follow_up: FollowUp | None = None
@@ -84,12 +83,9 @@ class ExtractiveAnswerer:
             return abstention(question, language)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
-        kind = question_kind(asked)
-        ranked = self.rank(hits, kind, follow_up)
+        ranked = self.rank(hits, asked, follow_up)
         if not ranked:
             return abstention(question, language)
-        if kind in _PLAIN_KINDS and not any(kind in c.cues.kinds for c, _ in ranked):
-            return abstention(question, language)  # "how many…?" and no candidate holds a number
         chosen = self._choose(ranked)
         numbers: dict[int, int] = {}
         for c in chosen:
@@ -108,26 +104,26 @@ class ExtractiveAnswerer:
         return question_language != self.corpus_language
 
     def rank(
-        self, hits: Sequence[Hit], kind: str | None, follow_up: FollowUp | None = None
+        self, hits: Sequence[Hit], question: str, follow_up: FollowUp | None = None
     ) -> list[tuple[Candidate, float]]:
-        """Every candidate sentence of the best hits with its probability of answering, most likely first.
+        """Every candidate sentence of the best hits with its probability of answering ``question``
+        (as asked), most likely first.
 
-        A follow-up is answered with something new: the sentences quoted last time are left out
-        while others remain."""
+        Speculation ("pourraient signer") weighs less than a stated fact, and a follow-up is
+        answered with something new where it can: a sentence quoted last time weighs less."""
         pool = list(hits[: self.from_hits])
         usable = [
             [s for s in (h.sentences or (_whole_passage(h),)) if len(s.text) >= 8 and not is_instruction_like(s.text)]
             for h in pool
         ]
-        if follow_up and follow_up.previous:
-            fresh = [
-                [s for s in ss if (h.article.id, s.char_start) not in follow_up.previous]
-                for h, ss in zip(pool, usable, strict=True)
-            ]
-            if any(fresh):
-                usable = fresh
-        cands = candidates(pool, kind, usable)
-        probs = self.scorer.probabilities(cands)
+        cands = candidates(pool, question, question_kind(question), usable)
+        previous = follow_up.previous if follow_up else frozenset()
+        penalties = [
+            self.speculation_penalty * c.cues.speculative
+            + self.repeat_penalty * ((c.hit.article.id, c.sentence.char_start) in previous)
+            for c in cands
+        ]
+        probs = self.scorer.probabilities(cands, penalties)
         return sorted(zip(cands, probs, strict=True), key=lambda cp: -cp[1])
 
     def _choose(self, ranked: list[tuple[Candidate, float]]) -> list[Candidate]:

@@ -47,10 +47,10 @@ class FollowUp:
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
     if _OPENERS.match(question):
         return True
-    own = analyzer.content_words(question)
-    if not own:  # "when?", "Et où ?", "Pourquoi ?"
-        return any(w in QUESTION_WORDS for w in words(question))
-    return len(own) <= 3 and any(w in _PRONOUNS for w in words(question))
+    own, typed = analyzer.content_words(question), words(question)
+    if len(own) <= 3 and any(w in _PRONOUNS for w in typed):  # "Qu'ont-ils vu ?", "how did he describe it?"
+        return True
+    return not own and any(w in QUESTION_WORDS for w in typed)  # "when?", "Et où ?", "Pourquoi ?"
 
 
 def resolve(question: str, previous: str | None, analyzer: Analyzer) -> str:

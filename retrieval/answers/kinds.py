@@ -11,6 +11,7 @@ stating the fact.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 KINDS = ("person", "date", "place", "number", "duration", "reason")
@@ -130,11 +131,11 @@ _CUES = {
         r"|spokesman|spokeswoman|spokesperson|secretary|ambassador)\b",
     ),
 }
-# What could happen, rather than what happened: conditional verbs and hedges, in both languages.
+# What could happen, rather than what happened: a conditional or modal verb ("pourraient signer",
+# "could sign"). Words about speculation ("des spéculations", "d'éventuelles transactions") are not
+# it: the sentence may state a fact about them.
 _SPECULATION = re.compile(
-    r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|serai(?:t|ent)|aurai(?:t|ent)|pourra(?:it|ient)?|devra"
-    r"|éventuel(?:le|s|les)?|probablement|peut-être|spéculations?|hypothèse|possibilité|possible|envisag\w*"
-    r"|could|might|may|would|possibly|probably|perhaps|speculation|likely|expected\s+to)\b",
+    r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should)\b",
     _I,
 )
 
@@ -150,8 +151,23 @@ class Cues:
         return kind is None or kind in self.kinds
 
 
-def sentence_cues(text: str) -> Cues:
-    kinds = {kind for kind, pattern in _CUES.items() if pattern.search(text)}
+def sentence_cues(text: str, question: str = "") -> Cues:
+    """The kinds of answer ``text`` holds that ``question`` does not already name: a sentence
+    answers "when did X meet Y in 2023?" with a date other than 2023, "who met Kim?" with a name
+    other than Kim's."""
+    asked = {_stem(w) for w in re.findall(r"\w+", question.casefold())}
+    kinds = set()
+    for kind, pattern in _CUES.items():
+        for m in pattern.finditer(text):
+            own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
+            if kind == "reason" or any(len(w) > 1 or w.isdigit() for w in own):
+                kinds.add(kind)
+                break
     if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):
         kinds.discard("duration")  # "depuis", "pendant" without a unit of time is no duration
     return Cues(frozenset(kinds), bool(_SPECULATION.search(text)))
+
+
+def _stem(word: str) -> str:
+    """A word's first letters, accents aside: "Putin" and "Poutine" differ, "Pyongyang" matches itself."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()[:5]

@@ -44,8 +44,11 @@ class Candidate:
     features: tuple[float, ...]
 
 
-def candidates(hits: Sequence[Hit], kind: str | None, sentences: Sequence[Sequence[ScoredSentence]]) -> list[Candidate]:
-    """The features of every sentence of ``hits`` (``sentences[i]`` are hit i's to consider)."""
+def candidates(
+    hits: Sequence[Hit], question: str, kind: str | None, sentences: Sequence[Sequence[ScoredSentence]]
+) -> list[Candidate]:
+    """The features of every sentence of ``hits`` (``sentences[i]`` are hit i's to consider) for
+    ``question``, as asked, which asks for a ``kind`` of answer."""
     pairs = [(h, s) for h, ss in zip(hits, sentences, strict=True) for s in ss]
     if not pairs:
         return []
@@ -56,7 +59,7 @@ def candidates(hits: Sequence[Hit], kind: str | None, sentences: Sequence[Sequen
     first = hits[0].rank if hits else 1
     out = []
     for hit, sentence in pairs:
-        cues = sentence_cues(sentence.text)
+        cues = sentence_cues(sentence.text, question)
         gap = sentence.similarity - best
         focus_gap = (
             sentence.focus_similarity - best_focus
@@ -103,8 +106,9 @@ class LeadScorer:
     def score(self, candidate: Candidate) -> float:
         return self.bias + sum(w * x for w, x in zip(self.weights, candidate.features, strict=True))
 
-    def probabilities(self, cands: Sequence[Candidate]) -> list[float]:
-        scores = [self.score(c) for c in cands]
+    def probabilities(self, cands: Sequence[Candidate], penalties: Sequence[float] = ()) -> list[float]:
+        """Softmax of the candidates' scores, each less its penalty (log-odds), if any."""
+        scores = [self.score(c) - p for c, p in zip(cands, penalties or [0.0] * len(cands), strict=True)]
         if not scores:
             return []
         top = max(scores)

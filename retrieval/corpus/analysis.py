@@ -112,6 +112,11 @@ class Analyzer:
         return {"language": self.language, "stemmer": "snowball", "accents": "folded", "stop_words": "fr+en"}
 
 
+def language_code(articles_language: str) -> str:
+    """``"fr"`` / ``"en"`` for a Snowball language name (``"french"``); other languages keep their name."""
+    return {"french": "fr", "english": "en"}.get(articles_language, articles_language)
+
+
 def detect_language(text: str) -> str:
     """``"fr"`` or ``"en"`` for a question, by which language's function words dominate."""
     tokens = words(text)

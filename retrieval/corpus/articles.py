@@ -117,7 +117,9 @@ def parse_article(raw: bytes, path: Path) -> Article:
     text = re.sub(r"[^\n]", " ", text[:start]) + text[start:]
     cleaned = clean(text, markdown=suffix != ".txt", has_title=bool(meta.get("title")))
     body = cleaned.body
-    paragraphs = [body[s:e] for s, e in paragraph_spans(body)]
+    paragraphs = [
+        body[s:e] for s, e in paragraph_spans(body) if not any(a <= s and e <= b for a, b in cleaned.unquotable)
+    ]
     if not paragraphs:
         raise BadArticle(path, "no article text left after cleaning")
     check_prose("\n".join(tidy(p) for p in paragraphs), path)
@@ -132,7 +134,14 @@ def parse_article(raw: bytes, path: Path) -> Article:
         byline=meta.get("byline") or meta.get("author") or cleaned.byline,
         url=fetched.group(1) if fetched else meta.get("url"),
     )
-    return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw), warnings=warnings)
+    return Article(
+        info=info,
+        body=body,
+        path=path.name,
+        content_hash=content_hash(raw),
+        warnings=warnings,
+        unquotable=cleaned.unquotable,
+    )
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:

@@ -1,15 +1,17 @@
 """What of an article file is article text: every line judged by general rules, the rest blanked.
 
 The body an article gets is its file's text *with the same length*: whatever is not article
-text (a title, a byline, a dateline or "Mis à jour" line, a credit such as "Avec Reuters",
-a photo caption, a section heading or the headline of another article left in the page,
-a comment widget, a donation footer, markup) is replaced by spaces, its line breaks kept.
-So every offset into the body is an offset into the file, and every sentence cut from the
-body is verbatim in the file, whitespace aside. Something removed inside a line also ends
-the paragraph there, so no sentence ever joins the text on both sides of it.
+text (the title line, a photo caption, a section heading or the headline of another article
+left in the page, a comment widget, a donation footer, markup) is replaced by spaces, its
+line breaks kept. So every offset into the body is an offset into the file, and every
+sentence cut from the body is verbatim in the file, whitespace aside. Something removed
+inside a line also ends the paragraph there, so no sentence ever joins the text on both
+sides of it.
 
-What such lines say about the article (title, date, author, source) is returned as
-metadata by :func:`clean`, never quoted.
+Lines that say who wrote the article, when and where it was filed and whom it credits (a
+byline, a dateline or "Mis à jour" line, "(Séoul)", "Avec Reuters") stay in the body, where a
+passage shows them and a search can find them, but are *unquotable*: no answer ever quotes
+them as a sentence. What they say is returned as metadata (title, date, author, source).
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ _MD_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)")
 # Where a line ends a statement: its last character before closing quotes and brackets.
 _STATEMENT_END = re.compile(r"[.!?…:;](?:[\s»\"”’)\]]*)$")
 TITLE_MAX = 160
+#: what a line that is not article text may say of the article: left in the body, never quoted
+METADATA = frozenset({"byline", "dateline", "credit"})
 
 
 def normalize_in_place(text: str) -> str:
@@ -82,6 +86,8 @@ class Cleaned:
     """An article file's text, cleaned in place, and what its non-article lines said."""
 
     body: str  # as long as the file's text; only article text is left, the rest is spaces
+    #: (start, end) of the metadata lines left in the body (bylines, datelines, credits): never quoted
+    unquotable: tuple[tuple[int, int], ...] = ()
     title: str | None = None
     date: str | None = None  # as found (the caller normalises it)
     byline: str | None = None
@@ -97,6 +103,12 @@ class _Blanker:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pieces: list[tuple[str, int, int, bool]] = []
+        self.kept: list[tuple[str, int, int]] = []  # metadata left in the body, unquotable
+
+    def keep(self, kind: str, start: int, end: int) -> None:
+        """Leave ``text[start:end]`` in the body, but never to be quoted."""
+        if end > start:
+            self.kept.append((kind, start, end))
 
     def remove(self, kind: str, start: int, end: int, *, breaks: bool = False) -> None:
         """Blank ``text[start:end]``; ``breaks``: it stood inside a line, whose paragraph ends there."""
@@ -207,24 +219,27 @@ def clean(text: str, *, markdown: bool = False, has_title: bool = False) -> Clea
             date = line
         if kind == "see-also" and i + 1 < len(body_lines) and looks_like_heading(body_lines[i + 1][2]):
             blank.remove(kind, *body_lines[i + 1][:2])  # the other article's headline it introduces
-        if kind != "body":
+        if kind in METADATA:
+            blank.keep(kind, start, end)
+        elif kind != "body":
             blank.remove(kind, start, end)
-            continue
-        kept.append((start, end, line))
+        else:
+            kept.append((start, end, line))
 
     for n, (start, end, line) in enumerate(kept):
         if n == 0 and (m := DATELINE.match(line)):  # "(Séoul) Le président…", "SÉOUL – Le dirigeant…"
-            blank.remove("dateline", start, start + m.end())
+            blank.keep("dateline", start, start + m.end())
         if m := _STORY_CREDIT.search(line):
             sources.append(m.group().strip(" ().;,"))
-            blank.remove("credit", end - len(m.group()), end)
+            blank.keep("credit", end - len(m.group()), end)
     return Cleaned(
         body=blank.body(),
+        unquotable=tuple(sorted((s, e) for _, s, e in blank.kept)),
         title=title,
         date=date,
         byline=byline,
         sources=tuple(sources),
-        removed=tuple((k, s, e) for k, s, e, _ in sorted(blank.pieces, key=lambda p: p[1])),
+        removed=tuple(sorted([(k, s, e) for k, s, e, _ in blank.pieces] + blank.kept, key=lambda p: p[1])),
     )
 
 

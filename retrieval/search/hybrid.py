@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..corpus.analysis import Analyzer
+from ..corpus.analysis import Analyzer, detect_language, language_code
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
@@ -58,6 +58,8 @@ class Searcher:
             return []
         pool = min(self.settings.candidates, n)
         w = self.settings.weights
+        if self.settings.cross_lingual_weights and detect_language(text) != language_code(self.analyzer.language):
+            w = self.settings.cross_lingual_weights
         proposals: list[Callable[[], np.ndarray]] = []  # each signal's best passages, asked for at once
         exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
 
@@ -109,9 +111,19 @@ class Searcher:
         word_terms = self._word_terms(text, expansions)
         rarity, unseen = self._rarity(text)
 
+        # A sentence answers the question as asked: a follow-up's own words, not the previous question's.
+        asked_terms, asked_rarity = (
+            (self._word_terms(focus, expansions), self._rarity(focus)[0])
+            if focus
+            else (
+                word_terms,
+                rarity,
+            )
+        )
+
         def coverage(sentence: str) -> tuple[float, float]:
             present = set(self.analyzer.terms(sentence))
-            return _coverage(word_terms, present), _rare_coverage(rarity, present)
+            return _coverage(asked_terms, present), _rare_coverage(asked_rarity, present)
 
         hits = []
         for rank, (i, row, (passage, article), present) in enumerate(
