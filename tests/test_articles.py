@@ -99,22 +99,25 @@ def test_boilerplate_is_gone(seeds, fragment):
         assert fragment not in article.body, (article.id, fragment)
 
 
-def test_what_is_not_article_text_is_metadata_never_body(seeds):
-    body = tidy(seeds["000_6b9ece9a93871e23"].body)
-    for gone in (
-        "Par Adam Morrow",  # byline: kept as the article's byline
-        "Mis à jour",  # dateline: kept as its date
-        "Avec Reuters",  # credit: kept as its source
-        "dans une gare, le 6 janvier 2024 à Séoul",  # a photo caption, credit and all
-        "Allégations de transfert d’armes",  # a section heading
-    ):
-        assert gone not in body, gone
-    assert body.endswith("« architecture de sécurité égale et indivisible en Eurasie ».")
-    assert "Le leader nord-coréen est arrivé en Russie" not in seeds["003_79011271dbdc1a5f"].body  # caption
-    assert "Agence France-Presse" not in seeds["003_79011271dbdc1a5f"].body
-    assert tidy(seeds["003_79011271dbdc1a5f"].body).startswith("Le président russe Vladimir Poutine a accepté")
-    assert tidy(seeds["002_3620be85bbcd42ef"].body).startswith("Le dirigeant nord-coréen")  # "SÉOUL – " is a dateline
-    assert "soldat américain" not in seeds["002_3620be85bbcd42ef"].body  # another article's headline
+def unquotable(article) -> list[str]:
+    return [article.body[a:b] for a, b in article.unquotable]
+
+
+def test_what_is_not_article_text_is_metadata_never_quoted(seeds):
+    talks, visit, letter = seeds["000_6b9ece9a93871e23"], seeds["003_79011271dbdc1a5f"], seeds["002_3620be85bbcd42ef"]
+    # Byline, dateline and credit lines stay in the body (a passage shows them, a search finds them)
+    # but are never quoted; what they say is the article's metadata.
+    dateline = "19 juin 2024 23:09 Mis à jour: 9 juillet 2024 21:57"
+    assert unquotable(talks) == ["Par Adam Morrow", dateline, "Avec Reuters"]
+    assert unquotable(visit) == ["(Séoul) ", "Agence France-Presse"]
+    assert unquotable(letter) == ["SÉOUL – "]
+    # Captions, section headings and another article's headlines are not article text at all.
+    for gone in ("dans une gare, le 6 janvier 2024 à Séoul", "Allégations de transfert d’armes"):
+        assert gone not in talks.body, gone
+    assert "Le leader nord-coréen est arrivé en Russie" not in visit.body  # "PHOTO AGENCE KCNA PAR REUTERS …"
+    assert "Démonstration militaire" not in visit.body
+    assert "soldat américain" not in letter.body and "plus puissant à ce jour" not in letter.body
+    assert tidy(talks.body).endswith("Avec Reuters")
     assert tidy(seeds["001_58e8c327b5777ef9"].body).endswith("a-t-il proféré.")
 
 

@@ -48,9 +48,22 @@ def is_follow_up(question: str, analyzer: Analyzer) -> bool:
     if _OPENERS.match(question):
         return True
     own, typed = analyzer.content_words(question), words(question)
-    if len(own) <= 3 and any(w in _PRONOUNS for w in typed):  # "Qu'ont-ils vu ?", "how did he describe it?"
-        return True
+    if len(own) <= 3 and any(w in _PRONOUNS for w in _leaning_words(question, analyzer)):
+        return True  # "Qu'ont-ils vu ?", "how did he describe it?"
     return not own and any(w in QUESTION_WORDS for w in typed)  # "when?", "Et où ?", "Pourquoi ?"
+
+
+_INVERTED = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
+
+
+def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
+    """The words of ``question`` that may point back, without the French inverted pronoun that
+    repeats a subject the question names ("Les États-Unis ont-ils réagi ?", "Pourquoi Kim a-t-il…")."""
+    out = words(_INVERTED.sub(" ", question))
+    for m in _INVERTED.finditer(question):
+        if not analyzer.content_words(question[: m.start()]):  # "Qu'ont-ils vu ?": nothing before names one
+            out.append(m.group(1).lower())
+    return out
 
 
 def resolve(question: str, previous: str | None, analyzer: Analyzer) -> str:

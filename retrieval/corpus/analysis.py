@@ -20,11 +20,12 @@ def normalize_text(text: str) -> str:
 
 
 def tidy(text: str) -> str:
-    """``text`` as a person reads it: each line's runs of spaces as one, blank lines gone.
+    """``text`` as a person reads it: each line a paragraph with its runs of spaces as one,
+    paragraphs separated by one blank line.
 
-    An article body keeps its file's layout (and blanks where credits, captions and markup
-    stood): this is how its passages and quotes are shown and read by the encoders."""
-    return "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
+    An article body keeps its file's layout (and blanks where captions and markup stood):
+    this is how its passages and quotes are shown, and what the encoders read."""
+    return "\n\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
 
 
 # Function words of questions and prose. French comes from the Snowball list shipped

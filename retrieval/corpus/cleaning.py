@@ -208,9 +208,11 @@ def clean(text: str, *, markdown: bool = False, has_title: bool = False) -> Clea
             blank.remove("title", start, end)
             body_lines = body_lines[1:]
 
+    kinds = [_line_kind(line) for _, _, line in body_lines]
+    if "body" not in kinds:  # short lines only ("a b c", a list of points): they are the text, judged as such
+        kinds = ["body" if k == "heading" else k for k in kinds]
     kept: list[tuple[int, int, str]] = []
-    for i, (start, end, line) in enumerate(body_lines):
-        kind = _line_kind(line, header=i < 6)
+    for i, ((start, end, line), kind) in enumerate(zip(body_lines, kinds, strict=True)):
         if kind == "byline" and byline is None and (m := BYLINE.match(line)):
             byline = m.group(1).strip()
         if kind == "credit" and (m := AGENCY_LINE.match(line)):
@@ -267,7 +269,7 @@ def _inline(blank: _Blanker, line: str, offset: int, *, markdown: bool) -> str:
     return "".join(shown)
 
 
-def _line_kind(line: str, *, header: bool) -> str:
+def _line_kind(line: str) -> str:
     """What one line of an article is: body text, or a kind of thing that is not quoted."""
     if BYLINE.match(line) and len(line) <= 80:
         return "byline"
