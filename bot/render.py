@@ -13,7 +13,7 @@ from retrieval.engine import Stats
 from retrieval.evaluation import ConversationReport, EvalReport
 from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport, Quote
 
-from .texts import Messages, count
+from .texts import Messages, count, messages_for
 
 #: What a terminal may act on rather than print: C0 controls but tab and newline (ESC starts
 #: CSI/OSC sequences, BEL, CR overwrites the line, BS), DEL, the C1 block (U+009B is a
@@ -190,11 +190,7 @@ def answer_text(answer: Answer, *, passages: bool = False) -> str:
         return f"{answer.text} {SOURCES_HINT.get(answer.language, SOURCES_HINT['en'])}"
     lines = [answer.text, ""]
     for c in answer.citations:
-        spans = [(q.char_start, q.char_end) for q in answer.quotes if q.n == c.n] or [
-            (c.passage.char_start, c.passage.char_end)
-        ]
-        chars = ", ".join(f"{a}–{b}" for a, b in spans)
-        lines.append(f"[{c.n}] {describe(c.article)} · {c.article.id}, chars {chars}")
+        lines.append(f"[{c.n}] {describe(c.article)} · {c.article.id}, {_chars(answer, c)}")
         if passages:
             lines.append(_indent(f"“{c.quote}”", "    "))
     return "\n".join(lines)
@@ -379,12 +375,24 @@ def describe_html(article: ArticleInfo) -> str:
 
 
 def answer_html(answer: Answer, texts: Messages) -> str:
-    """The chat reply: the answer, then one line per numbered citation."""
+    """The chat reply: the answer, then one line per numbered citation (title, date, source, article
+    id and the offsets of what is quoted). A refusal speaks the question's language, hint included."""
     if answer.abstained:
-        return _h(texts.not_found)
+        return _h(messages_for(answer.language).not_found)
     lines = [_h(answer.text), ""]
-    lines += [f"[{c.n}] {describe_html(c.article)}" for c in answer.citations]
+    lines += [
+        f"[{c.n}] {describe_html(c.article)} · <code>{_h(c.article.id)}</code>, {_chars(answer, c)}"
+        for c in answer.citations
+    ]
     return "\n".join(lines)
+
+
+def _chars(answer: Answer, citation: Citation) -> str:
+    """``chars 532–797``: the offsets of what the answer quotes from ``citation`` (its passage's if nothing)."""
+    spans = [(q.char_start, q.char_end) for q in answer.quotes if q.n == citation.n] or [
+        (citation.passage.char_start, citation.passage.char_end)
+    ]
+    return "chars " + ", ".join(f"{a}–{b}" for a, b in spans)
 
 
 def sources_html(answer: Answer, texts: Messages) -> str:

@@ -51,6 +51,10 @@ _PHOTO_CREDIT = re.compile(
     r"|\b(?:AFP|Reuters|AP|EPA|KCNA|Yonhap)\s*/|/\s*(?:AFP|Reuters|AP|EPA|KCNA|Yonhap)\b))[^()]{2,120}\)\W*$",
     re.IGNORECASE,
 )
+# The same credit inside a line (a caption a scraper glued to the next paragraph): the sentence
+# before it is the caption.
+_INLINE_PHOTO_CREDIT = re.compile(_PHOTO_CREDIT.pattern.removesuffix(r"\W*$"), re.IGNORECASE)
+_CAPTION_START = re.compile(r"(?:^|(?<=[.!?…»\"”]\s))(?=\S)")
 _STORY_CREDIT = re.compile(r"\s*\(\s*(?:AFP|Reuters|AP|ATS|Belga|DPA|EFE|ANSA|Kyodo|Yonhap|TASS|Xinhua)\s*\)\W*$")
 # An upper-case "PHOTO AGENCE X PAR Y" lead-in: the line is a caption.
 _PHOTO_LEAD = re.compile(r"^(?:PHOTO|PHOTOS|CRÉDIT|CREDIT)\b(?:\s+[A-ZÀ-ÖØ-Þ0-9'’./&-]+)*\s+(?=\S)")
@@ -203,7 +207,7 @@ def clean(text: str, *, markdown: bool = False, has_title: bool = False) -> Clea
     # The title: a first line that reads like one (or a Markdown heading), with more text after it.
     if not has_title and len(body_lines) > 1:
         start, end, line = body_lines[0]
-        if (markdown and _MD_HEADING.match(text[start:end])) or (looks_like_heading(line) and not BYLINE.match(line)):
+        if (markdown and _MD_HEADING.match(text[start:end])) or _line_kind(line) == "heading":
             title = _MD_HEADING.sub("", line).strip()
             blank.remove("title", start, end)
             body_lines = body_lines[1:]
@@ -255,6 +259,10 @@ def _inline(blank: _Blanker, line: str, offset: int, *, markdown: bool) -> str:
 
     for m in _INLINE_CHROME.finditer(line):
         drop("chrome", m.start(), m.end(), breaks=True)
+    for m in _INLINE_PHOTO_CREDIT.finditer(line):
+        if line[m.end() :].strip(" .;,") and not _PHOTO_CREDIT.search(line):  # a credit ending the line: a caption line
+            starts = [c.start() for c in _CAPTION_START.finditer(line, 0, m.start())]
+            drop("caption", starts[-1] if starts else 0, m.end(), breaks=True)
     if markdown:
         if m := _MD_HEADING.match(line):
             drop("markup", 0, m.end(), breaks=False)
@@ -281,6 +289,6 @@ def _line_kind(line: str) -> str:
         return "see-also"
     if _PHOTO_LEAD.match(line) or _PHOTO_CREDIT.search(line):
         return "caption"
-    if looks_like_heading(" ".join(line.split())):
+    if looks_like_heading(_STORY_CREDIT.sub("", " ".join(line.split()))):
         return "heading"
     return "body"

@@ -86,6 +86,8 @@ def find_date(lines: Iterable[str]) -> str | None:
             return _iso(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))
         if m := _ISO_DATE.search(line):
             return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m := _NUMERIC_DATE.search(line):  # 19/06/2024, 19.06.2024: day first, as in French
+            return _iso(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     return None
 
 
