@@ -132,7 +132,10 @@ class Engine:
         # Searched with the previous question, answered in the language of the one asked, with the
         # kind of answer it asks for and something the previous answer did not quote.
         language = answer_language(question, self.conversations.language(chat))
-        follow_up = FollowUp(question, self.conversations.quoted(chat)) if searched != question else None
+        follow_up = None
+        if searched != question:
+            elliptical = not self.analyzer.content_words(question)
+            follow_up = FollowUp(question, self.conversations.quoted(chat), elliptical=elliptical)
         hits = self.search(searched, k, focus=question if follow_up else None)
         answer = self._answerer.answer(searched, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)

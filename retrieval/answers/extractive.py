@@ -58,7 +58,7 @@ class ExtractiveAnswerer:
         max_sentences: int = 2,
         from_hits: int = 3,
         extra_share: float = 0.4,
-        speculation_penalty: float = 0.5,
+        speculation_penalty: float = 1.0,
         repeat_penalty: float = 1.5,
         corpus_language: str = "french",
     ) -> None:
@@ -79,14 +79,15 @@ class ExtractiveAnswerer:
         asked = follow_up.asked if follow_up else question
         asked_in = detect_language(asked)
         language = language or asked_in
-        if self.policy.abstains(hits, cross_lingual=self.cross_lingual(asked_in)):
+        trusted = follow_up is not None and follow_up.about_an_answered_subject and bool(hits)
+        if not trusted and self.policy.abstains(hits, cross_lingual=self.cross_lingual(asked_in)):
             return abstention(question, language)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
         ranked = self.rank(hits, asked, follow_up)
         if not ranked:
             return abstention(question, language)
-        chosen = self._choose(ranked)
+        chosen = self._choose(ranked, question_kind(asked))
         numbers: dict[int, int] = {}
         for c in chosen:
             numbers.setdefault(c.hit.rank, len(numbers) + 1)
@@ -126,7 +127,7 @@ class ExtractiveAnswerer:
         probs = self.scorer.probabilities(cands, penalties)
         return sorted(zip(cands, probs, strict=True), key=lambda cp: -cp[1])
 
-    def _choose(self, ranked: list[tuple[Candidate, float]]) -> list[Candidate]:
+    def _choose(self, ranked: list[tuple[Candidate, float]], kind: str | None) -> list[Candidate]:
         lead, p_lead = ranked[0]
         chosen = [lead]
         for cand, p in ranked[1:]:
@@ -136,6 +137,8 @@ class ExtractiveAnswerer:
                 continue  # a heading may answer, never pad
             if cand.cues.speculative and not lead.cues.speculative:
                 continue  # "could sign" beside "signed"
+            if kind is not None and kind not in cand.cues.kinds:
+                continue  # "when?" is answered with dates only
             if any(_near_duplicate(cand.sentence.text, c.sentence.text) for c in chosen):
                 continue
             chosen.append(cand)

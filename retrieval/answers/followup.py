@@ -42,6 +42,13 @@ class FollowUp:
 
     asked: str
     previous: frozenset[tuple[str, int]] = frozenset()  # (article id, char_start) of each quoted sentence
+    #: it has no word of its own ("and when?", "Et où ?"): it asks about the previous question's subject
+    elliptical: bool = False
+
+    @property
+    def about_an_answered_subject(self) -> bool:
+        """An elliptical follow-up of a question that was answered: the articles hold its subject."""
+        return self.elliptical and bool(self.previous)
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
