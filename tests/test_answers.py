@@ -59,7 +59,7 @@ def test_answers_quote_sentences_verbatim_with_citations(engine: Engine):
     for question in ("aide réciproque en cas d'attaque", "sanctions économiques", "satellite militaire espion"):
         answer = engine.ask(question)
         assert not answer.abstained
-        assert 1 <= len(answer.text.split("\n")) - 1 <= 3
+        assert 1 <= len(answer.text.split("\n")) <= 2  # the answer, and another sentence only if it adds
         assert_grounded(engine, answer)
     assert MUTUAL_AID in engine.ask("aide réciproque en cas d'attaque").text
 
