@@ -514,3 +514,46 @@ def test_an_unreachable_multilingual_model_fails_before_any_embedding(tmp_path):
     assert proc.returncode == 5
     [line] = proc.stderr.splitlines()  # was: the other encoder's progress lines first
     assert "'foo/bar' (RAGBOT_MULTILINGUAL_MODEL)" in line
+
+
+def test_eval_scores_a_conversations_file_turn_by_turn(indexed, tmp_path):
+    conversations = tmp_path / "conversations.jsonl"
+    conversations.write_text(
+        json.dumps(
+            {
+                "id": "c1",
+                "turns": [
+                    {"q": "aide réciproque en cas d'attaque", "gold": ["aide réciproque"]},
+                    {"q": "et quand ?", "gold": ["texte que les articles ne contiennent pas"]},
+                ],
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        + json.dumps({"id": "c2", "turns": [{"q": "Quel temps fait-il à Lisbonne ?", "refuse": True}]})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = indexed("eval", "--json", str(conversations))
+    assert code == 0
+    report = json.loads(out)
+    assert (report["answerable"], report["must_refuse"]) == (2, 1)
+    assert report["lead"] == 1 and report["anywhere"] == 1  # the first turn's quote; the second misses
+    assert report["refused"] == 0 and report["false_refusals"] == 0  # abstention is off with the fake encoder
+    assert report["mean_answer_chars"] > 0
+    turns = report["turns"]
+    assert [(t["conversation"], t["question"]) for t in turns] == [
+        ("c1", "aide réciproque en cas d'attaque"),
+        ("c1", "et quand ?"),
+        ("c2", "Quel temps fait-il à Lisbonne ?"),
+    ]
+    assert turns[0]["lead"] and not turns[1]["anywhere"]
+    code, text, _ = indexed("eval", str(conversations))
+    assert code == 0 and "lead 1/2" in text and "answered, should refuse" in text
+
+
+def test_eval_refuses_a_malformed_conversations_file_in_one_line(indexed, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "turns": [{"q": "sans réponse attendue"}]}\n', encoding="utf-8")
+    code, _, err = indexed("eval", str(bad))
+    assert code != 0 and "bad.jsonl:1: not a conversation" in err and len(err.strip().splitlines()) == 1
