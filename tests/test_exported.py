@@ -143,3 +143,21 @@ def test_two_processes_needing_the_same_export_make_it_once_and_both_load_it_who
     assert [json.loads(out) for out, _ in results] == [whole, whole]
     assert journal.read_text().splitlines() == ["export"]
     assert not folder.with_name("backend.part").exists()
+
+
+def test_the_embedding_table_keeps_each_row_to_within_half_a_step_of_its_int8_scale(tmp_path):
+    from retrieval.encoders.exported import EmbeddingTable
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(0, 0.05, (1000, 16)).astype(np.float32)
+    table[3] = 0  # a row of zeros stays zeros
+    table[7] *= 40  # rows of very different sizes each get their own scale
+    EmbeddingTable.save(table, tmp_path)
+    loaded = EmbeddingTable.load(tmp_path)
+    assert isinstance(loaded.rows, np.memmap) and loaded.dim == 16
+    ids = np.array([[3, 7, 999], [0, 1, 2]])
+    rows = loaded.lookup(ids)
+    assert rows.shape == (2, 3, 16) and rows.dtype == np.float32
+    step = np.abs(table[ids]).max(axis=-1, keepdims=True) / 127
+    assert (np.abs(rows - table[ids]) <= step / 2 + 1e-7).all()
+    assert not rows[0, 0].any()
