@@ -253,3 +253,36 @@ def test_the_onnx_runtime_writes_no_device_id(tmp_path: Path, model_cache: Path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "(1, 384)"
     assert _everything_under(home) == []
+
+
+@pytest.mark.slow
+def test_late_sentence_vectors_come_from_the_passage_pass(tmp_path: Path, model_cache: Path):
+    """RAGBOT_SENTENCE_VECTORS=late: one forward pass per passage gives its vector and its sentences'
+    (their token states pooled); a sentence past the model's length is encoded alone."""
+    from retrieval.encoders.embedding import make_embedder
+
+    settings = make_settings(tmp_path, model_cache_dir=model_cache, sentence_vectors="late")
+    encoder = make_embedder(settings)
+    text = "Un traité à Pyongyang\n\nPoutine est arrivé à Pyongyang. Il a signé un traité avec Kim Jong-un."
+    sentences = ["Poutine est arrivé à Pyongyang.", "Il a signé un traité avec Kim Jong-un."]
+    spans = [(text.index(s), text.index(s) + len(s)) for s in sentences]
+    passages, pooled = encoder.encode_with_spans([text, "court"], [spans, []])
+    np.testing.assert_allclose(passages, encoder.encode([text, "court"]), atol=1e-5)
+    assert pooled[0].shape == (2, encoder.dim) and pooled[1].shape == (0, encoder.dim)
+    np.testing.assert_allclose(np.linalg.norm(pooled[0], axis=1), 1.0, atol=1e-5)
+    alone = encoder.encode(sentences)
+    assert float((pooled[0] * alone).sum(1).min()) > 0.8  # the same sentences, read in their context
+    assert float(pooled[0][0] @ pooled[0][1]) < 0.999
+    far = "mot " * 1000
+    _, cut = encoder.encode_with_spans([far], [[(0, 3), (3990, 3993)]])
+    assert cut[0][0].any() and not cut[0][1].any()
+
+    engine = Engine(settings)
+    engine.index()
+    snap = engine.snapshot()
+    assert snap.manifest.chunking["sentence_vectors"] == "late"
+    rows = np.arange(len(snap.sentence_spans))
+    stored = snap.vector_set("sentences").vectors(rows)
+    texts = [snap.article_body(snap.passages([int(p)])[0][1].id)[a:b] for p, a, b in snap.sentence_spans]
+    assert float((stored * encoder.encode(texts)).sum(1).mean()) > 0.8
+    assert engine.ask("What did the treaty include?").citations

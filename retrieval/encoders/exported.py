@@ -45,6 +45,8 @@ NOTICE_LOGGER = "retrieval.notice"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 T = TypeVar("T")
+#: A character range of a text: (start, end).
+Span = tuple[int, int]
 
 
 def model_cache_dir(cache_dir: Path, ref: ModelRef, backend: str) -> Path:
@@ -322,6 +324,10 @@ class Tokenizer(Protocol):
         """Token ids of each text, with the model's special tokens, truncated to its length."""
         ...
 
+    def ids_and_ends(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        """:meth:`ids`, and where each token ends in its text (characters; -1 for special tokens)."""
+        ...
+
 
 @dataclass(frozen=True)
 class _HfTokenizer:
@@ -329,6 +335,13 @@ class _HfTokenizer:
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.inner.encode_batch(list(texts))]
+
+    def ids_and_ends(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        out = []
+        for e in self.inner.encode_batch(list(texts)):
+            pairs = zip(e.offsets, e.special_tokens_mask, strict=True)
+            out.append((e.ids, np.array([end if special == 0 else -1 for (_, end), special in pairs])))
+        return out
 
 
 @dataclass(frozen=True)
@@ -339,6 +352,18 @@ class _SentencePiece:
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         bos, eos, room = self.inner.bos_id(), self.inner.eos_id(), self.max_len - 2
         return [[bos, *ids[:room], eos] for ids in self.inner.encode(list(texts))]
+
+    def ids_and_ends(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        bos, eos, room = self.inner.bos_id(), self.inner.eos_id(), self.max_len - 2
+        out = []
+        for text, encoded in zip(texts, self.inner.encode(list(texts), return_type="proto"), strict=True):
+            pieces = encoded.pieces[:room]
+            # sentencepiece counts UTF-8 bytes: a piece ends where as many characters have begun
+            raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+            begun = np.concatenate([[0], np.cumsum((raw & 0xC0) != 0x80)])
+            ends = begun[np.array([p.end for p in pieces], dtype=np.int64)] if pieces else np.zeros(0, np.int64)
+            out.append(([bos, *(p.id for p in pieces), eos], np.concatenate([[-1], ends, [-1]])))
+        return out
 
 
 def _hf_tokenizer(folder: Path, max_len: int) -> _HfTokenizer:
@@ -377,6 +402,17 @@ class PromptedEncoder:
         raise NotImplementedError
 
 
+class SpanEncoder(Protocol):
+    """An encoder that also gives vectors of spans of a passage from the passage's own forward pass."""
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``encode(texts)``, and for each text one vector per span (character ranges of the text;
+        a span the model did not read, past its length, gets a zero vector)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Batch:
     """Texts of similar length run together: ``rows`` index the caller's texts, ``lengths`` their tokens."""
@@ -406,6 +442,22 @@ def pack(token_ids: Sequence[Sequence[int]], *, size: int, multiple: int, max_le
             mask[r, :n] = 1
         batches.append(Batch(rows, lengths, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids}))
     return batches
+
+
+def pool_spans(
+    out: list[np.ndarray], batch: Batch, hidden: np.ndarray, ends: Sequence[np.ndarray], spans: Sequence[Sequence[Span]]
+) -> None:
+    """For each text of the batch, the mean of its token states over each of its character spans,
+    L2-normalised, into ``out[text][span]`` ("late chunking": a sentence read in its passage's
+    context, from the passage's own forward pass). A token belongs to the span its last character
+    is in; a span with no token (cut off by the model's length) is left zero."""
+    for r, i in enumerate(batch.rows):
+        token_ends = ends[i]
+        for j, (start, end) in enumerate(spans[i]):
+            inside = (token_ends > start) & (token_ends <= end)
+            if inside.any():
+                pooled = hidden[r, : len(token_ends)][inside].mean(axis=0)
+                out[i][j] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 def pool_into(out: np.ndarray, batch: Batch, hidden: np.ndarray) -> None:

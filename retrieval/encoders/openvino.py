@@ -27,7 +27,7 @@ import os
 import random
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,8 +38,10 @@ from .embedding import ModelRef, no_telemetry, torch_encoder
 from .exported import (
     INPUT_NAMES,
     NOTICE_LOGGER,
+    Batch,
     EmbeddingTable,
     PromptedEncoder,
+    Span,
     ensure_exported,
     keep_sentencepiece,
     load_prompts,
@@ -47,6 +49,7 @@ from .exported import (
     model_cache_dir,
     pack,
     pool_into,
+    pool_spans,
     traceable_body,
 )
 
@@ -186,9 +189,32 @@ class OpenVinoEncoder(PromptedEncoder):
         tokenizer = self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        ids = tokenizer.ids(texts)
+        if texts:
+            self._run(tokenizer.ids(texts), lambda batch, hidden: pool_into(out, batch, hidden))
+        return out
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and the vectors of spans of each passage pooled from the same forward pass
+        (late chunking; :class:`~.exported.SpanEncoder`)."""
+        tokenizer = self._load()
+        shift = len(self._prompts.passage)
+        texts = [self._prompts.passage + t for t in texts]
+        spans = [[(start + shift, end + shift) for start, end in text_spans] for text_spans in spans]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_out = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        if texts:
+            ids, ends = zip(*tokenizer.ids_and_ends(texts), strict=True)
+
+            def pool(batch: Batch, hidden: np.ndarray) -> None:
+                pool_into(out, batch, hidden)
+                pool_spans(span_out, batch, hidden, ends, spans)
+
+            self._run(list(ids), pool)
+        return out, span_out
+
+    def _run(self, ids: list[list[int]], pool: Callable[[Batch, np.ndarray], None]) -> None:
         batches = pack(ids, size=BATCH_TEXTS, multiple=PAD_MULTIPLE, max_len=self._max_len)
         words = self._words
         assert words is not None
@@ -196,13 +222,13 @@ class OpenVinoEncoder(PromptedEncoder):
             _, request = self._latency_model()
             with self._run_lock:
                 request.infer(_feed(words, batches[0].feed["input_ids"], batches[0].feed["attention_mask"]))
-                pool_into(out, batches[0], request.get_output_tensor(0).data)
-            return out
+                pool(batches[0], request.get_output_tensor(0).data)
+            return
         failures: list[BaseException] = []
 
         def done(request, batch) -> None:  # noqa: ANN001 - called by OpenVINO on its own thread
             try:
-                pool_into(out, batch, request.get_output_tensor(0).data)
+                pool(batch, request.get_output_tensor(0).data)
             except BaseException as err:  # surfaced below: an exception here would be lost
                 failures.append(err)
 
@@ -214,7 +240,6 @@ class OpenVinoEncoder(PromptedEncoder):
             queue.wait_all()
         if failures:
             raise failures[0]
-        return out
 
     def _load(self):  # noqa: ANN202 - the tokenizer; exports first if needed
         with self._load_lock:
