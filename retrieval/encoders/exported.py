@@ -97,7 +97,7 @@ def ensure_exported(
     the folder (:mod:`.folder_lock`): one exports while the others wait, then load its export;
     ``load`` runs under the lock, so nothing is replaced while it reads.
     """
-    stamp = stamp | {"model": ref.name} | (ref.rebuild.stamp() if ref.rebuild is not None else {})
+    stamp = stamp | {"model": ref.name} | ({"made_from": ref.rebuild.stamp()} if ref.rebuild is not None else {})
     load = load or _itself
     with folder_lock(folder, exclusive=False):
         if _is_current(folder, product, stamp):
@@ -142,8 +142,12 @@ def _export_into(ref: ModelRef, folder: Path, stamp: dict[str, Any], export: Cal
             if ref.rebuild is not None:
                 notice.info("export: rebuilding %s from its package…", ref.name)
                 source = ref.rebuild.write(scratch / "source")
-            weights = next((source / n for n in WEIGHT_FILES[:2] if (source / n).is_file()), None)
-            made = stamp | {"weights_sha256": file_sha256(weights) if weights else None}
+            if ref.rebuild is not None:  # made from a source the stamp names: its provenance, no weights to hash
+                provenance = source / "rebuild.json"
+                made = stamp | {"rebuild": json.loads(provenance.read_text()) if provenance.is_file() else None}
+            else:
+                weights = next((source / n for n in WEIGHT_FILES[:2] if (source / n).is_file()), None)
+                made = stamp | {"weights_sha256": file_sha256(weights) if weights else None}
             save_tokenizer(source, tmp, model_prompts(ref.name, source))  # first: an export may tokenise
             with _scratch_inside(scratch):
                 export(source, tmp)
