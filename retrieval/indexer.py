@@ -158,15 +158,21 @@ def build_locked(
             progress(done[0], total)
 
     late = encoders.multilingual if chunking.late_sentences else None
-    if late is not None and hasattr(late, "encode_with_spans"):
+    if late is not None and not hasattr(late, "encode_with_spans"):
+        late = None  # this encoder cannot: sentences are encoded alone
+    if late is not None:
         # sentences pooled from their passage's own pass: one pass per passage, no second encoding
         jobs = [job for job in jobs if job[0] not in ("multilingual", "sentences")]
         total = sum(sum(src is None for src in sources) for *_, sources in jobs) + plan.passage_source.count(None)
+    if total and progress:
+        for encoder in [job[1] for job in jobs] + ([late] if late is not None else []):
+            encoder.dim  # noqa: B018 - loads the model (a first run exports it, saying so) before 0% is reported
+        progress(0, total)
     vectors = {
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
-    if late is not None and hasattr(late, "encode_with_spans"):
+    if late is not None:
         vectors |= _late_vectors(late, plan, previous, settings.embedding_batch_size, step)
     clock.mark("embed")
     expander = None
