@@ -162,8 +162,8 @@ def _export_into(ref: ModelRef, folder: Path, stamp: dict[str, Any], export: Cal
     notice.info("exported the embedding model in %.0f s; later runs reuse %s", time.perf_counter() - started, folder)
 
 
-#: Said once before an export, on stderr (the figure is what two busy cores took: see the README).
-EXPORT_NOTICE = "exporting the embedding model once (about half a minute): %s for %s…"
+#: Said once before an export, on stderr; the README's Quick start gives the same figure.
+EXPORT_NOTICE = "exporting the embedding model once (about 35 s on two idle cores): %s for %s…"
 
 
 #: Where torch's compiler caches would go (the system temp folder by default: the OpenVINO
