@@ -163,7 +163,7 @@ def _export_into(ref: ModelRef, folder: Path, stamp: dict[str, Any], export: Cal
 
 
 #: Said once before an export, on stderr; the README's Quick start gives the same figure.
-EXPORT_NOTICE = "exporting the embedding model once (about 35 s on two idle cores): %s for %s…"
+EXPORT_NOTICE = "exporting the embedding model once (about 40 s on two idle cores): %s for %s…"
 
 
 #: Where torch's compiler caches would go (the system temp folder by default: the OpenVINO
