@@ -26,13 +26,15 @@ import numpy as np
 
 from retrieval import Engine, Settings
 from retrieval.answers.extractive import ExtractiveAnswerer
+from retrieval.answers.late import LateInteraction
 from retrieval.answers.lead import FEATURES, LeadScorer
 from retrieval.evaluation import fold, load_qa
 
 
 def collect(engine: Engine, qa: Path, k: int) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, int]]:
     """Per answerable question: its candidates' features and which of them hold the gold text."""
-    answerer = ExtractiveAnswerer()  # its candidate pool; the scorer's weights play no part here
+    # Its candidate pool and features, late interaction included; the weights play no part here.
+    answerer = ExtractiveAnswerer(late=LateInteraction(lambda: engine.encoders.multilingual))
     groups, labels, counts = [], [], {"questions": 0, "no_gold_candidate": 0, "kept": 0}
     for item in load_qa(qa):
         if not item.answerable:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .answers.extractive import Answerer, ExtractiveAnswerer
 from .answers.followup import Conversations, FollowUp, answer_language, resolve
+from .answers.late import LateInteraction
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
@@ -78,6 +79,7 @@ class Engine:
             max_sentences=s.answer_sentences,
             extra_share=s.answer_extra_share,
             corpus_language=s.articles_language,
+            late=LateInteraction(lambda: self.encoders.multilingual),
         )
         llm = llm_settings(s)
         if llm is None:

@@ -76,6 +76,14 @@ class FakeEmbedder:
     def dim(self) -> int:
         return self._dim
 
+    def token_states(self, texts: Sequence[str], *, query: bool = False) -> list[np.ndarray]:
+        """One unit vector per word (late interaction): each word's own hashed vector."""
+        out = []
+        for text in texts:
+            words = re.findall(r"\w{3,}", text) or ["_"]
+            out.append(self.encode(words))
+        return out
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self.gate is not None and not self.gate.wait(timeout=60):
             raise TimeoutError("test gate never opened")

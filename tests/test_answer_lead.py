@@ -243,3 +243,16 @@ def test_a_follow_up_is_answered_in_the_language_it_was_asked_in(engine: Engine)
     assert english.language == spoken(english) == "en"
     bare = engine.ask("Kim?", chat="b")  # no word of either language: the chat's last one
     assert bare.language == spoken(bare) == "en"
+
+
+def test_late_interaction_matches_the_question_token_by_token():
+    from retrieval.answers.late import LateInteraction
+
+    from .support import FakeEmbedder
+
+    late = LateInteraction(lambda: FakeEmbedder())
+    scores = late.scores(
+        "Qui a offert une Aurus ?", ["Poutine a offert une Aurus à Kim.", "Le sommet a duré deux heures."]
+    )
+    assert scores is not None and scores[0] > scores[1]
+    assert LateInteraction(lambda: None).scores("Qui ?", ["Une phrase."]) is None  # no token states: no signal

@@ -16,6 +16,7 @@ from ..types import Answer, Citation, Hit, Quote, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
 from .followup import FollowUp
 from .kinds import question_kind
+from .late import LateInteraction
 from .lead import Candidate, LeadScorer, candidates
 from .safety import is_instruction_like
 
@@ -61,6 +62,7 @@ class ExtractiveAnswerer:
         speculation_penalty: float = 1.0,
         repeat_penalty: float = 1.5,
         corpus_language: str = "french",
+        late: LateInteraction | None = None,
     ) -> None:
         self.policy = policy or AbstainPolicy()
         self.scorer = scorer or LeadScorer.bundled()
@@ -69,6 +71,7 @@ class ExtractiveAnswerer:
         self.extra_share = extra_share
         self.speculation_penalty = speculation_penalty
         self.repeat_penalty = repeat_penalty
+        self.late = late  # token-level matching of question and sentences, when the encoder offers it
         self.corpus_language = language_code(corpus_language)
 
     def answer(
@@ -117,7 +120,7 @@ class ExtractiveAnswerer:
             [s for s in (h.sentences or (_whole_passage(h),)) if len(s.text) >= 8 and not is_instruction_like(s.text)]
             for h in pool
         ]
-        cands = candidates(pool, question, question_kind(question), usable)
+        cands = candidates(pool, question, question_kind(question), usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
         penalties = [
             self.speculation_penalty * c.cues.speculative

@@ -19,6 +19,7 @@ from importlib import resources
 
 from ..types import Hit, ScoredSentence
 from .kinds import Cues, sentence_cues
+from .late import LateInteraction, gaps
 
 FEATURES = (
     "similarity_gap",  # cosine with the question minus the best candidate's (<= 0)
@@ -32,6 +33,7 @@ FEATURES = (
     "speculative",  # the sentence says what could be ("pourraient", "could")
     "short",  # fewer than 60 characters
     "log_length",  # log of the length in characters, centred on 150
+    "late_gap",  # late interaction (MaxSim) with the question as asked, minus the best candidate's; 0 without
 )
 WEIGHTS_FILE = "lead_weights.json"
 
@@ -45,20 +47,26 @@ class Candidate:
 
 
 def candidates(
-    hits: Sequence[Hit], question: str, kind: str | None, sentences: Sequence[Sequence[ScoredSentence]]
+    hits: Sequence[Hit],
+    question: str,
+    kind: str | None,
+    sentences: Sequence[Sequence[ScoredSentence]],
+    late: LateInteraction | None = None,
 ) -> list[Candidate]:
     """The features of every sentence of ``hits`` (``sentences[i]`` are hit i's to consider) for
     ``question``, as asked, which asks for a ``kind`` of answer."""
     pairs = [(h, s) for h, ss in zip(hits, sentences, strict=True) for s in ss]
     if not pairs:
         return []
+    late_scores = late.scores(question, [s.text for _, s in pairs]) if late is not None else None
+    late_gaps = gaps(late_scores) if late_scores is not None else [0.0] * len(pairs)
     best = max(s.similarity for _, s in pairs)
     focused = [s.focus_similarity for _, s in pairs if s.focus_similarity is not None]
     best_focus = max(focused) if focused else None
     top = max((h.score for h in hits), default=1.0) or 1.0
     first = hits[0].rank if hits else 1
     out = []
-    for hit, sentence in pairs:
+    for (hit, sentence), late_gap in zip(pairs, late_gaps, strict=True):
         cues = sentence_cues(sentence.text, question)
         gap = sentence.similarity - best
         focus_gap = (
@@ -78,6 +86,7 @@ def candidates(
             float(cues.speculative),
             float(len(sentence.text) < 60),
             math.log(max(len(sentence.text), 10) / 150),
+            float(late_gap),
         )
         out.append(Candidate(hit, sentence, cues, features))
     return out

@@ -417,6 +417,22 @@ class SpanEncoder(Protocol):
         ...
 
 
+class TokenEncoder(Protocol):
+    """An encoder that also gives the states of each token of a text (late interaction)."""
+
+    def token_states(self, texts: Sequence[str], *, query: bool = False) -> list[np.ndarray]:
+        """For each text (read with the query prompt, or the passage one), its tokens' states, special
+        tokens left out, each L2-normalised: shape (tokens, dim)."""
+        ...
+
+
+def keep_token_states(out: list[np.ndarray], batch: Batch, hidden: np.ndarray) -> None:
+    """Each text's token states but its first and last (special) tokens, L2-normalised, into ``out``."""
+    for r, (i, n) in enumerate(zip(batch.rows, batch.lengths, strict=True)):
+        states = np.array(hidden[r, 1 : max(n - 1, 1)], dtype=np.float32)  # a copy: the request reuses its buffer
+        out[i] = states / np.maximum(np.linalg.norm(states, axis=1, keepdims=True), 1e-12)
+
+
 @dataclass(frozen=True)
 class Batch:
     """Texts of similar length run together: ``rows`` index the caller's texts, ``lengths`` their tokens."""

@@ -44,6 +44,7 @@ from .exported import (
     Span,
     ensure_exported,
     keep_sentencepiece,
+    keep_token_states,
     load_prompts,
     load_tokenizer,
     model_cache_dir,
@@ -192,6 +193,17 @@ class OpenVinoEncoder(PromptedEncoder):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if texts:
             self._run(tokenizer.ids(texts), lambda batch, hidden: pool_into(out, batch, hidden))
+        return out
+
+    def token_states(self, texts: Sequence[str], *, query: bool = False) -> list[np.ndarray]:
+        """Each text's token states (:class:`~.exported.TokenEncoder`), for late interaction."""
+        tokenizer = self._load()
+        prompt = self._prompts.query if query else self._prompts.passage
+        out = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
+        if texts:
+            self._run(
+                tokenizer.ids([prompt + t for t in texts]), lambda batch, hidden: keep_token_states(out, batch, hidden)
+            )
         return out
 
     def encode_with_spans(
