@@ -60,7 +60,7 @@ class ExtractiveAnswerer:
         from_hits: int = 3,
         extra_share: float = 0.4,
         speculation_penalty: float = 1.0,
-        repeat_penalty: float = 1.5,
+        repeat_penalty: float = 1.0,
         corpus_language: str = "french",
         late: LateInteraction | None = None,
     ) -> None:
