@@ -344,12 +344,13 @@ class Settings(BaseSettings):
             return None
         import urllib.parse
 
-        try:
+        try:  # urlsplit, .hostname and .port each raise ValueError on their own malformations
             parts = urllib.parse.urlsplit(value.strip())
-            host = parts.hostname
+            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - read for its check: out of range or not a number
         except ValueError:
-            host = None
-        if parts.scheme.lower() not in ("http", "https") or not host:
+            ok = False
+        if not ok:
             raise ValueError("must be an http(s) URL")
         return value.strip()
 
