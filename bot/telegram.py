@@ -277,9 +277,12 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, texts.reindex_running)
         return
     await state.reindex_lock.acquire()
-    await reply(update, texts.reindex_started)
-    chat_id = update.effective_chat.id
-    task = asyncio.create_task(_run_reindex(state, context, chat_id, texts))
+    try:  # a failed acknowledgement (network, blocked chat) must not keep the lock for ever
+        await reply(update, texts.reindex_started)
+    except BaseException:
+        state.reindex_lock.release()
+        raise
+    task = asyncio.create_task(_run_reindex(state, context, update.effective_chat.id, texts))
     state.background.add(task)
     task.add_done_callback(state.background.discard)
 
@@ -337,27 +340,30 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
+    """Re-index in a thread, release the lock (whatever happened), then say how it went."""
+    try:
+        outcome = await _reindex_outcome(state, texts)
+    finally:
+        state.reindex_lock.release()
+    try:
+        await send(context, chat_id, outcome)
+    except Exception:  # the chat may be gone by now; the index is built all the same
+        log.warning("could not tell chat %s how the re-index went", chat_id, exc_info=True)
+
+
+async def _reindex_outcome(state: BotState, texts: Messages) -> str:
     try:
         report = await asyncio.to_thread(state.engine.index)
     except IndexBusy:
-        await send(context, chat_id, texts.reindex_running)
-        return
+        return texts.reindex_running
     except RagbotError as err:
-        await send(context, chat_id, texts.reindex_failed.format(reason=err))
-        return
+        return texts.reindex_failed.format(reason=err)
     except Exception as err:
         log.exception("re-index failed")
-        await send(context, chat_id, texts.reindex_failed.format(reason=type(err).__name__))
-        return
-    finally:
-        state.reindex_lock.release()
+        return texts.reindex_failed.format(reason=type(err).__name__)
     skipped = "".join(f"\n• {e}" for e in report.errors)
-    await send(
-        context,
-        chat_id,
-        texts.reindex_done.format(
-            articles=report.articles, passages=report.passages, seconds=report.seconds, errors=skipped
-        ),
+    return texts.reindex_done.format(
+        articles=report.articles, passages=report.passages, seconds=report.seconds, errors=skipped
     )
 
 

@@ -234,6 +234,25 @@ async def test_admin_reindex_swaps_in_the_new_index(tmp_path: Path, articles_dir
     assert not fake.rejected()
 
 
+async def test_a_failed_reindex_acknowledgement_releases_the_lock(tmp_path: Path, articles_dir: Path, fake: FakeBotAPI):
+    """The reply "Re-indexing..." fails (a blocked chat): the lock is released, so the next
+    /reindex runs and an upload is not kept waiting for ever (issue 21, item 1)."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+        fake.fail_next_with("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
+        fake.push_message("/reindex", user_id=ADMIN)
+        await fake.wait_for(lambda: "something went wrong" in texts(fake.sent_messages(ADMIN)))
+        fake.push_message("/reindex", user_id=ADMIN)
+        await fake.wait_for(lambda: "Re-index done" in texts(fake.sent_messages(ADMIN)))
+        document = fake.add_file("doc-lock", "pont.txt", NEW_ARTICLE.encode())
+        fake.push_message("", user_id=ADMIN, document=document)
+        await fake.wait_for(lambda: "Added" in texts(fake.sent_messages(ADMIN)), timeout=30)
+    said = texts(fake.sent_messages(ADMIN))
+    assert "already running" not in said
+    assert said.count("Re-indexing the articles") == 1
+
+
 # --- load and limits -----------------------------------------------------------------------------
 
 
