@@ -44,21 +44,26 @@ SOURCES_PREFIX = "src:"
 
 
 class AnswerStore:
-    """Recent answers, so a "Sources" button can expand them later (bounded, newest kept)."""
+    """Recent answers, so a "Sources" button can expand them later (bounded, newest kept).
+
+    A key opens its answer only in the chat it was made for: a button's data can be copied
+    into a forged press from another chat.
+    """
 
     def __init__(self, capacity: int = 2000) -> None:
-        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._items: OrderedDict[str, tuple[int, Answer]] = OrderedDict()
         self._capacity = capacity
 
-    def put(self, answer: Answer) -> str:
+    def put(self, answer: Answer, chat_id: int) -> str:
         key = secrets.token_urlsafe(9)
-        self._items[key] = answer
+        self._items[key] = (chat_id, answer)
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return key
 
-    def get(self, key: str) -> Answer | None:
-        return self._items.get(key)
+    def get(self, key: str, chat_id: int) -> Answer | None:
+        chat, answer = self._items.get(key, (None, None))
+        return answer if chat == chat_id else None
 
 
 @dataclass
@@ -244,13 +249,17 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     texts = _texts(update)
     await query.answer()
+    if query.message is None or not query.data:  # our buttons are on our messages: a forged press
+        log.info("button press without a message or data ignored (update %s)", update.update_id)
+        return
     if not await _admit(update, context):
         return
-    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
+    chat_id = query.message.chat.id
+    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX), chat_id)
     if answer is None:
-        await send(context, query.message.chat_id, texts.sources_gone)
+        await send(context, chat_id, texts.sources_gone)
         return
-    await send(context, query.message.chat_id, render.sources_html(answer, texts), html=True)
+    await send(context, chat_id, render.sources_html(answer, texts), html=True)
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -424,7 +433,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if answer.abstained:
         await reply(update, render.answer_html(answer, texts), html=True)
         return
-    key = state.answers.put(answer)
+    key = state.answers.put(answer, update.effective_chat.id)
     button = InlineKeyboardMarkup([[InlineKeyboardButton(texts.sources_button, callback_data=SOURCES_PREFIX + key)]])
     await reply(update, render.answer_html(answer, texts), html=True, markup=button)
 

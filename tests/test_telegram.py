@@ -130,6 +130,47 @@ async def test_expired_sources_button_says_so(fake_engine: Engine, fake: FakeBot
     assert "no longer available" in gone["text"]
 
 
+async def test_a_forged_button_press_without_a_message_is_refused_quietly(
+    fake_engine: Engine, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+):
+    """An inline-mode or forged callback carries no message: no traceback, no reply (issue 21, item 3)."""
+    user = {"id": 61, "is_bot": False, "first_name": "Eve", "language_code": "en"}
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        for extra in ({"inline_message_id": "AAAA"}, {}):
+            fake.push_update(
+                {
+                    "callback_query": {
+                        "id": f"forged-{len(extra)}",
+                        "from": user,
+                        "chat_instance": "1",
+                        "data": "src:x",
+                        **extra,
+                    }
+                }
+            )
+        await fake.wait_for(lambda: len(fake.calls_to("answerCallbackQuery")) == 2)
+        fake.push_message("/sources", user_id=61)  # the bot is still serving
+        await fake.wait_for_messages(1, chat_id=61)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert len(fake.sent_messages(61)) == 1
+
+
+async def test_a_sources_key_answers_only_in_its_own_chat(fake_engine: Engine, fake: FakeBotAPI):
+    """A button's data copied into a press in another chat does not show that chat the quotes."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        fake.push_message("traité de partenariat", user_id=62)
+        [answer] = await fake.wait_for_messages(1, chat_id=62)
+        data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        fake.push_message("bonjour", user_id=63)
+        [elsewhere] = await fake.wait_for_messages(1, chat_id=63)
+        fake.push_callback(data, message=elsewhere, user_id=63)
+        [_, refused] = await fake.wait_for_messages(2, chat_id=63)
+        fake.push_callback(data, message=answer, user_id=62)
+        [_, quotes] = await fake.wait_for_messages(2, chat_id=62)
+    assert "no longer available" in refused["text"]
+    assert "<blockquote>" in last_sent_html(fake, 62)[-1] and "[1]" in quotes["text"]
+
+
 async def test_long_answer_is_split_and_escaped(tmp_path: Path, fake: FakeBotAPI):
     articles = tmp_path / "articles"
     articles.mkdir()
