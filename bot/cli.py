@@ -297,10 +297,10 @@ def evaluate_cmd(
 def serve(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling; webhook when RAGBOT_WEBHOOK_URL is set).
 
-    Needs RAGBOT_TELEGRAM_TOKEN: missing or rejected by the Bot API, it exits 2 at once. An
-    unreachable Bot API is retried with growing waits, one line each. Then builds the index
-    if there is none yet, and serves.
-    Example: RAGBOT_TELEGRAM_TOKEN=123:abc ragbot serve
+    Needs RAGBOT_TELEGRAM_TOKEN: missing, malformed or rejected by the Bot API, it exits 2 at
+    once. An unreachable Bot API is retried with growing waits, one line each. Then builds the
+    index if there is none yet, says in one line that it is serving, and serves until Ctrl-C.
+    Example: RAGBOT_TELEGRAM_TOKEN=123456789:AAE... ragbot serve
     """
     from retrieval.errors import IndexNotBuilt
 
@@ -317,6 +317,11 @@ def serve(ctx: typer.Context) -> None:
         except IndexNotBuilt:
             say("no index yet: indexing the articles first", err=True)
             say(render.index_text(engine.index()), err=True)
+        stats = engine.stats()
+        say(
+            render.serving_text(application.bot.username, settings.store, stats, webhook=bool(settings.webhook_url)),
+            err=True,
+        )
 
     serve_bot(application, settings, before_polling=ensure_index)
 

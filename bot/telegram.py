@@ -31,7 +31,7 @@ from . import render
 from .ratelimit import Decision, RateLimiter
 from .telegram_downloads import DownloadFailed, TooLarge, download_capped
 from .telegram_sending import reply, send
-from .telegram_startup import BotConfigError, describe_error, json_request
+from .telegram_startup import BotConfigError, check_token_shape, describe_error, json_request
 from .texts import Messages, messages_for
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
 
     if settings.telegram_token is None:
         raise BotConfigError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    check_token_shape(settings.telegram_token.get_secret_value())
     if settings.webhook_url and settings.webhook_secret is None:
         raise BotConfigError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
     if not re.match(r"https?://[^/\s]", settings.telegram_api_url):
