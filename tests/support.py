@@ -58,6 +58,17 @@ Les autorités locales ont annoncé que le pont flottant resterait ouvert jusqu'
 """
 
 
+#: the body of a news page about the Tumen railway bridge: five paragraphs, as varied as prose
+#: (a paragraph repeated five times is refused as not prose)
+TUMEN_PARAGRAPHS = (
+    "Un pont ferroviaire relie Khassan et Tumangang sur le Toumen.",
+    "Les travaux, commencés au printemps, ont mobilisé des ouvriers venus des deux pays.",
+    "Moscou présente l'ouvrage comme un symbole du partenariat signé en juin à Pyongyang.",
+    "Les wagons de marchandises pourront franchir le fleuve sans transbordement.",
+    "La Corée du Nord espère ainsi relancer ses échanges avec l'Extrême-Orient russe.",
+)
+
+
 class FakeEmbedder:
     """Hashed bag of accent-folded words: deterministic, fast, and lexical enough to rank."""
 

@@ -16,7 +16,7 @@ from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article
 from retrieval.corpus.ingest import Library, UnknownArticle, body_fingerprint, safe_name
 
-from .support import TREATY_ARTICLE, fake_encoders, make_settings
+from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, fake_encoders, make_settings
 
 ARTICLE = (
     "Un pont ferroviaire sur le fleuve Toumen\n\n"
@@ -27,7 +27,7 @@ PAGE = (
     "<html><head><title>Le pont du Toumen</title><meta name='author' content='Jeanne Martin'>"
     "<meta property='article:published_time' content='2024-07-02'></head><body><nav>Accueil Monde</nav>"
     "<article><h1>Le pont du Toumen</h1>"
-    + "".join(f"<p>Paragraphe {i}. Un pont ferroviaire relie Khassan et Tumangang sur le Toumen.</p>" for i in range(5))
+    + "".join(f"<p>{paragraph}</p>" for paragraph in TUMEN_PARAGRAPHS)
     + "</article></body></html>"
 )
 

@@ -21,7 +21,8 @@ from ..errors import BadArticle, NoArticles
 from ..types import Article, ArticleInfo
 from .analysis import normalize_text
 from .frontmatter import parse_front_matter
-from .plaintext import check_prose, decode
+from .plaintext import decode
+from .prose import check_prose
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
