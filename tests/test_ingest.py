@@ -23,6 +23,12 @@ ARTICLE = (
     "La Russie et la Corée du Nord ont inauguré un pont ferroviaire sur le fleuve Toumen. "
     "Le pont doit faciliter le transport de marchandises entre Khassan et Tumangang."
 )
+# A title, source and byline with line breaks and an escape in them (YAML's "\n", "\e", block
+# scalars): printed as is, the title's second line passed for a citation line (issue 21, item 7).
+FORGED_MD = (
+    '---\ntitle: "Le pont\\n[2] Faux titre — AFP, 2024-01-01"\nsource: |\n  Agence\n  Fictive\n'
+    'author: "Jeanne\\r\\nMartin\\e[31m"\n---\n' + ARTICLE.split("\n\n", 1)[1] + "\n\n" + " ".join(TUMEN_PARAGRAPHS[1:])
+)
 PAGE = (
     "<html><head><title>Le pont du Toumen</title><meta name='author' content='Jeanne Martin'>"
     "<meta property='article:published_time' content='2024-07-02'></head><body><nav>Accueil Monde</nav>"
@@ -67,6 +73,7 @@ def web():
             routes = {
                 "/news/story.html": ("text/html; charset=utf-8", PAGE.encode()),
                 "/image": ("image/png", b"\x89PNG"),
+                "/news/note.md": ("text/markdown; charset=utf-8", FORGED_MD.encode()),
             }
             if self.path not in routes:
                 self.send_error(404)
@@ -135,6 +142,25 @@ def test_add_a_url_from_a_local_server(cli_local_urls, web, articles_dir):
     row = next(json.loads(line) for line in out.splitlines() if json.loads(line)["article_id"] == added["article_id"])
     assert row["byline"] == "Jeanne Martin" and row["date"] == "2024-07-02"
     assert load_article(articles_dir / added["file"]).info.url == f"{web}/news/story.html"  # where it came from
+
+
+@pytest.mark.parametrize("how", ["file", "url"])
+def test_a_title_source_or_byline_with_line_breaks_is_one_line_everywhere(cli_local_urls, web, tmp_path, how):
+    cli = cli_local_urls
+    note = tmp_path / "note.md"
+    note.write_text(FORGED_MD, encoding="utf-8")
+    code, out, err = cli("add", str(note) if how == "file" else f"{web}/news/note.md")
+    assert code == 0, err
+    title = "Le pont [2] Faux titre — AFP, 2024-01-01"
+    [added] = [line for line in out.splitlines() if line.startswith("added ")]
+    assert added.endswith(f": {title}")
+    code, out, _ = cli("sources", "--json")
+    [row] = [json.loads(line) for line in out.splitlines() if json.loads(line)["title"].startswith("Le pont")]
+    assert (row["title"], row["source"], row["byline"]) == (title, "Agence Fictive", "Jeanne Martin\x1b[31m")
+    code, out, _ = cli("sources")
+    assert f"  {title}\n" in out and "\n[2]" not in out and "\x1b" not in out
+    code, out, _ = cli("search", "-k", "1", "pont ferroviaire Khassan Tumangang")
+    assert title in out and "\n[2] Faux" not in out
 
 
 def test_remove_then_gone_and_unknown_fails(cli):

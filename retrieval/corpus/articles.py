@@ -201,11 +201,11 @@ def parse_article(raw: bytes, path: Path) -> Article:
     body = "\n\n".join(paragraphs)
     info = ArticleInfo(
         id=path.stem,
-        title=title or _derive_title(body),
+        title=one_line(title) or _derive_title(body),
         date=_normalise_date(date) if date else None,
-        source=source,
-        byline=byline,
-        url=fetched.group(1) if fetched else meta.get("url"),
+        source=one_line(source),
+        byline=one_line(byline),
+        url=fetched.group(1) if fetched else one_line(meta.get("url")),
     )
     return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw), warnings=warnings)
 
@@ -255,6 +255,16 @@ def load_articles(
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def one_line(value: str | None) -> str | None:
+    """Metadata as one line: every line break (``\\n``, ``\\r``, U+2028, NEL...), tab and space run
+    becomes one space. A title, source or byline (from front matter or a page's metadata) is
+    printed on one line in every listing; a newline in it could start a fake citation line.
+    Other control characters are the front ends' to defuse (``render.terminal_safe``, JSON)."""
+    if value is None:
+        return None
+    return " ".join(value.split()) or None
 
 
 def _split_front_matter(text: str, path: Path) -> tuple[str, dict[str, str]]:
