@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from typer.core import TyperGroup
 
 from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
 from retrieval.encoders.exported import NOTICE_LOGGER
@@ -27,7 +28,29 @@ from .cli_progress import EmbeddingProgress, NoticeHandler
 from .cli_questions import CLI_CHAT, HISTORY_FILE, run_questions
 from .logs import log_crash, setup_logging
 
+
+def _no_bool_metavar(command: Any, ctx: Any) -> Any:
+    """Typer shows ``<bool>`` after every flag (``--json <bool>``), as if it took a value: no metavar."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_bool_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return command
+
+
+class _Group(TyperGroup):
+    """The ``ragbot`` group: its own help and every command's show flags without a metavar."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        return _no_bool_metavar(command, ctx) if command is not None else None
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _no_bool_metavar(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Ask questions about a folder of news articles and see where each answer comes from.",
     no_args_is_help=True,
     add_completion=False,

@@ -235,6 +235,16 @@ def test_help_lists_the_commands(tmp_path):
         assert command in proc.stdout
 
 
+@pytest.mark.parametrize("command", [[], ["index"], ["add"], ["remove"], ["ask"], ["search"], ["sources"], ["stats"]])
+def test_flags_take_no_value_in_the_help(command):
+    """Typer printed `--json <bool>`, `--help <bool>`, as if a flag took a value (issue 21, item 11)."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.output and "<bool>" not in result.output
+    if command:
+        assert "--json" in result.output
+
+
 # --- hostile text never drives the terminal -------------------------------------------------
 
 #: OSC window title + BEL, a CSI colour, C1 CSI (U+009B) and OSC 8 hyperlink (U+009D ... U+009C),
