@@ -125,7 +125,22 @@ def test_partial_success_exits_zero(cli, tmp_path):
     good = tmp_path / "pont.md"
     good.write_text("---\ntitle: Le pont\ndate: 2024-07-02\n---\n" + ARTICLE, encoding="utf-8")
     code, out, err = cli("add", str(good), str(tmp_path / "missing.txt"))
-    assert code == 0 and "added pont: Le pont" in out and "refused missing.txt: no such file" in err
+    assert code == 0 and "added pont: Le pont" in out and f"refused {tmp_path / 'missing.txt'}: no such file" in err
+
+
+def test_a_refused_input_is_named_as_it_was_typed(cli, tmp_path, monkeypatch):
+    """`ragbot add /nonexistent/story.txt` said `refused story.txt` (issue 21, item 11)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "vide.md").write_bytes(b"")
+    code, out, err = cli("add", "/nonexistent/story.txt", "sub/vide.md", "../x/y.pdf", "--json")
+    assert code == 6
+    assert err.splitlines() == [
+        "refused /nonexistent/story.txt: no such file",
+        "refused sub/vide.md: empty file",
+        "refused ../x/y.pdf: unsupported file type '.pdf'; use .txt, .md or .html",
+    ]
+    assert [r["source"] for r in json.loads(out)["refused"]] == ["/nonexistent/story.txt", "sub/vide.md", "../x/y.pdf"]
 
 
 def test_add_a_url_from_a_local_server(cli_local_urls, web, articles_dir):
@@ -309,7 +324,7 @@ def test_duplicate_check_parses_what_changed_since_the_last_build(tmp_path, arti
     report, index = engine.add([str(s) for s in sources])
     assert not report.added and index is None
     assert [str(r) for r in report.refused] == [
-        f"{s.name}: duplicate of {target.name} (same text); not added"
+        f"{s}: duplicate of {target.name} (same text); not added"
         for s, target in zip(sources, (changed, new, touched), strict=True)
     ]
     known = engine.snapshot().manifest.articles

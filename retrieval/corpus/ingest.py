@@ -166,10 +166,11 @@ class Library:
         """Read or download every input and check it fully; no lock needed, nothing written."""
         out: list[Candidate | BadArticle] = []
         for source in sources:
+            url = bool(_URL_LIKE.match(source))
             try:
-                out.append(self._prepare_url(source) if _URL_LIKE.match(source) else self._prepare_file(source))
-            except BadArticle as err:
-                out.append(err)
+                out.append(self._prepare_url(source) if url else self._prepare_file(source))
+            except BadArticle as err:  # named as typed (`/no/such/story.txt`, not `story.txt`)
+                out.append(BadArticle(display_url(source) if url else source.replace("\x00", "\\0"), err.reason))
         return out
 
     def prepare_bytes(self, name: str, raw: bytes, *, source: str | None = None) -> Candidate:
@@ -242,9 +243,7 @@ class Library:
 
     def _write(self, candidate: Candidate, known: dict[str, str], taken: set[str]) -> Added:
         if candidate.fingerprint in known:
-            raise BadArticle(
-                Path(candidate.filename), f"duplicate of {known[candidate.fingerprint]} (same text); not added"
-            )
+            raise BadArticle(candidate.source, f"duplicate of {known[candidate.fingerprint]} (same text); not added")
         target = self._free_name(candidate.filename, taken)
         tmp = target.with_name(f".{target.name}.part")
         with open(tmp, "wb") as fh:
