@@ -353,11 +353,22 @@ def test_every_input_line_gets_exactly_one_json_line(indexed, command):
     code, out, _ = indexed(command, "--json", stdin=stdin)
     assert code == 0
     objs = [json.loads(line) for line in out.splitlines()]
-    assert [o["question"] for o in objs] == ["traité", "", "", "sanctions", "caf\ufffd latin-1", "x" * 2500, "missiles"]
+    echo = "x" * 200 + "…"  # an over-long question is not sent back whole
+    assert [o["question"] for o in objs] == ["traité", "", "", "sanctions", "caf\ufffd latin-1", echo, "missiles"]
     errors = [o.get("error") for o in objs]
     assert errors[1] == errors[2] == "the question is empty"
     assert "not valid UTF-8" in errors[4] and "too long" in errors[5] and "limit is 2000" in errors[5]
     assert errors[0] is errors[3] is errors[6] is None
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_a_megabyte_question_is_not_echoed_back_whole(indexed, command):
+    """1 MB in gave 1.2 MB out, the question repeated in its error line (issue 21, item 11)."""
+    code, out, _ = indexed(command, "--json", stdin="é" * 1_000_000 + "\ntraité\n")
+    assert code == 0
+    [error, answered] = [json.loads(line) for line in out.splitlines()]
+    assert error["question"] == "é" * 200 + "…" and "too long (1000000 characters" in error["error"]
+    assert answered["question"] == "traité" and len(out.splitlines()[0]) < 400
 
 
 def test_a_bad_question_in_a_plain_batch_does_not_lose_the_others(indexed):
