@@ -72,7 +72,8 @@ class BotState:
 
     settings: Settings
     engine: Engine
-    limiter: RateLimiter
+    questions: RateLimiter  # questions: a search each
+    commands: RateLimiter  # everything else a user can ask for: /start, /sources, the Sources button...
     answers: AnswerStore = field(default_factory=AnswerStore)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -117,18 +118,20 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.bot_data["state"] = BotState(
         settings=settings,
         engine=engine,
-        limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        questions=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        commands=RateLimiter(settings.rate_limit_commands, settings.rate_limit_seconds),
     )
-    app.add_handler(CommandHandler(["start", "help"], start))
-    app.add_handler(CommandHandler("sources", sources))
-    app.add_handler(CommandHandler("new", new_conversation))
-    app.add_handler(CommandHandler("ask", ask_command))
-    app.add_handler(CommandHandler("reindex", reindex))
-    app.add_handler(CommandHandler("stats", stats))
+    new = filters.UpdateType.MESSAGE  # an edited message was answered again: only new ones are read
+    app.add_handler(CommandHandler(["start", "help"], start, filters=new))
+    app.add_handler(CommandHandler("sources", sources, filters=new))
+    app.add_handler(CommandHandler("new", new_conversation, filters=new))
+    app.add_handler(CommandHandler("ask", ask_command, filters=new))
+    app.add_handler(CommandHandler("reindex", reindex, filters=new))
+    app.add_handler(CommandHandler("stats", stats, filters=new))
     app.add_handler(CallbackQueryHandler(show_sources, pattern=f"^{SOURCES_PREFIX}"))
-    app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, upload))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
+    app.add_handler(MessageHandler(new & filters.Document.ALL & filters.ChatType.PRIVATE, upload))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
     app.add_error_handler(on_error)
     return app
 
@@ -174,27 +177,36 @@ async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
 Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
 
 
-async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """The per-user rate limit every reply shares: False when over it (the first refusal says so)."""
+async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE, *, question: bool) -> bool:
+    """The user's rate limit: False when over it (the first refusal says so). Questions (a search
+    each) have their budget, RAGBOT_RATE_LIMIT_QUESTIONS; everything else a user can ask for
+    (/start, /help, /sources, /new, the Sources button, refused admin commands) draws on its own,
+    larger one, RAGBOT_RATE_LIMIT_COMMANDS: a newcomer's /start is not a question less, and a
+    flood of commands still gets one notice, then silence."""
+    state = _state(context)
+    limiter = state.questions if question else state.commands
     user = update.effective_user
-    decision = _state(context).limiter.check(user.id if user else update.effective_chat.id)
+    decision = limiter.check(user.id if user else update.effective_chat.id)
     if decision is Decision.NOTIFY:
         await reply(update, _texts(update).slow_down)
     return decision is Decision.ALLOW
 
 
-def rate_limited(handler: Handler) -> Handler:
-    """Run ``handler`` only within the user's rate limit (questions, /sources, /start... share it)."""
+def rate_limited(*, question: bool) -> Callable[[Handler], Handler]:
+    """Run the handler only within the user's budget of questions, or of other requests."""
 
-    @functools.wraps(handler)
-    async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if await _admit(update, context):
-            await handler(update, context)
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if await _admit(update, context, question=question):
+                await handler(update, context)
 
-    return limited
+        return limited
+
+    return decorate
 
 
-@rate_limited
+@rate_limited(question=False)
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows and how to ask."""
     texts = _texts(update)
@@ -206,7 +218,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, texts.welcome.format(articles=len(summaries), dates=span), html=True)
 
 
-@rate_limited
+@rate_limited(question=False)
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
     summaries = await _read_index(update, _state(context).engine.sources)
@@ -214,14 +226,14 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, render.articles_html(summaries, _texts(update)), html=True)
 
 
-@rate_limited
+@rate_limited(question=False)
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new: forget the previous question, so the next one is not read as a follow-up."""
     _state(context).engine.forget(update.effective_chat.id)
     await reply(update, _texts(update).new_conversation)
 
 
-@rate_limited
+@rate_limited(question=True)
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask <question>: works in private chats and groups."""
     question = " ".join(context.args or [])
@@ -231,7 +243,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await answer_question(update, context, question)
 
 
-@rate_limited
+@rate_limited(question=True)
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
     await answer_question(update, context, update.effective_message.text)
@@ -241,7 +253,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """In groups, answer only when mentioned or replied to."""
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
-    if question is not None and await _admit(update, context):
+    if question is not None and await _admit(update, context, question=True):
         await answer_question(update, context, question)
 
 
@@ -253,7 +265,7 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if query.message is None or not query.data:  # our buttons are on our messages: a forged press
         log.info("button press without a message or data ignored (update %s)", update.update_id)
         return
-    if not await _admit(update, context):
+    if not await _admit(update, context, question=False):
         return
     chat_id = query.message.chat.id
     answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX), chat_id)
@@ -270,7 +282,7 @@ def admin_only(handler: Handler) -> Handler:
     async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
         if not _state(context).is_admin(user.id if user else None):
-            if await _admit(update, context):  # refusals count against the limit too
+            if await _admit(update, context, question=False):  # refusals count against the limit too
                 await reply(update, _texts(update).admin_only)
             return
         await handler(update, context)

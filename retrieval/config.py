@@ -231,7 +231,10 @@ class Settings(BaseSettings):
     # `123`, `123,456` or `[123, 456]` (NoDecode: read as text and parsed below, not as JSON only).
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_question_chars: int = Field(500, ge=10, le=4000)
+    # Per user and per RAGBOT_RATE_LIMIT_SECONDS: questions (a search each), and everything else
+    # (/start, /help, /sources, /new, the Sources button, refused admin commands) on its own budget.
     rate_limit_questions: int = Field(5, ge=1)
+    rate_limit_commands: int = Field(20, ge=1)
     rate_limit_seconds: float = Field(60.0, gt=0)
     telegram_concurrency: int = Field(32, ge=1, le=256)
     telegram_send_retries: int = Field(3, ge=0, le=10)

@@ -319,27 +319,55 @@ async def test_flood_from_one_user_is_limited_without_blocking_others(fake_engin
     assert len(flood) == 4  # everything after the notice is dropped silently
 
 
-@pytest.mark.parametrize("command", ["/sources", "/start", "/help", "/new", "/ask", "/stats", "/reindex"])
-async def test_every_command_shares_the_rate_limit(fake_engine: Engine, fake: FakeBotAPI, command: str):
-    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=3, rate_limit_seconds=3600)
+@pytest.mark.parametrize(
+    ("command", "budget"),
+    [(c, "commands") for c in ("/sources", "/start", "/help", "/new", "/stats", "/reindex")] + [("/ask", "questions")],
+)
+async def test_a_flood_of_one_command_is_limited_on_its_budget(
+    fake_engine: Engine, fake: FakeBotAPI, command: str, budget: str
+):
+    settings = bot_settings(
+        fake_engine.settings, fake, rate_limit_questions=3, rate_limit_commands=3, rate_limit_seconds=3600
+    )
     async with running_bot(settings, fake_engine, fake):
         for _ in range(10):
             fake.push_message(command, user_id=33)
         fake.push_message(command, user_id=34)  # someone else is not held back
         await fake.wait_for_messages(1, chat_id=34)
         await fake.wait_for(lambda: len(fake.sent_messages(33)) >= 4)
-        fake.push_message("sanctions", user_id=33)  # questions draw on the same budget
+        fake.push_message("sanctions", user_id=33)  # a question: its own budget, unless /ask spent it
         fake.push_message("/sources", user_id=34)
         await fake.wait_for_messages(2, chat_id=34)
+        if budget == "commands":
+            await fake.wait_for_messages(5, chat_id=33)
     flood = fake.sent_messages(33)
     notices = [m for m in flood if "faster than I can answer" in m["text"]]
-    assert len(notices) == 1 and len(flood) == 4, texts(flood)  # three replies, one notice, then silence
+    assert len(notices) == 1, texts(flood)  # three replies, one notice, then silence
+    assert len(flood) == (5 if budget == "commands" else 4), texts(flood)
 
 
-async def test_the_sources_button_shares_the_rate_limit(fake_engine: Engine, fake: FakeBotAPI):
-    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=3, rate_limit_seconds=3600)
+async def test_a_newcomer_s_commands_do_not_use_up_their_questions(fake_engine: Engine, fake: FakeBotAPI):
+    """/start, /help, /sources counted as questions: the 6th message was told to slow down
+    (issue 21, item 11). Five questions a minute stay five, whatever commands came first."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        for n, text in enumerate(
+            ("/start", "/help", "/sources", "/new", "sanctions", "missiles", "traité", "satellites", "Kim")
+        ):
+            fake.push_message(text, user_id=37)
+            await fake.wait_for_messages(n + 1, chat_id=37)  # one at a time: each gets its reply
+        fake.push_message("une sixième question", user_id=37)
+        await fake.wait_for_messages(10, chat_id=37)
+    sent = fake.sent_messages(37)
+    assert not any("faster than I can answer" in m["text"] for m in sent[:9]), texts(sent)
+    assert "faster than I can answer" in sent[9]["text"]  # the sixth question is over the limit
+
+
+async def test_the_sources_button_draws_on_the_commands_budget(fake_engine: Engine, fake: FakeBotAPI):
+    settings = bot_settings(
+        fake_engine.settings, fake, rate_limit_questions=1, rate_limit_commands=3, rate_limit_seconds=3600
+    )
     async with running_bot(settings, fake_engine, fake):
-        fake.push_message("traité de partenariat", user_id=35)
+        fake.push_message("traité de partenariat", user_id=35)  # the one question allowed
         [answer] = await fake.wait_for_messages(1, chat_id=35)
         data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         for _ in range(10):
@@ -350,8 +378,22 @@ async def test_the_sources_button_shares_the_rate_limit(fake_engine: Engine, fak
     sent = fake.sent_messages(35)
     sources = [m for m in sent if m is not answer and "faster than I can answer" not in m["text"]]
     notices = [m for m in sent if "faster than I can answer" in m["text"]]
-    assert len(sources) == 2 and len(notices) == 1, texts(sent)  # the question used one of the three
+    assert len(sources) == 3 and len(notices) == 1, texts(sent)  # three presses answered, then a notice
     assert all(c.ok for c in fake.calls_to("answerCallbackQuery"))  # every press is acknowledged
+
+
+async def test_an_edited_message_is_not_answered_again(fake_engine: Engine, fake: FakeBotAPI):
+    """Editing a question (or a command) was a second question (issue 21, item 11)."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        fake.push_message("sanctions", user_id=38)
+        await fake.wait_for_messages(1, chat_id=38)
+        asked = fake.current_message(38, 1)  # the user's message, the first in the chat
+        for text in ("sanctions économiques", "/sources", "/reindex"):
+            fake.push_update({"edited_message": {**asked, "text": text, "edit_date": asked["date"] + 5}})
+        fake.push_message("/help", user_id=38)
+        await fake.wait_for_messages(2, chat_id=38)
+    sent = fake.sent_messages(38)
+    assert len(sent) == 2 and "Hello" in sent[1]["text"], texts(sent)
 
 
 async def test_429_is_retried_after_retry_after(fake_engine: Engine, fake: FakeBotAPI):
