@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## run: index ./seeds, then open the question loop
+## run: index the articles (a first run copies the samples in seeds/ to data/articles), then ask
 run: setup
 	$(BIN)/ragbot index
 	$(BIN)/ragbot ask

@@ -99,7 +99,9 @@ def handles_errors(func: F) -> F:
 def main(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
-    articles_dir: Annotated[Path | None, typer.Option(help="Articles folder (RAGBOT_ARTICLES_DIR).")] = None,
+    articles_dir: Annotated[
+        Path | None, typer.Option(help="Articles folder (RAGBOT_ARTICLES_DIR; default: <data dir>/articles).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Index folder (RAGBOT_DATA_DIR).")] = None,
 ) -> None:
     """Settings come from RAGBOT_* environment variables and a .env file; see .env.example."""
@@ -139,7 +141,7 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article.")] = False,
 ) -> None:
-    """Index the articles folder (default ./seeds) into the data folder (default ./data).
+    """Index the articles folder (default ./data/articles) into the data folder (default ./data).
 
     Incremental: unchanged articles keep their vectors; changed ones are re-embedded and
     deleted ones disappear. A running bot or question loop picks the new index up at once.

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from .options import (
@@ -28,6 +28,7 @@ from .registry import ENCODER_BACKENDS, STORES, registered, target
 FORBIDDEN_ADMIN_IDS = frozenset({1087968824, 777000})
 
 DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
+DEFAULT_ARTICLES_FOLDER = "articles"  # in the data folder
 DEFAULT_MULTILINGUAL_MODEL = "none"
 
 #: A Hugging Face hub model name: ``name`` or ``owner/name``.
@@ -135,7 +136,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    articles_dir: Path = Path("seeds")
+    # The articles folder; unset, <data_dir>/articles, created on the first run with a copy of the
+    # sample articles in the repository's seeds/ (which stays untouched: `ragbot add` writes here).
+    articles_dir: Path | None = None
     data_dir: Path = Path("data")
     # Language of the articles (a Snowball stemmer name): stemming, stop words, answer framing.
     articles_language: str = "french"
@@ -260,9 +263,27 @@ class Settings(BaseSettings):
     # Collections are named <prefix>_<version>; letters, digits and underscores.
     milvus_collection_prefix: str = Field("ragbot", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
+    _articles_by_default: bool = PrivateAttr(False)
+
+    @model_validator(mode="after")
+    def _articles_in_the_data_folder(self) -> Settings:
+        if self.articles_dir is None:
+            self.articles_dir = self.data_dir / DEFAULT_ARTICLES_FOLDER
+            self._articles_by_default = True
+        return self
+
+    @property
+    def articles_by_default(self) -> bool:
+        """Whether the articles folder is the default one, which a first run fills with the samples."""
+        return self._articles_by_default
+
     def with_changes(self, **changes: object) -> Settings:
-        """A validated copy with some values replaced (``model_copy`` would skip validation)."""
+        """A validated copy with some values replaced (``model_copy`` would skip validation).
+
+        A default articles folder follows a new ``data_dir``."""
         values = self.model_dump()
+        if self._articles_by_default:
+            values["articles_dir"] = None
         values.update(changes)
         return type(self)(_env_file=None, **values)
 
@@ -276,6 +297,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
+        "articles_dir",
         "telegram_token",
         "webhook_url",
         "webhook_secret",

@@ -442,6 +442,45 @@ def test_an_articles_folder_that_is_not_one_is_named_in_full(tmp_path, kind):
     assert line == f"error: the articles folder {target} {what} (RAGBOT_ARTICLES_DIR)"
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_by_default_articles_live_in_the_data_folder_seeded_from_the_samples(tmp_path):
+    """User articles landed in the git-tracked seeds/ (the default folder). Now the default is
+    <data dir>/articles, a copy of the samples made on the first run (issue 21, item 10)."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    before = _tree(seeds)
+    env = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none"}  # BM25 only: fast
+    story = tmp_path / "story.txt"
+    story.write_text("Un pont ferroviaire\n\n" + " ".join(TUMEN_PARAGRAPHS), encoding="utf-8")
+
+    proc = _ragbot("add", str(story), cwd=tmp_path, env_extra=env)  # a first run may start with `add`
+    assert proc.returncode == 0, proc.stderr
+    articles = tmp_path / "data" / "articles"
+    assert proc.stderr.splitlines()[0] == (
+        f"first run: copied the 5 sample articles from {seeds} into {Path('data') / 'articles'}, "
+        "where your own articles go too (RAGBOT_ARTICLES_DIR chooses another folder)"
+    )
+    assert sorted(_tree(articles)) == sorted([*before, "story.txt"])
+    assert _tree(seeds) == before  # the repository's samples are never written to
+
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0 and "first run" not in proc.stderr, proc.stderr
+    assert "Nothing changed: 6 articles" in proc.stdout
+    proc = _ragbot("--data-dir", "elsewhere", "index", cwd=tmp_path, env_extra=env)  # the default follows
+    assert proc.returncode == 0 and (tmp_path / "elsewhere" / "articles" / "story.txt").exists() is False
+    assert sorted(_tree(tmp_path / "elsewhere" / "articles")) == sorted(before)
+
+
+def test_an_articles_folder_that_exists_is_never_seeded(tmp_path):
+    (tmp_path / "data" / "articles").mkdir(parents=True)  # emptied by its owner: stays empty
+    env = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none"}
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0 and "first run" not in proc.stderr and "0 articles" in proc.stdout, proc.stderr
+    assert list((tmp_path / "data" / "articles").iterdir()) == []
+
+
 def test_index_with_nothing_changed_says_so_and_keeps_the_version(cli):
     code, first, _ = cli("index", "--json")
     assert code == 0 and json.loads(first)["published"] is True
