@@ -4,7 +4,9 @@ and the installed ``ragbot`` script in a subprocess where no model is needed."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
+from bot.logs import setup_logging
 from retrieval import Settings
 
-from .support import DEV_QA, TUMEN_PARAGRAPHS, FakeEmbedder, fake_encoders, make_settings
+from .support import DEV_QA, SEEDS, TUMEN_PARAGRAPHS, FakeEmbedder, fake_encoders, make_settings
 
 SEARCH_HIT_KEYS = {"rank", "score", "article_id", "title", "date", "source", "text", "char_start", "char_end"}
 CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
@@ -479,6 +482,30 @@ def test_an_articles_folder_that_exists_is_never_seeded(tmp_path):
     proc = _ragbot("index", cwd=tmp_path, env_extra=env)
     assert proc.returncode == 0 and "first run" not in proc.stderr and "0 articles" in proc.stdout, proc.stderr
     assert list((tmp_path / "data" / "articles").iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["index"], ["search", "-k", "1", "traité"], ["ask", "traité"], ["sources"]])
+def test_verbose_shows_ragbot_s_own_lines_not_the_libraries(tmp_path, args):
+    """`-v` printed `INFO faiss.loader: Could not load library with AVX512 support` (issue 21, item 9)."""
+    env = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none", "RAGBOT_ARTICLES_DIR": str(SEEDS)}
+    if args[0] != "index":
+        assert _ragbot("index", cwd=tmp_path, env_extra=env).returncode == 0
+    proc = _ragbot("-v", *args, cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    logged = [line for line in proc.stderr.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:", line)]
+    assert all(re.search(r" (INFO|DEBUG) (retrieval|bot|ragbot)[.:]", line) for line in logged), proc.stderr
+    assert "faiss" not in proc.stderr
+
+
+def test_below_warning_only_ragbot_s_loggers_reach_stderr(capsys):
+    setup_logging(logging.INFO)
+    library = logging.getLogger("nncf.some.module")
+    library.setLevel(logging.DEBUG)  # a library that turns its own logger up
+    library.info("library detail")
+    library.warning("library warning")
+    logging.getLogger("retrieval.indexer").info("our progress")
+    err = capsys.readouterr().err
+    assert "library detail" not in err and "library warning" in err and "our progress" in err
 
 
 def test_index_with_nothing_changed_says_so_and_keeps_the_version(cli):
