@@ -54,9 +54,9 @@ OWN_LOGGERS = ("retrieval", "bot", "ragbot")
 
 
 class OnlyOwnDetail(logging.Filter):
-    """Below WARNING, only ragbot's own records: ``-v`` shows our progress, not a library's
+    """Below WARNING, only ragbot's own records: ``-v`` (INFO) shows our progress, not a library's
     (``INFO faiss.loader: Could not load library with AVX512 support``), whatever level the
-    library gave its own logger."""
+    library gave its own logger. At DEBUG (set in code, for debugging) everything shows."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] in OWN_LOGGERS
@@ -68,7 +68,8 @@ def setup_logging(level: int = logging.WARNING, redactor: Redactor | None = None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redactor))
     handler.addFilter(RedactSecrets(redactor))
-    handler.addFilter(OnlyOwnDetail())
+    if level > logging.DEBUG:
+        handler.addFilter(OnlyOwnDetail())
     handler.setLevel(level)  # libraries that set their own logger to DEBUG stay quiet too
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -498,12 +498,19 @@ def test_verbose_shows_ragbot_s_own_lines_not_the_libraries(tmp_path, args):
 
 
 def test_below_warning_only_ragbot_s_loggers_reach_stderr(capsys):
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
     setup_logging(logging.INFO)
-    library = logging.getLogger("nncf.some.module")
-    library.setLevel(logging.DEBUG)  # a library that turns its own logger up
-    library.info("library detail")
-    library.warning("library warning")
-    logging.getLogger("retrieval.indexer").info("our progress")
+    try:
+        library = logging.getLogger("some_library.module")
+        library.setLevel(logging.DEBUG)  # a library that turns its own logger up
+        library.info("library detail")
+        library.warning("library warning")
+        logging.getLogger("retrieval.indexer").info("our progress")
+    finally:  # a handler left on this test's captured stderr would break later tests' logging
+        root.handlers[:] = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
     err = capsys.readouterr().err
     assert "library detail" not in err and "library warning" in err and "our progress" in err
 
