@@ -148,6 +148,7 @@ def index(
     Example: ragbot index --json
     """
     engine = _ctx(ctx).engine()
+    engine.ensure_articles_folder()  # a first run says so on its own line, before the bar
     with EmbeddingProgress(bar=not as_json and sys.stderr.isatty()) as progress:
         report = engine.index(progress=progress, rebuild=rebuild)
     for err in report.errors:

@@ -148,7 +148,7 @@ class Engine:
 
     def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
         """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""
-        self._first_articles()
+        self.ensure_articles_folder()
         return build_index(self.settings, self.encoders, progress=progress, rebuild=rebuild, store=self.store)
 
     def add(self, sources: list[str], *, progress: Progress | None = None) -> tuple[AddReport, IndexReport | None]:
@@ -158,7 +158,7 @@ class Engine:
         server never keeps ``index`` or ``/reindex`` waiting. The lock covers writing the
         files and the re-index.
         """
-        self._first_articles()
+        self.ensure_articles_folder()
         library = self.library()
         prepared = library.prepare(sources)
         with index_lock(self.settings.data_dir):
@@ -175,7 +175,7 @@ class Engine:
 
     def add_upload(self, name: str, raw: bytes) -> tuple[Added, IndexReport]:
         """Add one uploaded file (e.g. a Telegram document), then re-index."""
-        self._first_articles()
+        self.ensure_articles_folder()
         library = self.library()
         candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
         with index_lock(self.settings.data_dir):
@@ -189,8 +189,9 @@ class Engine:
             self.library().remove(article_id)
             return build_locked(self.settings, self.encoders, store=self.store)
 
-    def _first_articles(self) -> None:
-        """The default articles folder starts as a copy of the sample articles (see corpus/samples.py)."""
+    def ensure_articles_folder(self) -> None:
+        """The default articles folder starts as a copy of the sample articles (see corpus/samples.py);
+        ``index`` and ``add`` call it, a front end may call it first (to say so before a progress bar)."""
         if self.settings.articles_by_default:
             seed_articles_folder(self.settings.articles_dir, logging.getLogger(NOTICE_LOGGER))
 
