@@ -18,7 +18,7 @@ from bot.cli import CliContext, app
 from bot.logs import setup_logging
 from retrieval import Settings
 
-from .support import DEV_QA, SEEDS, TUMEN_PARAGRAPHS, FakeEmbedder, fake_encoders, make_settings
+from .support import DEV_QA, SEEDS, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings
 
 SEARCH_HIT_KEYS = {"rank", "score", "article_id", "title", "date", "source", "text", "char_start", "char_end"}
 CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
@@ -304,31 +304,6 @@ TERMINAL_CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *r
     "\u2068",
     "\u2069",
 ]
-
-
-# Enough varied prose around the control characters for the file to read as text.
-ZANZIBAR = (
-    "Le texte fixe les quotas de thon et de poulpe pour les cinq prochaines saisons.",
-    "Les pêcheurs artisanaux obtiennent un accès prioritaire aux eaux proches des récifs.",
-    "Un fonds commun financera la rénovation des quais de Stone Town et de Mkoani.",
-    "Les chalutiers étrangers devront déclarer leurs prises par satellite chaque semaine.",
-    "Des inspecteurs formés sur place contrôleront les débarquements dans trois ports.",
-    "L'opposition dénonce un calendrier trop court et réclame un débat au parlement.",
-    "Les coopératives de femmes qui sèchent les algues recevront des séchoirs solaires.",
-    "Le ministre a promis que les recettes des licences resteraient dans l'archipel.",
-    "Une étude sur la reproduction des mérous sera publiée avant la fin de l'année.",
-    "Les négociateurs se retrouveront en mars pour un premier bilan de l'application.",
-    "À Pemba, les armateurs craignent que les nouvelles règles ne ralentissent les départs.",
-    "Une partie des bateaux en bois sera remplacée grâce à des prêts à taux réduit.",
-    "Les chercheurs de l'université locale suivront l'état des herbiers marins.",
-    "Le port de Malindi accueillera un marché aux poissons couvert et réfrigéré.",
-    "Les syndicats demandent que les dockers soient associés aux futures discussions.",
-    "Un centre de formation aux métiers de la mer ouvrira ses portes en septembre.",
-    "Les touristes paieront une taxe modeste pour les excursions vers les récifs protégés.",
-    "Le gouvernement publiera chaque trimestre les volumes pêchés et les amendes infligées.",
-    "Les pays voisins observent l'expérience avant de négocier leurs propres accords.",
-    "Selon les autorités, la première année servira surtout à tester les contrôles.",
-)
 
 
 def _hostile_article(folder: Path, name: str) -> Path:

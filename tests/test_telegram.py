@@ -21,7 +21,7 @@ from retrieval import Engine, Settings
 from retrieval.stores.snapshot import POINTER, current_version
 
 from .fake_telegram import FakeBotAPI
-from .support import SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
+from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings
 
 ADMIN = 4242
 
@@ -175,10 +175,11 @@ async def test_long_answer_is_split_and_escaped(tmp_path: Path, fake: FakeBotAPI
     articles = tmp_path / "articles"
     articles.mkdir()
     clause = "le seuil <b> & le « plafond » > 4096 caractères reste une limite & un défi, "
-    # One sentence far over Telegram's limit: the extractive answer quotes it whole. Words of the
-    # seeds, their sentence ends removed, run between the clauses: a clause alone is not prose.
-    seeds = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))).split()
-    filler = [w.strip(".!?…") for w in seeds if w.strip(".!?…")]
+    # One sentence far over Telegram's limit: the extractive answer quotes it whole. Varied words,
+    # lower case and without full stops (one sentence), run between the clauses: a clause repeated
+    # alone is not prose.
+    words = " ".join((*TUMEN_PARAGRAPHS, *ZANZIBAR)).split()
+    filler = [w.strip(".!?…").lower() for w in words * 4 if w.strip(".!?…")]
     sentence = "".join(clause + " ".join(filler[8 * i : 8 * i + 8]) + ", " for i in range(120))
     (articles / "long.txt").write_text("Un titre\n\nAinsi " + sentence + "et voilà.", encoding="utf-8")
     settings = make_settings(tmp_path, articles_dir=articles, chunk_min_chars=3000, chunk_max_chars=20000)
