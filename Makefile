@@ -13,20 +13,23 @@ STAMP   = $(VENV)/.installed
 ## setup: virtual environment with the CPU torch wheel, the project and its dev tools
 setup: $(STAMP)
 
+# pip at -qq: errors only (its warnings about the build backend are not the newcomer's concern).
 $(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# CPU-only torch first, pinned: nothing later may replace it with a CUDA build. It serves the
-	# one-time model export, the torch/onnx backends and the tests; indexing and answering with
-	# the exported model never import it.
-	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing ragbot and its libraries into $(VENV) (about 2.4 GB, a few minutes the first time)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@# CPU-only torch first, pinned: nothing later may replace it with a CUDA build. It serves the
+	@# one-time model export, the torch/onnx backends and the tests; indexing and answering with
+	@# the exported model never import it.
+	@$(BIN)/python -m pip install -qq $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
+	@$(BIN)/python -m pip install -qq -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+	@echo "Installed: the ragbot command is $(BIN)/ragbot"
 
-## run: index ./seeds, then open the question loop
+## run: index the articles (a first run copies the samples in seeds/ to data/articles), then ask
 run: setup
-	$(BIN)/ragbot index
-	$(BIN)/ragbot ask
+	@$(BIN)/ragbot index
+	@$(BIN)/ragbot ask
 
 index: setup
 	$(BIN)/ragbot index

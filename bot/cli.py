@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from typer.core import TyperGroup
 
 from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
 from retrieval.encoders.exported import NOTICE_LOGGER
@@ -27,7 +28,29 @@ from .cli_progress import EmbeddingProgress, NoticeHandler
 from .cli_questions import CLI_CHAT, HISTORY_FILE, run_questions
 from .logs import log_crash, setup_logging
 
+
+def _no_bool_metavar(command: Any, ctx: Any) -> Any:
+    """Typer shows ``<bool>`` after every flag (``--json <bool>``), as if it took a value: no metavar."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_bool_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return command
+
+
+class _Group(TyperGroup):
+    """The ``ragbot`` group: its own help and every command's show flags without a metavar."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        return _no_bool_metavar(command, ctx) if command is not None else None
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _no_bool_metavar(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Ask questions about a folder of news articles and see where each answer comes from.",
     no_args_is_help=True,
     add_completion=False,
@@ -76,7 +99,9 @@ def handles_errors(func: F) -> F:
 def main(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
-    articles_dir: Annotated[Path | None, typer.Option(help="Articles folder (RAGBOT_ARTICLES_DIR).")] = None,
+    articles_dir: Annotated[
+        Path | None, typer.Option(help="Articles folder (RAGBOT_ARTICLES_DIR; default: <data dir>/articles).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Index folder (RAGBOT_DATA_DIR).")] = None,
 ) -> None:
     """Settings come from RAGBOT_* environment variables and a .env file; see .env.example."""
@@ -116,13 +141,14 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article.")] = False,
 ) -> None:
-    """Index the articles folder (default ./seeds) into the data folder (default ./data).
+    """Index the articles folder (default ./data/articles) into the data folder (default ./data).
 
     Incremental: unchanged articles keep their vectors; changed ones are re-embedded and
     deleted ones disappear. A running bot or question loop picks the new index up at once.
     Example: ragbot index --json
     """
     engine = _ctx(ctx).engine()
+    engine.ensure_articles_folder()  # a first run says so on its own line, before the bar
     with EmbeddingProgress(bar=not as_json and sys.stderr.isatty()) as progress:
         report = engine.index(progress=progress, rebuild=rebuild)
     for err in report.errors:
@@ -332,10 +358,10 @@ def evaluate_cmd(
 def serve(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling; webhook when RAGBOT_WEBHOOK_URL is set).
 
-    Needs RAGBOT_TELEGRAM_TOKEN: missing or rejected by the Bot API, it exits 2 at once. An
-    unreachable Bot API is retried with growing waits, one line each. Then builds the index
-    if there is none yet, and serves.
-    Example: RAGBOT_TELEGRAM_TOKEN=123:abc ragbot serve
+    Needs RAGBOT_TELEGRAM_TOKEN: missing, malformed or rejected by the Bot API, it exits 2 at
+    once. An unreachable Bot API is retried with growing waits, one line each. Then builds the
+    index if there is none yet, says in one line that it is serving, and serves until Ctrl-C.
+    Example: RAGBOT_TELEGRAM_TOKEN=123456789:AAE... ragbot serve
     """
     from retrieval.errors import IndexNotBuilt
 
@@ -352,6 +378,11 @@ def serve(ctx: typer.Context) -> None:
         except IndexNotBuilt:
             say("no index yet: indexing the articles first", err=True)
             say(render.index_text(engine.index()), err=True)
+        stats = engine.stats()
+        say(
+            render.serving_text(application.bot.username, settings.store, stats, webhook=bool(settings.webhook_url)),
+            err=True,
+        )
 
     serve_bot(application, settings, before_polling=ensure_index)
 

@@ -10,12 +10,14 @@ from pathlib import Path
 import typer
 
 from retrieval.errors import BadQuestion, RagbotError
+from retrieval.search.question import MAX_QUESTION_CHARS
 
 from .cli_output import emit_json, say
 
 QUIT = {":q", ":quit", ":exit"}
 HISTORY_FILE = "question-history"  # in the data folder
 CLI_CHAT = "cli"  # the one conversation of a terminal loop
+ECHO_CHARS = 200  # of an over-long question, repeated in its error line
 
 Asker = Callable[..., None]  # (question, chat=None)
 
@@ -59,7 +61,7 @@ def run_questions(
                 one(q)
         except RagbotError as err:
             if as_json:
-                emit_json({"question": q, "error": str(err)})
+                emit_json({"question": echoed(q), "error": str(err)})
             elif isinstance(err, BadQuestion):  # the other questions are still answered; the exit code tells
                 say(f"error: {err}", err=True)
                 failed = err
@@ -67,6 +69,12 @@ def run_questions(
                 raise
     if failed is not None:
         raise typer.Exit(failed.exit_code)
+
+
+def echoed(question: str) -> str:
+    """The question as an error line repeats it: whole up to the length a question may have,
+    else its first ECHO_CHARS characters and "…" (a 1 MB line is not sent back whole)."""
+    return question if len(question) <= MAX_QUESTION_CHARS else question[:ECHO_CHARS] + "…"
 
 
 def _stdin_lines() -> Iterator[tuple[str, str | None]]:

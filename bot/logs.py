@@ -49,12 +49,27 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+#: The loggers that are ragbot's own (module names, and log_crash's): only these log below WARNING.
+OWN_LOGGERS = ("retrieval", "bot", "ragbot")
+
+
+class OnlyOwnDetail(logging.Filter):
+    """Below WARNING, only ragbot's own records: ``-v`` (INFO) shows our progress, not a library's
+    (``INFO faiss.loader: Could not load library with AVX512 support``), whatever level the
+    library gave its own logger. At DEBUG (set in code, for debugging) everything shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] in OWN_LOGGERS
+
+
 def setup_logging(level: int = logging.WARNING, redactor: Redactor | None = None) -> None:
     """Log to stderr at ``level`` with secrets redacted; warnings go through the same path."""
     redactor = redactor or Redactor()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redactor))
     handler.addFilter(RedactSecrets(redactor))
+    if level > logging.DEBUG:
+        handler.addFilter(OnlyOwnDetail())
     handler.setLevel(level)  # libraries that set their own logger to DEBUG stay quiet too
     root = logging.getLogger()
     root.handlers[:] = [handler]

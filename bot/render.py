@@ -234,6 +234,15 @@ def stats_text(stats: Stats) -> str:
     return "\n".join(f"{label:<{width}}{value}" for label, value in rows)
 
 
+def serving_text(bot_name: str, store: str, stats: Stats, *, webhook: bool) -> str:
+    """The one line ``ragbot serve`` prints once it is running: who, on what, and how to stop it."""
+    mode = "webhook" if webhook else "long polling"
+    return (
+        f"serving @{bot_name} ({mode}): {store} store, {count(stats.articles, 'article|articles')}, "
+        f"{count(stats.passages, 'passage|passages')}. Stop with Ctrl-C (or SIGTERM)."
+    )
+
+
 def _size(n: int) -> str:
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= scale:

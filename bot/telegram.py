@@ -31,7 +31,7 @@ from . import render
 from .ratelimit import Decision, RateLimiter
 from .telegram_downloads import DownloadFailed, TooLarge, download_capped
 from .telegram_sending import reply, send
-from .telegram_startup import BotConfigError, describe_error, json_request
+from .telegram_startup import BotConfigError, check_token_shape, describe_error, json_request
 from .texts import Messages, messages_for
 
 if TYPE_CHECKING:
@@ -44,21 +44,26 @@ SOURCES_PREFIX = "src:"
 
 
 class AnswerStore:
-    """Recent answers, so a "Sources" button can expand them later (bounded, newest kept)."""
+    """Recent answers, so a "Sources" button can expand them later (bounded, newest kept).
+
+    A key opens its answer only in the chat it was made for: a button's data can be copied
+    into a forged press from another chat.
+    """
 
     def __init__(self, capacity: int = 2000) -> None:
-        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._items: OrderedDict[str, tuple[int, Answer]] = OrderedDict()
         self._capacity = capacity
 
-    def put(self, answer: Answer) -> str:
+    def put(self, answer: Answer, chat_id: int) -> str:
         key = secrets.token_urlsafe(9)
-        self._items[key] = answer
+        self._items[key] = (chat_id, answer)
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return key
 
-    def get(self, key: str) -> Answer | None:
-        return self._items.get(key)
+    def get(self, key: str, chat_id: int) -> Answer | None:
+        chat, answer = self._items.get(key, (None, None))
+        return answer if chat == chat_id else None
 
 
 @dataclass
@@ -67,7 +72,8 @@ class BotState:
 
     settings: Settings
     engine: Engine
-    limiter: RateLimiter
+    questions: RateLimiter  # questions: a search each
+    commands: RateLimiter  # everything else a user can ask for: /start, /sources, the Sources button...
     answers: AnswerStore = field(default_factory=AnswerStore)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -89,6 +95,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
 
     if settings.telegram_token is None:
         raise BotConfigError("RAGBOT_TELEGRAM_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    check_token_shape(settings.telegram_token.get_secret_value())
     if settings.webhook_url and settings.webhook_secret is None:
         raise BotConfigError("RAGBOT_WEBHOOK_SECRET is required with RAGBOT_WEBHOOK_URL")
     if not re.match(r"https?://[^/\s]", settings.telegram_api_url):
@@ -111,18 +118,20 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.bot_data["state"] = BotState(
         settings=settings,
         engine=engine,
-        limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        questions=RateLimiter(settings.rate_limit_questions, settings.rate_limit_seconds),
+        commands=RateLimiter(settings.rate_limit_commands, settings.rate_limit_seconds),
     )
-    app.add_handler(CommandHandler(["start", "help"], start))
-    app.add_handler(CommandHandler("sources", sources))
-    app.add_handler(CommandHandler("new", new_conversation))
-    app.add_handler(CommandHandler("ask", ask_command))
-    app.add_handler(CommandHandler("reindex", reindex))
-    app.add_handler(CommandHandler("stats", stats))
+    new = filters.UpdateType.MESSAGE  # an edited message was answered again: only new ones are read
+    app.add_handler(CommandHandler(["start", "help"], start, filters=new))
+    app.add_handler(CommandHandler("sources", sources, filters=new))
+    app.add_handler(CommandHandler("new", new_conversation, filters=new))
+    app.add_handler(CommandHandler("ask", ask_command, filters=new))
+    app.add_handler(CommandHandler("reindex", reindex, filters=new))
+    app.add_handler(CommandHandler("stats", stats, filters=new))
     app.add_handler(CallbackQueryHandler(show_sources, pattern=f"^{SOURCES_PREFIX}"))
-    app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, upload))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
+    app.add_handler(MessageHandler(new & filters.Document.ALL & filters.ChatType.PRIVATE, upload))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
     app.add_error_handler(on_error)
     return app
 
@@ -168,27 +177,36 @@ async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
 Handler = Callable[["Update", "ContextTypes.DEFAULT_TYPE"], Awaitable[None]]
 
 
-async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """The per-user rate limit every reply shares: False when over it (the first refusal says so)."""
+async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE, *, question: bool) -> bool:
+    """The user's rate limit: False when over it (the first refusal says so). Questions (a search
+    each) have their budget, RAGBOT_RATE_LIMIT_QUESTIONS; everything else a user can ask for
+    (/start, /help, /sources, /new, the Sources button, refused admin commands) draws on its own,
+    larger one, RAGBOT_RATE_LIMIT_COMMANDS: a newcomer's /start is not a question less, and a
+    flood of commands still gets one notice, then silence."""
+    state = _state(context)
+    limiter = state.questions if question else state.commands
     user = update.effective_user
-    decision = _state(context).limiter.check(user.id if user else update.effective_chat.id)
+    decision = limiter.check(user.id if user else update.effective_chat.id)
     if decision is Decision.NOTIFY:
         await reply(update, _texts(update).slow_down)
     return decision is Decision.ALLOW
 
 
-def rate_limited(handler: Handler) -> Handler:
-    """Run ``handler`` only within the user's rate limit (questions, /sources, /start... share it)."""
+def rate_limited(*, question: bool) -> Callable[[Handler], Handler]:
+    """Run the handler only within the user's budget of questions, or of other requests."""
 
-    @functools.wraps(handler)
-    async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if await _admit(update, context):
-            await handler(update, context)
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if await _admit(update, context, question=question):
+                await handler(update, context)
 
-    return limited
+        return limited
+
+    return decorate
 
 
-@rate_limited
+@rate_limited(question=False)
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows and how to ask."""
     texts = _texts(update)
@@ -200,7 +218,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, texts.welcome.format(articles=len(summaries), dates=span), html=True)
 
 
-@rate_limited
+@rate_limited(question=False)
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
     summaries = await _read_index(update, _state(context).engine.sources)
@@ -208,14 +226,14 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, render.articles_html(summaries, _texts(update)), html=True)
 
 
-@rate_limited
+@rate_limited(question=False)
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new: forget the previous question, so the next one is not read as a follow-up."""
     _state(context).engine.forget(update.effective_chat.id)
     await reply(update, _texts(update).new_conversation)
 
 
-@rate_limited
+@rate_limited(question=True)
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask <question>: works in private chats and groups."""
     question = " ".join(context.args or [])
@@ -225,7 +243,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await answer_question(update, context, question)
 
 
-@rate_limited
+@rate_limited(question=True)
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
     await answer_question(update, context, update.effective_message.text)
@@ -235,7 +253,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """In groups, answer only when mentioned or replied to."""
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
-    if question is not None and await _admit(update, context):
+    if question is not None and await _admit(update, context, question=True):
         await answer_question(update, context, question)
 
 
@@ -244,13 +262,17 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     texts = _texts(update)
     await query.answer()
-    if not await _admit(update, context):
+    if query.message is None or not query.data:  # our buttons are on our messages: a forged press
+        log.info("button press without a message or data ignored (update %s)", update.update_id)
         return
-    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX))
+    if not await _admit(update, context, question=False):
+        return
+    chat_id = query.message.chat.id
+    answer = _state(context).answers.get(query.data.removeprefix(SOURCES_PREFIX), chat_id)
     if answer is None:
-        await send(context, query.message.chat_id, texts.sources_gone)
+        await send(context, chat_id, texts.sources_gone)
         return
-    await send(context, query.message.chat_id, render.sources_html(answer, texts), html=True)
+    await send(context, chat_id, render.sources_html(answer, texts), html=True)
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -260,7 +282,7 @@ def admin_only(handler: Handler) -> Handler:
     async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
         if not _state(context).is_admin(user.id if user else None):
-            if await _admit(update, context):  # refusals count against the limit too
+            if await _admit(update, context, question=False):  # refusals count against the limit too
                 await reply(update, _texts(update).admin_only)
             return
         await handler(update, context)
@@ -277,9 +299,12 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, texts.reindex_running)
         return
     await state.reindex_lock.acquire()
-    await reply(update, texts.reindex_started)
-    chat_id = update.effective_chat.id
-    task = asyncio.create_task(_run_reindex(state, context, chat_id, texts))
+    try:  # a failed acknowledgement (network, blocked chat) must not keep the lock for ever
+        await reply(update, texts.reindex_started)
+    except BaseException:
+        state.reindex_lock.release()
+        raise
+    task = asyncio.create_task(_run_reindex(state, context, update.effective_chat.id, texts))
     state.background.add(task)
     task.add_done_callback(state.background.discard)
 
@@ -337,27 +362,30 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
+    """Re-index in a thread, release the lock (whatever happened), then say how it went."""
+    try:
+        outcome = await _reindex_outcome(state, texts)
+    finally:
+        state.reindex_lock.release()
+    try:
+        await send(context, chat_id, outcome)
+    except Exception:  # the chat may be gone by now; the index is built all the same
+        log.warning("could not tell chat %s how the re-index went", chat_id, exc_info=True)
+
+
+async def _reindex_outcome(state: BotState, texts: Messages) -> str:
     try:
         report = await asyncio.to_thread(state.engine.index)
     except IndexBusy:
-        await send(context, chat_id, texts.reindex_running)
-        return
+        return texts.reindex_running
     except RagbotError as err:
-        await send(context, chat_id, texts.reindex_failed.format(reason=err))
-        return
+        return texts.reindex_failed.format(reason=err)
     except Exception as err:
         log.exception("re-index failed")
-        await send(context, chat_id, texts.reindex_failed.format(reason=type(err).__name__))
-        return
-    finally:
-        state.reindex_lock.release()
+        return texts.reindex_failed.format(reason=type(err).__name__)
     skipped = "".join(f"\n• {e}" for e in report.errors)
-    await send(
-        context,
-        chat_id,
-        texts.reindex_done.format(
-            articles=report.articles, passages=report.passages, seconds=report.seconds, errors=skipped
-        ),
+    return texts.reindex_done.format(
+        articles=report.articles, passages=report.passages, seconds=report.seconds, errors=skipped
     )
 
 
@@ -418,7 +446,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if answer.abstained:
         await reply(update, render.answer_html(answer, texts), html=True)
         return
-    key = state.answers.put(answer)
+    key = state.answers.put(answer, update.effective_chat.id)
     button = InlineKeyboardMarkup([[InlineKeyboardButton(texts.sources_button, callback_data=SOURCES_PREFIX + key)]])
     await reply(update, render.answer_html(answer, texts), html=True, markup=button)
 

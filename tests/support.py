@@ -58,6 +58,42 @@ Les autorités locales ont annoncé que le pont flottant resterait ouvert jusqu'
 """
 
 
+#: the body of a news page about the Tumen railway bridge: five paragraphs, as varied as prose
+#: (a paragraph repeated five times is refused as not prose)
+TUMEN_PARAGRAPHS = (
+    "Un pont ferroviaire relie Khassan et Tumangang sur le Toumen.",
+    "Les travaux, commencés au printemps, ont mobilisé des ouvriers venus des deux pays.",
+    "Moscou présente l'ouvrage comme un symbole du partenariat signé en juin à Pyongyang.",
+    "Les wagons de marchandises pourront franchir le fleuve sans transbordement.",
+    "La Corée du Nord espère ainsi relancer ses échanges avec l'Extrême-Orient russe.",
+)
+
+
+#: more varied prose, sentence by sentence (fisheries in Zanzibar): filler that reads as text
+ZANZIBAR = (
+    "Le texte fixe les quotas de thon et de poulpe pour les cinq prochaines saisons.",
+    "Les pêcheurs artisanaux obtiennent un accès prioritaire aux eaux proches des récifs.",
+    "Un fonds commun financera la rénovation des quais de Stone Town et de Mkoani.",
+    "Les chalutiers étrangers devront déclarer leurs prises par satellite chaque semaine.",
+    "Des inspecteurs formés sur place contrôleront les débarquements dans trois ports.",
+    "L'opposition dénonce un calendrier trop court et réclame un débat au parlement.",
+    "Les coopératives de femmes qui sèchent les algues recevront des séchoirs solaires.",
+    "Le ministre a promis que les recettes des licences resteraient dans l'archipel.",
+    "Une étude sur la reproduction des mérous sera publiée avant la fin de l'année.",
+    "Les négociateurs se retrouveront en mars pour un premier bilan de l'application.",
+    "À Pemba, les armateurs craignent que les nouvelles règles ne ralentissent les départs.",
+    "Une partie des bateaux en bois sera remplacée grâce à des prêts à taux réduit.",
+    "Les chercheurs de l'université locale suivront l'état des herbiers marins.",
+    "Le port de Malindi accueillera un marché aux poissons couvert et réfrigéré.",
+    "Les syndicats demandent que les dockers soient associés aux futures discussions.",
+    "Un centre de formation aux métiers de la mer ouvrira ses portes en septembre.",
+    "Les touristes paieront une taxe modeste pour les excursions vers les récifs protégés.",
+    "Le gouvernement publiera chaque trimestre les volumes pêchés et les amendes infligées.",
+    "Les pays voisins observent l'expérience avant de négocier leurs propres accords.",
+    "Selon les autorités, la première année servira surtout à tester les contrôles.",
+)
+
+
 class FakeEmbedder:
     """Hashed bag of accent-folded words: deterministic, fast, and lexical enough to rank."""
 

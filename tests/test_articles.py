@@ -10,7 +10,7 @@ from retrieval.corpus.analysis import normalize_text, tidy
 from retrieval.corpus.articles import parse_article
 from retrieval.corpus.chunking import paragraph_spans
 
-from .support import SEEDS
+from .support import SEEDS, TUMEN_PARAGRAPHS
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +200,8 @@ def test_html_main_text_and_metadata(tmp_path):
         '<meta name="author" content="Jeanne Martin"><meta property="og:site_name" content="Le Journal">'
         '<meta property="article:published_time" content="2024-06-19"></head><body>'
         "<nav>Accueil | Monde | Sport</nav><article><h1>Sommet à Pyongyang</h1>"
-        + "".join(f"<p>Paragraphe {i} : Poutine et Kim ont signé un pacte de défense mutuelle.</p>" for i in range(6))
+        + "<p>Poutine et Kim ont signé un pacte de défense mutuelle.</p>"
+        + "".join(f"<p>{paragraph}</p>" for paragraph in TUMEN_PARAGRAPHS)
         + "</article><footer>Tous droits réservés</footer></body></html>",
         encoding="utf-8",
     )

@@ -4,7 +4,9 @@ and the installed ``ragbot`` script in a subprocess where no model is needed."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
+from bot.logs import setup_logging
 from retrieval import Settings
 
-from .support import DEV_QA, FakeEmbedder, fake_encoders, make_settings
+from .support import DEV_QA, SEEDS, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings
 
 SEARCH_HIT_KEYS = {"rank", "score", "article_id", "title", "date", "source", "text", "char_start", "char_end"}
 CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
@@ -275,6 +278,16 @@ def test_help_lists_the_commands(tmp_path):
         assert command in proc.stdout
 
 
+@pytest.mark.parametrize("command", [[], ["index"], ["add"], ["remove"], ["ask"], ["search"], ["sources"], ["stats"]])
+def test_flags_take_no_value_in_the_help(command):
+    """Typer printed `--json <bool>`, `--help <bool>`, as if a flag took a value (issue 21, item 11)."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.output and "<bool>" not in result.output
+    if command:
+        assert "--json" in result.output
+
+
 # --- hostile text never drives the terminal -------------------------------------------------
 
 #: OSC window title + BEL, a CSI colour, C1 CSI (U+009B) and OSC 8 hyperlink (U+009D ... U+009C),
@@ -294,7 +307,7 @@ TERMINAL_CONTROLS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *r
 
 
 def _hostile_article(folder: Path, name: str) -> Path:
-    body = " ".join(["Les zanzibarites ont signé un accord sur la pêche et les ports."] * 40)
+    body = " ".join(["Les zanzibarites ont signé un accord sur la pêche et les ports.", *ZANZIBAR, *TUMEN_PARAGRAPHS])
     path = folder / name
     path.write_text(f"Zanzibar {HOSTILE} pact\n\n{body}\n\nUn second paragraphe {HOSTILE} sur les quais.\n")
     return path
@@ -358,11 +371,22 @@ def test_every_input_line_gets_exactly_one_json_line(indexed, command):
     code, out, _ = indexed(command, "--json", stdin=stdin)
     assert code == 0
     objs = [json.loads(line) for line in out.splitlines()]
-    assert [o["question"] for o in objs] == ["traité", "", "", "sanctions", "caf\ufffd latin-1", "x" * 2500, "missiles"]
+    echo = "x" * 200 + "…"  # an over-long question is not sent back whole
+    assert [o["question"] for o in objs] == ["traité", "", "", "sanctions", "caf\ufffd latin-1", echo, "missiles"]
     errors = [o.get("error") for o in objs]
     assert errors[1] == errors[2] == "the question is empty"
     assert "not valid UTF-8" in errors[4] and "too long" in errors[5] and "limit is 2000" in errors[5]
     assert errors[0] is errors[3] is errors[6] is None
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_a_megabyte_question_is_not_echoed_back_whole(indexed, command):
+    """1 MB in gave 1.2 MB out, the question repeated in its error line (issue 21, item 11)."""
+    code, out, _ = indexed(command, "--json", stdin="é" * 1_000_000 + "\ntraité\n")
+    assert code == 0
+    [error, answered] = [json.loads(line) for line in out.splitlines()]
+    assert error["question"] == "é" * 200 + "…" and "too long (1000000 characters" in error["error"]
+    assert answered["question"] == "traité" and len(out.splitlines()[0]) < 400
 
 
 def test_a_bad_question_in_a_plain_batch_does_not_lose_the_others(indexed):
@@ -434,6 +458,76 @@ def test_an_articles_folder_that_is_not_one_is_named_in_full(tmp_path, kind):
     [line] = proc.stderr.splitlines()
     what = "is a file, not a folder" if kind == "file" else "does not exist"
     assert line == f"error: the articles folder {target} {what} (RAGBOT_ARTICLES_DIR)"
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_by_default_articles_live_in_the_data_folder_seeded_from_the_samples(tmp_path):
+    """User articles landed in the git-tracked seeds/ (the default folder). Now the default is
+    <data dir>/articles, a copy of the samples made on the first run (issue 21, item 10)."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    before = _tree(seeds)
+    env = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none"}  # BM25 only: fast
+    story = tmp_path / "story.txt"
+    story.write_text("Un pont ferroviaire\n\n" + " ".join(TUMEN_PARAGRAPHS), encoding="utf-8")
+
+    proc = _ragbot("add", str(story), cwd=tmp_path, env_extra=env)  # a first run may start with `add`
+    assert proc.returncode == 0, proc.stderr
+    articles = tmp_path / "data" / "articles"
+    assert proc.stderr.splitlines()[0] == (
+        f"first run: copied the 5 sample articles from {seeds} into {Path('data') / 'articles'}, "
+        "where your own articles go too (RAGBOT_ARTICLES_DIR chooses another folder)"
+    )
+    assert sorted(_tree(articles)) == sorted([*before, "story.txt"])
+    assert _tree(seeds) == before  # the repository's samples are never written to
+
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0 and "first run" not in proc.stderr, proc.stderr
+    assert "Nothing changed: 6 articles" in proc.stdout
+    proc = _ragbot("--data-dir", "elsewhere", "index", cwd=tmp_path, env_extra=env)  # the default follows
+    assert proc.returncode == 0 and (tmp_path / "elsewhere" / "articles" / "story.txt").exists() is False
+    assert sorted(_tree(tmp_path / "elsewhere" / "articles")) == sorted(before)
+
+
+def test_an_articles_folder_that_exists_is_never_seeded(tmp_path):
+    (tmp_path / "data" / "articles").mkdir(parents=True)  # emptied by its owner: stays empty
+    env = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none"}
+    proc = _ragbot("index", cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0 and "first run" not in proc.stderr and "0 articles" in proc.stdout, proc.stderr
+    assert list((tmp_path / "data" / "articles").iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["index"], ["search", "-k", "1", "traité"], ["ask", "traité"], ["sources"]])
+def test_verbose_shows_ragbot_s_own_lines_not_the_libraries(tmp_path, args):
+    """`-v` printed `INFO faiss.loader: Could not load library with AVX512 support` (issue 21, item 9)."""
+    env = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none", "RAGBOT_ARTICLES_DIR": str(SEEDS)}
+    if args[0] != "index":
+        assert _ragbot("index", cwd=tmp_path, env_extra=env).returncode == 0
+    proc = _ragbot("-v", *args, cwd=tmp_path, env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    logged = [line for line in proc.stderr.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:", line)]
+    assert all(re.search(r" (INFO|DEBUG) (retrieval|bot|ragbot)[.:]", line) for line in logged), proc.stderr
+    assert "faiss" not in proc.stderr
+
+
+def test_below_warning_only_ragbot_s_loggers_reach_stderr(capsys):
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    setup_logging(logging.INFO)
+    try:
+        library = logging.getLogger("some_library.module")
+        library.setLevel(logging.DEBUG)  # a library that turns its own logger up
+        library.info("library detail")
+        library.warning("library warning")
+        logging.getLogger("retrieval.indexer").info("our progress")
+    finally:  # a handler left on this test's captured stderr would break later tests' logging
+        root.handlers[:] = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
+    err = capsys.readouterr().err
+    assert "library detail" not in err and "library warning" in err and "our progress" in err
 
 
 def test_index_with_nothing_changed_says_so_and_keeps_the_version(cli):

@@ -35,7 +35,7 @@ from retrieval.options import FetchSettings
 from retrieval.search.question import clean_question
 
 from .hostile_server import PASSWORD, SECRET, HostileServer
-from .support import fake_encoders, make_settings
+from .support import SEEDS, TUMEN_PARAGRAPHS, fake_encoders, make_settings
 
 ARTICLE = (
     "Un pont ferroviaire sur le fleuve Toumen\n\n"
@@ -350,7 +350,7 @@ def test_front_matter_values_stay_text():
 
 
 def test_html_nested_past_the_parser_limit_is_refused_not_truncated(tmp_path):
-    paragraph = "<p>" + "Un vrai paragraphe avec des mots, à lire en entier. " * 10 + "</p>"
+    paragraph = "<p>Un vrai paragraphe, à lire en entier. " + " ".join(TUMEN_PARAGRAPHS) + "</p>"
     page = (
         "<html><head><title>Le titre seul</title></head><body>"
         + "<div>" * 200_000
@@ -361,7 +361,7 @@ def test_html_nested_past_the_parser_limit_is_refused_not_truncated(tmp_path):
     with pytest.raises(BadArticle) as info:
         parse_article(page.encode(), Path("deep.html"))
     assert "HTML the parser cannot read completely" in one_line_refusal(info.value)
-    shallow = "<html><head><title>T</title></head><body>" + "<div>" * 50 + paragraph * 3 + "</div>" * 50 + "</body>"
+    shallow = "<html><head><title>T</title></head><body>" + "<div>" * 50 + paragraph + "</div>" * 50 + "</body>"
     assert "à lire en entier" in parse_article(shallow.encode(), Path("ok.html")).body
 
 
@@ -401,6 +401,83 @@ def test_punctuation_digits_and_symbols_are_not_an_article(text):
         with pytest.raises(BadArticle) as info:
             parse_article(text.encode(), Path(f"x{suffix}"))
         assert "not prose" in one_line_refusal(info.value)
+
+
+# Issue 21, item 6: repetitive or run-together text was an article (4.9 MB of "a" became 8,910
+# passages). Each body is judged whole, and the refusal says what is wrong with it.
+JUNK = {
+    "4.9 MB of one letter": (b"a" * 4_900_000, "over 40 letters (the longest has 4,900,000)"),
+    "Poutine x 500": (b"Poutine " * 500, "one word, 'poutine', is 100% of its 500 words"),
+    "aaaa x 600": (b"aaaa " * 600, "one word, 'aaaa', is 100% of its 600 words"),
+    "40 lines of a": (b"a\n" * 40, "0 real words in 39 tokens"),
+    "40 lines of a run of a": ((b"a" * 80 + b"\n") * 40, "over 40 letters (the longest has 80)"),
+    "a run in windows": ((b"x" * 60_000 + b"\n") * 70 + ARTICLE.encode(), "over 40 letters (the longest has 60,000)"),
+    "two words in turn": (b"Kim Poutine " * 400, "one word, 'kim', is 50% of its 800 words"),
+    "a sentence repeated": (
+        "Le dirigeant nord-coréen a rencontré Vladimir Poutine à Pyongyang hier soir. ".encode() * 300,
+        "too repetitive: 9 different words per 200 on average (prose has over 50)",
+    ),
+    "fifty words in a loop": (
+        (" ".join(TUMEN_PARAGRAPHS) + " ").encode() * 300,  # varied within any 200 words, not over 16,500
+        "too repetitive: 50 different words in 16,500",
+    ),
+    "nine words in a loop": (
+        "traité Moscou Pyongyang coopération militaire Kim visite accord et ".encode() * 300,
+        "too repetitive: 9 different words per 200 on average (prose has over 50)",
+    ),
+    "a paragraph repeated a thousand times": (
+        (ARTICLE.split("\n\n")[1].strip() + " ").encode() * 1000,
+        "too repetitive: 23 different words per 200 on average (prose has over 50)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JUNK))
+@pytest.mark.parametrize("suffix", [".txt", ".md"])
+def test_repetitive_or_run_together_text_is_refused_with_its_reason(name, suffix):
+    raw, reason = JUNK[name]
+    with pytest.raises(BadArticle) as info:
+        parse_article(raw, Path(f"junk{suffix}"))
+    said = one_line_refusal(info.value)
+    assert said.startswith("not prose: ") and said.endswith(reason), said
+
+
+def test_a_huge_repetitive_upload_is_refused_before_anything_is_embedded(tmp_path, articles_dir):
+    """Through `ragbot add`: one line naming the file and the reason; the folder is untouched."""
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(b"a" * 4_900_000)
+    before = folder_state(articles_dir)
+    ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), fake_encoders())
+    result = CliRunner().invoke(app, ["add", str(junk)], obj=ctx)
+    assert result.exit_code == 6, result.output
+    [line] = result.stderr.splitlines()
+    assert (
+        line
+        == f"refused {junk}: not prose: 100% of its letters are in 'words' over 40 letters (the longest has 4,900,000)"
+    )
+    assert folder_state(articles_dir) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Le traité signé à Pyongyang prévoit une aide mutuelle. Voir https://example.org/"
+        + "x" * 300
+        + " pour le texte intégral, publié par l'agence officielle nord-coréenne le lendemain de la visite.",
+        "Kim Jong-un a reçu Vladimir Poutine. Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaah ! "
+        + (SEEDS / "001_58e8c327b5777ef9.txt").read_text(encoding="utf-8"),
+    ],
+    ids=["a long URL", "one long scream"],
+)
+def test_prose_with_one_long_token_still_passes(body):
+    assert parse_article(body.encode(), Path("ok.txt")).body
+
+
+def test_the_seeds_pass_also_as_one_long_text():
+    """Over the old 200 KB sampling size, judged whole: the seeds run together ten times are prose."""
+    text = "\n\n".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))) + "\n\n"
+    assert len((text * 10).encode()) > 200_000
+    assert parse_article((text * 10).encode(), Path("long.txt")).body
 
 
 @pytest.mark.parametrize(

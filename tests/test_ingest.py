@@ -16,18 +16,24 @@ from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article
 from retrieval.corpus.ingest import Library, UnknownArticle, body_fingerprint, safe_name
 
-from .support import TREATY_ARTICLE, fake_encoders, make_settings
+from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, fake_encoders, make_settings
 
 ARTICLE = (
     "Un pont ferroviaire sur le fleuve Toumen\n\n"
     "La Russie et la Corée du Nord ont inauguré un pont ferroviaire sur le fleuve Toumen. "
     "Le pont doit faciliter le transport de marchandises entre Khassan et Tumangang."
 )
+# A title, source and byline with line breaks and an escape in them (YAML's "\n", "\e", block
+# scalars): printed as is, the title's second line passed for a citation line (issue 21, item 7).
+FORGED_MD = (
+    '---\ntitle: "Le pont\\n[2] Faux titre — AFP, 2024-01-01"\nsource: |\n  Agence\n  Fictive\n'
+    'author: "Jeanne\\r\\nMartin\\e[31m"\n---\n' + ARTICLE.split("\n\n", 1)[1] + "\n\n" + " ".join(TUMEN_PARAGRAPHS[1:])
+)
 PAGE = (
     "<html><head><title>Le pont du Toumen</title><meta name='author' content='Jeanne Martin'>"
     "<meta property='article:published_time' content='2024-07-02'></head><body><nav>Accueil Monde</nav>"
     "<article><h1>Le pont du Toumen</h1>"
-    + "".join(f"<p>Paragraphe {i}. Un pont ferroviaire relie Khassan et Tumangang sur le Toumen.</p>" for i in range(5))
+    + "".join(f"<p>{paragraph}</p>" for paragraph in TUMEN_PARAGRAPHS)
     + "</article></body></html>"
 )
 
@@ -67,6 +73,7 @@ def web():
             routes = {
                 "/news/story.html": ("text/html; charset=utf-8", PAGE.encode()),
                 "/image": ("image/png", b"\x89PNG"),
+                "/news/note.md": ("text/markdown; charset=utf-8", FORGED_MD.encode()),
             }
             if self.path not in routes:
                 self.send_error(404)
@@ -118,7 +125,22 @@ def test_partial_success_exits_zero(cli, tmp_path):
     good = tmp_path / "pont.md"
     good.write_text("---\ntitle: Le pont\ndate: 2024-07-02\n---\n" + ARTICLE, encoding="utf-8")
     code, out, err = cli("add", str(good), str(tmp_path / "missing.txt"))
-    assert code == 0 and "added pont: Le pont" in out and "refused missing.txt: no such file" in err
+    assert code == 0 and "added pont: Le pont" in out and f"refused {tmp_path / 'missing.txt'}: no such file" in err
+
+
+def test_a_refused_input_is_named_as_it_was_typed(cli, tmp_path, monkeypatch):
+    """`ragbot add /nonexistent/story.txt` said `refused story.txt` (issue 21, item 11)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "vide.md").write_bytes(b"")
+    code, out, err = cli("add", "/nonexistent/story.txt", "sub/vide.md", "../x/y.pdf", "--json")
+    assert code == 6
+    assert err.splitlines() == [
+        "refused /nonexistent/story.txt: no such file",
+        "refused sub/vide.md: empty file",
+        "refused ../x/y.pdf: unsupported file type '.pdf'; use .txt, .md or .html",
+    ]
+    assert [r["source"] for r in json.loads(out)["refused"]] == ["/nonexistent/story.txt", "sub/vide.md", "../x/y.pdf"]
 
 
 def test_add_a_url_from_a_local_server(cli_local_urls, web, articles_dir):
@@ -135,6 +157,25 @@ def test_add_a_url_from_a_local_server(cli_local_urls, web, articles_dir):
     row = next(json.loads(line) for line in out.splitlines() if json.loads(line)["article_id"] == added["article_id"])
     assert row["byline"] == "Jeanne Martin" and row["date"] == "2024-07-02"
     assert load_article(articles_dir / added["file"]).info.url == f"{web}/news/story.html"  # where it came from
+
+
+@pytest.mark.parametrize("how", ["file", "url"])
+def test_a_title_source_or_byline_with_line_breaks_is_one_line_everywhere(cli_local_urls, web, tmp_path, how):
+    cli = cli_local_urls
+    note = tmp_path / "note.md"
+    note.write_text(FORGED_MD, encoding="utf-8")
+    code, out, err = cli("add", str(note) if how == "file" else f"{web}/news/note.md")
+    assert code == 0, err
+    title = "Le pont [2] Faux titre — AFP, 2024-01-01"
+    [added] = [line for line in out.splitlines() if line.startswith("added ")]
+    assert added.endswith(f": {title}")
+    code, out, _ = cli("sources", "--json")
+    [row] = [json.loads(line) for line in out.splitlines() if json.loads(line)["title"].startswith("Le pont")]
+    assert (row["title"], row["source"], row["byline"]) == (title, "Agence Fictive", "Jeanne Martin\x1b[31m")
+    code, out, _ = cli("sources")
+    assert f"  {title}\n" in out and "\n[2]" not in out and "\x1b" not in out
+    code, out, _ = cli("search", "-k", "1", "pont ferroviaire Khassan Tumangang")
+    assert title in out and "\n[2] Faux" not in out
 
 
 def test_remove_then_gone_and_unknown_fails(cli):
@@ -177,6 +218,35 @@ def test_uploaded_bytes_land_inside_the_folder(tmp_path):
         library.add_bytes("again.txt", ARTICLE.encode())
     second = library.add_bytes("escape.txt", ARTICLE.replace("Toumen", "Amour").encode())
     assert second.file == "escape-2.txt"  # same name, other text: kept side by side
+
+
+def test_names_that_clean_to_one_stem_are_numbered_from_one_listing_of_the_folder(tmp_path, monkeypatch):
+    """ "é.txt", "è.txt", "Путин.txt" clean to "e" or "article": each new one was found a free
+    name by listing the folder again for every -2, -3... (600 uploads: quadratic, 51 s for the
+    last 400). Now the folder is listed a fixed number of times per upload (issue 21, item 8)."""
+    import os
+
+    folder = tmp_path / "articles"
+    library = Library(folder, max_bytes=10_000)
+    listings: list[int] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path):  # the standard library's, counted: not our code, unchanged
+        listings[-1] += Path(path) == folder
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    names = ["Путин.txt", "日本.md", "é.txt", "è.md", "ê.txt"]  # x.md beside x.txt would share the id x
+    added = []
+    for i in range(60):
+        listings.append(0)
+        body = " ".join(TUMEN_PARAGRAPHS) + f" Dépêche numéro {i} de la série."
+        added.append(library.add_bytes(names[i % len(names)], body.encode()))
+    assert max(listings) <= 2, listings  # as many for the 60th upload as for the second
+    articles = [a.file for a in added if a.file.startswith("article")]
+    assert articles == ["article.txt"] + [f"article-{n}{'.md' if n % 2 == 0 else '.txt'}" for n in range(2, 25)]
+    assert [a.file for a in added if a.file.startswith("e")][:3] == ["e.txt", "e-2.md", "e-3.txt"]
+    assert len({a.article_id for a in added}) == 60 == len(list(folder.iterdir()))
 
 
 def test_latin1_upload_is_stored_as_utf8_with_a_warning(tmp_path):
@@ -254,7 +324,7 @@ def test_duplicate_check_parses_what_changed_since_the_last_build(tmp_path, arti
     report, index = engine.add([str(s) for s in sources])
     assert not report.added and index is None
     assert [str(r) for r in report.refused] == [
-        f"{s.name}: duplicate of {target.name} (same text); not added"
+        f"{s}: duplicate of {target.name} (same text); not added"
         for s, target in zip(sources, (changed, new, touched), strict=True)
     ]
     known = engine.snapshot().manifest.articles

@@ -136,15 +136,16 @@ def test_llm_credentials_in_the_url_never_reach_the_log(tmp_path: Path, caplog: 
 
 
 def test_the_exit_error_line_hides_a_configured_secret_of_any_shape(tmp_path: Path):
-    """A Bot API failing with the request path in its description: serve's last line names the
-    failure, but not the token, though "hunter2-secret-value" has no token shape."""
+    """A Bot API failing with the token's secret half in its description: serve's last line names
+    the failure, but not the secret, though without the bot id before it it has no token shape."""
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class EchoesThePath(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = json.dumps({"ok": False, "error_code": 500, "description": f"Internal error at {self.path}"})
+            secret_half = self.path.partition(":")[2]  # /bot123:half/getMe -> half/getMe
+            body = json.dumps({"ok": False, "error_code": 500, "description": f"Internal error at {secret_half}"})
             self.send_response(500)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -158,7 +159,7 @@ def test_the_exit_error_line_hides_a_configured_secret_of_any_shape(tmp_path: Pa
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), EchoesThePath)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    secret = "hunter2-secret-value"
+    secret = "7654321:hunter2-secret-value-0123456789abcde"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
     env.update(
         RAGBOT_TELEGRAM_TOKEN=secret,
@@ -177,5 +178,5 @@ def test_the_exit_error_line_hides_a_configured_secret_of_any_shape(tmp_path: Pa
     assert result.returncode == 1, result.stderr
     last = result.stderr.splitlines()[-1]
     assert last.startswith("error: ") and "unreachable after 2 attempts" in last, result.stderr
-    assert "Internal error at /bot<redacted>/getMe" in last
-    assert secret not in result.stdout + result.stderr
+    assert "Internal error at <redacted>/getMe" in last
+    assert secret.split(":")[1] not in result.stdout + result.stderr

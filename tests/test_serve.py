@@ -7,6 +7,7 @@ else is the real command: settings from the environment, PTB, HTTP to 127.0.0.1.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,6 +76,21 @@ def test_a_rejected_token_is_one_line_and_exit_2(tmp_path: Path, path: str):
     assert_no_token(output, WRONG_TOKEN)
     assert len(get_me) == (1 if not path else 0)  # asked once, not retried
     assert not (tmp_path / "data").exists()  # refused before building anything
+
+
+@pytest.mark.parametrize(
+    "token", ["abc", "123456", "123456:short", ":AAE-no-bot-id-abcdefghijklmnopqrstuvwx", "12:AAE token with spaces xx"]
+)
+def test_a_token_that_cannot_be_valid_is_one_line_and_exit_2_before_any_request(tmp_path: Path, token: str):
+    """Was retried for ever as a network error where the Bot API is out of reach (issue 21, item 4)."""
+    port = free_port()  # nothing listens: a request would be a retried network error
+    result = run_serve(tmp_path, serve_env(tmp_path, f"http://127.0.0.1:{port}", token))
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    [line] = output.strip().splitlines()
+    assert line.startswith("error: RAGBOT_TELEGRAM_TOKEN is not a bot token: expected the bot's numeric id")
+    assert token not in line and "unreachable" not in output
+    assert not (tmp_path / "data").exists()
 
 
 def test_a_missing_token_is_one_line_and_exit_2(tmp_path: Path):
@@ -158,6 +174,12 @@ def test_the_bot_waits_for_a_bot_api_that_is_down_then_serves(tmp_path: Path):
         output = err.text()
     assert code == 0, output
     assert "5 articles indexed" in fake.sent_messages(5)[0]["text"]
+    [running] = [line for line in output.splitlines() if line.startswith("serving ")]
+    assert re.fullmatch(  # issue 21, item 4: one line saying it runs, on what, and how to stop it
+        rf"serving @{fake.bot_username} \(long polling\): faiss store, 5 articles, \d+ passages\. "
+        r"Stop with Ctrl-C \(or SIGTERM\)\.",
+        running,
+    ), running
     assert "Traceback" not in output
     retries = [line for line in output.splitlines() if "unreachable" in line]
     assert len(retries) >= 2 and all("ConnectError" in line for line in retries)
@@ -181,7 +203,7 @@ def test_a_5xx_or_429_bot_api_is_retried_like_a_network_failure(tmp_path: Path):
     assert code == 0, output
     assert sum("unreachable" in line and "Bad Gateway" in line for line in output.splitlines()) == 2, output
     others = [line for line in output.strip().splitlines() if "unreachable" not in line and "ndex" not in line]
-    assert not others, output  # besides the index being built: no warnings, no traceback
+    assert [line[:8] for line in others] == ["serving "], output  # besides the index, only the running line
     assert "Traceback" not in output
     assert_no_token(output, DEFAULT_TOKEN)
 

@@ -26,6 +26,18 @@ def test_an_llm_url_that_is_not_http_is_refused_naming_the_variable(monkeypatch,
     assert settings_error(caught.value).startswith("invalid settings: RAGBOT_LLM_URL: must be an http(s) URL")
 
 
+@pytest.mark.parametrize("variable", ["RAGBOT_LLM_URL", "RAGBOT_MILVUS_URI"])
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:x/", "http://h:99999/", "http://[nope]/"])
+def test_a_malformed_url_setting_is_one_line_and_exit_2(tmp_path, variable, url):
+    """urlsplit itself raises on these: was an UnboundLocalError traceback (issue 21, item 2)."""
+    proc = _ragbot("stats", cwd=tmp_path, env_extra={variable: url})
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert line == f"error: invalid settings: {variable}: must be an http(s) URL (e.g. {variable}=" + (
+        "http://127.0.0.1:8080/v1)" if variable == "RAGBOT_LLM_URL" else "http://127.0.0.1:19530)"
+    )
+
+
 def test_an_llm_url_that_is_not_http_exits_2_in_one_line(tmp_path):
     proc = _ragbot("stats", cwd=tmp_path, env_extra={"RAGBOT_LLM_URL": "ftp://x/v1"})
     assert proc.returncode == 2

@@ -21,7 +21,7 @@ from retrieval import Engine, Settings
 from retrieval.stores.snapshot import POINTER, current_version
 
 from .fake_telegram import FakeBotAPI
-from .support import TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
+from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings
 
 ADMIN = 4242
 
@@ -130,12 +130,58 @@ async def test_expired_sources_button_says_so(fake_engine: Engine, fake: FakeBot
     assert "no longer available" in gone["text"]
 
 
+async def test_a_forged_button_press_without_a_message_is_refused_quietly(
+    fake_engine: Engine, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+):
+    """An inline-mode or forged callback carries no message: no traceback, no reply (issue 21, item 3)."""
+    user = {"id": 61, "is_bot": False, "first_name": "Eve", "language_code": "en"}
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        for extra in ({"inline_message_id": "AAAA"}, {}):
+            fake.push_update(
+                {
+                    "callback_query": {
+                        "id": f"forged-{len(extra)}",
+                        "from": user,
+                        "chat_instance": "1",
+                        "data": "src:x",
+                        **extra,
+                    }
+                }
+            )
+        await fake.wait_for(lambda: len(fake.calls_to("answerCallbackQuery")) == 2)
+        fake.push_message("/sources", user_id=61)  # the bot is still serving
+        await fake.wait_for_messages(1, chat_id=61)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert len(fake.sent_messages(61)) == 1
+
+
+async def test_a_sources_key_answers_only_in_its_own_chat(fake_engine: Engine, fake: FakeBotAPI):
+    """A button's data copied into a press in another chat does not show that chat the quotes."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        fake.push_message("traité de partenariat", user_id=62)
+        [answer] = await fake.wait_for_messages(1, chat_id=62)
+        data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        fake.push_message("bonjour", user_id=63)
+        [elsewhere] = await fake.wait_for_messages(1, chat_id=63)
+        fake.push_callback(data, message=elsewhere, user_id=63)
+        [_, refused] = await fake.wait_for_messages(2, chat_id=63)
+        fake.push_callback(data, message=answer, user_id=62)
+        [_, quotes] = await fake.wait_for_messages(2, chat_id=62)
+    assert "no longer available" in refused["text"]
+    assert "<blockquote>" in last_sent_html(fake, 62)[-1] and "[1]" in quotes["text"]
+
+
 async def test_long_answer_is_split_and_escaped(tmp_path: Path, fake: FakeBotAPI):
     articles = tmp_path / "articles"
     articles.mkdir()
     clause = "le seuil <b> & le « plafond » > 4096 caractères reste une limite & un défi, "
-    # One sentence far over Telegram's limit: the extractive answer quotes it whole.
-    (articles / "long.txt").write_text("Un titre\n\nAinsi " + clause * 120 + "et voilà.", encoding="utf-8")
+    # One sentence far over Telegram's limit: the extractive answer quotes it whole. Varied words,
+    # lower case and without full stops (one sentence), run between the clauses: a clause repeated
+    # alone is not prose.
+    words = " ".join((*TUMEN_PARAGRAPHS, *ZANZIBAR)).split()
+    filler = [w.strip(".!?…").lower() for w in words * 4 if w.strip(".!?…")]
+    sentence = "".join(clause + " ".join(filler[8 * i : 8 * i + 8]) + ", " for i in range(120))
+    (articles / "long.txt").write_text("Un titre\n\nAinsi " + sentence + "et voilà.", encoding="utf-8")
     settings = make_settings(tmp_path, articles_dir=articles, chunk_min_chars=3000, chunk_max_chars=20000)
     engine = Engine(settings, encoders=fake_encoders())
     engine.index()
@@ -234,6 +280,25 @@ async def test_admin_reindex_swaps_in_the_new_index(tmp_path: Path, articles_dir
     assert not fake.rejected()
 
 
+async def test_a_failed_reindex_acknowledgement_releases_the_lock(tmp_path: Path, articles_dir: Path, fake: FakeBotAPI):
+    """The reply "Re-indexing..." fails (a blocked chat): the lock is released, so the next
+    /reindex runs and an upload is not kept waiting for ever (issue 21, item 1)."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+        fake.fail_next_with("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
+        fake.push_message("/reindex", user_id=ADMIN)
+        await fake.wait_for(lambda: "something went wrong" in texts(fake.sent_messages(ADMIN)))
+        fake.push_message("/reindex", user_id=ADMIN)
+        await fake.wait_for(lambda: "Re-index done" in texts(fake.sent_messages(ADMIN)))
+        document = fake.add_file("doc-lock", "pont.txt", NEW_ARTICLE.encode())
+        fake.push_message("", user_id=ADMIN, document=document)
+        await fake.wait_for(lambda: "Added" in texts(fake.sent_messages(ADMIN)), timeout=30)
+    said = texts(fake.sent_messages(ADMIN))
+    assert "already running" not in said
+    assert said.count("Re-indexing the articles") == 1
+
+
 # --- load and limits -----------------------------------------------------------------------------
 
 
@@ -255,27 +320,55 @@ async def test_flood_from_one_user_is_limited_without_blocking_others(fake_engin
     assert len(flood) == 4  # everything after the notice is dropped silently
 
 
-@pytest.mark.parametrize("command", ["/sources", "/start", "/help", "/new", "/ask", "/stats", "/reindex"])
-async def test_every_command_shares_the_rate_limit(fake_engine: Engine, fake: FakeBotAPI, command: str):
-    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=3, rate_limit_seconds=3600)
+@pytest.mark.parametrize(
+    ("command", "budget"),
+    [(c, "commands") for c in ("/sources", "/start", "/help", "/new", "/stats", "/reindex")] + [("/ask", "questions")],
+)
+async def test_a_flood_of_one_command_is_limited_on_its_budget(
+    fake_engine: Engine, fake: FakeBotAPI, command: str, budget: str
+):
+    settings = bot_settings(
+        fake_engine.settings, fake, rate_limit_questions=3, rate_limit_commands=3, rate_limit_seconds=3600
+    )
     async with running_bot(settings, fake_engine, fake):
         for _ in range(10):
             fake.push_message(command, user_id=33)
         fake.push_message(command, user_id=34)  # someone else is not held back
         await fake.wait_for_messages(1, chat_id=34)
         await fake.wait_for(lambda: len(fake.sent_messages(33)) >= 4)
-        fake.push_message("sanctions", user_id=33)  # questions draw on the same budget
+        fake.push_message("sanctions", user_id=33)  # a question: its own budget, unless /ask spent it
         fake.push_message("/sources", user_id=34)
         await fake.wait_for_messages(2, chat_id=34)
+        if budget == "commands":
+            await fake.wait_for_messages(5, chat_id=33)
     flood = fake.sent_messages(33)
     notices = [m for m in flood if "faster than I can answer" in m["text"]]
-    assert len(notices) == 1 and len(flood) == 4, texts(flood)  # three replies, one notice, then silence
+    assert len(notices) == 1, texts(flood)  # three replies, one notice, then silence
+    assert len(flood) == (5 if budget == "commands" else 4), texts(flood)
 
 
-async def test_the_sources_button_shares_the_rate_limit(fake_engine: Engine, fake: FakeBotAPI):
-    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=3, rate_limit_seconds=3600)
+async def test_a_newcomer_s_commands_do_not_use_up_their_questions(fake_engine: Engine, fake: FakeBotAPI):
+    """/start, /help, /sources counted as questions: the 6th message was told to slow down
+    (issue 21, item 11). Five questions a minute stay five, whatever commands came first."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        for n, text in enumerate(
+            ("/start", "/help", "/sources", "/new", "sanctions", "missiles", "traité", "satellites", "Kim")
+        ):
+            fake.push_message(text, user_id=37)
+            await fake.wait_for_messages(n + 1, chat_id=37)  # one at a time: each gets its reply
+        fake.push_message("une sixième question", user_id=37)
+        await fake.wait_for_messages(10, chat_id=37)
+    sent = fake.sent_messages(37)
+    assert not any("faster than I can answer" in m["text"] for m in sent[:9]), texts(sent)
+    assert "faster than I can answer" in sent[9]["text"]  # the sixth question is over the limit
+
+
+async def test_the_sources_button_draws_on_the_commands_budget(fake_engine: Engine, fake: FakeBotAPI):
+    settings = bot_settings(
+        fake_engine.settings, fake, rate_limit_questions=1, rate_limit_commands=3, rate_limit_seconds=3600
+    )
     async with running_bot(settings, fake_engine, fake):
-        fake.push_message("traité de partenariat", user_id=35)
+        fake.push_message("traité de partenariat", user_id=35)  # the one question allowed
         [answer] = await fake.wait_for_messages(1, chat_id=35)
         data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         for _ in range(10):
@@ -286,8 +379,22 @@ async def test_the_sources_button_shares_the_rate_limit(fake_engine: Engine, fak
     sent = fake.sent_messages(35)
     sources = [m for m in sent if m is not answer and "faster than I can answer" not in m["text"]]
     notices = [m for m in sent if "faster than I can answer" in m["text"]]
-    assert len(sources) == 2 and len(notices) == 1, texts(sent)  # the question used one of the three
+    assert len(sources) == 3 and len(notices) == 1, texts(sent)  # three presses answered, then a notice
     assert all(c.ok for c in fake.calls_to("answerCallbackQuery"))  # every press is acknowledged
+
+
+async def test_an_edited_message_is_not_answered_again(fake_engine: Engine, fake: FakeBotAPI):
+    """Editing a question (or a command) was a second question (issue 21, item 11)."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        fake.push_message("sanctions", user_id=38)
+        await fake.wait_for_messages(1, chat_id=38)
+        asked = fake.current_message(38, 1)  # the user's message, the first in the chat
+        for text in ("sanctions économiques", "/sources", "/reindex"):
+            fake.push_update({"edited_message": {**asked, "text": text, "edit_date": asked["date"] + 5}})
+        fake.push_message("/help", user_id=38)
+        await fake.wait_for_messages(2, chat_id=38)
+    sent = fake.sent_messages(38)
+    assert len(sent) == 2 and "Hello" in sent[1]["text"], texts(sent)
 
 
 async def test_429_is_retried_after_retry_after(fake_engine: Engine, fake: FakeBotAPI):

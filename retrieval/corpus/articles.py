@@ -24,7 +24,8 @@ from .chunking import paragraph_spans
 from .cleaning import clean, normalize_in_place
 from .frontmatter import parse_front_matter
 from .metadata import derive_title, find_date, lead_attribution, lead_sentence, normalise_date
-from .plaintext import check_prose, decode
+from .plaintext import decode
+from .prose import check_prose
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
@@ -128,11 +129,11 @@ def parse_article(raw: bytes, path: Path) -> Article:
     date = meta.get("date") or cleaned.date or find_date(tidy(p) for p in paragraphs[:6])
     info = ArticleInfo(
         id=path.stem,
-        title=meta.get("title") or cleaned.title or derive_title(tidy(paragraphs[0])),
+        title=one_line(meta.get("title") or cleaned.title) or derive_title(tidy(paragraphs[0])),
         date=normalise_date(date) if date else None,
-        source=meta.get("source") or next(iter(cleaned.sources), None) or lead_attribution(lead),
-        byline=meta.get("byline") or meta.get("author") or cleaned.byline,
-        url=fetched.group(1) if fetched else meta.get("url"),
+        source=one_line(meta.get("source") or next(iter(cleaned.sources), None) or lead_attribution(lead)),
+        byline=one_line(meta.get("byline") or meta.get("author") or cleaned.byline),
+        url=fetched.group(1) if fetched else one_line(meta.get("url")),
     )
     return Article(
         info=info,
@@ -189,6 +190,16 @@ def load_articles(
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def one_line(value: str | None) -> str | None:
+    """Metadata as one line: every line break (``\\n``, ``\\r``, U+2028, NEL...), tab and space run
+    becomes one space. A title, source or byline (from front matter or a page's metadata) is
+    printed on one line in every listing; a newline in it could start a fake citation line.
+    Other control characters are the front ends' to defuse (``render.terminal_safe``, JSON)."""
+    if value is None:
+        return None
+    return " ".join(value.split()) or None
 
 
 def _html_main_text(html: str, path: Path) -> tuple[str, dict[str, str]]:

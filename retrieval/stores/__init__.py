@@ -1,9 +1,9 @@
 """Stores: where a version of the index lives, behind the Protocols of :mod:`retrieval.stores.base`.
 
 Backends register through :mod:`retrieval.registry` (group ``ragbot.stores``): the built-in
-ones are also declared in ``pyproject.toml`` exactly as a third-party package would declare its
-own (``name = "package.module:Factory"``), and ``RAGBOT_STORE`` picks one by name. A
-factory takes the :class:`~retrieval.config.Settings` and returns a
+ones in its table, another package's through an entry point in its own ``pyproject.toml``
+(``name = "package.module:Factory"``), and ``RAGBOT_STORE`` picks one by name. A factory
+takes the :class:`~retrieval.config.Settings` and returns a
 :class:`~retrieval.stores.base.StoreBackend`.
 """
 
