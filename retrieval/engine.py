@@ -156,7 +156,7 @@ class Engine:
         """
         library = self.library()
         prepared = library.prepare(sources)
-        with index_lock(self.settings.data_dir):
+        with index_lock(self.settings.data_dir, self.store):
             # Opened once: its manifest spares the duplicate check parsing every article, then
             # the build starts from it.
             current = open_current(self.store)
@@ -172,14 +172,14 @@ class Engine:
         """Add one uploaded file (e.g. a Telegram document), then re-index."""
         library = self.library()
         candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
-        with index_lock(self.settings.data_dir):
+        with index_lock(self.settings.data_dir, self.store):
             current = open_current(self.store)
             added = library.commit_one(candidate, known=current.manifest.articles if current else None)
             return added, build_locked(self.settings, self.encoders, store=self.store, current=current)
 
     def remove(self, article_id: str) -> IndexReport:
         """Delete an article's file, then re-index: it is gone from answers at once."""
-        with index_lock(self.settings.data_dir):
+        with index_lock(self.settings.data_dir, self.store):
             self.library().remove(article_id)
             return build_locked(self.settings, self.encoders, store=self.store)
 

@@ -68,7 +68,8 @@ def build_index(
     store: StoreBackend | None = None,
 ) -> IndexReport:
     """Index ``settings.articles_dir`` into a new current version, reusing what has not changed."""
-    with index_lock(settings.data_dir):
+    store = store or make_store(settings)
+    with index_lock(settings.data_dir, store):
         return build_locked(settings, encoders, progress=progress, rebuild=rebuild, store=store)
 
 
@@ -96,12 +97,10 @@ def build_locked(
     previous = None if rebuild else _reusable(current, encoders, chunking, analyzer)
     clock.mark("open_previous")
     old_articles = previous.manifest.articles if previous else {}
-    doubtful = previous.doubtful if previous else frozenset()
-    # Files the previous version holds as they are are not read again (see _UnchangedFiles); with
-    # every article in doubt, or no previous version, each one is read, cleaned and chunked (the
-    # scan still records their stat for the next build).
-    usable = old_articles if "*" not in doubtful else {}
-    scan = _UnchangedFiles(usable, doubtful, settings.max_article_bytes, time.time_ns())
+    # Files the previous version holds as they are are not read again (see _UnchangedFiles); without
+    # a previous version each one is read, cleaned and chunked (the scan still records their stat
+    # for the next build).
+    scan = _UnchangedFiles(old_articles, settings.max_article_bytes, time.time_ns())
     loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan)
     for err in loaded.errors:
         log.warning("skipped %s", err)
@@ -132,12 +131,7 @@ def build_locked(
     added, updated, unchanged = [], [], list(loaded.kept)
     for article in loaded.articles:
         old = old_articles.get(article.id)
-        same = (
-            old is not None
-            and old["sha256"] == article.content_hash
-            and article.id not in doubtful
-            and "*" not in doubtful
-        )
+        same = old is not None and old["sha256"] == article.content_hash
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
     removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept))
@@ -236,12 +230,10 @@ class _UnchangedFiles:
     The content hash is the truth; the file's size, mtime, ctime and inode, recorded in the
     manifest when it was indexed, are the shortcut (as git's index): when they all match, the
     file is not even read. Otherwise its bytes are hashed and compared, and only a changed
-    file is cleaned and chunked again. A file in doubt (an interrupted server write) never
-    counts as unchanged.
+    file is cleaned and chunked again.
     """
 
     old: Mapping[str, Mapping[str, Any]]
-    doubtful: frozenset[str]
     max_bytes: int
     started_ns: int
     #: the stat of each file seen (taken before it is read), for the new manifest, by article id
@@ -258,7 +250,7 @@ class _UnchangedFiles:
         if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
             self.stats[path.stem] = seen
         entry = self.old.get(path.stem)
-        if entry is None or entry.get("path") != path.name or path.stem in self.doubtful:
+        if entry is None or entry.get("path") != path.name:
             return False
         if "fingerprint" not in entry:
             return False  # indexed before fingerprints were recorded: parsed once more to record it
@@ -309,8 +301,7 @@ def _nothing_changed(
     """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
     old = previous.manifest.articles
     return (
-        not previous.doubtful
-        and previous.manifest.index_settings == index_settings(settings)
+        previous.manifest.index_settings == index_settings(settings)
         and len(old) == len(articles) + len(kept)
         and all(a in old for a in kept)
         and all(_same_entry(old.get(a.id), a) for a in articles)

@@ -110,9 +110,6 @@ class StoreVersion(Protocol):
     sentence_spans: np.ndarray
     sentence_first: np.ndarray
     sentence_last: np.ndarray
-    #: articles whose stored vectors may not match this version (a server write interrupted midway):
-    #: the next build re-embeds them; ``"*"`` means every article
-    doubtful: frozenset[str]
 
     @property
     def size(self) -> int: ...

@@ -237,3 +237,21 @@ def weighted_query_terms(
             for term in analyzer.terms(word):
                 weights[term] = max(weights.get(term, 0.0), min(1.0, similarity))
     return weights
+
+
+def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:
+    """``analyzer.terms(text)`` of each text, each distinct word analysed once: a text's terms are
+    its words' terms in order, and a collection repeats the same few thousand words."""
+    from ..corpus.analysis import words
+
+    memo: dict[str, list[str]] = {}
+    out = []
+    for text in texts:
+        terms: list[str] = []
+        for word in words(text):
+            found = memo.get(word)
+            if found is None:
+                found = memo[word] = analyzer.terms(word)
+            terms.extend(found)
+        out.append(terms)
+    return out
