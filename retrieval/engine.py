@@ -152,7 +152,7 @@ class Engine:
 
         Reading, downloading and checking happen first, without the index lock: a slow
         server never keeps ``index`` or ``/reindex`` waiting. The lock covers writing the
-        files and the re-index.
+        files and the re-index, which removes nothing (``index`` applies deletions made by hand).
         """
         library = self.library()
         prepared = library.prepare(sources)
@@ -162,7 +162,9 @@ class Engine:
             current = open_current(self.store)
             report = library.commit(prepared, known=current.manifest.articles if current else None)
             index = (
-                build_locked(self.settings, self.encoders, progress=progress, store=self.store, current=current)
+                build_locked(
+                    self.settings, self.encoders, progress=progress, store=self.store, current=current, removing=()
+                )
                 if report.added
                 else None
             )
@@ -175,13 +177,14 @@ class Engine:
         with index_lock(self.settings.data_dir, self.store):
             current = open_current(self.store)
             added = library.commit_one(candidate, known=current.manifest.articles if current else None)
-            return added, build_locked(self.settings, self.encoders, store=self.store, current=current)
+            return added, build_locked(self.settings, self.encoders, store=self.store, current=current, removing=())
 
     def remove(self, article_id: str) -> IndexReport:
-        """Delete an article's file, then re-index: it is gone from answers at once."""
+        """Delete an article's file, then re-index: it is gone from answers at once (and only it:
+        an indexed article whose file is not in this machine's folder stays)."""
         with index_lock(self.settings.data_dir, self.store):
             self.library().remove(article_id)
-            return build_locked(self.settings, self.encoders, store=self.store)
+            return build_locked(self.settings, self.encoders, store=self.store, removing=(article_id,))
 
     def library(self) -> Library:
         s = self.settings

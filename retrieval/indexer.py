@@ -15,7 +15,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,10 +81,16 @@ def build_locked(
     rebuild: bool = False,
     store: StoreBackend | None = None,
     current: StoreVersion | None = None,
+    removing: Collection[str] | None = None,
 ) -> IndexReport:
     """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
     settings name, unless given; ``current``: its current version, when the caller opened it
-    under this lock, so that it is not opened twice)."""
+    under this lock, so that it is not opened twice).
+
+    ``removing``: None indexes the folder as it is (an article whose file is gone is removed);
+    otherwise only the articles named are removed, and an indexed article whose file is not in
+    this folder is kept as it is: adding one article on a machine whose folder lacks the others
+    (another replica's, a fresh volume) never removes them."""
     started = time.perf_counter()
     clock = _Phases(started)
     store = store or make_store(settings)
@@ -104,11 +110,21 @@ def build_locked(
     loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan)
     for err in loaded.errors:
         log.warning("skipped %s", err)
-    if not loaded.articles and not loaded.kept:
+    kept_ids = list(loaded.kept)
+    if removing is not None:
+        absent = set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept) - set(removing)
+        if absent:
+            log.warning(
+                "%d indexed articles have no file in %s: kept as they are (`ragbot index` removes them)",
+                len(absent),
+                settings.articles_dir,
+            )
+            kept_ids += sorted(absent)
+    if not loaded.articles and not kept_ids:
         log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
-    n_articles = len(loaded.articles) + len(loaded.kept)
+    n_articles = len(loaded.articles) + len(kept_ids)
     clock.mark("read_articles")
-    if previous is not None and _nothing_changed(previous, loaded.articles, loaded.kept, settings):
+    if previous is not None and _nothing_changed(previous, loaded.articles, kept_ids, settings):
         store.prune()  # only ever removes leftovers of crashes
         return IndexReport(
             articles=n_articles,
@@ -116,7 +132,7 @@ def build_locked(
             seconds=time.perf_counter() - started,
             version=previous.version,
             errors=loaded.errors,
-            unchanged=tuple(sorted(loaded.kept)),
+            unchanged=tuple(sorted(kept_ids)),
             embedded_passages=0,
             full_rebuild=False,
             published=False,
@@ -124,17 +140,17 @@ def build_locked(
         )
 
     kept = None
-    if previous is not None and loaded.kept:
-        rows, sentence_rows = previous.rows_of(loaded.kept)
-        kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in loaded.kept})
+    if previous is not None and kept_ids:
+        rows, sentence_rows = previous.rows_of(kept_ids)
+        kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in kept_ids})
     plan = _Plan()
-    added, updated, unchanged = [], [], list(loaded.kept)
+    added, updated, unchanged = [], [], list(kept_ids)
     for article in loaded.articles:
         old = old_articles.get(article.id)
         same = old is not None and old["sha256"] == article.content_hash
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
-    removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept))
+    removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(kept_ids))
     clock.mark("chunk")
 
     jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []

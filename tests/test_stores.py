@@ -131,6 +131,26 @@ def test_add_update_remove_one_article(store_engine: Engine):
     assert store_engine.snapshot().size == before.size
 
 
+def test_adding_from_a_folder_without_the_other_articles_removes_none(store_engine: Engine, tmp_path: Path):
+    """Another machine (its own articles folder, holding none of the indexed files) adds one
+    article and removes it again: every other article stays. Only `index` applies the folder as
+    it is, deletions included."""
+    seeds = {s.info.id for s in store_engine.sources()}
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    story = tmp_path / "900_pont.md"
+    story.write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    other = Engine(store_engine.settings.with_changes(articles_dir=folder), encoders=fake_encoders())
+    report, index = other.add([str(story)])
+    new_id = report.added[0].article_id
+    assert index is not None and index.removed == () and set(index.unchanged) == seeds
+    assert {s.info.id for s in store_engine.sources()} == seeds | {new_id}
+    assert store_engine.search("pont flottant sur le fleuve", 1)[0].article.id == new_id
+    assert other.remove(new_id).removed == (new_id,)
+    assert {s.info.id for s in store_engine.sources()} == seeds
+    assert other.index().removed == tuple(sorted(seeds))  # the folder as it is: empty
+
+
 def test_a_full_rebuild_switches_while_the_old_version_answers(store_engine: Engine):
     old = store_engine.snapshot()
     question = "aide réciproque en cas d'attaque"

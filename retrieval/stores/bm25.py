@@ -239,12 +239,13 @@ def weighted_query_terms(
     return weights
 
 
-def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:
+def analysed(texts: Sequence[str], analyzer: Analyzer, memo: dict[str, list[str]] | None = None) -> list[list[str]]:
     """``analyzer.terms(text)`` of each text, each distinct word analysed once: a text's terms are
-    its words' terms in order, and a collection repeats the same few thousand words."""
+    its words' terms in order, and a collection repeats the same few thousand words (``memo``: the
+    words already analysed, for a caller that analyses texts a few at a time)."""
     from ..corpus.analysis import words
 
-    memo: dict[str, list[str]] = {}
+    memo = {} if memo is None else memo
     out = []
     for text in texts:
         terms: list[str] = []

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -100,14 +100,33 @@ class _Keys:
         return first
 
 
-@dataclass
 class _Rows:
-    """The rows one write adds, by collection role."""
+    """The rows one write adds, inserted as they come, a batch at a time (a full build never holds
+    more than a batch of rows per collection); the new passages' terms are counted on the way."""
 
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    def __init__(self, writer: Writer, collections: Mapping[str, str], analyzer: Analyzer) -> None:
+        self.writer = writer
+        self.collections = collections
+        self.analyzer = analyzer
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        #: in how many of the new passages each term occurs
+        self.terms: Counter[str] = Counter()
+        self._words: dict[str, list[str]] = {}
 
     def add(self, role: str, row: dict[str, Any]) -> None:
-        self.rows.setdefault(role, []).append(row)
+        if role == "passages":
+            for terms in analysed([row["passage"]], self.analyzer, self._words):
+                self.terms.update(set(terms))
+        rows = self.pending.setdefault(role, [])
+        rows.append(row)
+        if len(rows) >= BATCH:
+            self.flush(role)
+
+    def flush(self, role: str | None = None) -> None:
+        for name in [role] if role is not None else list(self.pending):
+            rows, self.pending[name] = self.pending.get(name, []), []
+            if rows:
+                self.writer.connection.call("insert", self.collections[name], rows, seconds=self.writer.write_seconds)
 
 
 class Writer:
@@ -219,7 +238,7 @@ class Writer:
         )
         self._kill(coll["articles"], old_articles, number)
 
-        out = _Rows()
+        out = _Rows(self, coll, analyzer)
         changed = set(build.changed)
         self._passage_rows(out, build, previous, number, keys, lambda a: a in changed)
         by_id = {a.id: a for a in build.articles}
@@ -237,13 +256,11 @@ class Writer:
         delta: Counter[str] = Counter()
         for terms in analysed([r["passage"] for r in dead], analyzer):
             delta.subtract(set(terms))
-        for terms in analysed([r["passage"] for r in out.rows.get("passages", [])], analyzer):
-            delta.update(set(terms))
+        delta.update(out.terms)
         self._edit_terms(coll["terms"], {t: d for t, d in delta.items() if d}, previous.number, number, keys, out)
         if "words" in coll:
             self._edit_words(coll["words"], build, previous, number, keys, out)
-        for role, rows in out.rows.items():
-            self._insert(coll[role], rows)
+        out.flush()
 
     def _edit_terms(
         self, collection: str, delta: Mapping[str, int], current: int, number: int, keys: _Keys, out: _Rows
@@ -332,8 +349,8 @@ class Writer:
         number: int,
         keys: _Keys,
     ) -> None:
-        out = _Rows()
         coll = {role: generation.collection(role) for role in ("passages", *roles)}
+        out = _Rows(self, coll, Analyzer(build.analyzer.get("language", "french")))
         if build.kept is not None and len(build.kept.passages):
             if previous is None:
                 raise ValueError("a build that keeps rows needs the version it keeps them from")
@@ -349,11 +366,7 @@ class Writer:
         entries = _entries(build)
         for article in build.articles:
             _article_rows(out, article.id, _info_json(article.info), entries[article.id], article.body, number, keys)
-        analyzer = Analyzer(build.analyzer.get("language", "french"))
-        df: Counter[str] = Counter()
-        for terms in analysed([r["passage"] for r in out.rows.get("passages", [])], analyzer):
-            df.update(set(terms))
-        for term, count in sorted(df.items()):
+        for term, count in sorted(out.terms.items()):
             out.add("terms", {**_versioned(keys.take(), number), "term": term_key(term), "df": count, "nil": NIL})
         if "words" in roles and build.expander is not None and build.expander.vocabulary:
             vectors = build.expander.words.vectors(np.arange(len(build.expander.vocabulary), dtype=np.int64))
@@ -361,8 +374,7 @@ class Writer:
                 out.add(
                     "words", {**_versioned(keys.take(), number), "word": cut(word, 1000), "vector": vector.tolist()}
                 )
-        for role, rows in out.rows.items():
-            self._insert(coll[role], rows)
+        out.flush()
 
     def _copy_kept(self, out: _Rows, build: Build, previous: MilvusVersion, number: int, keys: _Keys) -> None:
         """The rows ``build`` keeps, read back from the previous generation, as rows of the new one."""
@@ -461,10 +473,6 @@ class Writer:
         """Mark ``rows`` dead from version ``number`` on: the same rows, written again with ``died``."""
         for chunk in _chunks([{**r, "died": number} for r in rows], BATCH):
             self.connection.call("upsert", collection, chunk, seconds=self.write_seconds)
-
-    def _insert(self, collection: str, rows: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(list(rows), BATCH):
-            self.connection.call("insert", collection, chunk, seconds=self.write_seconds)
 
     def _check(self, build: Build, generation: Generation, roles: tuple[str, ...], number: int) -> None:
         """The server holds exactly the new version's rows, or nothing is published."""
