@@ -314,3 +314,36 @@ def test_the_server_stopped_mid_question_is_one_error_then_answers_again(tmp_pat
         assert replica.proc.returncode == 0, log
     finally:
         server.stop()
+
+
+async def test_the_bot_tells_each_chat_the_server_is_down_then_answers_once_it_is_back(tmp_path: Path):
+    """The real Telegram Application on a Milvus engine whose server dies: each chat gets one line
+    saying the index cannot be reached (no traceback, nobody waits minutes), and once the server
+    is back the same chats are answered."""
+    from retrieval import Engine
+
+    from .fake_telegram import FakeBotAPI
+    from .support import fake_encoders, make_settings
+    from .test_telegram import bot_settings, running_bot
+
+    server = MilvusLiteServer(tmp_path / "server")
+    uri = server.start()
+    try:
+        settings = make_settings(tmp_path, store="milvus", milvus_uri=uri, milvus_timeout_seconds=2)
+        engine = Engine(settings, encoders=fake_encoders())
+        engine.index()
+        with FakeBotAPI() as fake:
+            async with running_bot(bot_settings(settings, fake), engine, fake):
+                server.stop()
+                fake.push_message(TREATY_QUESTION, user_id=11)
+                fake.push_message("/sources", user_id=12)
+                [down] = await fake.wait_for_messages(1, chat_id=11)
+                [also_down] = await fake.wait_for_messages(1, chat_id=12)
+                server.restart()
+                fake.push_message(TREATY_QUESTION, user_id=11)
+                [_, answered] = await fake.wait_for_messages(2, chat_id=11)
+    finally:
+        server.stop()
+    for reply in (down, also_down):
+        assert reply["text"] == "The article index cannot be reached right now. Please try again in a moment."
+    assert "aide réciproque" in answered["text"]

@@ -331,6 +331,28 @@ def test_milvus_a_half_written_version_is_unseen_then_removed_by_the_next_build(
     assert [h.passage.id for h in fresh.search(question, 3)] == expected
 
 
+def test_milvus_following_a_version_equals_opening_it_afresh(milvus_engine: Engine):
+    """A replica that was on the previous version reads only the rows born or dead since; what it
+    ends up with is exactly what a replica opening the version from nothing reads."""
+    from retrieval.stores.milvus import MilvusStore
+
+    settings = milvus_engine.settings
+    milvus_engine.snapshot()
+    (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    milvus_engine.index()
+    (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE.replace("pont", "bac"), "utf-8")
+    next(p for p in settings.articles_dir.iterdir() if p.stem == TREATY_ARTICLE).unlink()
+    milvus_engine.index()
+    followed = milvus_engine.snapshot()
+    fresh = MilvusStore(settings).open_current()
+    assert followed.version == fresh.version
+    assert np.array_equal(followed.rows.pks, fresh.rows.pks)
+    assert followed.rows.article_ids.tolist() == fresh.rows.article_ids.tolist()
+    assert np.array_equal(followed.sentence_spans, fresh.sentence_spans)
+    assert np.array_equal(followed.sentence_keys, fresh.sentence_keys)
+    assert TREATY_ARTICLE not in followed.rows.article_ids.tolist()
+
+
 def test_milvus_a_dropped_collection_is_refused_then_rebuilt(milvus_engine: Engine):
     from retrieval import IndexCorrupt
 

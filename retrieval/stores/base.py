@@ -137,3 +137,12 @@ class StoreVersion(Protocol):
     def disk_bytes(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def sentence_rows(first: np.ndarray, last: np.ndarray, passage_rows: Sequence[int]) -> list[int]:
+    """Sentence rows of these passages, in reading order: a version's sentences are stored passage by
+    passage, those of passage ``p`` at rows ``first[p]`` to ``last[p]`` (exclusive)."""
+    out: list[int] = []
+    for row in passage_rows:
+        out.extend(range(int(first[row]), int(last[row])))
+    return out

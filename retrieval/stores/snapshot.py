@@ -34,7 +34,7 @@ from ..encoders.embedding import file_sha256
 from ..errors import IndexCorrupt, IndexNotBuilt
 from ..types import ArticleInfo, ArticleSummary, Passage
 from .base import LexicalIndex as LexicalSearch
-from .base import VectorSet
+from .base import VectorSet, sentence_rows
 from .bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
 from .local import AnalyzedLexical, FaissVectorSet
 from .manifest import (
@@ -247,11 +247,7 @@ class Snapshot:
         return [self._row(r[0]) for r in rows]
 
     def sentence_rows(self, passage_rows: Sequence[int]) -> list[int]:
-        """Sentence rows of these passages, in reading order (sentences are stored passage by passage)."""
-        out: list[int] = []
-        for row in passage_rows:
-            out.extend(range(int(self.sentence_first[row]), int(self.sentence_last[row])))
-        return out
+        return sentence_rows(self.sentence_first, self.sentence_last, passage_rows)
 
     def rows_of(self, article_ids: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
         """(passage rows, sentence rows) of these articles, ascending: one scan, not a query each."""

@@ -216,7 +216,7 @@ class Writer:
         analyzer = Analyzer(build.analyzer.get("language", "french"))
         touched = set(build.changed) | set(build.removed)
         # The rows of changed and removed articles die with this version.
-        dead_rows = np.flatnonzero(np.isin(previous.rows.article_ids, sorted(touched)))
+        dead_rows = previous.article_passages(touched)
         dense = _dense(previous.manifest.encoders)
         dead = self._read(coll["passages"], "passages", previous.rows.pks[dead_rows].tolist(), dense)
         self._kill(coll["passages"], dead, number)
