@@ -347,3 +347,45 @@ async def test_the_bot_tells_each_chat_the_server_is_down_then_answers_once_it_i
     for reply in (down, also_down):
         assert reply["text"] == "The article index cannot be reached right now. Please try again in a moment."
     assert "aide réciproque" in answered["text"]
+
+
+def test_serve_on_a_new_machine_answers_from_the_server_without_building(deployment: dict, tmp_path: Path):
+    """`ragbot serve` with an empty data folder, the server holding a version: it never builds (its
+    first line would say "no index yet"), and answers at once. BM25 alone: no model to load."""
+    from .fake_telegram import DEFAULT_TOKEN, FakeBotAPI
+
+    bm25_only = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none"}
+    writer = deployment["machine"]("w", **bm25_only)
+
+    def real_ragbot(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bot", *args]
+        return subprocess.run(command, env=writer, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    built = real_ragbot("index")
+    assert built.returncode == 0, built.stderr
+    version = json.loads(real_ragbot("stats", "--json").stdout)["version"]
+    with FakeBotAPI() as fake:
+        env = deployment["machine"](
+            "new", **bm25_only, RAGBOT_TELEGRAM_TOKEN=DEFAULT_TOKEN, RAGBOT_TELEGRAM_API_URL=fake.url
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            fake.push_message("/sources", user_id=5)
+            deadline = time.monotonic() + ANSWER_PATIENCE
+            while not fake.sent_messages(5):
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        output = proc.stdout.read() if proc.stdout else ""
+    assert "5 articles indexed" in fake.sent_messages(5)[0]["text"]
+    assert "no index yet" not in output and "Traceback" not in output, output
+    assert json.loads(real_ragbot("stats", "--json").stdout)["version"] == version  # nothing was built
