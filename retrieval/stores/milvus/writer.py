@@ -525,7 +525,9 @@ class Writer:
                     for chunk in _chunks([{**r, "died": ALIVE} for r in marked], BATCH):
                         self.connection.call("upsert", name, chunk, seconds=self.write_seconds)
                     removed.append(f"{len(marked)} unpublished removals in {name}")
-        return removed + self.drop_unread(record)
+        # Without a published version, the generations found are a crashed first build's or the old
+        # layout's (whose replicas may still read them): dropped once this build has published.
+        return removed + (self.drop_unread(record) if record is not None else [])
 
     def _marked(self, collection: str, role: str, number: int, dense: Sequence[str]) -> list[dict[str, Any]]:
         """The rows of version ``number`` that an unpublished version marked dead."""
