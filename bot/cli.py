@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,10 +18,13 @@ from pydantic_settings import SettingsError
 from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
 from retrieval.encoders.exported import NOTICE_LOGGER
 from retrieval.engine import EncoderFactory, Engine, default_encoders
-from retrieval.errors import BadQuestion, RagbotError
+from retrieval.errors import RagbotError
 from retrieval.redaction import Redactor
 
 from . import render
+from .cli_output import emit_json, say
+from .cli_progress import EmbeddingProgress, NoticeHandler
+from .cli_questions import CLI_CHAT, HISTORY_FILE, run_questions
 from .logs import log_crash, setup_logging
 
 app = typer.Typer(
@@ -31,10 +33,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-QUIT = {":q", ":quit", ":exit"}
-HISTORY_FILE = "question-history"  # in the data folder
-CLI_CHAT = "cli"  # the one conversation of a terminal loop
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def handles_errors(func: F) -> F:
         except RagbotError as err:
             ctx = kwargs.get("ctx") or next((a for a in args if isinstance(a, typer.Context)), None)
             redactor = ctx.obj.redactor() if ctx is not None and ctx.obj is not None else Redactor()
-            _say(f"error: {redactor(str(err))}", err=True)
+            say(f"error: {redactor(str(err))}", err=True)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -88,52 +86,27 @@ def main(
             ctx.obj = CliContext(settings=Settings())
             unknown = unknown_variables([*os.environ, *dotenv_names()])
             if unknown:
-                _say(unknown, err=True)
+                say(unknown, err=True)
         if overrides:
             ctx.obj = CliContext(ctx.obj.settings.with_changes(**overrides), ctx.obj.encoders)
     except (ValidationError, SettingsError) as err:
-        _say(f"error: {settings_error(err)}", err=True)  # names the variable, never its value
+        say(f"error: {settings_error(err)}", err=True)  # names the variable, never its value
         raise typer.Exit(2) from None
     except UnicodeDecodeError as err:  # pydantic-settings reads .env as UTF-8
-        _say(f"error: .env is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8", err=True)
+        say(f"error: .env is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8", err=True)
         raise typer.Exit(2) from None
     # After the settings: the redactor knows their secret values. Log lines quote file names,
     # titles and URLs too, so the formatter also drops control characters (bot/logs.py).
     redactor = ctx.obj.redactor()
     setup_logging(logging.INFO if verbose else logging.WARNING, redactor)
     notices = logging.getLogger(NOTICE_LOGGER)  # slow one-time steps: said on stderr, -v or not
-    notices.handlers[:] = [_NoticeHandler(redactor)]
+    notices.handlers[:] = [NoticeHandler(redactor)]
     notices.setLevel(logging.INFO)
     notices.propagate = False
 
 
-class _NoticeHandler(logging.Handler):
-    """A core notice as a plain line on stderr (above a progress bar when one is drawn)."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            _say(self.redactor(record.getMessage()), err=True)
-        except Exception:  # a broken stderr must not fail the export it reports on
-            self.handleError(record)
-
-
 def _ctx(ctx: typer.Context) -> CliContext:
     return ctx.obj
-
-
-def _emit_json(data: dict[str, Any]) -> None:
-    sys.stdout.write(render.json_line(data) + "\n")
-    sys.stdout.flush()
-
-
-def _say(text: str = "", *, err: bool = False) -> None:
-    """Every line of text the CLI prints goes through here: titles, quotes, names and messages
-    may come from an article or a user, and their control characters must not reach a terminal."""
-    typer.echo(render.terminal_safe(text), err=err)
 
 
 @app.command()
@@ -150,14 +123,14 @@ def index(
     Example: ragbot index --json
     """
     engine = _ctx(ctx).engine()
-    with _progress(bar=not as_json and sys.stderr.isatty()) as progress:
+    with EmbeddingProgress(bar=not as_json and sys.stderr.isatty()) as progress:
         report = engine.index(progress=progress, rebuild=rebuild)
     for err in report.errors:
-        _say(f"skipped {err}", err=True)
+        say(f"skipped {err}", err=True)
     if as_json:
-        _emit_json(render.index_json(report))
+        emit_json(render.index_json(report))
     else:
-        _say(render.index_text(report))
+        say(render.index_text(report))
 
 
 @app.command()
@@ -176,17 +149,17 @@ def add(
     engine = _ctx(ctx).engine()
     report, index_report = engine.add(list(sources))
     for err in report.refused:
-        _say(f"refused {err}", err=True)
+        say(f"refused {err}", err=True)
     for item in report.added:
         for warning in item.warnings:
-            _say(f"warning: {warning}", err=True)
+            say(f"warning: {warning}", err=True)
     if as_json:
-        _emit_json(render.add_json(report, index_report))
+        emit_json(render.add_json(report, index_report))
     else:
         for item in report.added:
-            _say(f"added {item.article_id}: {item.title}")
+            say(f"added {item.article_id}: {item.title}")
         if index_report is not None:
-            _say(render.index_text(index_report))
+            say(render.index_text(index_report))
     if not report.added:
         raise typer.Exit(6)
 
@@ -204,10 +177,10 @@ def remove(
     """
     report = _ctx(ctx).engine().remove(article_id)
     if as_json:
-        _emit_json(render.index_json(report))
+        emit_json(render.index_json(report))
     else:
-        _say(f"removed {article_id}")
-        _say(render.index_text(report))
+        say(f"removed {article_id}")
+        say(render.index_text(report))
 
 
 @app.command()
@@ -229,12 +202,12 @@ def ask(
     def one(q: str, chat: str | None = None) -> None:
         answer = engine.ask(q, k, chat=chat)
         if as_json:
-            _emit_json(render.answer_json(answer))
+            emit_json(render.answer_json(answer))
         else:
-            _say(render.answer_text(answer))
+            say(render.answer_text(answer))
 
     history = engine.settings.data_dir / HISTORY_FILE
-    _run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT), history=history)
+    run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT), history=history)
 
 
 @app.command()
@@ -255,11 +228,11 @@ def search(
     def one(q: str, chat: str | None = None) -> None:
         hits = engine.search(q, k)
         if as_json:
-            _emit_json(render.search_json(q, hits))
+            emit_json(render.search_json(q, hits))
         else:
-            _say(render.hits_text(q, hits))
+            say(render.hits_text(q, hits))
 
-    _run_questions(question, one, as_json=as_json, history=engine.settings.data_dir / HISTORY_FILE)
+    run_questions(question, one, as_json=as_json, history=engine.settings.data_dir / HISTORY_FILE)
 
 
 @app.command()
@@ -275,9 +248,9 @@ def sources(
     summaries = _ctx(ctx).engine().sources()
     if as_json:
         for s in summaries:
-            _emit_json(render.article_json(s))
+            emit_json(render.article_json(s))
     else:
-        _say(render.sources_text(summaries))
+        say(render.sources_text(summaries))
 
 
 @app.command()
@@ -292,9 +265,9 @@ def stats(
     """
     result = _ctx(ctx).engine().stats()
     if as_json:
-        _emit_json(render.stats_json(result))
+        emit_json(render.stats_json(result))
     else:
-        _say(render.stats_text(result))
+        say(render.stats_text(result))
 
 
 @app.command("eval")
@@ -314,9 +287,9 @@ def evaluate_cmd(
     engine = _ctx(ctx).engine()
     report = evaluate(load_qa(qa_file), engine.search, engine.answer_hits, k=k)
     if as_json:
-        _emit_json(render.eval_json(report))
+        emit_json(render.eval_json(report))
     else:
-        _say(render.eval_text(report))
+        say(render.eval_text(report))
 
 
 @app.command()
@@ -332,7 +305,7 @@ def serve(ctx: typer.Context) -> None:
     from retrieval.errors import IndexNotBuilt
 
     from .telegram import build_application
-    from .telegram import serve as serve_bot
+    from .telegram_startup import serve as serve_bot
 
     settings = _ctx(ctx).settings
     engine = _ctx(ctx).engine()
@@ -342,160 +315,10 @@ def serve(ctx: typer.Context) -> None:
         try:
             engine.snapshot()
         except IndexNotBuilt:
-            _say("no index yet: indexing the articles first", err=True)
-            _say(render.index_text(engine.index()), err=True)
+            say("no index yet: indexing the articles first", err=True)
+            say(render.index_text(engine.index()), err=True)
 
     serve_bot(application, settings, before_polling=ensure_index)
-
-
-# --- question input -------------------------------------------------------------------------
-
-
-Asker = Callable[..., None]  # (question, chat=None)
-
-
-def _run_questions(
-    question: str | None,
-    one: Asker,
-    *,
-    as_json: bool,
-    history: Path,
-    on_new: Callable[[], None] | None = None,
-) -> None:
-    if question is not None:
-        one(question)
-        return
-    if sys.stdin.isatty() and not as_json:
-        _interactive(one, on_new, history)
-        return
-    failed: RagbotError | None = None
-    for q, unreadable in _stdin_lines():
-        try:
-            if unreadable:
-                raise BadQuestion(unreadable)
-            if q or as_json:  # a blank line is a person's spacing in plain text, a question in JSON
-                one(q)
-        except RagbotError as err:
-            if as_json:
-                _emit_json({"question": q, "error": str(err)})
-            elif isinstance(err, BadQuestion):  # the other questions are still answered; the exit code tells
-                _say(f"error: {err}", err=True)
-                failed = err
-            else:  # the index or the model is unusable: every question would fail alike
-                raise
-    if failed is not None:
-        raise typer.Exit(failed.exit_code)
-
-
-def _stdin_lines() -> Iterator[tuple[str, str | None]]:
-    """Each line of standard input, stripped, with the reason it cannot be a question (or None).
-
-    In JSON mode every line, blank or undecodable included, gets exactly one output line,
-    so the Nth output always belongs to the Nth input.
-    """
-    for number, raw in enumerate(sys.stdin.buffer):
-        try:
-            text, reason = raw.decode("utf-8"), None
-        except UnicodeDecodeError:
-            text, reason = raw.decode("utf-8", "replace"), "the line is not valid UTF-8 text"
-        if number == 0:
-            text = text.removeprefix("\ufeff")  # a byte order mark is not part of the question
-        yield text.strip(), reason
-
-
-def _interactive(one: Asker, on_new: Callable[[], None] | None, history_file: Path) -> None:
-    """The question loop: follow-ups read with the previous question until `:new`."""
-    history = _readline_history(history_file)
-    _say("Ask a question about the articles (:new starts over, :q or Ctrl-D leaves).", err=True)
-    try:
-        while True:
-            try:
-                q = input("? ").strip()
-            except EOFError:
-                _say("", err=True)
-                break
-            if not q:
-                continue
-            if q in QUIT:
-                break
-            if q == ":new":
-                if on_new:
-                    on_new()
-                _say("(new conversation)", err=True)
-                continue
-            try:
-                one(q, chat=CLI_CHAT)
-            except RagbotError as err:
-                _say(f"error: {err}", err=True)
-            _say("")
-    finally:
-        history()
-
-
-def _readline_history(path: Path) -> Callable[[], None]:
-    """Enable line editing with a persistent history in the data folder (nothing is written
-    outside it); returns the function that saves it."""
-    try:
-        import readline
-    except ImportError:  # pragma: no cover - Windows
-        return lambda: None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        readline.read_history_file(path)
-    except OSError:
-        pass
-    readline.set_history_length(1000)
-
-    def save() -> None:
-        with contextlib.suppress(OSError):
-            readline.write_history_file(path)
-
-    return save
-
-
-class _progress:
-    """Embedding progress on stderr: a bar on a terminal, otherwise a plain line at every tenth
-    of the work (a log file or a CI job should see it move too)."""
-
-    def __init__(self, *, bar: bool) -> None:
-        self.bar = bar
-        self._bar: Any = None
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        if not self.bar:
-            return _plain_progress()
-        from rich.progress import Progress
-
-        self._bar = Progress(transient=True, console=_stderr_console())
-        self._bar.start()
-        task = self._bar.add_task("embedding passages", total=None)
-
-        def update(done: int, total: int) -> None:
-            self._bar.update(task, completed=done, total=total)
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
-def _plain_progress(steps: int = 10) -> Callable[[int, int], None]:
-    said = [-1]
-
-    def update(done: int, total: int) -> None:
-        step = done * steps // total if total else steps
-        if step > said[0]:
-            said[0] = step
-            _say(f"embedding: {done}/{total} texts ({100 * done // max(total, 1)}%)", err=True)
-
-    return update
-
-
-def _stderr_console():  # noqa: ANN202
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def run() -> None:
