@@ -353,6 +353,7 @@ def test_serve_on_a_new_machine_answers_from_the_server_without_building(deploym
     """`ragbot serve` with an empty data folder, the server holding a version: it never builds (its
     first line would say "no index yet"), and answers at once. BM25 alone: no model to load."""
     from .fake_telegram import DEFAULT_TOKEN, FakeBotAPI
+    from .test_serve import serving
 
     bm25_only = {"RAGBOT_EMBEDDING_MODEL": "none", "RAGBOT_MULTILINGUAL_MODEL": "none"}
     writer = deployment["machine"]("w", **bm25_only)
@@ -368,24 +369,15 @@ def test_serve_on_a_new_machine_answers_from_the_server_without_building(deploym
         env = deployment["machine"](
             "new", **bm25_only, RAGBOT_TELEGRAM_TOKEN=DEFAULT_TOKEN, RAGBOT_TELEGRAM_API_URL=fake.url
         )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
+        with serving(tmp_path, env) as (proc, out):
             fake.push_message("/sources", user_id=5)
             deadline = time.monotonic() + ANSWER_PATIENCE
             while not fake.sent_messages(5):
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline and proc.poll() is None, out.text()
                 time.sleep(0.05)
-        finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-        output = proc.stdout.read() if proc.stdout else ""
+            output = out.text()
     assert "5 articles indexed" in fake.sent_messages(5)[0]["text"]
     assert "no index yet" not in output and "Traceback" not in output, output
     assert json.loads(real_ragbot("stats", "--json").stdout)["version"] == version  # nothing was built

@@ -66,6 +66,8 @@ def test_answers_from_the_seeds(store_engine: Engine):
     hits = store_engine.search("aide réciproque en cas d'attaque", 3)
     assert hits[0].article.id == TREATY_ARTICLE and "aide réciproque" in hits[0].passage.text
     assert hits[0].evidence is not None and hits[0].sentence is not None
+    body, passage = store_engine.snapshot().article_body(TREATY_ARTICLE), hits[0].passage
+    assert body is not None and body[passage.char_start : passage.char_end] == passage.text
     assert [s.info.id for s in store_engine.sources()] == sorted(p.stem for p in SEEDS.iterdir())
     assert store_engine.stats().passages == store_engine.snapshot().size > 0
 
@@ -351,6 +353,36 @@ def test_milvus_following_a_version_equals_opening_it_afresh(milvus_engine: Engi
     assert np.array_equal(followed.sentence_spans, fresh.sentence_spans)
     assert np.array_equal(followed.sentence_keys, fresh.sentence_keys)
     assert TREATY_ARTICLE not in followed.rows.article_ids.tolist()
+
+
+def test_milvus_the_current_version_never_disappears_while_versions_are_published(milvus_engine: Engine):
+    """Readers ask for the current version before every question while a writer publishes: they
+    always find one (a record rewritten in place is deleted, then inserted: a reader in between
+    found none and answered "no index")."""
+    from dataclasses import replace
+
+    store = milvus_engine.store
+    record = store.pointer.record()  # type: ignore[attr-defined]
+    missing: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            if store.current_version() is None:
+                missing.append(1)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        for _ in range(150):
+            store.pointer.publish(replace(record, kept=()))  # type: ignore[attr-defined]
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert not missing
+    assert store.current_version() == record.version
 
 
 def test_milvus_a_dropped_collection_is_refused_then_rebuilt(milvus_engine: Engine):

@@ -96,9 +96,7 @@ class Lease:
         if number is None:
             return
         try:
-            row = self.pointer.read(HEARTBEAT)
-            if row and json.loads(row["value"]).get("holder") == self.holder:
-                self.pointer.delete(HEARTBEAT)
+            self.pointer.delete(f"{HEARTBEAT}/{self.holder}/")
             found = self._describe(self.names.writer(number))
             if found is not None and found.get("holder") == self.holder:
                 self.connection.call("drop_collection", self.names.writer(number))
@@ -113,7 +111,8 @@ class Lease:
 
     def renew(self) -> None:
         value = {"holder": self.holder, "number": self.number, "expires": time.time() + self.seconds}
-        self.pointer.write(HEARTBEAT, "", json.dumps(value))
+        mine = f"{HEARTBEAT}/{self.holder}/"
+        self.pointer.add(mine, f"{mine}{time.time_ns():020d}", "", json.dumps(value))
 
     def check(self) -> None:
         """:class:`IndexBusy` unless the lease is still this holder's (no newer writer took over)."""
@@ -152,10 +151,10 @@ class Lease:
             return {}
 
     def _alive(self, holder: dict[str, Any]) -> bool:
-        row = self.pointer.read(HEARTBEAT)
-        beat = json.loads(row["value"]) if row else {}
-        if beat.get("holder") == holder.get("holder"):
-            expires = float(beat.get("expires", 0))
+        name = str(holder.get("holder", ""))
+        row = self.pointer.newest(f"{HEARTBEAT}/{name}/") if name.isalnum() else None
+        if row is not None:
+            expires = float(json.loads(row["value"]).get("expires", 0))
         else:  # taken but not yet renewed once
             expires = float(holder.get("started", 0)) + self.seconds
         return time.time() < expires

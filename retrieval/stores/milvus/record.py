@@ -100,7 +100,12 @@ def first_record(version: str, generation: str, roles: tuple[str, ...], next_pk:
 
 
 class Pointer:
-    """The deployment's pointer collection: the current record, and small rows for the writer's lease."""
+    """The deployment's pointer collection: the current record, and the writer's lease heartbeats.
+
+    A row is never rewritten in place (an upsert is a delete then an insert, and a reader between
+    the two would find no current version): each record, each heartbeat is a new row, keyed so
+    that the newest sorts last, and the older ones are deleted once the new one is there.
+    """
 
     def __init__(self, connection: Connection, names: Names) -> None:
         self.connection = connection
@@ -108,34 +113,40 @@ class Pointer:
 
     def version(self) -> str | None:
         """The current version's name (one small read: asked before every question)."""
-        row = self.read(CURRENT, value=False)
+        row = self.newest(f"{CURRENT}/", value=False)
         return row["version"] if row else None
 
     def record(self) -> Record | None:
-        row = self.read(CURRENT)
+        row = self.newest(f"{CURRENT}/")
         return Record.from_json(row["value"]) if row else None
 
-    def read(self, key: str, *, value: bool = True) -> dict | None:
-        """The row ``key`` (its version and value), None when there is none or no pointer collection yet."""
-        fields = ["version", "value"] if value else ["version"]
+    def publish(self, record: Record) -> None:
+        """Make ``record`` current: its row first, then the older records' rows go."""
+        key = f"{CURRENT}/{record.number:012d}/{time.time_ns():020d}"  # sorts after every earlier record
+        self.add(f"{CURRENT}/", key, record.version, record.to_json())
+
+    def newest(self, prefix: str, *, value: bool = True) -> dict | None:
+        """The newest row whose key starts with ``prefix``; None when there is none, or no pointer
+        collection yet."""
+        fields = ["key", "version", "value"] if value else ["key", "version"]
         try:
-            rows = self.connection.call("query", self.name, filter=f'key == "{key}"', output_fields=fields)
+            rows = self.connection.call("query", self.name, filter=f'key like "{prefix}%"', output_fields=fields)
         except StoreUnavailable:
             if not self.connection.call("has_collection", self.name):
                 return None
             raise
-        return rows[0] if rows else None
+        return max(rows, key=lambda r: r["key"]) if rows else None
 
-    def write(self, key: str, version: str, value: str) -> None:
+    def add(self, prefix: str, key: str, version: str, value: str) -> None:
+        """Write row ``key`` (under ``prefix``), then delete the rows under ``prefix`` that sort before it."""
         self.ensure()
-        self.connection.call("upsert", self.name, [{"key": key, "version": version, "value": value, "nil": NIL}])
+        self.connection.call("insert", self.name, [{"key": key, "version": version, "value": value, "nil": NIL}])
+        self.connection.call("delete", self.name, filter=f'key like "{prefix}%" and key < "{key}"')
 
-    def delete(self, key: str) -> None:
+    def delete(self, prefix: str) -> None:
+        """Delete every row whose key starts with ``prefix``."""
         if self.connection.call("has_collection", self.name):
-            self.connection.call("delete", self.name, filter=f'key == "{key}"')
-
-    def publish(self, record: Record) -> None:
-        self.write(CURRENT, record.version, record.to_json())
+            self.connection.call("delete", self.name, filter=f'key like "{prefix}%"')
 
     def ensure(self) -> None:
         """Create the pointer collection if it is missing (creating it twice at once is harmless:

@@ -16,7 +16,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import IndexNotBuilt
@@ -68,7 +67,7 @@ class MilvusStore:
     def open_current(self, *, verify: bool = True) -> MilvusVersion:
         record = self.pointer.record()
         if record is None:
-            raise IndexNotBuilt(Path(f"{self.connection.where()} (prefix {self.names.prefix})"))
+            raise IndexNotBuilt(f"{self.connection.where()} (prefix {self.names.prefix})")  # type: ignore[arg-type]
         with self._lock:
             last = self._last
         version = MilvusVersion.open(self.connection, record, after=last)

@@ -257,7 +257,7 @@ class MilvusVersion:
 
     def article_body(self, article_id: str) -> str | None:
         parts = self.connection.query_all(
-            self.collections["articles"], f"article_id == {json.dumps(article_id)} and {self.where}", ["part", "body"]
+            self.collections["articles"], f"{in_filter('article_id', [article_id])} and {self.where}", ["part", "body"]
         )
         if not parts:
             return None

@@ -233,9 +233,11 @@ class Writer:
         for article_id, entry in build.kept.articles.items() if build.kept is not None else ():
             if dict(previous.manifest.articles.get(article_id, {})) != dict(entry):
                 rewritten.add(article_id)  # kept as it is, but its stat changed
-        old_articles = self._alive(
-            coll["articles"], "articles", in_filter("article_id", sorted(rewritten)), previous.number
-        )
+        old_articles = [
+            row
+            for chunk in _chunks(sorted(rewritten), 500)
+            for row in self._alive(coll["articles"], "articles", in_filter("article_id", chunk), previous.number)
+        ]
         self._kill(coll["articles"], old_articles, number)
 
         out = _Rows(self, coll, analyzer)
@@ -358,10 +360,14 @@ class Writer:
         self._passage_rows(out, build, previous, number, keys, lambda _: True)
         kept_articles = dict(build.kept.articles) if build.kept is not None else {}
         if kept_articles and previous is not None:
-            where = in_filter("article_id", sorted(kept_articles))
-            for article_id, (info, body) in _bodies(
-                self._alive(previous.collections["articles"], "articles", where, previous.number)
-            ).items():
+            old = [
+                row
+                for chunk in _chunks(sorted(kept_articles), 500)
+                for row in self._alive(
+                    previous.collections["articles"], "articles", in_filter("article_id", chunk), previous.number
+                )
+            ]
+            for article_id, (info, body) in _bodies(old).items():
                 _article_rows(out, article_id, info, dict(kept_articles[article_id]), body, number, keys)
         entries = _entries(build)
         for article in build.articles:
