@@ -80,8 +80,10 @@ class Lease:
             raise IndexBusy(BUSY.format(where=_where(found or {})))
         self.number = number
         self.renew()
-        for name in writers.values():  # the lapsed leases before this one
+        for name in writers.values():  # the lapsed leases before this one, and their heartbeats
             self.connection.call("drop_collection", name)
+        if writers:
+            self.pointer.delete(f"{HEARTBEAT}/", but=f"{HEARTBEAT}/{self.holder}/")
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="ragbot-lease", daemon=True)
         self._thread.start()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import IndexCorrupt, StoreUnavailable
 from ..manifest import REBUILD, one_line
+from .client import in_filter
 from .schema import NIL, Names, index_params, pointer_schema
 
 if TYPE_CHECKING:
@@ -143,10 +144,17 @@ class Pointer:
         self.connection.call("insert", self.name, [{"key": key, "version": version, "value": value, "nil": NIL}])
         self.connection.call("delete", self.name, filter=f'key like "{prefix}%" and key < "{key}"')
 
-    def delete(self, prefix: str) -> None:
-        """Delete every row whose key starts with ``prefix``."""
-        if self.connection.call("has_collection", self.name):
+    def delete(self, prefix: str, *, but: str | None = None) -> None:
+        """Delete every row whose key starts with ``prefix`` (``but`` those starting with ``but``)."""
+        if not self.connection.call("has_collection", self.name):
+            return
+        if but is None:
             self.connection.call("delete", self.name, filter=f'key like "{prefix}%"')
+            return
+        found = self.connection.call("query", self.name, filter=f'key like "{prefix}%"', output_fields=["key"])
+        doomed = [r["key"] for r in found if not r["key"].startswith(but)]  # "not like" is not in every server
+        if doomed:
+            self.connection.call("delete", self.name, filter=in_filter("key", doomed))
 
     def ensure(self) -> None:
         """Create the pointer collection if it is missing (creating it twice at once is harmless:
