@@ -85,11 +85,10 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
 
 def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
     """Which threshold judges ``question`` ("same" or "cross" language) and its best hit's confidence."""
-    from retrieval.answers.extractive import CORPUS_LANGUAGE
     from retrieval.config import abstain_policy
-    from retrieval.corpus.analysis import detect_language
+    from retrieval.corpus.analysis import detect_language, language_code
 
-    cross = detect_language(question) != CORPUS_LANGUAGE.get(engine.settings.articles_language, "fr")
+    cross = detect_language(question) != language_code(engine.settings.articles_language)
     best = abstain_policy(engine.settings).best(hits, cross_lingual=cross)
     return ("cross" if cross else "same"), (float("-inf") if best is None else best)
 
@@ -127,7 +126,7 @@ def _run(
     report = engine.index()
     index_seconds = time.perf_counter() - t0
     engine.search("warm-up", 10)
-    ranks, refused, carried, lengths, search_ms, answer_ms = [], [], [], [], [], []
+    ranks, refused, carried, lengths, search_ms, answer_ms, leads = [], [], [], [], [], [], []
     unanswerable_refused = []
     for item in items:
         t = time.perf_counter()
@@ -147,6 +146,7 @@ def _run(
         refused.append(answer.abstained)
         lengths.append(len(answer.text))
         carried.append(not answer.abstained and _carries(answer, item.gold, fold))
+        leads.append(not answer.abstained and _leads(answer, item.gold, fold))
     n = max(len(ranks), 1)
     return {
         "articles": report.articles,
@@ -161,6 +161,8 @@ def _run(
         "false_refusals": round(sum(refused) / n, 4),
         "unanswerable_refused": f"{sum(unanswerable_refused)}/{len(unanswerable_refused)}",
         "answers_carry_gold": round(sum(carried) / n, 4),
+        # the first quoted sentence holds the gold text, from a gold article
+        "lead_holds_gold": round(sum(leads) / n, 4),
         "mean_answer_chars": round(sum(lengths) / n, 1),
         # the same over the answers that were not refusals (a refusal is one short line)
         "mean_answered_chars": round(
@@ -177,6 +179,14 @@ def _carries(answer, gold: tuple, fold) -> bool:
     cited = {c.article.id for c in answer.citations}
     text = fold(" ".join([answer.text, *(c.quote for c in answer.citations)]))
     return any(g.doc in cited and fold(g.contains) in text for g in gold)
+
+
+def _leads(answer, gold: tuple, fold) -> bool:
+    """The answer's first quoted sentence holds a gold text, from a gold article."""
+    if not answer.quotes:
+        return False
+    first = answer.quotes[0]
+    return any(g.doc == first.article_id and fold(g.contains) in fold(first.text) for g in gold)
 
 
 def _absent(

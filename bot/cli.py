@@ -190,11 +190,22 @@ def ask(
     question: Annotated[str | None, typer.Argument(help="The question; none opens a question loop.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question.")] = False,
     k: Annotated[int | None, typer.Option("-k", min=1, max=100, help="Passages to retrieve.")] = None,
+    passages: Annotated[
+        bool, typer.Option("--passages", help="Show each cited passage whole under its source line.")
+    ] = False,
+    conversation: Annotated[
+        bool,
+        typer.Option(
+            "--conversation", help="Read standard input as one conversation (follow-ups); a :new line starts another."
+        ),
+    ] = False,
 ) -> None:
     """Answer a question with numbered citations to the articles.
 
     Example: ragbot ask "What did the treaty include?"
-    With no question: an interactive loop on a terminal, one question per line otherwise.
+    With no question: an interactive loop on a terminal (follow-ups, :new), one question per line
+    otherwise, each on its own unless --conversation:
+    printf 'Who signed the treaty?\nand when?\n' | ragbot ask --json --conversation
     """
     engine = _ctx(ctx).engine()
     engine.snapshot()  # fail fast, before any model loads, when there is no usable index
@@ -204,10 +215,17 @@ def ask(
         if as_json:
             emit_json(render.answer_json(answer))
         else:
-            say(render.answer_text(answer))
+            say(render.answer_text(answer, passages=passages))
 
     history = engine.settings.data_dir / HISTORY_FILE
-    run_questions(question, one, as_json=as_json, on_new=lambda: engine.forget(CLI_CHAT), history=history)
+    run_questions(
+        question,
+        one,
+        as_json=as_json,
+        on_new=lambda: engine.forget(CLI_CHAT),
+        history=history,
+        conversation=conversation,
+    )
 
 
 @app.command()
@@ -278,13 +296,30 @@ def evaluate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="Passages retrieved per question.")] = 10,
 ) -> None:
-    """Measure recall@1/@5, MRR and abstention per language on a QA file.
+    """Measure a QA file (recall@1/@5, MRR, abstention per language) or a conversations file.
 
+    A conversations file (each line {"id", "turns": [{"q", "gold": [...]} | {"q", "refuse": true}]})
+    is asked turn by turn, follow-ups included: lead (a gold text in the first quoted sentence),
+    gold anywhere in the answer, refusals, false refusals and the mean answer length.
     Example: ragbot eval eval/heldout_qa.jsonl
     """
-    from retrieval.evaluation import evaluate, load_qa
+    from retrieval.evaluation import (
+        evaluate,
+        evaluate_conversations,
+        is_conversations_file,
+        load_conversations,
+        load_qa,
+    )
 
     engine = _ctx(ctx).engine()
+    if is_conversations_file(qa_file):
+        conversations = load_conversations(qa_file)
+        report = evaluate_conversations(conversations, lambda q, chat: engine.ask(q, k, chat=chat), engine.forget)
+        if as_json:
+            emit_json(render.conversations_json(report))
+        else:
+            say(render.conversations_text(report))
+        return
     report = evaluate(load_qa(qa_file), engine.search, engine.answer_hits, k=k)
     if as_json:
         emit_json(render.eval_json(report))

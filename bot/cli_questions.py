@@ -27,7 +27,15 @@ def run_questions(
     as_json: bool,
     history: Path,
     on_new: Callable[[], None] | None = None,
+    conversation: bool = False,
 ) -> None:
+    """Ask ``question``, or each line of standard input (the interactive loop on a terminal).
+
+    Lines of standard input are separate questions, unless ``conversation``: then they form one
+    conversation (follow-ups read with the line before) and a ``:new`` line starts the next one
+    (in JSON, it answers ``{"question": ":new", "new_conversation": true}``, so that the Nth output
+    line still belongs to the Nth input line).
+    """
     if question is not None:
         one(question)
         return
@@ -39,7 +47,15 @@ def run_questions(
         try:
             if unreadable:
                 raise BadQuestion(unreadable)
-            if q or as_json:  # a blank line is a person's spacing in plain text, a question in JSON
+            if conversation and q == ":new":
+                if on_new:
+                    on_new()
+                if as_json:
+                    emit_json({"question": q, "new_conversation": True})
+                continue
+            if conversation and q:
+                one(q, chat=CLI_CHAT)
+            elif q or as_json:  # a blank line is a person's spacing in plain text, a question in JSON
                 one(q)
         except RagbotError as err:
             if as_json:

@@ -7,12 +7,13 @@ import json
 import re
 from typing import Any
 
+from retrieval.corpus.analysis import tidy
 from retrieval.corpus.ingest import AddReport
 from retrieval.engine import Stats
-from retrieval.evaluation import EvalReport
-from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport
+from retrieval.evaluation import ConversationReport, EvalReport
+from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport, Quote
 
-from .texts import Messages, count
+from .texts import Messages, count, messages_for
 
 #: What a terminal may act on rather than print: C0 controls but tab and newline (ESC starts
 #: CSI/OSC sequences, BEL, CR overwrites the line, BS), DEL, the C1 block (U+009B is a
@@ -53,7 +54,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "title": hit.article.title,
         "date": hit.article.date,
         "source": hit.article.source,
-        "text": hit.passage.text,
+        "text": tidy(hit.passage.text),
         "char_start": hit.passage.char_start,
         "char_end": hit.passage.char_end,
     }
@@ -63,7 +64,9 @@ def search_json(question: str, hits: list[Hit]) -> dict[str, Any]:
     return {"question": question, "hits": [hit_json(h) for h in hits]}
 
 
-def citation_json(c: Citation) -> dict[str, Any]:
+def citation_json(c: Citation, quotes: tuple[Quote, ...] = ()) -> dict[str, Any]:
+    """One citation: ``quote`` is the cited passage; ``sentences`` what the answer quotes of it.
+    Every offset is a character offset into the article's file."""
     return {
         "n": c.n,
         "article_id": c.article.id,
@@ -71,6 +74,11 @@ def citation_json(c: Citation) -> dict[str, Any]:
         "date": c.article.date,
         "source": c.article.source,
         "quote": c.quote,
+        "char_start": c.passage.char_start,
+        "char_end": c.passage.char_end,
+        "sentences": [
+            {"text": q.text, "char_start": q.char_start, "char_end": q.char_end} for q in quotes if q.n == c.n
+        ],
     }
 
 
@@ -79,7 +87,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
-        "citations": [citation_json(c) for c in answer.citations],
+        "citations": [citation_json(c, answer.quotes) for c in answer.citations],
     }
 
 
@@ -163,21 +171,28 @@ def hits_text(question: str, hits: list[Hit]) -> str:
     if not hits:
         return f"No passages found for: {question}"
     blocks = [
-        f"[{h.rank}] {describe(h.article)}  ({h.article.id}, score {h.score:.3f})\n{_indent(h.passage.text)}"
+        f"[{h.rank}] {describe(h.article)}  ({h.article.id}, score {h.score:.3f})\n{_indent(tidy(h.passage.text))}"
         for h in hits
     ]
     return "\n\n".join(blocks)
 
 
-def answer_text(answer: Answer) -> str:
+SOURCES_HINT = {
+    "en": "(`ragbot sources` lists the articles.)",
+    "fr": "(`ragbot sources` liste les articles.)",
+}
+
+
+def answer_text(answer: Answer, *, passages: bool = False) -> str:
+    """The answer, then one line per source: title, date, source, article id and the offsets of what
+    is quoted. ``passages``: each cited passage follows its line, whole."""
     if answer.abstained:
-        return f"{answer.text} (`ragbot sources` lists the articles.)"
-    lines = [answer.text, "", "Sources:"]
+        return f"{answer.text} {SOURCES_HINT.get(answer.language, SOURCES_HINT['en'])}"
+    lines = [answer.text, ""]
     for c in answer.citations:
-        lines.append(
-            f"  [{c.n}] {describe(c.article)}  ({c.article.id}, chars {c.passage.char_start}–{c.passage.char_end})"
-        )
-        lines.append(_indent(f"“{c.quote}”", "      "))
+        lines.append(f"[{c.n}] {describe(c.article)} · {c.article.id}, {_chars(answer, c)}")
+        if passages:
+            lines.append(_indent(f"“{c.quote}”", "    "))
     return "\n".join(lines)
 
 
@@ -297,6 +312,51 @@ def eval_text(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
+def conversations_json(report: ConversationReport) -> dict[str, Any]:
+    return {
+        "answerable": report.answerable,
+        "lead": report.lead,
+        "anywhere": report.anywhere,
+        "false_refusals": report.false_refusals,
+        "must_refuse": report.must_refuse,
+        "refused": report.refused,
+        "mean_answer_chars": round(report.mean_answer_chars, 1),
+        "turns": [
+            {
+                "conversation": t.conversation,
+                "question": t.turn.question,
+                "refuse": t.turn.refuse,
+                "abstained": t.answer.abstained,
+                "lead": t.lead,
+                "anywhere": t.anywhere,
+                "answer": t.answer.text,
+            }
+            for t in report.turns
+        ],
+    }
+
+
+def conversations_text(report: ConversationReport) -> str:
+    """Each turn that went wrong, then the totals."""
+    lines = []
+    for t in report.turns:
+        if t.turn.refuse:
+            verdict = None if t.answer.abstained else "answered, should refuse"
+        elif t.answer.abstained:
+            verdict = "refused, should answer"
+        else:
+            verdict = None if t.lead else ("gold in a later sentence" if t.anywhere else "gold not quoted")
+        if verdict:
+            lines.append(f"{t.conversation}: {t.turn.question}  -> {verdict}")
+    n = report.answerable or 1
+    lines.append(
+        f"lead {report.lead}/{report.answerable} ({report.lead / n:.0%}), gold anywhere {report.anywhere}/"
+        f"{report.answerable}, refused {report.refused}/{report.must_refuse}, false refusals "
+        f"{report.false_refusals}, mean answer {report.mean_answer_chars:.0f} characters"
+    )
+    return "\n".join(lines)
+
+
 # --- Telegram HTML -------------------------------------------------------------------------
 
 
@@ -315,12 +375,24 @@ def describe_html(article: ArticleInfo) -> str:
 
 
 def answer_html(answer: Answer, texts: Messages) -> str:
-    """The chat reply: the answer, then one line per numbered citation."""
+    """The chat reply: the answer, then one line per numbered citation (title, date, source, article
+    id and the offsets of what is quoted). A refusal speaks the question's language, hint included."""
     if answer.abstained:
-        return _h(texts.not_found)
+        return _h(messages_for(answer.language).not_found)
     lines = [_h(answer.text), ""]
-    lines += [f"[{c.n}] {describe_html(c.article)}" for c in answer.citations]
+    lines += [
+        f"[{c.n}] {describe_html(c.article)} · <code>{_h(c.article.id)}</code>, {_chars(answer, c)}"
+        for c in answer.citations
+    ]
     return "\n".join(lines)
+
+
+def _chars(answer: Answer, citation: Citation) -> str:
+    """``chars 532–797``: the offsets of what the answer quotes from ``citation`` (its passage's if nothing)."""
+    spans = [(q.char_start, q.char_end) for q in answer.quotes if q.n == citation.n] or [
+        (citation.passage.char_start, citation.passage.char_end)
+    ]
+    return "chars " + ", ".join(f"{a}–{b}" for a, b in spans)
 
 
 def sources_html(answer: Answer, texts: Messages) -> str:

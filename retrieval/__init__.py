@@ -25,7 +25,7 @@ from .options import AbstainPolicy, ChunkSettings
 from .search.hybrid import Searcher
 from .stores.manifest import Manifest
 from .stores.snapshot import Snapshot, open_current
-from .types import Answer, Article, ArticleInfo, Citation, Embedder, Encoders, Hit, IndexReport, Passage
+from .types import Answer, Article, ArticleInfo, Citation, Embedder, Encoders, Hit, IndexReport, Passage, Quote
 
 __all__ = [
     "AbstainPolicy",
@@ -56,6 +56,7 @@ __all__ = [
     "NoArticles",
     "Passage",
     "QAItem",
+    "Quote",
     "RagbotError",
     "Searcher",
     "SentenceTransformerEmbedder",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answers.extractive import Answerer, ExtractiveAnswerer
-from .answers.followup import Conversations, answer_language, resolve
+from .answers.followup import Conversations, FollowUp, answer_language, resolve
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
@@ -76,7 +76,7 @@ class Engine:
         extractive = ExtractiveAnswerer(
             abstain_policy(s),
             max_sentences=s.answer_sentences,
-            min_relevance=s.answer_min_relevance,
+            extra_share=s.answer_extra_share,
             corpus_language=s.articles_language,
         )
         llm = llm_settings(s)
@@ -121,18 +121,25 @@ class Engine:
                 self._searcher = Searcher(self.store.open_current(), encoders, search_settings(self.settings))
             return self._searcher
 
-    def search(self, question: str, k: int | None = None) -> list[Hit]:
-        return self.searcher().search(question, k or self.settings.top_k)
+    def search(self, question: str, k: int | None = None, *, focus: str | None = None) -> list[Hit]:
+        return self.searcher().search(question, k or self.settings.top_k, focus=focus)
 
     def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
         if chat is None:
             return self.answer_hits(question, self.search(question, k))
         searched = resolve(question, self.conversations.previous(chat), self.analyzer)
-        # Searched with the previous question, answered in the language of the one asked.
+        # Searched with the previous question, answered in the language of the one asked, with the
+        # kind of answer it asks for and something the previous answer did not quote.
         language = answer_language(question, self.conversations.language(chat))
-        answer = self.answer_hits(searched, self.search(searched, k), language=language)
-        self.conversations.remember(chat, searched, answer.language)
+        follow_up = None
+        if searched != question:
+            elliptical = not self.analyzer.content_words(question)
+            follow_up = FollowUp(question, self.conversations.quoted(chat), elliptical=elliptical)
+        hits = self.search(searched, k, focus=question if follow_up else None)
+        answer = self._answerer.answer(searched, hits, language=language, follow_up=follow_up)
+        quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
+        self.conversations.remember(chat, searched, answer.language, quoted)
         return replace(answer, question=question)
 
     def forget(self, chat: Hashable) -> None:

@@ -149,3 +149,126 @@ def _row(name: str, results: Sequence[ItemResult]) -> Row:
         false_abstentions=sum(r.abstained for r in ans),
         answer_quotes_gold=sum(r.quoted for r in ans) / n,
     )
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    gold: tuple[str, ...] = ()  # texts, one of which the answer must quote
+    refuse: bool = False  # the articles do not hold the answer: it must be refused
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    turns: tuple[Turn, ...]
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    """A conversations file: one ``{"id", "turns": [{"q", "gold": [...]} | {"q", "refuse": true}]}`` per line."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            turns = tuple(
+                Turn(str(t["q"]), tuple(str(g) for g in t.get("gold", [])), bool(t.get("refuse", False)))
+                for t in d["turns"]
+            )
+            if not turns or any(not t.refuse and not t.gold for t in turns):
+                raise ValueError('every turn needs a gold text or "refuse": true')
+            out.append(Conversation(str(d.get("id", n)), turns))
+        except (ValueError, KeyError, TypeError) as err:
+            raise RagbotError(f"{path}:{n}: not a conversation ({err})") from None
+    return out
+
+
+def is_conversations_file(path: Path) -> bool:
+    """Whether ``path`` holds conversations (its first object has ``turns``) rather than QA items."""
+    with Path(path).open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    return "turns" in json.loads(line)
+                except (ValueError, TypeError):
+                    return False
+    return False
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    conversation: str
+    turn: Turn
+    answer: Answer
+
+    @property
+    def lead(self) -> bool:
+        """A gold text is in the answer's first quoted sentence."""
+        return bool(self.answer.quotes) and _holds(self.answer.quotes[0].text, self.turn.gold)
+
+    @property
+    def anywhere(self) -> bool:
+        return not self.answer.abstained and _holds(" ".join(q.text for q in self.answer.quotes), self.turn.gold)
+
+
+@dataclass(frozen=True)
+class ConversationReport:
+    turns: tuple[TurnResult, ...]
+
+    def _answerable(self) -> list[TurnResult]:
+        return [t for t in self.turns if not t.turn.refuse]
+
+    @property
+    def answerable(self) -> int:
+        return len(self._answerable())
+
+    @property
+    def lead(self) -> int:
+        return sum(t.lead for t in self._answerable())
+
+    @property
+    def anywhere(self) -> int:
+        return sum(t.anywhere for t in self._answerable())
+
+    @property
+    def false_refusals(self) -> int:
+        return sum(t.answer.abstained for t in self._answerable())
+
+    @property
+    def must_refuse(self) -> int:
+        return sum(t.turn.refuse for t in self.turns)
+
+    @property
+    def refused(self) -> int:
+        return sum(t.turn.refuse and t.answer.abstained for t in self.turns)
+
+    @property
+    def mean_answer_chars(self) -> float:
+        """Mean length of the answers given to answerable turns (the quoted text and its [n] marks)."""
+        given = [len(t.answer.text) for t in self._answerable() if not t.answer.abstained]
+        return sum(given) / len(given) if given else 0.0
+
+
+def evaluate_conversations(
+    conversations: Sequence[Conversation],
+    ask: Callable[[str, str], Answer],
+    forget: Callable[[str], None],
+) -> ConversationReport:
+    """Ask every turn with ``ask(question, chat)``, each conversation in a chat of its own."""
+    results = []
+    for conv in conversations:
+        chat = f"eval:{conv.id}"
+        forget(chat)
+        for turn in conv.turns:
+            results.append(TurnResult(conv.id, turn, ask(turn.question, chat)))
+        forget(chat)
+    return ConversationReport(tuple(results))
+
+
+def _holds(text: str, gold: Iterable[str]) -> bool:
+    folded = fold(text)
+    return any(fold(g) in folded for g in gold)

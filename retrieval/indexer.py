@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings, chunk_settings, index_settings
-from .corpus.analysis import Analyzer
+from .corpus.analysis import Analyzer, tidy
 from .corpus.articles import content_hash, load_articles, read_regular_file
 from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
 from .corpus.ingest import STAT_FIELDS, body_fingerprint, file_stat
@@ -38,12 +38,20 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-def passage_sentences(passage: Passage) -> list[tuple[int, int]]:
-    """Sentence ranges of a passage, as offsets into its article's body."""
+def passage_sentences(passage: Passage, unquotable: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """Sentence ranges of a passage, as offsets into its article's body, without the ``unquotable``
+    ranges (a byline line, a "SÉOUL –" dateline before the first sentence): what answers may quote."""
     spans = []
     for p_start, p_end in paragraph_spans(passage.text):
         for start, end in sentence_spans(passage.text, p_start, p_end):
-            spans.append((passage.char_start + start, passage.char_start + end))
+            start, end = passage.char_start + start, passage.char_start + end
+            for a, b in unquotable:
+                if a <= start < b:
+                    start = b
+            while start < end and passage.text[start - passage.char_start].isspace():
+                start += 1
+            if end > start and not any(a <= start and end <= b for a, b in unquotable):
+                spans.append((start, end))
     return spans
 
 
@@ -338,7 +346,7 @@ def _same_entry(entry: Mapping[str, Any] | None, article: Article) -> bool:
 def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: StoreVersion | None) -> bool:
     """Add an article's passages and sentences to the plan; True when old vectors are reused."""
     passages = chunk_article(article, chunking)
-    sentences = [(i, span) for i, p in enumerate(passages) for span in passage_sentences(p)]
+    sentences = [(i, span) for i, p in enumerate(passages) for span in passage_sentences(p, article.unquotable)]
     old_rows = previous.article_rows(article.id) if previous else []
     old_sentences = previous.sentence_rows(old_rows) if previous else []
     reuse = bool(old_rows) and len(old_rows) == len(passages) and len(old_sentences) == len(sentences)
@@ -348,7 +356,7 @@ def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previo
     plan.passage_source.extend(old_rows if reuse else [None] * len(passages))
     for (i, (start, end)), old in zip(sentences, old_sentences if reuse else [None] * len(sentences), strict=True):
         plan.sentences.append((first + i, start, end))
-        plan.sentence_texts.append(article.body[start:end])
+        plan.sentence_texts.append(tidy(article.body[start:end]))
         plan.sentence_source.append(old)
     return reuse
 

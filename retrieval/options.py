@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .corpus.analysis import tidy
+
 if TYPE_CHECKING:
     from .types import Hit, Passage
 
@@ -26,7 +28,7 @@ class ChunkSettings:
 
     def as_dict(self) -> dict[str, int | str | bool]:
         out: dict[str, int | str | bool] = {
-            "strategy": "sentence-pack/v1",
+            "strategy": "sentence-pack/v2",
             "min_chars": self.min_chars,
             "max_chars": self.max_chars,
         }
@@ -36,8 +38,8 @@ class ChunkSettings:
 
     def embedding_text(self, passage: Passage, title: str) -> str:
         """What the passage-level encoders read for ``passage`` of an article titled ``title``."""
-        title = title.strip()
-        return f"{title}\n\n{passage.text}" if self.title_context and title else passage.text
+        title, text = title.strip(), tidy(passage.text)
+        return f"{title}\n\n{text}" if self.title_context and title else text
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class FusionWeights:
 @dataclass(frozen=True)
 class SearchSettings:
     weights: FusionWeights = field(default_factory=FusionWeights)
+    #: for a question in another language than the articles' (None: ``weights``)
+    cross_lingual_weights: FusionWeights | None = None
     candidates: int = 100
     expansion: ExpansionSettings = field(default_factory=ExpansionSettings)
     duplicate_jaccard: float = 0.6

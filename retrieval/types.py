@@ -36,6 +36,8 @@ class Article:
     path: str
     content_hash: str
     warnings: tuple[str, ...] = ()
+    #: (start, end) of body text that is never quoted: bylines, datelines, credits
+    unquotable: tuple[tuple[int, int], ...] = ()
 
     @property
     def id(self) -> str:
@@ -61,6 +63,10 @@ class ScoredSentence:
     text: str
     similarity: float  # multilingual cosine with the question
     coverage: float  # share of the question's words found in the sentence (see Hit.coverage)
+    rare_coverage: float = 0.0  # the same, each typed word weighted by its rarity (see Hit.rare_coverage)
+    #: cosine with the question as typed, when what was searched is more (a follow-up read with the
+    #: question before it); None otherwise
+    focus_similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,19 @@ class Citation:
     n: int
     article: ArticleInfo
     passage: Passage
-    quote: str
+    quote: str  # the cited passage's text, as a reader sees it
     score: float
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One sentence an answer quotes, verbatim from its article's file (whitespace aside)."""
+
+    n: int  # the citation it belongs to
+    article_id: str
+    text: str
+    char_start: int  # in the article's file, as every offset
+    char_end: int
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,8 @@ class Answer:
     citations: tuple[Citation, ...]
     abstained: bool
     language: str = "en"  # of the question: the front end speaks it too
+    #: the quoted sentences, in the order the answer gives them (the first one answers)
+    quotes: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 from retrieval import Engine
 from retrieval.answers.extractive import ExtractiveAnswerer
 from retrieval.config import Settings, abstain_policy
+from retrieval.corpus.analysis import tidy
 from retrieval.options import AbstainPolicy, ChunkSettings
 from retrieval.types import ArticleInfo, Hit, Passage
 
@@ -97,7 +98,7 @@ def test_passages_are_encoded_with_their_title_and_a_change_re_encodes(tmp_path:
     assert snap.manifest.chunking["title_context"] is True
     titled = FakeEmbedder().encode([f"{article.title}\n\n{passage.text}"])[0]
     assert float(snap.dense["embedding"].reconstruct(0) @ titled) > 0.999
-    assert ChunkSettings(title_context=False).embedding_text(passage, article.title) == passage.text
+    assert ChunkSettings(title_context=False).embedding_text(passage, article.title) == tidy(passage.text)
 
     plain = Engine(make_settings(tmp_path, embed_titles=False), encoders=fake_encoders(embedder))
     report = plain.index()

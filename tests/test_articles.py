@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from retrieval import BadArticle, load_article, load_articles
-from retrieval.corpus.analysis import normalize_text
+from retrieval.corpus.analysis import normalize_text, tidy
 from retrieval.corpus.articles import parse_article
+from retrieval.corpus.chunking import paragraph_spans
 
 from .support import SEEDS
 
@@ -98,21 +99,35 @@ def test_boilerplate_is_gone(seeds, fragment):
         assert fragment not in article.body, (article.id, fragment)
 
 
-def test_article_text_is_kept(seeds):
-    body = seeds["000_6b9ece9a93871e23"].body
-    assert "Par Adam Morrow" in body  # the byline is part of the article
-    assert "dans une gare, le 6 janvier 2024 à Séoul, en Corée du Sud." in body  # caption kept, credit dropped
-    assert body.rstrip().endswith("Avec Reuters")
-    assert "Le leader nord-coréen est arrivé en Russie par train blindé." in seeds["003_79011271dbdc1a5f"].body
-    assert seeds["002_3620be85bbcd42ef"].body.startswith("SÉOUL – Le dirigeant nord-coréen")
-    assert seeds["001_58e8c327b5777ef9"].body.endswith("a-t-il proféré.")
+def unquotable(article) -> list[str]:
+    return [article.body[a:b] for a, b in article.unquotable]
 
 
-def test_body_is_normalised_with_blank_line_paragraphs(seeds):
+def test_what_is_not_article_text_is_metadata_never_quoted(seeds):
+    talks, visit, letter = seeds["000_6b9ece9a93871e23"], seeds["003_79011271dbdc1a5f"], seeds["002_3620be85bbcd42ef"]
+    # Byline, dateline and credit lines stay in the body (a passage shows them, a search finds them)
+    # but are never quoted; what they say is the article's metadata.
+    dateline = "19 juin 2024 23:09 Mis à jour: 9 juillet 2024 21:57"
+    assert unquotable(talks) == ["Par Adam Morrow", dateline, "Avec Reuters"]
+    assert unquotable(visit) == ["(Séoul) ", "Agence France-Presse"]
+    assert unquotable(letter) == ["SÉOUL – "]
+    # Captions, section headings and another article's headlines are not article text at all.
+    for gone in ("dans une gare, le 6 janvier 2024 à Séoul", "Allégations de transfert d’armes"):
+        assert gone not in talks.body, gone
+    assert "Le leader nord-coréen est arrivé en Russie" not in visit.body  # "PHOTO AGENCE KCNA PAR REUTERS …"
+    assert "Démonstration militaire" not in visit.body
+    assert "soldat américain" not in letter.body and "plus puissant à ce jour" not in letter.body
+    assert tidy(talks.body).endswith("Avec Reuters")
+    assert tidy(seeds["001_58e8c327b5777ef9"].body).endswith("a-t-il proféré.")
+
+
+def test_the_body_keeps_the_file_offsets_and_each_line_is_a_paragraph(seeds):
     for article in seeds.values():
-        assert article.body == normalize_text(article.body)
-        assert "\n\n\n" not in article.body
-        assert all(p == p.strip() and p for p in article.body.split("\n\n"))
+        source = (SEEDS / article.path).read_text(encoding="utf-8")
+        assert len(article.body) == len(source)
+        for start, end in paragraph_spans(article.body):
+            assert "\n" not in article.body[start:end]
+            assert tidy(article.body[start:end]) == tidy(source[start:end])
 
 
 def test_normalisation():
@@ -131,7 +146,7 @@ def test_markdown_front_matter(tmp_path):
     assert article.info.date == "2024-06-20"
     assert article.info.source == "Le Monde"
     assert article.info.url == "https://example.org/a"
-    assert "Le traité prévoit une aide mutuelle." in article.body
+    assert "Le traité prévoit une aide mutuelle." in tidy(article.body)
 
 
 def test_markdown_heading_is_the_title(tmp_path):
@@ -139,7 +154,7 @@ def test_markdown_heading_is_the_title(tmp_path):
     path.write_text("# Le sommet de Vladivostok\n\nKim est arrivé en train.\n", encoding="utf-8")
     article = load_article(path)
     assert article.info.title == "Le sommet de Vladivostok"
-    assert article.body == "Kim est arrivé en train."
+    assert tidy(article.body) == "Kim est arrivé en train."
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ from .support import DEV_QA, FakeEmbedder, fake_encoders, make_settings
 
 SEARCH_HIT_KEYS = {"rank", "score", "article_id", "title", "date", "source", "text", "char_start", "char_end"}
 CITATION_KEYS = {"n", "article_id", "title", "date", "source", "quote"}
+# Added by answers v3, after the contract's keys: the passage's offsets and what the answer quotes of it.
+CITATION_EXTRA_KEYS = {"char_start", "char_end", "sentences"}
 
 
 @pytest.fixture
@@ -44,9 +46,12 @@ def indexed(cli):
 
 
 def _bodies(settings: Settings) -> dict[str, str]:
-    from retrieval import load_articles
+    """Each article file's text (offsets point into it), by article id."""
+    return {p.stem: p.read_text(encoding="utf-8") for p in settings.articles_dir.glob("*.txt")}
 
-    return {a.id: a.body for a in load_articles(settings.articles_dir).articles}
+
+def _same_words(a: str, b: str) -> bool:
+    return a.split() == b.split()
 
 
 def test_index_prints_a_one_line_summary(cli):
@@ -83,7 +88,10 @@ def test_search_json_contract_one_line_per_question(indexed, settings):
             assert set(hit) == SEARCH_HIT_KEYS
             assert isinstance(hit["score"], float) and isinstance(hit["title"], str)
             assert hit["date"] is None or isinstance(hit["date"], str)
-            assert bodies[hit["article_id"]][hit["char_start"] : hit["char_end"]] == hit["text"]
+            # The passage as it stands in the file, whitespace aside (and anything not article text).
+            assert set(hit["text"].split()) <= set(
+                bodies[hit["article_id"]][hit["char_start"] : hit["char_end"]].split()
+            )
 
 
 def test_ask_json_contract(indexed, settings):
@@ -95,9 +103,16 @@ def test_ask_json_contract(indexed, settings):
     assert obj["abstained"] is False and obj["answer"]
     assert [c["n"] for c in obj["citations"]] == list(range(1, len(obj["citations"]) + 1))
     bodies = _bodies(settings)
+    quoted = []
     for c in obj["citations"]:
-        assert set(c) == CITATION_KEYS
-        assert c["quote"] in bodies[c["article_id"]]
+        assert set(c) == CITATION_KEYS | CITATION_EXTRA_KEYS
+        source = bodies[c["article_id"]]
+        assert set(c["quote"].split()) <= set(source[c["char_start"] : c["char_end"]].split())
+        for sentence in c["sentences"]:  # verbatim in the file, whitespace aside, at its offsets
+            assert _same_words(source[sentence["char_start"] : sentence["char_end"]], sentence["text"])
+            assert sentence["text"] in obj["answer"]
+            quoted.append(sentence["text"])
+    assert quoted and obj["answer"].startswith(quoted[0])
     assert obj["citations"][0]["article_id"] == "001_58e8c327b5777ef9"
 
 
@@ -115,10 +130,35 @@ def test_a_bad_question_in_a_batch_gets_its_own_error_line(indexed):
     assert "too long" in objs[1]["error"] and "hits" in objs[2]
 
 
-def test_ask_prints_numbered_citations(indexed):
+def test_ask_prints_numbered_citations_one_line_per_source(indexed):
     code, out, _ = indexed("ask", "aide réciproque en cas d'attaque")
     assert code == 0
-    assert "[1]" in out and "Sources:" in out and "001_58e8c327b5777ef9" in out
+    answer, sources = out.strip().split("\n\n")
+    assert answer.endswith("[1]")
+    [line] = [s for s in sources.split("\n") if s.startswith("[1] ")]
+    assert "001_58e8c327b5777ef9, chars " in line and "Vladimir Poutine et Kim Jong-un" in line
+    assert all(s.startswith("[") for s in sources.split("\n"))  # no passage printed unless asked
+
+
+def test_ask_passages_shows_each_cited_passage_under_its_source(indexed):
+    _, short, _ = indexed("ask", "aide réciproque en cas d'attaque")
+    code, out, _ = indexed("ask", "--passages", "aide réciproque en cas d'attaque")
+    assert code == 0 and out.startswith(short.split("\n\n")[0])
+    assert len(out) > len(short) + 200 and "    “" in out
+
+
+def test_ask_json_conversation_reads_follow_ups_and_new_starts_over(indexed):
+    lines = "Que prévoit le traité ?\net quand ?\n:new\net quand ?\n"
+    code, out, _ = indexed("ask", "--json", "--conversation", stdin=lines)
+    assert code == 0
+    objs = [json.loads(line) for line in out.splitlines()]
+    assert [o["question"] for o in objs] == ["Que prévoit le traité ?", "et quand ?", ":new", "et quand ?"]
+    assert objs[2] == {"question": ":new", "new_conversation": True}
+    # Without --conversation each line is a question of its own, as scripts rely on.
+    code, plain, _ = indexed("ask", "--json", stdin=lines)
+    assert [json.loads(line)["question"] for line in plain.splitlines()] == [o["question"] for o in objs]
+    assert "error" not in json.loads(plain.splitlines()[2])  # ":new" is just a question there
+    assert json.loads(plain.splitlines()[1])["answer"] != objs[1]["answer"]  # read alone, not with the treaty
 
 
 def test_piped_plain_questions_are_answered_in_turn(indexed):
@@ -295,7 +335,7 @@ def test_json_output_escapes_every_control_character_and_loses_nothing(tmp_path,
     assert "\x9b" in title and "\x1b" in title  # the loader kept them: the output must cope
     ctx = CliContext(make_settings(tmp_path, articles_dir=articles_dir), fake_encoders())
     assert cli("index", ctx=ctx)[0] == 0
-    question = f"zanzibarites {HOSTILE}"
+    question = f"les zanzibarites et la pêche {HOSTILE}"
     _, sources_out, _ = cli("sources", "--json", ctx=ctx)
     _, search_out, _ = cli("search", "--json", "-k", "2", question, ctx=ctx)
     _, ask_out, _ = cli("ask", "--json", stdin="zanzibarites \x1b[2J\x9b5m\n", ctx=ctx)
@@ -474,3 +514,46 @@ def test_an_unreachable_multilingual_model_fails_before_any_embedding(tmp_path):
     assert proc.returncode == 5
     [line] = proc.stderr.splitlines()  # was: the other encoder's progress lines first
     assert "'foo/bar' (RAGBOT_MULTILINGUAL_MODEL)" in line
+
+
+def test_eval_scores_a_conversations_file_turn_by_turn(indexed, tmp_path):
+    conversations = tmp_path / "conversations.jsonl"
+    conversations.write_text(
+        json.dumps(
+            {
+                "id": "c1",
+                "turns": [
+                    {"q": "aide réciproque en cas d'attaque", "gold": ["aide réciproque"]},
+                    {"q": "et quand ?", "gold": ["texte que les articles ne contiennent pas"]},
+                ],
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        + json.dumps({"id": "c2", "turns": [{"q": "Quel temps fait-il à Lisbonne ?", "refuse": True}]})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = indexed("eval", "--json", str(conversations))
+    assert code == 0
+    report = json.loads(out)
+    assert (report["answerable"], report["must_refuse"]) == (2, 1)
+    assert report["lead"] == 1 and report["anywhere"] == 1  # the first turn's quote; the second misses
+    assert report["refused"] == 0 and report["false_refusals"] == 0  # abstention is off with the fake encoder
+    assert report["mean_answer_chars"] > 0
+    turns = report["turns"]
+    assert [(t["conversation"], t["question"]) for t in turns] == [
+        ("c1", "aide réciproque en cas d'attaque"),
+        ("c1", "et quand ?"),
+        ("c2", "Quel temps fait-il à Lisbonne ?"),
+    ]
+    assert turns[0]["lead"] and not turns[1]["anywhere"]
+    code, text, _ = indexed("eval", str(conversations))
+    assert code == 0 and "lead 1/2" in text and "answered, should refuse" in text
+
+
+def test_eval_refuses_a_malformed_conversations_file_in_one_line(indexed, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "turns": [{"q": "sans réponse attendue"}]}\n', encoding="utf-8")
+    code, _, err = indexed("eval", str(bad))
+    assert code != 0 and "bad.jsonl:1: not a conversation" in err and len(err.strip().splitlines()) == 1

@@ -140,7 +140,7 @@ def test_interactive_loop_on_a_terminal(real_engine: Engine, tmp_path: Path):
     try:
         read_until(b"? ")
         os.write(primary, b"What did the treaty include?\n")
-        read_until(b"Sources:")
+        read_until(b", chars ")  # the source line
         read_until(b"\n? ", count=2)  # the next prompt: the whole answer has been printed
         os.write(primary, b":q\n")
         assert proc.wait(timeout=60) == 0

@@ -72,5 +72,5 @@ def test_stats_text_is_labelled_lines(one_article):
     rows = dict(line.split(None, 1) for line in out.splitlines() if not line.startswith("on disk"))
     assert rows["articles"] == "1"
     assert rows["passages"].startswith("1 (")
-    assert rows["chunking"] == "250–550 characters per passage, encoded with the article title (sentence-pack/v1)"
+    assert rows["chunking"] == "250–550 characters per passage, encoded with the article title (sentence-pack/v2)"
     assert rows["embedding"] == "test/fake-hash (256 dimensions)"

@@ -29,7 +29,7 @@ def test_round_trip_build_then_load(engine: Engine):
     assert n == snap.dense["embedding"].ntotal == snap.dense["multilingual"].ntotal == snap.size
     assert n == sum(a["passages"] for a in m.articles.values())
     assert m.counts["sentences"] == snap.dense["sentences"].ntotal == len(snap.sentence_spans) > n
-    assert m.chunking == {"strategy": "sentence-pack/v1", "min_chars": 250, "max_chars": 550, "title_context": True}
+    assert m.chunking == {"strategy": "sentence-pack/v2", "min_chars": 250, "max_chars": 550, "title_context": True}
     assert m.analyzer["language"] == "french"
     assert all(len(a["sha256"]) == 64 for a in m.articles.values())
     assert set(m.files) == SNAPSHOT_DATA_FILES

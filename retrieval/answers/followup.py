@@ -1,10 +1,14 @@
-"""Follow-up questions ("and what did Kim say about it?") read in the light of the previous one.
+"""Follow-up questions ("and when?", "Qu'a-t-il reçu en retour ?") read in the light of the previous one.
 
-A question counts as a follow-up when it opens like one ("and …", "what about …",
-"et …", "qu'en est-il …") or is short and leans on a pronoun ("when was it signed?").
-It is then searched together with the previous question of the same chat, and answered
-in its own language: "et quand ?" after an English question gets a French answer. Memory
-is per chat, expires after a while and holds a bounded number of chats.
+A question counts as a follow-up when it opens like one ("and …", "what about …", "et …",
+"qu'en est-il …"), when it has no word of its own besides question words ("when?", "Et
+où ?"), or when it is short and leans on a personal or demonstrative pronoun ("how did he
+describe it?", "Which of them…"). Articles are not pronouns: "Qui a signé le traité ?" is a
+complete question. A follow-up is searched together with the previous question of the same
+chat, answered with its own kind of answer (a date for "when?") and with something the
+previous answer did not quote, in its own language: "et quand ?" after an English question
+gets a French answer. Memory is per chat, expires after a while and holds a bounded number
+of chats.
 """
 
 from __future__ import annotations
@@ -14,25 +18,59 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
-from ..corpus.analysis import ENGLISH_STOP, Analyzer, detect_language, french_stop_words, words
+from ..corpus.analysis import ENGLISH_STOP, QUESTION_WORDS, Analyzer, detect_language, french_stop_words, words
 
 _OPENERS = re.compile(
     r"^\s*(?:and|but|also|so|what about|how about|then|"
     r"et|mais|aussi|alors|donc|qu['’]en est-il|et pour|et qu)\b",
     re.IGNORECASE,
 )
+# Personal and demonstrative pronouns only: the French articles le/la/les (and "en", "y", mostly
+# prepositions) would make every complete French question a follow-up.
 _PRONOUNS = frozenset(
     "it its that this these those they them their he him his she her there "
-    "il elle ils elles lui leur leurs ça cela ceci celui celle ceux y en le la les".split()
+    "il elle ils elles lui leur leurs eux ça cela ceci celui celle ceux celles".split()
 )
 MAX_CONTEXT_CHARS = 400
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A question read with the one before it: what was typed, and what the previous answer quoted."""
+
+    asked: str
+    previous: frozenset[tuple[str, int]] = frozenset()  # (article id, char_start) of each quoted sentence
+    #: it has no word of its own ("and when?", "Et où ?"): it asks about the previous question's subject
+    elliptical: bool = False
+
+    @property
+    def about_an_answered_subject(self) -> bool:
+        """An elliptical follow-up of a question that was answered: the articles hold its subject."""
+        return self.elliptical and bool(self.previous)
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
     if _OPENERS.match(question):
         return True
-    return len(analyzer.content_words(question)) <= 3 and any(w in _PRONOUNS for w in words(question))
+    own, typed = analyzer.content_words(question), words(question)
+    if len(own) <= 3 and any(w in _PRONOUNS for w in _leaning_words(question, analyzer)):
+        return True  # "Qu'ont-ils vu ?", "how did he describe it?"
+    return not own and any(w in QUESTION_WORDS for w in typed)  # "when?", "Et où ?", "Pourquoi ?"
+
+
+_INVERTED = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
+
+
+def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
+    """The words of ``question`` that may point back, without the French inverted pronoun that
+    repeats a subject the question names ("Les États-Unis ont-ils réagi ?", "Pourquoi Kim a-t-il…")."""
+    out = words(_INVERTED.sub(" ", question))
+    for m in _INVERTED.finditer(question):
+        if not analyzer.content_words(question[: m.start()]):  # "Qu'ont-ils vu ?": nothing before names one
+            out.append(m.group(1).lower())
+    return out
 
 
 def resolve(question: str, previous: str | None, analyzer: Analyzer) -> str:
@@ -67,7 +105,7 @@ class Conversations:
         self._ttl = ttl
         self._capacity = capacity
         self._clock = clock
-        self._items: OrderedDict[Hashable, tuple[float, str, str | None]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[float, str, str | None, frozenset[tuple[str, int]]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def previous(self, chat: Hashable) -> str | None:
@@ -79,7 +117,12 @@ class Conversations:
         item = self._live(chat)
         return item[2] if item else None
 
-    def _live(self, chat: Hashable) -> tuple[float, str, str | None] | None:
+    def quoted(self, chat: Hashable) -> frozenset[tuple[str, int]]:
+        """(article id, char_start) of the sentences the chat's last answer quoted."""
+        item = self._live(chat)
+        return item[3] if item else frozenset()
+
+    def _live(self, chat: Hashable) -> tuple[float, str, str | None, frozenset[tuple[str, int]]] | None:
         with self._lock:
             item = self._items.get(chat)
             if item is None:
@@ -89,10 +132,16 @@ class Conversations:
                 return None
             return item
 
-    def remember(self, chat: Hashable, question: str, language: str | None = None) -> None:
+    def remember(
+        self,
+        chat: Hashable,
+        question: str,
+        language: str | None = None,
+        quoted: frozenset[tuple[str, int]] = frozenset(),
+    ) -> None:
         with self._lock:
             self._items.pop(chat, None)
-            self._items[chat] = (self._clock(), question, language)
+            self._items[chat] = (self._clock(), question, language, quoted)
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
 

@@ -21,11 +21,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..corpus.analysis import tidy
 from ..options import LLMSettings
 from ..redaction import Redactor, url_credentials
 from ..types import Answer, Citation, Hit
 from .authorship import asks_who_wrote
 from .extractive import ExtractiveAnswerer
+from .followup import FollowUp
 from .safety import redact_instructions
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,13 @@ class LLMAnswerer:
         self.fallback = fallback
         self.encode = encode  # multilingual encoder for the grounding check
 
-    def answer(self, question: str, hits: Sequence[Hit], *, language: str | None = None) -> Answer:
-        extractive = self.fallback.answer(question, hits, language=language)
+    def answer(
+        self, question: str, hits: Sequence[Hit], *, language: str | None = None, follow_up: FollowUp | None = None
+    ) -> Answer:
+        extractive = self.fallback.answer(question, hits, language=language, follow_up=follow_up)
         if extractive.abstained:
             return extractive  # no evidence: nothing for a model to be grounded in
-        if asks_who_wrote(question):
+        if asks_who_wrote(follow_up.asked if follow_up else question):
             return extractive  # the byline and source answer it; the model is not shown them
         given = list(hits[: self.settings.max_passages])
         fence = secrets.token_hex(8)
@@ -104,7 +108,7 @@ class LLMAnswerer:
                 n=n,
                 article=given[n - 1].article,
                 passage=given[n - 1].passage,
-                quote=given[n - 1].passage.text,
+                quote=tidy(given[n - 1].passage.text),
                 score=given[n - 1].score,
             )
             for n in sorted(set(cited))
@@ -119,7 +123,7 @@ class LLMAnswerer:
         statements = [(_CITATION.sub("", s).strip(), ns) for s, ns in statements if ns]
         if not statements:
             return
-        vectors = self.encode([s for s, _ in statements] + [h.passage.text for h in given])
+        vectors = self.encode([s for s, _ in statements] + [tidy(h.passage.text) for h in given])
         said, passages = vectors[: len(statements)], vectors[len(statements) :]
         for (statement, numbers), vector in zip(statements, said, strict=True):
             best = max(float(passages[n - 1] @ vector) for n in numbers)
@@ -153,7 +157,7 @@ def _shown_text(hit: Hit) -> str:
     """The passage as the model sees it: sentences giving orders to an AI are blanked out."""
     start = hit.passage.char_start
     spans = [(s.char_start - start, s.char_end - start) for s in hit.sentences]
-    return redact_instructions(hit.passage.text, spans) if spans else hit.passage.text
+    return tidy(redact_instructions(hit.passage.text, spans) if spans else hit.passage.text)
 
 
 def _statements(text: str) -> list[str]:

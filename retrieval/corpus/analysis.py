@@ -19,6 +19,15 @@ def normalize_text(text: str) -> str:
     return text.translate(_SPACES).translate(_INVISIBLE)
 
 
+def tidy(text: str) -> str:
+    """``text`` as a person reads it: each line a paragraph with its runs of spaces as one,
+    paragraphs separated by one blank line.
+
+    An article body keeps its file's layout (and blanks where captions and markup stood):
+    this is how its passages and quotes are shown, and what the encoders read."""
+    return "\n\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
+
+
 # Function words of questions and prose. French comes from the Snowball list shipped
 # with bm25s plus common question words; English is written out because bm25s's list is
 # tiny and misses the question words an English query is made of.
@@ -35,6 +44,13 @@ ENGLISH_STOP = frozenset(
     some such than that the their theirs them themselves then there these they this those through to too
     under until up very was we were what when where which while who whom why will with would you your
     yours yourself yourselves according say says said tell told mention mentioned describe described""".split()
+)
+
+
+# Words that make a question of a word or two ("when?", "Et où ?").
+QUESTION_WORDS = frozenset(
+    """who whom whose what when where why which how qui que quoi quand où pourquoi comment combien quel quelle
+    quels quelles lequel laquelle""".split()
 )
 
 
@@ -95,6 +111,11 @@ class Analyzer:
 
     def as_dict(self) -> dict[str, str]:
         return {"language": self.language, "stemmer": "snowball", "accents": "folded", "stop_words": "fr+en"}
+
+
+def language_code(articles_language: str) -> str:
+    """``"fr"`` / ``"en"`` for a Snowball language name (``"french"``); other languages keep their name."""
+    return {"french": "fr", "english": "en"}.get(articles_language, articles_language)
 
 
 def detect_language(text: str) -> str:

@@ -1,8 +1,9 @@
 """Read one article file into an :class:`Article`: decode, normalise, extract metadata, clean.
 
-The cleaned ``body`` is the reference text of the whole system: passages are
-character ranges of it and every quote shown to a user is a slice of it.
-Paragraphs in the body are separated by one blank line.
+The cleaned ``body`` is the reference text of the whole system: passages are character
+ranges of it, and every quote shown to a user is a slice of it. It is the file's text
+with everything that is not article text blanked (:mod:`.cleaning`), so its offsets are
+the file's and each line of it is a paragraph.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date as _date
 from pathlib import Path
 
 from ..errors import BadArticle, NoArticles
 from ..types import Article, ArticleInfo
-from .analysis import normalize_text
+from .analysis import normalize_text, tidy
+from .chunking import paragraph_spans
+from .cleaning import clean, normalize_in_place
 from .frontmatter import parse_front_matter
+from .metadata import derive_title, find_date, lead_attribution, lead_sentence, normalise_date
 from .plaintext import check_prose, decode
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -35,83 +38,10 @@ class LoadResult:
     kept: tuple[str, ...] = ()
 
 
-# --- normalisation -----------------------------------------------------------------
-
-
-# --- metadata patterns ---------------------------------------------------------------
-
-_MONTHS = {
-    name: i
-    for i, names in enumerate(
-        [
-            ("janvier", "january", "jan"),
-            ("février", "fevrier", "february", "feb"),
-            ("mars", "march", "mar"),
-            ("avril", "april", "apr"),
-            ("mai", "may"),
-            ("juin", "june", "jun"),
-            ("juillet", "july", "jul"),
-            ("août", "aout", "august", "aug"),
-            ("septembre", "september", "sept", "sep"),
-            ("octobre", "october", "oct"),
-            ("novembre", "november", "nov"),
-            ("décembre", "decembre", "december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*", re.IGNORECASE)
-_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_RE})\.?\s+(\d{{4}})\b", re.IGNORECASE)
-_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-
-_NAME = r"[A-ZÀ-ÖØ-Þ][\w’'.-]+"
-_BYLINE = re.compile(rf"^(?:Par|By)\s+({_NAME}(?:\s+(?:de\s+|van\s+|von\s+)?{_NAME}){{0,3}})\s*$")
-
-_AGENCIES = (
-    r"Agence France-Presse|AFP|Reuters|Associated Press|AP|ANSA|ATS|Belga|DPA|EFE"
-    r"|Kyodo|Yonhap|TASS|Xinhua|KCNA|Bloomberg|The Associated Press"
-)
-_AGENCY_LINE = re.compile(
-    rf"^(?:(?:Avec|With|Source\s*:)\s+(?:l[’']|les?\s+|la\s+)?)?((?:{_AGENCIES})(?:\s+(?:et|and|,)\s+(?:{_AGENCIES}))*)\.?$",
-    re.IGNORECASE,
-)
-
-# --- boilerplate ---------------------------------------------------------------------
-
-# Widgets and sharing chrome glued into the text by scrapers: removed wherever they stand.
-_INLINE_CHROME = re.compile(
-    r"Commentez cette histoire\s*(?:Commentaires?)?"
-    r"|Participer\s*Réemployer ce contenu\.?"
-    r"|Partager cet article|Lire aussi\s*:?"
-    r"|Share this article",
-    re.IGNORECASE,
-)
-# A donation appeal starts the page footer: it and everything after it go.
-_FOOTER_START = re.compile(
-    r"^(?:Soutenez\s.{1,60}(?:à partir de|dès)\s*\d|Soutenez notre journalisme|Faites un don"
-    r"|Comment pouvez-vous nous aider|Support our journalism|Donate to )",
-    re.IGNORECASE,
-)
-# Photo credits: "(Photo par X/Getty Images)", "(X/POOL/AFP via Getty Images)" at the end of a
-# caption, or an upper-case "PHOTO AGENCE X PAR Y" lead-in.
-_CREDIT_WORDS = r"Getty Images|AFP|Reuters|AP Photo|POOL|Shutterstock|EPA|Sipa|Photo|Crédit|Credit"
-_TRAILING_CREDIT = re.compile(rf"\s*\((?=[^()]*(?:{_CREDIT_WORDS}))[^()]*\)\s*$")
-_LEADING_CREDIT = re.compile(r"^(?:PHOTO|CRÉDIT|CREDIT)(?:\s+[A-ZÀ-ÖØ-Þ0-9'’./&-]+)+\s+(?=[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ])")
-
-_MD_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)  # closing line may end the file
+_MD_FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)  # closing line may end the file
 # Where a downloaded article came from: the first line of the stored file (an HTML comment,
 # invisible in HTML and Markdown). It wins over a URL the page claims for itself.
 _FETCHED_FROM = re.compile(r"\A<!-- ragbot:url (https?://[^\s<>]+) -->\n")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
-_MD_HEADING = re.compile(r"^#{1,6}\s+")
-
-_SENTENCE_END = tuple('.!?…:;»"”')
-_TITLE_MAX = 160
-_DERIVED_TITLE_MAX = 90
 
 
 def content_hash(raw: bytes) -> str:
@@ -164,49 +94,54 @@ def read_regular_file(path: Path, *, max_bytes: int) -> bytes:
 
 
 def parse_article(raw: bytes, path: Path) -> Article:
-    """Turn raw bytes of ``path`` into an :class:`Article` (``path`` names it and picks the format)."""
+    """Turn raw bytes of ``path`` into an :class:`Article` (``path`` names it and picks the format).
+
+    The body keeps the file's text where it stands (see :mod:`.cleaning`): offsets into it
+    are offsets into the file's text, for a ``.txt`` or ``.md`` file. For an HTML page they
+    are offsets into the page's main text, as extracted.
+    """
     decoded, warnings = decode(raw, path)
-    text = normalize_text(decoded)
+    text = normalize_in_place(decoded)
+    suffix = path.suffix.lower()
     meta: dict[str, str] = {}
+    start = 0  # where the article's own text begins (after a download note and front matter)
     fetched = _FETCHED_FROM.match(text)
     if fetched:
-        text = text[fetched.end() :]
-    if path.suffix.lower() in (".md", ".markdown"):
-        text, meta = _split_front_matter(text, path)
-    elif path.suffix.lower() in HTML_SUFFIXES:
-        text, meta = _html_main_text(text, path)
-    lines = [_clean_line(line, markdown=path.suffix.lower() != ".txt") for line in text.split("\n")]
-
-    date = meta.get("date")
-    if lines and (m := _DATE_PREFIX.match(lines[0])):
-        date = date or m.group(1)
-        lines[0] = _clean_line(lines[0][m.end() :])
-
-    title = meta.get("title")
-    paragraphs = _drop_footer([line for line in lines if line])
-    if not title and len(paragraphs) > 1 and _looks_like_title(paragraphs[0]):
-        title = _MD_HEADING.sub("", paragraphs.pop(0))
-    paragraphs = [_MD_HEADING.sub("", p) for p in paragraphs]
+        start = fetched.end()
+    if suffix in (".md", ".markdown") and (m := _MD_FRONT_MATTER.match(text, start)):
+        meta = parse_front_matter(m.group(1), path)
+        start = m.end()
+    elif suffix in HTML_SUFFIXES:
+        extracted, meta = _html_main_text(text[start:], path)
+        text, start = normalize_in_place(extracted), 0
+    text = re.sub(r"[^\n]", " ", text[:start]) + text[start:]
+    cleaned = clean(text, markdown=suffix != ".txt", has_title=bool(meta.get("title")))
+    body = cleaned.body
+    paragraphs = [
+        body[s:e] for s, e in paragraph_spans(body) if not any(a <= s and e <= b for a, b in cleaned.unquotable)
+    ]
     if not paragraphs:
         raise BadArticle(path, "no article text left after cleaning")
+    check_prose("\n".join(tidy(p) for p in paragraphs), path)
 
-    check_prose("\n".join(paragraphs), path)
-
-    header = paragraphs[:6]
-    lead = _lead_sentence(paragraphs[0])
-    byline = meta.get("byline") or meta.get("author") or _first_match(_BYLINE, header)
-    date = date or _find_date(header)
-    source = meta.get("source") or _first_match(_AGENCY_LINE, paragraphs) or _lead_attribution(lead)
-    body = "\n\n".join(paragraphs)
+    lead = lead_sentence(tidy(paragraphs[0]))
+    date = meta.get("date") or cleaned.date or find_date(tidy(p) for p in paragraphs[:6])
     info = ArticleInfo(
         id=path.stem,
-        title=title or _derive_title(body),
-        date=_normalise_date(date) if date else None,
-        source=source,
-        byline=byline,
+        title=meta.get("title") or cleaned.title or derive_title(tidy(paragraphs[0])),
+        date=normalise_date(date) if date else None,
+        source=meta.get("source") or next(iter(cleaned.sources), None) or lead_attribution(lead),
+        byline=meta.get("byline") or meta.get("author") or cleaned.byline,
         url=fetched.group(1) if fetched else meta.get("url"),
     )
-    return Article(info=info, body=body, path=path.name, content_hash=content_hash(raw), warnings=warnings)
+    return Article(
+        info=info,
+        body=body,
+        path=path.name,
+        content_hash=content_hash(raw),
+        warnings=warnings,
+        unquotable=cleaned.unquotable,
+    )
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:
@@ -256,13 +191,6 @@ def load_articles(
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[str, dict[str, str]]:
-    match = _MD_FRONT_MATTER.match(text)
-    if not match:
-        return text, {}
-    return text[match.end() :], parse_front_matter(match.group(1), path)
-
-
 def _html_main_text(html: str, path: Path) -> tuple[str, dict[str, str]]:
     """The article of a web page (navigation, ads, comments dropped) and its metadata, via trafilatura."""
     import trafilatura
@@ -302,108 +230,3 @@ def _check_html_parses(html: str, path: Path) -> None:
     if fatal:
         reason = fatal[0].message.split(",")[0].strip().rstrip(".")
         raise BadArticle(path, f"HTML the parser cannot read completely ({reason}); refused")
-
-
-def _clean_line(line: str, *, markdown: bool = False) -> str:
-    line = _INLINE_CHROME.sub(" ", line)
-    if markdown:
-        line = _MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", line))
-    line = " ".join(line.split())
-    line = _LEADING_CREDIT.sub("", line)
-    line = _TRAILING_CREDIT.sub("", line)
-    return line.strip()
-
-
-def _drop_footer(paragraphs: list[str]) -> list[str]:
-    for i, para in enumerate(paragraphs):
-        # Only in the second half: an appeal quoted early on is part of the story.
-        if i >= len(paragraphs) // 2 and _FOOTER_START.match(para):
-            return paragraphs[:i]
-    return paragraphs
-
-
-def _looks_like_title(line: str) -> bool:
-    if _MD_HEADING.match(line):
-        return True
-    return len(line) <= _TITLE_MAX and not line.endswith(_SENTENCE_END) and not _BYLINE.match(line)
-
-
-def _first_match(pattern: re.Pattern[str], lines: Iterable[str]) -> str | None:
-    for line in lines:
-        if len(line) <= 80 and (m := pattern.match(line)):
-            return m.group(1).strip()
-    return None
-
-
-def _find_date(lines: Iterable[str]) -> str | None:
-    for line in lines:
-        if len(line) > 80:  # a dateline is short; dates inside prose are events, not publication
-            continue
-        if m := _DAY_MONTH_YEAR.search(line):
-            return _iso(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
-        if m := _MONTH_DAY_YEAR.search(line):
-            return _iso(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))
-        if m := _ISO_DATE.search(line):
-            return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    return None
-
-
-def _iso(year: int, month: int, day: int) -> str | None:
-    try:
-        return _date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def _normalise_date(value: str) -> str | None:
-    """ISO ``YYYY-MM-DD`` or ``YYYY-MM``; an impossible date (2024-02-30) is dropped, not kept."""
-    value = value.strip()
-    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", value):
-        return _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", value):
-        return value if 1 <= int(m.group(2)) <= 12 else None
-    return _find_date([value[:80]]) or None
-
-
-_DATELINE = re.compile(r"^(?:\([^()]{2,30}\)\s+|[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ' .-]{2,30}\s+[–—-]\s+)")
-# The lead of a news story often opens on its date ("Le 19 juin, …", "On June 19, 2024, …"),
-# names people with an apposition ("Vladimir Poutine, le chef d’État russe, …") and ends on
-# where it got the news (", d’après les médias russes."). That media is the article's source
-# when no credit line names one; without those pieces the lead makes a headline. Its date
-# is not the article's: it may be an event's ("Le 20 mai 1875, …" opens an encyclopedia entry).
-_LEAD_DATE = re.compile(
-    rf"^(?:(?:Le|On)\s+)?(?:(\d{{1,2}})(?:er)?\s+({_MONTH_RE})|({_MONTH_RE})\.?\s+(\d{{1,2}}))"
-    r"(?:,?\s+(\d{4}))?\s*,\s+",
-    re.IGNORECASE,
-)
-_APPOSITION = re.compile(r"\b([A-ZÀ-ÖØ-Þ][\w’'-]+),\s+(?:(?:les|le|la|the)\s+|l[’']\s*)[^,;:()«»]{2,50},\s+")
-_ATTRIBUTION = re.compile(r",\s+(?:d[’']après|selon|according to|citing)\s+([^,;:()«»]{2,60})$", re.IGNORECASE)
-_MEDIA = re.compile(
-    rf"^(?:(?:les|le|la|the)\s+|l[’']\s*)?((?:[\w’'-]+\s+)?(?:médias?|media|agences?|agency|presse|press|journal|quotidien"
-    rf"|newspaper|télévision|television|radio|{_AGENCIES})\b.*)$",
-    re.IGNORECASE,
-)
-
-
-def _lead_sentence(paragraph: str) -> str:
-    first = _DATELINE.sub("", paragraph)
-    end = re.search(r"[.!?…](?=\s|$)", first)
-    return first[: end.start()] if end else first
-
-
-def _lead_attribution(lead: str) -> str | None:
-    """The media the lead sentence says the news comes from (", d’après les médias russes")."""
-    m = _ATTRIBUTION.search(lead)
-    media = _MEDIA.match(m.group(1).strip()) if m else None
-    return media.group(1) if media else None
-
-
-def _derive_title(body: str) -> str:
-    sentence = _lead_sentence(body.split("\n", 1)[0])
-    headline = _ATTRIBUTION.sub("", _APPOSITION.sub(r"\1 ", _LEAD_DATE.sub("", sentence)))
-    if len(headline) >= 20:  # what is left still says something
-        sentence = headline[0].upper() + headline[1:]
-    if len(sentence) <= _DERIVED_TITLE_MAX:
-        return sentence
-    cut = sentence.rfind(" ", 0, _DERIVED_TITLE_MAX)
-    return sentence[: cut if cut > 0 else _DERIVED_TITLE_MAX].rstrip(" ,;:") + "…"

@@ -1,7 +1,8 @@
 """Split a cleaned article body into sentence-aware passages of bounded size.
 
 Every passage is a ``[char_start, char_end)`` range of the body, so its text is
-always ``body[char_start:char_end]`` and a citation can point at exact characters.
+always ``body[char_start:char_end]`` and a citation can point at exact characters (the
+body keeps its file's offsets, see :mod:`.cleaning`).
 """
 
 from __future__ import annotations
@@ -77,13 +78,14 @@ _LOOKBACK = 16
 
 
 def paragraph_spans(body: str) -> list[Span]:
-    """Ranges of the paragraphs of ``body`` (separated by blank lines), trimmed."""
+    """Ranges of the paragraphs of ``body``, trimmed: each line that holds text is one."""
     spans = []
-    for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", body):
+    for m in re.finditer(r"[^\n]+", body):
         start, end = m.start(), m.end()
-        text = m.group()
-        start += len(text) - len(text.lstrip())
-        end -= len(text) - len(text.rstrip())
+        while start < end and body[start].isspace():
+            start += 1
+        while end > start and body[end - 1].isspace():
+            end -= 1
         if end > start:
             spans.append((start, end))
     return spans
@@ -145,11 +147,12 @@ def _split_long(text: str, span: Span, max_chars: int) -> Iterator[Span]:
 
 
 def chunk_spans(body: str, settings: ChunkSettings) -> list[Span]:
-    """Pack sentences into passages between ``min_chars`` and ``max_chars``.
+    """Pack sentences into passages between ``min_chars`` and ``max_chars`` of text.
 
     Passages end at paragraph boundaries once they are long enough, short paragraphs
-    (headings, one-line quotes) join their neighbours, a sentence is cut only when it
-    alone exceeds ``max_chars``, and a too-short tail is merged back when it fits.
+    (one-line quotes) join their neighbours, a sentence is cut only when it alone exceeds
+    ``max_chars``, and a too-short tail is merged back when it fits. Sizes count the text
+    a reader sees: the blanks left where a caption or credit stood do not count.
     """
     units: list[tuple[int, int, bool]] = []  # (start, end, starts_paragraph)
     for p_start, p_end in paragraph_spans(body):
@@ -159,24 +162,24 @@ def chunk_spans(body: str, settings: ChunkSettings) -> list[Span]:
                 units.append((piece[0], piece[1], first))
                 first = False
 
-    spans: list[Span] = []
-    cur: Span | None = None
+    spans: list[tuple[int, int, int]] = []  # (start, end, characters of text)
+    cur: tuple[int, int, int] | None = None
     for start, end, new_paragraph in units:
         if cur is None:
-            cur = (start, end)
+            cur = (start, end, end - start)
             continue
-        size = cur[1] - cur[0]
-        fits = end - cur[0] <= settings.max_chars
-        if fits and not (new_paragraph and size >= settings.min_chars):
-            cur = (cur[0], end)
+        joined = cur[2] + 1 + end - start
+        if joined <= settings.max_chars and not (new_paragraph and cur[2] >= settings.min_chars):
+            cur = (cur[0], end, joined)
         else:
             spans.append(cur)
-            cur = (start, end)
+            cur = (start, end, end - start)
     if cur is not None:
-        if spans and cur[1] - cur[0] < settings.min_chars // 2 and cur[1] - spans[-1][0] <= settings.max_chars:
-            cur = (spans.pop()[0], cur[1])
+        if spans and cur[2] < settings.min_chars // 2 and spans[-1][2] + 1 + cur[2] <= settings.max_chars:
+            last = spans.pop()
+            cur = (last[0], cur[1], last[2] + 1 + cur[2])
         spans.append(cur)
-    return spans
+    return [(start, end) for start, end, _ in spans]
 
 
 def chunk_article(article: Article, settings: ChunkSettings) -> list[Passage]:

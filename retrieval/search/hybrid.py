@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..corpus.analysis import Analyzer
+from ..corpus.analysis import Analyzer, detect_language, language_code
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
@@ -47,14 +47,19 @@ class Searcher:
         self._checked: set[str] = set()
         self._breadth = SearchBreadth(self.settings.hnsw_ef_search, self.settings.ivf_nprobe)
 
-    def search(self, question: str, k: int = 5) -> list[Hit]:
+    def search(self, question: str, k: int = 5, *, focus: str | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``question``. ``focus``: the question as typed, when ``question``
+        is more (a follow-up searched with the one before it); its sentence cosines are kept too."""
         text = clean_question(question)
+        focus = clean_question(focus) if focus and focus != question else None
         snap = self.snapshot
         n = snap.size
         if n == 0:
             return []
         pool = min(self.settings.candidates, n)
         w = self.settings.weights
+        if self.settings.cross_lingual_weights and detect_language(text) != language_code(self.analyzer.language):
+            w = self.settings.cross_lingual_weights
         proposals: list[Callable[[], np.ndarray]] = []  # each signal's best passages, asked for at once
         exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
 
@@ -66,10 +71,11 @@ class Searcher:
             # One encoder call for the question and its words (the words drive query expansion).
             expanding = snap.expander is not None and bool(snap.expander.vocabulary)
             words = self.analyzer.content_words(text) if expanding else []
-            vectors = self._encode(ml, "multilingual", [text, *words])
-            q_ml = vectors[:1]
+            asked = [focus] if focus else []
+            vectors = self._encode(ml, "multilingual", [text, *asked, *words])
+            q_ml, q_focus = vectors[:1], (vectors[1:2] if focus else None)
             if words:
-                expansions = snap.expander.neighbours(words, vectors[1:], self.settings.expansion)
+                expansions = snap.expander.neighbours(words, vectors[1 + len(asked) :], self.settings.expansion)
             multilingual = snap.vector_set("multilingual")
             proposals.append(lambda q=q_ml: multilingual.top(q, pool, self._breadth))  # type: ignore[union-attr]
             passage_cosine = Recorded(lambda c, q=q_ml: multilingual.scores(q, c))  # type: ignore[union-attr]
@@ -78,7 +84,7 @@ class Searcher:
             if sentences is not None and len(snap.sentence_spans):
                 if sentences.searchable:
                     proposals.append(lambda q=q_ml, s=sentences: self._sentence_proposal(s, q, pool))
-                evidence = SentenceScorer(snap, q_ml)
+                evidence = SentenceScorer(snap, q_ml, q_focus)
                 exact["sentences"] = (w.sentences, evidence)
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
@@ -104,6 +110,21 @@ class Searcher:
         best_sentence = evidence.best if evidence is not None else {}
         word_terms = self._word_terms(text, expansions)
         rarity, unseen = self._rarity(text)
+
+        # A sentence answers the question as asked: a follow-up's own words, not the previous question's.
+        asked_terms, asked_rarity = (
+            (self._word_terms(focus, expansions), self._rarity(focus)[0])
+            if focus
+            else (
+                word_terms,
+                rarity,
+            )
+        )
+
+        def coverage(sentence: str) -> tuple[float, float]:
+            present = set(self.analyzer.terms(sentence))
+            return _coverage(asked_terms, present), _rare_coverage(asked_rarity, present)
+
         hits = []
         for rank, (i, row, (passage, article), present) in enumerate(
             zip(order, rows, found, passage_terms, strict=True), start=1
@@ -118,7 +139,7 @@ class Searcher:
                     evidence=evidence.raw.get(row) if evidence is not None else None,
                     sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
                     coverage=_coverage(word_terms, present),
-                    sentences=evidence.sentences(row, passage, word_terms, self._text_coverage) if evidence else (),
+                    sentences=evidence.sentences(row, passage, coverage) if evidence else (),
                     similarity=passage_cosine.raw.get(row) if passage_cosine is not None else None,
                     rare_coverage=_rare_coverage(rarity, present),
                     unseen=unseen,
@@ -186,9 +207,6 @@ class Searcher:
             missing += df == 0
             out.append((terms, math.log(1 + (n - df + 0.5) / (df + 0.5))))
         return out, (missing / len(out) if out else 0.0)
-
-    def _text_coverage(self, word_terms: list[dict[str, float]], text: str) -> float:
-        return _coverage(word_terms, set(self.analyzer.terms(text)))
 
     def _encode(self, encoder: object, role: str, texts: list[str]) -> np.ndarray:
         vector = encode_queries(encoder, texts)  # type: ignore[arg-type]

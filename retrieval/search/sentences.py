@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..corpus.analysis import tidy
 from ..stores.base import StoreVersion
 from ..types import Passage, ScoredSentence
 
@@ -13,9 +14,10 @@ from ..types import Passage, ScoredSentence
 class SentenceScorer:
     """Best sentence cosine per candidate passage, remembering which sentence won."""
 
-    def __init__(self, snapshot: StoreVersion, query: np.ndarray) -> None:
+    def __init__(self, snapshot: StoreVersion, query: np.ndarray, focus: np.ndarray | None = None) -> None:
         self.snapshot = snapshot
         self.query = query
+        self.focus = focus  # the question as typed, when ``query`` is more (a follow-up)
         self.raw: dict[int, float] = {}
         self.best: dict[int, int] = {}
         self._sims: dict[int, np.ndarray] = {}  # passage row -> its sentences' cosines, from __call__
@@ -24,24 +26,26 @@ class SentenceScorer:
         return self.snapshot.vector_set("sentences").scores(self.query, rows)  # type: ignore[union-attr]
 
     def sentences(
-        self,
-        row: int,
-        passage: Passage,
-        word_terms: list[dict[str, float]],
-        coverage: Callable[[list[dict[str, float]], str], float],
+        self, row: int, passage: Passage, coverage: Callable[[str], tuple[float, float]]
     ) -> tuple[ScoredSentence, ...]:
-        """Every sentence of passage ``row``, with its cosine and word coverage."""
+        """Every sentence of passage ``row``, with its cosine(s) and ``coverage(text)``: the share of the
+        question's words it holds, plain and weighted by rarity."""
         lo, hi = int(self.snapshot.sentence_first[row]), int(self.snapshot.sentence_last[row])
         if hi <= lo:
             return ()
+        rows = np.arange(lo, hi, dtype=np.int64)
         sims = self._sims.get(row)
         if sims is None:
-            sims = self._similarities(np.arange(lo, hi, dtype=np.int64))
+            sims = self._similarities(rows)
+        focus = [None] * len(rows)
+        if self.focus is not None:
+            focus = self.snapshot.vector_set("sentences").scores(self.focus, rows).tolist()  # type: ignore[union-attr]
         out = []
-        for j, sim in zip(range(lo, hi), sims, strict=True):
+        for j, sim, aside in zip(range(lo, hi), sims, focus, strict=True):
             _, start, end = (int(x) for x in self.snapshot.sentence_spans[j])
-            text = passage.text[start - passage.char_start : end - passage.char_start]
-            out.append(ScoredSentence(start, end, text, float(sim), coverage(word_terms, text)))
+            text = tidy(passage.text[start - passage.char_start : end - passage.char_start])
+            plain, rare = coverage(text)
+            out.append(ScoredSentence(start, end, text, float(sim), plain, rare, aside))
         return tuple(out)
 
     def __call__(self, candidates: np.ndarray) -> np.ndarray:

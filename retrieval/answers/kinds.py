@@ -1,0 +1,173 @@
+"""What a question asks for, and what a sentence could answer, in English and French.
+
+A question asks for a person (who / qui), a date (when / quand), a place (where / où), a
+number (how many / combien), a duration (how long / combien de temps), a reason (why /
+pourquoi), or something else (what / que / comment). A sentence is read for the same kinds
+of answer: names, dates, places, numbers, durations, reasons. It may also only say what
+*could* happen ("pourraient signer", "could sign"), which is a weaker answer than a sentence
+stating the fact.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+KINDS = ("person", "date", "place", "number", "duration", "reason")
+
+_I = re.IGNORECASE
+# Checked in order: "combien de temps" before "combien", "since when" before "when".
+_QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "duration",
+        re.compile(
+            r"\bhow\s+long\b(?!\s+ago)|\bfor\s+how\s+(?:many|much)\s+(?:hours|days|weeks|months|years|minutes)\b"
+            r"|\bhow\s+many\s+(?:hours|days|weeks|months|years|minutes|decades)\b|\bwhat\s+(?:was\s+the\s+)?duration\b"
+            r"|\bcombien\s+de\s+(?:temps|jours|heures|semaines|mois|ans|années|minutes|décennies)\b"
+            r"|\bquelle\s+(?:a\s+été\s+la\s+|est\s+la\s+|était\s+la\s+)?durée\b|\bpendant\s+combien\b|\bdurée\b",
+            _I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"\bwhen\b|\bwhat\s+(?:year|date|day|month|time)\b|\bwhich\s+(?:year|date|day|month)\b|\bhow\s+long\s+ago\b"
+            r"|\bquand\b|\bquelle?\s+(?:date|année|jour|mois|époque)\b|\ben\s+quelle\s+année\b|\bà\s+quelle\s+date\b"
+            r"|\bdepuis\s+quand\b|\bquel\s+jour\b",
+            _I,
+        ),
+    ),
+    (
+        "number",
+        re.compile(
+            r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|percentage|amount|proportion)\b"
+            r"|\bcombien\b|\bquel(?:le)?\s+(?:nombre|pourcentage|montant|proportion|quantité)\b",
+            _I,
+        ),
+    ),
+    (
+        "reason",
+        re.compile(
+            r"\bwhy\b|\bfor\s+what\s+(?:reason|purpose)\b|\bwhat\s+for\b|\bpourquoi\b"
+            r"|\bpour\s+quelle\s+raison\b|\bdans\s+quel\s+but\b|\bquelle\s+(?:est|était)\s+la\s+raison\b",
+            _I,
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\bwhich\s+(?:country|city|place|town|region|capital)\b|\bwhat\s+(?:country|city|place|town)\b"
+            r"|(?:^|\s)où\b|\bd['’]où\b|\bquel(?:le)?\s+(?:pays|ville|lieu|endroit|région|capitale)\b"
+            r"|\bdans\s+quel(?:le)?\s+(?:pays|ville|lieu|région)\b",
+            _I,
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich\s+(?:person|leader|minister|official|president)\b"
+            r"|(?:^|[\s,'’-])qui\b(?!\s+(?:a\s+été|est|était)\s+(?:le|la)\s+(?:cause|raison))|\bpar\s+qui\b"
+            r"|\bquel(?:le)?\s+(?:personne|dirigeant|ministre|responsable|président)\b",
+            _I,
+        ),
+    ),
+)
+
+
+def question_kind(question: str) -> str | None:
+    """The kind of answer ``question`` asks for (one of :data:`KINDS`), or None for what/how/which."""
+    for kind, pattern in _QUESTION_KINDS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+_MONTHS = (
+    r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
+    r"|january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_WEEKDAYS = (
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+_NUMBER_WORDS = (
+    r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|cinquante"
+    r"|soixante|cent|cents|mille|million|millions|milliard|milliards|dizaine|dizaines|centaine|centaines"
+    r"|douzaine|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+    r"|hundred|hundreds|thousand|thousands|billion|billions|dozen|dozens"
+)
+_UNITS = (
+    r"secondes?|minutes?|heures?|jours?|journées?|semaines?|mois|ans|années?|décennies?|siècles?"
+    r"|seconds?|hours?|days?|weeks?|months?|years?|decades?|centuries|century"
+)
+_CUES = {
+    "date": re.compile(
+        rf"\b(?:{_MONTHS}|{_WEEKDAYS})\b|\b(?:1[5-9]|20)\d\d\b|\b\d{{1,2}}[./]\d{{1,2}}\b"
+        r"|\b(?:hier|aujourd['’]hui|demain|yesterday|today|tomorrow|la\s+veille|le\s+lendemain)\b",
+        _I,
+    ),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|%", _I),
+    "duration": re.compile(
+        rf"\b(?:\d+|{_NUMBER_WORDS}|quelques|plusieurs|several|few)\s+(?:\w+\s+)?(?:{_UNITS})\b"
+        r"|\b(?:pendant|durant|depuis|for|during|since)\b",
+        _I,
+    ),
+    "reason": re.compile(
+        r"\b(?:pour|afin\s+de|afin\s+que|parce\s+que?|car|en\s+raison|à\s+cause|grâce\s+à|puisque|après\s+que"
+        r"|because|in\s+order\s+to|due\s+to|so\s+that|owing\s+to|as\s+a\s+result)\b",
+        _I,
+    ),
+    # A place: a capitalised name after a preposition of place ("à Pyongyang", "en Corée", "in Seoul").
+    "place": re.compile(
+        r"\b(?:à|au|aux|en|dans|vers|depuis|de|d['’]|in|at|to|from|near)\s*(?:la\s+|le\s+|l['’]|les\s+|the\s+)?"
+        r"[A-ZÀ-ÖØ-Þ][\w’'-]+"
+    ),
+    # A person: a title or a role before a name, or two capitalised words ("Jake Sullivan", "M. Kim").
+    "person": re.compile(
+        r"\b(?:M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+[A-ZÀ-ÖØ-Þ]"
+        r"|(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ’'-]+\s+(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ’'-]+|[A-ZÀ-ÖØ-Þ]{2,})\b"
+        r"|\b(?:président|présidente|ministre|conseiller|conseillère|porte-parole|dirigeant|dirigeante|leader"
+        r"|secrétaire|chef|ambassadeur|expert|experte|general|général|president|minister|adviser|advisor"
+        r"|spokesman|spokeswoman|spokesperson|secretary|ambassador)\b",
+    ),
+}
+# What could happen, rather than what happened: a conditional or modal verb ("pourraient signer",
+# "could sign"). Words about speculation ("des spéculations", "d'éventuelles transactions") are not
+# it: the sentence may state a fact about them.
+_SPECULATION = re.compile(
+    r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should)\b",
+    _I,
+)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What kinds of answer a sentence holds, and whether it only says what could be."""
+
+    kinds: frozenset[str]
+    speculative: bool
+
+    def holds(self, kind: str | None) -> bool:
+        return kind is None or kind in self.kinds
+
+
+def sentence_cues(text: str, question: str = "") -> Cues:
+    """The kinds of answer ``text`` holds that ``question`` does not already name: a sentence
+    answers "when did X meet Y in 2023?" with a date other than 2023, "who met Kim?" with a name
+    other than Kim's."""
+    asked = {_stem(w) for w in re.findall(r"\w+", question.casefold())}
+    kinds = set()
+    for kind, pattern in _CUES.items():
+        for m in pattern.finditer(text):
+            own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
+            if kind == "reason" or any(len(w) > 1 or w.isdigit() for w in own):
+                kinds.add(kind)
+                break
+    if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):
+        kinds.discard("duration")  # "depuis", "pendant" without a unit of time is no duration
+    return Cues(frozenset(kinds), bool(_SPECULATION.search(text)))
+
+
+def _stem(word: str) -> str:
+    """A word's first letters, accents aside: "Putin" and "Poutine" differ, "Pyongyang" matches itself."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()[:5]
