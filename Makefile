@@ -1,6 +1,10 @@
 # The two commands a newcomer needs:  `make run`  and  `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
+# Where torch comes from. Empty: the default index (on these machines it serves the CPU wheel).
+# On an ordinary Linux machine PyPI's torch is the CUDA build (several GB of NVIDIA packages):
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
@@ -12,8 +16,10 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# CPU-only torch first, pinned: nothing later may replace it with a CUDA build.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# CPU-only torch first, pinned: nothing later may replace it with a CUDA build. It serves the
+	# one-time model export, the torch/onnx backends and the tests; indexing and answering with
+	# the exported model never import it.
+	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 

@@ -2,6 +2,8 @@
 
     python -m bench.quality --articles PIAF/articles --qa PIAF/piaf_dev_qa.jsonl   # PIAF: where the data set is
     python -m bench.quality --articles seeds --qa eval/heldout_qa.jsonl --set weight_multilingual=0
+    python -m bench.quality --qa-format belebele --qa BELEBELE/belebele_dev_qa.jsonl \
+        --articles BELEBELE/articles --articles BELEBELE/distractors --articles PIAF/articles
 
 Every question searches the whole collection. Then, unless ``--no-absent``, half of the
 articles that the questions are about (every other one, sorted by id) are left out of a
@@ -12,6 +14,10 @@ refusals (answerable questions refused); refusals on absent articles; refusals o
 QA file's unanswerable questions; answers carrying the gold text (answer plus quoted
 passages, from the gold article); mean answer length; search and answer latency.
 ``--set name=value`` overrides any setting (repeatable), so variants run side by side.
+``--articles`` may be repeated: the folders are copied into one collection.
+``--qa-format belebele`` reads Belebele's lines (``{"id", "question", "article_id", ...}``):
+its answers are English options, not substrings of the French passages, so a hit counts when
+it comes from the question's article.
 Not a test: nothing here asserts.
 """
 
@@ -30,8 +36,13 @@ from bench.stats import percentile
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=Path, required=True, help="folder of articles (the collection)")
+    parser.add_argument(
+        "--articles", type=Path, action="append", required=True, help="folder of articles (repeatable: one collection)"
+    )
     parser.add_argument("--qa", type=Path, required=True, help="QA file, JSON lines")
+    parser.add_argument(
+        "--qa-format", choices=("ragbot", "belebele"), default="ragbot", help="the QA file's line format"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions (0: all)")
     parser.add_argument("--no-absent", action="store_true", help="skip the absent-article run")
@@ -41,27 +52,58 @@ def main() -> None:
         "--curve", action="store_true", help="add the abstention curve: refusals at each threshold (to calibrate)"
     )
     args = parser.parse_args()
-    for path in (args.articles, args.qa):
+    for path in (*args.articles, args.qa):
         if not path.exists():
             sys.exit(f"error: {path} does not exist")
 
-    from retrieval.evaluation import load_qa
-
     overrides = dict(_parse_override(s) for s in args.set)
-    items = load_qa(args.qa)
+    items = _load_items(args.qa, args.qa_format)
     if args.limit:
         items = items[: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        articles = _collection(args.articles, root / "collection")
         confidences: dict[str, list[float]] | None = {} if args.curve else None
-        full = _run(args.articles, root / "full", items, overrides, args.models, confidences)
-        out = {"label": args.label, "articles_dir": str(args.articles), "qa": str(args.qa), "overrides": overrides}
-        out |= full
+        full = _run(articles, root / "full", items, overrides, args.models, confidences)
+        named = [str(a) for a in args.articles]
+        out = {"label": args.label, "articles_dir": named[0] if len(named) == 1 else named, "qa": str(args.qa)}
+        out |= {"overrides": overrides} | full
         if not args.no_absent:
-            out |= _absent(args.articles, root, items, overrides, args.models, confidences)
+            out |= _absent(articles, root, items, overrides, args.models, confidences)
         if confidences is not None:
             out["curve"] = _curve(confidences)
     print(json.dumps(out, ensure_ascii=False))
+
+
+def _load_items(path: Path, form: str) -> list:
+    """The QA file as QAItems; a Belebele line's gold is its whole article (an empty substring)."""
+    from retrieval.evaluation import Gold, QAItem, load_qa
+
+    if form == "ragbot":
+        return load_qa(path)
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                d = json.loads(line)
+                items.append(QAItem(str(d["id"]), "en", str(d["question"]), True, (Gold(str(d["article_id"]), ""),)))
+            except (ValueError, KeyError, TypeError) as err:
+                sys.exit(f"error: {path}:{n}: not a Belebele line ({err})")
+    return items
+
+
+def _collection(folders: list[Path], into: Path) -> Path:
+    """One folder of articles: the only one given, or a copy of all of them."""
+    if len(folders) == 1:
+        return folders[0]
+    into.mkdir()
+    for folder in folders:
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                if (into / path.name).exists():
+                    sys.exit(f"error: two collections hold {path.name}")
+                shutil.copy2(path, into / path.name)
+    return into
 
 
 def _parse_override(text: str) -> tuple[str, object]:

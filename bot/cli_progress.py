@@ -38,11 +38,16 @@ class EmbeddingProgress:
             return plain_progress()
         from rich.progress import Progress
 
-        self._bar = Progress(transient=True, console=_stderr_console())
-        self._bar.start()
-        task = self._bar.add_task("embedding passages", total=None)
+        task = None
 
         def update(done: int, total: int) -> None:
+            # Drawn from the first report on, once the model is ready: a one-time export before it
+            # says its own steps, instead of an embedding bar standing still.
+            nonlocal task
+            if self._bar is None:
+                self._bar = Progress(transient=True, console=_stderr_console())
+                self._bar.start()
+                task = self._bar.add_task("embedding passages", total=total)
             self._bar.update(task, completed=done, total=total)
 
         return update

@@ -192,11 +192,12 @@ class Settings(BaseSettings):
     # sentence cosine + passage_weight x passage cosine (+ coverage_weight x rare-word coverage
     # - unseen_weight x share of words unknown to the collection, same-language questions only)
     # reaches the threshold; cross-lingual questions have their own. Both are points of dev curves
-    # for the default encoder (bench/quality.py --curve): on PIAF dev 1.72 refuses 4.8% of the
-    # answerable questions and 68% of those whose article is absent; on Belebele en->fr dev 1.545
+    # for the default encoder (bench/quality.py --curve): on PIAF dev 1.70 refuses 4-5% of the
+    # answerable questions and about 67% of those whose article is absent (curve points 1.698: 4.0% /
+    # 65.7%, 1.714: 6.6% / 75.4%); on Belebele en->fr dev 1.545
     # refuses none of the answerable and 13% of the absent (its 5% point, 1.575, would refuse short
     # English questions about the seeds such as "What did the treaty include?", 1.558).
-    abstain_below: float = Field(1.72, ge=0, le=4)
+    abstain_below: float = Field(1.70, ge=0, le=4)
     abstain_below_cross_lingual: float = Field(1.545, ge=0, le=4)
     abstain_passage_weight: float = Field(1.0, ge=0, le=4)
     abstain_coverage_weight: float = Field(0.15, ge=0, le=2)
@@ -219,6 +220,10 @@ class Settings(BaseSettings):
     # Passage vectors read "title + passage" (the quote and BM25 stay the passage alone):
     # PIAF dev R@5 0.881 -> 0.894, MRR@10 0.766 -> 0.778 (bench.quality).
     embed_titles: bool = True
+    # Sentence vectors: "separate" encodes each sentence alone; "late" pools the token states of
+    # the passage's own forward pass over each sentence (one pass per passage: faster indexing).
+    # Only the openvino-int8 backend can; the others encode sentences separately.
+    sentence_vectors: Literal["separate", "late"] = "separate"
 
     top_k: int = Field(5, ge=1, le=100)
     max_article_bytes: int = Field(5_000_000, ge=1)
@@ -388,7 +393,10 @@ class Settings(BaseSettings):
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
     return ChunkSettings(
-        min_chars=settings.chunk_min_chars, max_chars=settings.chunk_max_chars, title_context=settings.embed_titles
+        min_chars=settings.chunk_min_chars,
+        max_chars=settings.chunk_max_chars,
+        title_context=settings.embed_titles,
+        late_sentences=settings.sentence_vectors == "late",
     )
 
 

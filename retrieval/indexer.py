@@ -175,10 +175,23 @@ def build_locked(
         if progress:
             progress(done[0], total)
 
+    late = encoders.multilingual if chunking.late_sentences else None
+    if late is not None and not hasattr(late, "encode_with_spans"):
+        late = None  # this encoder cannot: sentences are encoded alone
+    if late is not None:
+        # sentences pooled from their passage's own pass: one pass per passage, no second encoding
+        jobs = [job for job in jobs if job[0] not in ("multilingual", "sentences")]
+        total = sum(sum(src is None for src in sources) for *_, sources in jobs) + plan.passage_source.count(None)
+    if total and progress:
+        for encoder in [job[1] for job in jobs] + ([late] if late is not None else []):
+            encoder.dim  # noqa: B018 - loads the model (a first run exports it, saying so) before 0% is reported
+        progress(0, total)
     vectors = {
         name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
         for name, encoder, items, sources in jobs
     }
+    if late is not None:
+        vectors |= _late_vectors(late, plan, previous, settings.embedding_batch_size, step)
     clock.mark("embed")
     expander = None
     if encoders.multilingual is not None:
@@ -379,8 +392,57 @@ def _vectors(
     dim = old.dim if old is not None else encoder.dim
     fresh = [i for i, s in enumerate(sources) if s is None]
     out = np.zeros((len(fresh), dim), dtype=np.float32)
-    for start in range(0, len(fresh), batch):
-        chunk = fresh[start : start + batch]
-        out[start : start + len(chunk)] = encoder.encode([items[i] for i in chunk])
+    # Longest first, across the whole job: each batch an encoder forms holds texts of one length,
+    # so little of it is padding.
+    order = sorted(range(len(fresh)), key=lambda k: -len(items[fresh[k]]))
+    for start in range(0, len(order), batch):
+        chunk = order[start : start + batch]
+        out[chunk] = encoder.encode([items[fresh[k]] for k in chunk])
         step(len(chunk))
     return VectorColumn(dim=dim, sources=list(sources), fresh=out)
+
+
+def _late_vectors(
+    encoder: Any, plan: _Plan, previous: StoreVersion | None, batch: int, step: Callable[[int], None]
+) -> dict[str, VectorColumn]:
+    """The passage vectors and the sentence vectors of the fresh passages from one pass each
+    (``encoder.encode_with_spans``: the sentences' token states pooled); a sentence the pass did not
+    reach (past the model's length) is encoded alone."""
+    import numpy as np
+
+    old_passages = previous.vector_set("multilingual") if previous is not None else None
+    dim = old_passages.dim if old_passages is not None else encoder.dim
+    fresh = [i for i, s in enumerate(plan.passage_source) if s is None]
+    row_of = {p: k for k, p in enumerate(fresh)}
+    spans: list[list[tuple[int, int]]] = [[] for _ in fresh]
+    slots: list[list[int]] = [[] for _ in fresh]  # each span's row among the fresh sentences
+    fresh_sentences = [j for j, s in enumerate(plan.sentence_source) if s is None]
+    cursor: dict[int, int] = {}  # where each passage's next sentence is looked for in its encoded text
+    for n, j in enumerate(fresh_sentences):
+        p = plan.sentences[j][0]
+        text, sentence = plan.passage_texts[p], plan.sentence_texts[j]
+        # the encoded text is "title\n\n" + the tidied passage, the sentence tidied alike
+        at = cursor.get(p, len(text) - len(tidy(plan.passages[p].text)))
+        found = text.find(sentence, at)
+        if found >= 0:
+            cursor[p] = found + len(sentence)
+        spans[row_of[p]].append((found, found + len(sentence)) if found >= 0 else (0, 0))  # (0, 0): encoded alone
+        slots[row_of[p]].append(n)
+    passages = np.zeros((len(fresh), dim), dtype=np.float32)
+    sentences = np.zeros((len(fresh_sentences), dim), dtype=np.float32)
+    order = sorted(range(len(fresh)), key=lambda k: -len(plan.passage_texts[fresh[k]]))
+    for start in range(0, len(order), batch):
+        chunk = order[start : start + batch]
+        texts = [plan.passage_texts[fresh[k]] for k in chunk]
+        vectors, pooled = encoder.encode_with_spans(texts, [spans[k] for k in chunk])
+        passages[chunk] = vectors
+        for k, rows in zip(chunk, pooled, strict=True):
+            sentences[slots[k]] = rows
+        step(len(chunk))
+    unread = [n for n in range(len(fresh_sentences)) if not sentences[n].any()]
+    if unread:
+        sentences[unread] = encoder.encode([plan.sentence_texts[fresh_sentences[n]] for n in unread])
+    return {
+        "multilingual": VectorColumn(dim=dim, sources=list(plan.passage_source), fresh=passages),
+        "sentences": VectorColumn(dim=dim, sources=list(plan.sentence_source), fresh=sentences),
+    }

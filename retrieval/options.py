@@ -25,6 +25,9 @@ class ChunkSettings:
     #: subject ("il a été fondé en 1821") still lands near questions about the article's subject.
     #: The quoted passage and the words indexed for BM25 stay the passage alone.
     title_context: bool = True
+    #: Sentence vectors pooled from the passage's own forward pass (an encoder that can), not
+    #: encoded alone.
+    late_sentences: bool = False
 
     def as_dict(self) -> dict[str, int | str | bool]:
         out: dict[str, int | str | bool] = {
@@ -34,6 +37,8 @@ class ChunkSettings:
         }
         if self.title_context:
             out["title_context"] = True
+        if self.late_sentences:
+            out["sentence_vectors"] = "late"
         return out
 
     def embedding_text(self, passage: Passage, title: str) -> str:

