@@ -1,7 +1,9 @@
-"""The same collection on every store backend: build, search end to end, add one article, memory.
+"""The same collection on every store backend: build, search end to end, what a question reads
+besides its searches, a replica's cold start to its first answer, add and remove one article, memory.
 
     python -m bench.stores --passages 100000 --sample 500
     python -m bench.stores --passages 10000 --backends milvus --model-cache /tmp/ragbot-models
+    python -m bench.stores --articles /tmp/b100k --backends milvus --copy-on-write
 
 Milvus is the real engine: milvus-lite 2.5.1's server, started here on a free 127.0.0.1 port in
 the scratch folder. Vectors: a real sample of ``--sample`` texts per encoder, the others derived
@@ -87,36 +89,99 @@ class LiteServer:
         self.server.stop()
 
 
-def metadata_ms(engine: Engine, rounds: int = 60, rows_per_question: int = 20) -> dict[str, float]:
-    """What a question's passages cost to read: from the local SQLite (what both stores do), and,
-    on Milvus, from the collection itself (text, article id, ordinal by key), had it moved there."""
+def question_parts_ms(engine: Engine, rounds: int = 60, rows_per_question: int = 20) -> dict[str, float]:
+    """What a question reads besides its searches, each timed alone (medians): whether the version
+    moved (the pointer, on a server store), its passages (text, offsets, article: the local SQLite on
+    FAISS, the server on Milvus), and the document frequencies of five words never asked before."""
     import numpy as np
 
-    from retrieval.stores.milvus import in_filter
+    from retrieval.corpus.analysis import Analyzer
 
     snap = engine.snapshot()
     rng = np.random.default_rng(0)
-    local, server = [], []
-    vectors = snap.vector_set("multilingual") or snap.vector_set("embedding")
-    keys = getattr(vectors, "keys", None)  # Milvus: rows <-> keys on the server
-    for _ in range(rounds):
+    analyzer = Analyzer(snap.manifest.analyzer.get("language", "french"))
+    sample = snap.passages(sorted(int(r) for r in rng.choice(snap.size, min(400, snap.size), replace=False)))
+    words = sorted({t for p, _ in sample for t in analyzer.terms(p.text)})
+    rng.shuffle(words)
+    pointer, passages, frequencies = [], [], []
+    for i in range(rounds):
+        t = time.perf_counter()
+        engine.store.current_version()
+        pointer.append((time.perf_counter() - t) * 1000)
         rows = sorted(int(r) for r in rng.choice(snap.size, min(rows_per_question, snap.size), replace=False))
         t = time.perf_counter()
         snap.passages(rows)
-        local.append((time.perf_counter() - t) * 1000)
-        if keys is not None:
-            wanted = keys.passage_keys(rows)
+        passages.append((time.perf_counter() - t) * 1000)
+        fresh = words[5 * i : 5 * i + 5]
+        if snap.lexical is not None and len(fresh) == 5:
             t = time.perf_counter()
-            engine.store.client().query(  # type: ignore[attr-defined]
-                vectors.collection,  # type: ignore[union-attr]
-                filter=in_filter("pk", wanted),
-                output_fields=["text", "article_id", "ordinal"],
-            )
-            server.append((time.perf_counter() - t) * 1000)
-    out = {"metadata_ms_local_sqlite_p50": round(percentile(local, 50), 2)}
-    if server:
-        out["metadata_ms_from_collection_p50"] = round(percentile(server, 50), 2)
+            for term in fresh:
+                snap.lexical.document_frequency(term)
+            frequencies.append((time.perf_counter() - t) * 1000)
+    out = {
+        "pointer_check_ms_p50": round(percentile(pointer, 50), 2),
+        f"passages_read_ms_p50_{rows_per_question}_rows": round(percentile(passages, 50), 2),
+    }
+    if frequencies:
+        out["document_frequencies_ms_p50_5_words"] = round(percentile(frequencies, 50), 2)
     return out
+
+
+def cold_start_s(settings: Settings, data_dir: Path, question: str) -> float:
+    """A new replica's first answer: `ragbot search` in a process of its own, started on ``data_dir``
+    (its whole life: imports, the model, opening the version, the question)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+    env.update(
+        RAGBOT_STORE=settings.store,
+        RAGBOT_MILVUS_URI=settings.milvus_uri,
+        RAGBOT_DATA_DIR=str(data_dir),
+        RAGBOT_ARTICLES_DIR=str(settings.articles_dir),
+    )
+    if settings.model_cache_dir:
+        env["RAGBOT_MODEL_CACHE_DIR"] = str(settings.model_cache_dir)
+    t = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "search", "--json", "-k", "5", question], env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - t
+    if done.returncode != 0 or not json.loads(done.stdout)["hits"]:
+        raise SystemExit(f"error: the cold replica did not answer: {done.stderr.strip()[-300:]}")
+    return elapsed
+
+
+def copy_on_write_s(engine: Engine) -> float:
+    """What a version that copies every row costs (Milvus): the write of a new generation holding
+    the current version's rows, read back from the server and inserted again (what an immutable
+    version would cost per edit if versions were whole collections)."""
+    from dataclasses import replace as changed
+
+    import numpy as np
+
+    from retrieval.stores import Build, VectorColumn
+    from retrieval.stores.build import Kept
+
+    previous = engine.store.open_current()
+    m = previous.manifest
+    dims = {name: m.encoders["multilingual" if name == "sentences" else name]["dim"] for name in m.dense_names()}
+    empty = {n: VectorColumn(dim=d, sources=[], fresh=np.zeros((0, d), dtype=np.float32)) for n, d in dims.items()}
+    rows, sentences = previous.rows_of(m.articles)
+    build = Build(
+        articles=(),
+        passages=(),
+        sentences=(),
+        vectors=empty,
+        encoders=m.encoders,
+        analyzer=m.analyzer,
+        chunking=m.chunking,
+        expander=previous.expander,
+        index_settings={**m.index_settings, "copy": True},  # other settings: a new generation
+        kept=Kept(rows, sentences, dict(m.articles)),
+    )
+    t = time.perf_counter()
+    engine.store.write(changed(build, started=t), previous)
+    return time.perf_counter() - t
 
 
 def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
@@ -147,7 +212,13 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             t = time.perf_counter()
             engine.search(q, 5)
             search_ms.append((time.perf_counter() - t) * 1000)
-        metadata = metadata_ms(engine)
+        parts = question_parts_ms(engine)
+        # A replica that never ran: FAISS needs the data folder built above; Milvus an empty one.
+        empty = tmp / f"cold-{backend}"
+        cold_s = cold_start_s(settings, settings.data_dir if backend == "faiss" else empty, questions[0])
+        t = time.perf_counter()
+        type(engine.store)(settings).open_current()  # a store object that has opened nothing yet
+        open_s = time.perf_counter() - t
 
         (articles / "999999_pont.md").write_text(NEW_ARTICLE, encoding="utf-8")
         t = time.perf_counter()
@@ -179,7 +250,9 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "search_ms_p50": round(percentile(search_ms, 50), 1),
             "search_ms_p95": round(percentile(search_ms, 95), 1),
             "queries": len(search_ms),
-            **metadata,
+            **parts,
+            "replica_cold_start_to_first_answer_s": round(cold_s, 2),
+            "open_version_s": round(open_s, 2),
             "add_one_article_s": round(add_s, 2),
             "add_phases_s": dict(added.phases),  # where the add's time went (IndexReport.phases)
             "add_embedded_passages": added.embedded_passages,
@@ -196,6 +269,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "local_disk_mb": round(
                 sum(f.stat().st_size for f in settings.data_dir.rglob("*") if f.is_file()) / 2**20, 1
             ),
+            **({"copy_on_write_version_s": round(copy_on_write_s(engine), 1)} if args.copy_on_write and server else {}),
         }
     finally:
         if server:
@@ -210,6 +284,9 @@ def main() -> None:
     parser.add_argument("--qa", type=Path, default=DEV_QA, help="questions to time (default: eval/dev_qa.jsonl)")
     parser.add_argument("--backends", default=",".join(sorted(store_backends())))
     parser.add_argument("--articles", type=Path, help="an existing synthetic folder (default: generated)")
+    parser.add_argument(
+        "--copy-on-write", action="store_true", help="Milvus: also time a version that copies every row (slow)"
+    )
     parser.add_argument(
         "--model-cache",
         type=Path,
@@ -230,6 +307,7 @@ def main() -> None:
             command = [sys.executable, "-m", "bench.stores", "--backends", backend, "--articles", str(articles)]
             command += ["--sample", str(args.sample), "--queries", str(args.queries), "--qa", str(args.qa)]
             command += ["--model-cache", str(args.model_cache)] if args.model_cache else []
+            command += ["--copy-on-write"] if args.copy_on_write else []
             subprocess.run(command, check=True)
 
 

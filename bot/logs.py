@@ -3,13 +3,17 @@
 Redaction applies to the whole formatted record (message, traceback, stack), so a secret
 inside an exception's text (PTB's ``InvalidToken`` quotes the token) is caught too. It
 works by shape (bot tokens, credentials inside URLs, bearer tokens, secret query
-parameters) and by value (the configured token, API key, webhook secret, URL passwords).
+parameters) and by value (the configured token, API key, webhook secret, Milvus token and
+password, URL passwords). Every record is redacted as it is made, whichever library's logger
+makes it and whatever handler prints it (pymilvus installs handlers of its own).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from retrieval.redaction import Redactor
 
@@ -62,9 +66,38 @@ class OnlyOwnDetail(logging.Filter):
         return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] in OWN_LOGGERS
 
 
+class RedactingRecords:
+    """A log record factory that redacts every record as it is made, whatever logger makes it and
+    whatever handler later prints it: a library that installs a handler of its own (pymilvus does,
+    on import) prints a redacted message, traceback and stack too."""
+
+    def __init__(self, make: Callable[..., logging.LogRecord], redactor: Redactor) -> None:
+        self.make = make
+        self.redactor = redactor
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it when the record is formatted
+            return record
+        redacted = self.redactor(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
+        return record
+
+
 def setup_logging(level: int = logging.WARNING, redactor: Redactor | None = None) -> None:
     """Log to stderr at ``level`` with secrets redacted; warnings go through the same path."""
     redactor = redactor or Redactor()
+    factory = logging.getLogRecordFactory()
+    if isinstance(factory, RedactingRecords):  # set up again (tests, a second CLI run): one layer only
+        factory = factory.make
+    logging.setLogRecordFactory(RedactingRecords(factory, redactor))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redactor))
     handler.addFilter(RedactSecrets(redactor))
@@ -78,6 +111,8 @@ def setup_logging(level: int = logging.WARNING, redactor: Redactor | None = None
     # httpx logs every request URL at INFO, and a Bot API URL holds the token.
     for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # pymilvus logs every refused call at ERROR before raising it; ragbot then says it in one line.
+    logging.getLogger("pymilvus").setLevel(logging.WARNING if level <= logging.INFO else logging.CRITICAL)
 
 
 def log_crash(error: BaseException) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from retrieval.config import Settings
 from retrieval.corpus.articles import SUPPORTED_SUFFIXES
 from retrieval.engine import Engine
-from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError
+from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError, StoreUnavailable
 from retrieval.lock import IndexBusy
 from retrieval.redaction import redact
 from retrieval.types import Answer
@@ -163,7 +163,8 @@ def _texts(update: Update) -> Messages:
 
 async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
     """Run a read of the index in a worker thread; None, after telling the user, when there is no
-    usable index (not built yet, or damaged / built with another model: an admin's /reindex mends both)."""
+    usable index (not built yet, or damaged / built with another model: an admin's /reindex mends
+    both; or its server cannot be reached for now)."""
     try:
         return await asyncio.to_thread(read)
     except IndexNotBuilt:
@@ -171,6 +172,9 @@ async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
     except (IndexCorrupt, ModelMismatch) as err:
         log.warning("index unusable: %s", err)
         await reply(update, _texts(update).index_unusable)
+    except StoreUnavailable as err:  # the store's server is down: this chat is told, the others go on
+        log.warning("index unreachable: %s", err)
+        await reply(update, _texts(update).index_unreachable)
     return None
 
 

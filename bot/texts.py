@@ -53,6 +53,7 @@ class Messages:
     no_articles: str
     no_index: str
     index_unusable: str
+    index_unreachable: str
     too_long: str
     slow_down: str
     empty_question: str
@@ -91,6 +92,7 @@ EN = Messages(
     no_articles="No articles are indexed yet.",
     no_index="The article index is not built yet; an admin can run /reindex.",
     index_unusable="The article index cannot be used right now (it must be rebuilt); an admin can run /reindex.",
+    index_unreachable="The article index cannot be reached right now. Please try again in a moment.",
     too_long="That question is too long ({length} characters; the limit is {limit}). Please shorten it.",
     slow_down="You are asking faster than I can answer. Please wait a moment before the next question.",
     empty_question="Please send a question in words.",
@@ -136,6 +138,7 @@ FR = Messages(
     no_articles="Aucun article n’est encore indexé.",
     no_index="L’index des articles n’est pas encore construit ; un administrateur peut lancer /reindex.",
     index_unusable="L’index des articles est inutilisable (il faut le reconstruire) ; un admin peut lancer /reindex.",
+    index_unreachable="L’index des articles est injoignable pour le moment. Réessayez dans un instant.",
     too_long="Cette question est trop longue ({length} caractères ; la limite est {limit}). Merci de la raccourcir.",
     slow_down="Vous posez des questions plus vite que je ne peux répondre. Attendez un instant avant la suivante.",
     empty_question="Envoyez une question en toutes lettres.",

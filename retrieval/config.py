@@ -263,8 +263,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)
 
-    # Where vectors and the lexical index live: "faiss" (files in the data folder, the default) or
-    # "milvus" (a Milvus server or cluster at milvus_uri; passages' metadata stays in the data folder).
+    # Where the index lives: "faiss" (files in the data folder, the default) or "milvus" (a Milvus
+    # server or cluster at milvus_uri, which then holds everything: replicas keep only caches).
     store: str = "faiss"
     milvus_uri: str = "http://127.0.0.1:19530"
     milvus_token: SecretStr | None = None
@@ -272,6 +272,14 @@ class Settings(BaseSettings):
     milvus_password: SecretStr | None = None
     # Collections are named <prefix>_<version>; letters, digits and underscores.
     milvus_collection_prefix: str = Field("ragbot", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    # How long a request waits for the server (an unreachable one is retried within it): then one error.
+    milvus_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    # The writer's lease: a writer that dies lets it lapse after this long (it renews it every quarter).
+    milvus_lease_seconds: float = Field(60.0, ge=1, le=3600)
+    # Versions kept on the server: the current one and those before it, up to this many; an older
+    # one is removed only once this long has passed since it was superseded (readers may be on it).
+    milvus_keep_versions: int = Field(3, ge=1, le=100)
+    milvus_prune_grace_seconds: float = Field(300.0, ge=0)
 
     _articles_by_default: bool = PrivateAttr(False)
 

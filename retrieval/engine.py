@@ -165,18 +165,20 @@ class Engine:
 
         Reading, downloading and checking happen first, without the index lock: a slow
         server never keeps ``index`` or ``/reindex`` waiting. The lock covers writing the
-        files and the re-index.
+        files and the re-index, which removes nothing (``index`` applies deletions made by hand).
         """
         self.ensure_articles_folder()
         library = self.library()
         prepared = library.prepare(sources)
-        with index_lock(self.settings.data_dir):
+        with index_lock(self.settings.data_dir, self.store):
             # Opened once: its manifest spares the duplicate check parsing every article, then
             # the build starts from it.
             current = open_current(self.store)
             report = library.commit(prepared, known=current.manifest.articles if current else None)
             index = (
-                build_locked(self.settings, self.encoders, progress=progress, store=self.store, current=current)
+                build_locked(
+                    self.settings, self.encoders, progress=progress, store=self.store, current=current, removing=()
+                )
                 if report.added
                 else None
             )
@@ -187,16 +189,17 @@ class Engine:
         self.ensure_articles_folder()
         library = self.library()
         candidate = library.prepare_bytes(name, raw)  # parsed and checked before taking the lock
-        with index_lock(self.settings.data_dir):
+        with index_lock(self.settings.data_dir, self.store):
             current = open_current(self.store)
             added = library.commit_one(candidate, known=current.manifest.articles if current else None)
-            return added, build_locked(self.settings, self.encoders, store=self.store, current=current)
+            return added, build_locked(self.settings, self.encoders, store=self.store, current=current, removing=())
 
     def remove(self, article_id: str) -> IndexReport:
-        """Delete an article's file, then re-index: it is gone from answers at once."""
-        with index_lock(self.settings.data_dir):
+        """Delete an article's file, then re-index: it is gone from answers at once (and only it:
+        an indexed article whose file is not in this machine's folder stays)."""
+        with index_lock(self.settings.data_dir, self.store):
             self.library().remove(article_id)
-            return build_locked(self.settings, self.encoders, store=self.store)
+            return build_locked(self.settings, self.encoders, store=self.store, removing=(article_id,))
 
     def ensure_articles_folder(self) -> None:
         """The default articles folder starts as a copy of the sample articles (see corpus/samples.py);

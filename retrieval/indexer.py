@@ -15,7 +15,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,8 @@ def build_index(
     store: StoreBackend | None = None,
 ) -> IndexReport:
     """Index ``settings.articles_dir`` into a new current version, reusing what has not changed."""
-    with index_lock(settings.data_dir):
+    store = store or make_store(settings)
+    with index_lock(settings.data_dir, store):
         return build_locked(settings, encoders, progress=progress, rebuild=rebuild, store=store)
 
 
@@ -88,10 +89,16 @@ def build_locked(
     rebuild: bool = False,
     store: StoreBackend | None = None,
     current: StoreVersion | None = None,
+    removing: Collection[str] | None = None,
 ) -> IndexReport:
     """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
     settings name, unless given; ``current``: its current version, when the caller opened it
-    under this lock, so that it is not opened twice)."""
+    under this lock, so that it is not opened twice).
+
+    ``removing``: None indexes the folder as it is (an article whose file is gone is removed);
+    otherwise only the articles named are removed, and an indexed article whose file is not in
+    this folder is kept as it is: adding one article on a machine whose folder lacks the others
+    (another replica's, a fresh volume) never removes them."""
     started = time.perf_counter()
     clock = _Phases(started)
     store = store or make_store(settings)
@@ -104,20 +111,28 @@ def build_locked(
     previous = None if rebuild else _reusable(current, encoders, chunking, analyzer)
     clock.mark("open_previous")
     old_articles = previous.manifest.articles if previous else {}
-    doubtful = previous.doubtful if previous else frozenset()
-    # Files the previous version holds as they are are not read again (see _UnchangedFiles); with
-    # every article in doubt, or no previous version, each one is read, cleaned and chunked (the
-    # scan still records their stat for the next build).
-    usable = old_articles if "*" not in doubtful else {}
-    scan = _UnchangedFiles(usable, doubtful, settings.max_article_bytes, time.time_ns())
+    # Files the previous version holds as they are are not read again (see _UnchangedFiles); without
+    # a previous version each one is read, cleaned and chunked (the scan still records their stat
+    # for the next build).
+    scan = _UnchangedFiles(old_articles, settings.max_article_bytes, time.time_ns())
     loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan)
     for err in loaded.errors:
         log.warning("skipped %s", err)
-    if not loaded.articles and not loaded.kept:
+    kept_ids = list(loaded.kept)
+    if removing is not None:
+        absent = set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept) - set(removing)
+        if absent:
+            log.warning(
+                "%d indexed articles have no file in %s: kept as they are (`ragbot index` removes them)",
+                len(absent),
+                settings.articles_dir,
+            )
+            kept_ids += sorted(absent)
+    if not loaded.articles and not kept_ids:
         log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
-    n_articles = len(loaded.articles) + len(loaded.kept)
+    n_articles = len(loaded.articles) + len(kept_ids)
     clock.mark("read_articles")
-    if previous is not None and _nothing_changed(previous, loaded.articles, loaded.kept, settings):
+    if previous is not None and _nothing_changed(previous, loaded.articles, kept_ids, settings):
         store.prune()  # only ever removes leftovers of crashes
         return IndexReport(
             articles=n_articles,
@@ -125,7 +140,7 @@ def build_locked(
             seconds=time.perf_counter() - started,
             version=previous.version,
             errors=loaded.errors,
-            unchanged=tuple(sorted(loaded.kept)),
+            unchanged=tuple(sorted(kept_ids)),
             embedded_passages=0,
             full_rebuild=False,
             published=False,
@@ -133,22 +148,17 @@ def build_locked(
         )
 
     kept = None
-    if previous is not None and loaded.kept:
-        rows, sentence_rows = previous.rows_of(loaded.kept)
-        kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in loaded.kept})
+    if previous is not None and kept_ids:
+        rows, sentence_rows = previous.rows_of(kept_ids)
+        kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in kept_ids})
     plan = _Plan()
-    added, updated, unchanged = [], [], list(loaded.kept)
+    added, updated, unchanged = [], [], list(kept_ids)
     for article in loaded.articles:
         old = old_articles.get(article.id)
-        same = (
-            old is not None
-            and old["sha256"] == article.content_hash
-            and article.id not in doubtful
-            and "*" not in doubtful
-        )
+        same = old is not None and old["sha256"] == article.content_hash
         reuse = _plan_article(plan, article, chunking, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
-    removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept))
+    removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(kept_ids))
     clock.mark("chunk")
 
     jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
@@ -257,12 +267,10 @@ class _UnchangedFiles:
     The content hash is the truth; the file's size, mtime, ctime and inode, recorded in the
     manifest when it was indexed, are the shortcut (as git's index): when they all match, the
     file is not even read. Otherwise its bytes are hashed and compared, and only a changed
-    file is cleaned and chunked again. A file in doubt (an interrupted server write) never
-    counts as unchanged.
+    file is cleaned and chunked again.
     """
 
     old: Mapping[str, Mapping[str, Any]]
-    doubtful: frozenset[str]
     max_bytes: int
     started_ns: int
     #: the stat of each file seen (taken before it is read), for the new manifest, by article id
@@ -279,7 +287,7 @@ class _UnchangedFiles:
         if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
             self.stats[path.stem] = seen
         entry = self.old.get(path.stem)
-        if entry is None or entry.get("path") != path.name or path.stem in self.doubtful:
+        if entry is None or entry.get("path") != path.name:
             return False
         if "fingerprint" not in entry:
             return False  # indexed before fingerprints were recorded: parsed once more to record it
@@ -330,8 +338,7 @@ def _nothing_changed(
     """Whether a build would write what ``previous`` already holds: same articles, same files, same settings."""
     old = previous.manifest.articles
     return (
-        not previous.doubtful
-        and previous.manifest.index_settings == index_settings(settings)
+        previous.manifest.index_settings == index_settings(settings)
         and len(old) == len(articles) + len(kept)
         and all(a in old for a in kept)
         and all(_same_entry(old.get(a.id), a) for a in articles)

@@ -1,4 +1,5 @@
-"""One indexer at a time across processes (CLI, bot, cron): an advisory lock file."""
+"""One indexer at a time: an advisory lock file in the data folder (CLI, bot, cron on one machine),
+and the store's own writer lease where the store is shared by several machines (Milvus)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import RagbotError
+
+if TYPE_CHECKING:
+    from .stores.backend import StoreBackend
 
 LOCK_FILE = "index.lock"
 
@@ -18,11 +23,12 @@ class IndexBusy(RagbotError):
 
 
 @contextmanager
-def index_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the data directory's indexing lock, or fail at once with :class:`IndexBusy`.
+def index_lock(data_dir: Path, store: StoreBackend | None = None) -> Iterator[None]:
+    """Hold the data directory's indexing lock, then ``store``'s writer lease, or fail at once with
+    :class:`IndexBusy`.
 
-    ``flock`` is released by the kernel when the holder dies, even by SIGKILL, so a
-    crashed indexer never leaves the lock stuck.
+    ``flock`` is released by the kernel when the holder dies, even by SIGKILL, so a crashed
+    indexer never leaves the lock stuck; a store's lease lapses by itself (see its backend).
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -37,7 +43,11 @@ def index_lock(data_dir: Path) -> Iterator[None]:
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        yield
+        if store is None:
+            yield
+        else:
+            with store.lease():
+                yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

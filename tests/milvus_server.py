@@ -25,7 +25,8 @@ class MilvusLiteServer:
         self._server = None
         self.uri = ""
 
-    def start(self, timeout: float = 60.0) -> str:
+    def start(self, timeout: float = 60.0, *, port: int | None = None) -> str:
+        """Start the server (on ``port``, else a free one) and wait until it answers."""
         import warnings
 
         with warnings.catch_warnings():  # milvus_lite imports pkg_resources (hence setuptools<81)
@@ -33,7 +34,7 @@ class MilvusLiteServer:
             from milvus_lite.server import Server
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        port = port or free_port()
         self._server = Server(str(self.folder / "milvus.db"), address=f"127.0.0.1:{port}")
         if not self._server.init() or not self._server.start():
             raise RuntimeError("milvus-lite did not start")
@@ -50,6 +51,12 @@ class MilvusLiteServer:
                     self.stop()
                     raise
                 time.sleep(0.2)
+
+    def restart(self) -> str:
+        """Start again on the same port with the same data (after :meth:`stop`)."""
+        import urllib.parse
+
+        return self.start(port=urllib.parse.urlsplit(self.uri).port)
 
     @property
     def pid(self) -> int | None:

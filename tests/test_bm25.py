@@ -12,8 +12,7 @@ import numpy as np
 from retrieval import Engine
 from retrieval.corpus.analysis import Analyzer
 from retrieval.corpus.articles import load_articles
-from retrieval.stores.bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
-from retrieval.stores.faiss import analysed
+from retrieval.stores.bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts, analysed
 
 from .support import SEEDS, fake_encoders, make_settings
 

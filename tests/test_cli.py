@@ -223,7 +223,7 @@ def test_mismatched_model_exits_with_a_message(indexed, settings):
 
 def test_an_index_from_an_older_version_says_how_to_upgrade(indexed, settings):
     from retrieval.stores.manifest import MANIFEST
-    from retrieval.stores.snapshot import POINTER, current_version
+    from retrieval.stores.pointer import POINTER, current_version
 
     folder = settings.data_dir / "snapshots" / current_version(settings.data_dir)
     data = json.loads((folder / MANIFEST).read_text())

@@ -31,7 +31,8 @@ from bot.cli import CliContext, app
 from retrieval import IndexCorrupt, Settings, open_current
 from retrieval.indexer import build_index
 from retrieval.stores.manifest import MANIFEST
-from retrieval.stores.snapshot import POINTER, SNAPSHOTS, Snapshot, current_version
+from retrieval.stores.pointer import POINTER, SNAPSHOTS, current_version
+from retrieval.stores.snapshot import Snapshot
 
 from .support import SNAPSHOT_DATA_FILES, fake_encoders, make_settings
 

@@ -30,6 +30,10 @@ def _settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest, data
         extra = {
             "milvus_uri": request.getfixturevalue("milvus_uri"),
             "milvus_collection_prefix": f"t{uuid.uuid4().hex[:12]}",
+            # Only the current version kept: the rows earlier ones saw are gone at once, and with them
+            # their share of the server's BM25 statistics (a fresh build never had them).
+            "milvus_keep_versions": 1,
+            "milvus_prune_grace_seconds": 0,
         }
     return make_settings(tmp_path, store=backend, articles_dir=articles, data_dir=tmp_path / data, **extra)
 
@@ -171,11 +175,10 @@ def test_removing_an_article_renumbers_the_rest_in_order(tmp_path: Path, article
 def test_milvus_new_collections_copy_the_rows_a_build_keeps(
     articles: Path, tmp_path: Path, request: pytest.FixtureRequest
 ):
-    """A build that keeps rows, written where the server's rows are all in doubt, fills new
-    collections: the kept rows are copied from the previous ones, and search is unchanged."""
+    """A build that keeps rows under other index settings fills a new generation: the kept rows
+    are copied from the previous one (text, offsets, article, vectors), and search is unchanged."""
     from retrieval.stores import Build, VectorColumn
     from retrieval.stores.build import Kept
-    from retrieval.stores.milvus import PENDING
 
     engine = Engine(_settings(tmp_path, "milvus", request, "data", articles), encoders=fake_encoders())
     engine.index()
@@ -200,15 +203,15 @@ def test_milvus_new_collections_copy_the_rows_a_build_keeps(
         analyzer=m.analyzer,
         chunking=m.chunking,
         expander=previous.expander,
-        index_settings=m.index_settings,
-        kept=Kept(rows, sentence_rows, m.articles),
+        index_settings={**m.index_settings, "vector_index_threshold": 49_999},
+        kept=Kept(rows, sentence_rows, dict(m.articles)),
     )
-    (engine.store.folder / PENDING).write_text('["*"]')  # type: ignore[attr-defined]
     version = engine.store.write(build, previous)
-    previous.close()
     fresh = Engine(engine.settings, encoders=fake_encoders())
     snap = fresh.snapshot()
-    assert snap.version == version and snap.manifest.store["passages"] != m.store["passages"]
+    assert snap.version == version and snap.collections["passages"] != previous.collections["passages"]
+    assert snap.size == previous.size and np.array_equal(snap.sentence_spans, previous.sentence_spans)
+    assert [a.info for a in snap.articles()] == [a.info for a in previous.articles()]
     assert _results(fresh) == expected
 
 

@@ -35,7 +35,8 @@ from retrieval.corpus.ingest import Library
 from retrieval.indexer import build_index
 from retrieval.lock import IndexBusy, index_lock
 from retrieval.options import ChunkSettings
-from retrieval.stores.snapshot import POINTER, SNAPSHOTS, TMP_PREFIX, Snapshot, current_version
+from retrieval.stores.pointer import POINTER, SNAPSHOTS, TMP_PREFIX, current_version
+from retrieval.stores.snapshot import Snapshot
 
 from .support import ROOT, SEEDS, TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
 

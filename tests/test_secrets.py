@@ -1,15 +1,22 @@
-"""No secret reaches any output: log messages, formatted tracebacks, the last uncaught exception.
+"""No secret reaches any output: log messages, formatted tracebacks, the last uncaught exception,
+and third-party libraries' own log lines.
 
-Secrets are the bot token, the LLM API key, the webhook secret and credentials inside URLs.
+Secrets are the bot token, the LLM API key, the webhook secret, the Milvus token and password,
+and credentials inside URLs.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import logging
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,10 +70,11 @@ def test_redaction_by_value_and_by_shape(tmp_path: Path):
 def restore_logging():
     """Put the root logger back as it was: a handler left on a closed captured stream breaks later tests."""
     root = logging.getLogger()
-    saved, level = root.handlers[:], root.level
+    saved, level, factory = root.handlers[:], root.level, logging.getLogRecordFactory()
     yield
     root.handlers[:] = saved
     root.setLevel(level)
+    logging.setLogRecordFactory(factory)
     logging.captureWarnings(False)
 
 
@@ -180,3 +188,91 @@ def test_the_exit_error_line_hides_a_configured_secret_of_any_shape(tmp_path: Pa
     assert last.startswith("error: ") and "unreachable after 2 attempts" in last, result.stderr
     assert "Internal error at <redacted>/getMe" in last
     assert secret.split(":")[1] not in result.stdout + result.stderr
+
+
+# --- Milvus credentials -------------------------------------------------------------------------
+
+MILVUS_USER = "zq-operator"
+MILVUS_PASSWORD = "S3cret-milvus-pw"
+MILVUS_TOKEN = f"{MILVUS_USER}:T0ken-milvus-secret"
+
+
+def milvus_secrets() -> list[str]:
+    """What must never be printed: the password, the token (and its secret half), an MD5 of the
+    token (what pymilvus names a token's connection after), and the user name itself."""
+    md5 = hashlib.md5(MILVUS_TOKEN.encode()).hexdigest()
+    return [MILVUS_PASSWORD, MILVUS_TOKEN, MILVUS_TOKEN.split(":")[1], md5, MILVUS_USER]
+
+
+@contextlib.contextmanager
+def not_milvus() -> Iterator[int]:
+    """A real TCP listener on 127.0.0.1 that is not Milvus: it reads what comes and answers HTTP/1.1 400."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.mark.parametrize(
+    ("listener", "credentials", "command", "verbose"),
+    [
+        ("closed port", "in the URI", "index", False),
+        ("closed port", "token", "stats", True),
+        ("not Milvus", "in the URI", "stats", True),
+        ("not Milvus", "user and password", "index", False),
+        ("not Milvus", "token", "index", True),
+    ],
+)
+def test_milvus_credentials_never_reach_the_output(
+    tmp_path: Path, listener: str, credentials: str, command: str, verbose: bool
+):
+    """pymilvus logs a failed connection with its name, made of the URI (``user:password@`` included)
+    and the user name or an MD5 of the token, through a handler of its own. Whatever the server is
+    (a closed port, something that is not Milvus), `ragbot index` and `ragbot stats` (the Docker
+    health check) print one line and exit 9, and no credential appears, with -v or without."""
+    from .milvus_server import free_port
+
+    with contextlib.ExitStack() as stack:
+        port = free_port() if listener == "closed port" else stack.enter_context(not_milvus())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBOT_")}
+        env.update(
+            PYTHONPATH=str(ROOT),
+            RAGBOT_STORE="milvus",
+            RAGBOT_DATA_DIR=str(tmp_path / "data"),
+            RAGBOT_MILVUS_TIMEOUT_SECONDS="2",
+            RAGBOT_MILVUS_URI=f"http://127.0.0.1:{port}",
+        )
+        if credentials == "in the URI":
+            env["RAGBOT_MILVUS_URI"] = f"http://{MILVUS_USER}:{MILVUS_PASSWORD}@127.0.0.1:{port}"
+        elif credentials == "token":
+            env["RAGBOT_MILVUS_TOKEN"] = MILVUS_TOKEN
+        else:
+            env.update(RAGBOT_MILVUS_USER=MILVUS_USER, RAGBOT_MILVUS_PASSWORD=MILVUS_PASSWORD)
+        args = [sys.executable, "-m", "bot", *(["-v"] if verbose else []), command]
+        result = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 9, output
+    assert "cannot be reached" in result.stderr and "127.0.0.1" in result.stderr, output
+    assert [s for s in milvus_secrets() if s in output] == [], output

@@ -11,7 +11,8 @@ import pytest
 from retrieval import Engine, IndexCorrupt, IndexNotBuilt, ModelMismatch, open_current
 from retrieval.options import ChunkSettings
 from retrieval.stores.manifest import MANIFEST
-from retrieval.stores.snapshot import POINTER, SNAPSHOTS, Snapshot, current_version
+from retrieval.stores.pointer import POINTER, SNAPSHOTS, current_version
+from retrieval.stores.snapshot import Snapshot
 
 from .support import SNAPSHOT_DATA_FILES, FakeEmbedder, fake_encoders, make_settings
 
@@ -157,7 +158,7 @@ def test_vector_index_follows_size_and_is_recorded(tmp_path, articles_dir):
 
 
 def test_inverted_lists_grow_with_the_square_root_of_the_size():
-    from retrieval.stores.snapshot import ivf_lists
+    from retrieval.stores.faiss_index import ivf_lists
 
     assert ivf_lists(59) == 1
     assert ivf_lists(100_000) == 1264

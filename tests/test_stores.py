@@ -7,7 +7,6 @@ Milvus runs for real: the session's milvus-lite 2.5.1 server (tests/milvus_serve
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import threading
@@ -67,6 +66,8 @@ def test_answers_from_the_seeds(store_engine: Engine):
     hits = store_engine.search("aide réciproque en cas d'attaque", 3)
     assert hits[0].article.id == TREATY_ARTICLE and "aide réciproque" in hits[0].passage.text
     assert hits[0].evidence is not None and hits[0].sentence is not None
+    body, passage = store_engine.snapshot().article_body(TREATY_ARTICLE), hits[0].passage
+    assert body is not None and body[passage.char_start : passage.char_end] == passage.text
     assert [s.info.id for s in store_engine.sources()] == sorted(p.stem for p in SEEDS.iterdir())
     assert store_engine.stats().passages == store_engine.snapshot().size > 0
 
@@ -130,6 +131,26 @@ def test_add_update_remove_one_article(store_engine: Engine):
     assert "900_pont" not in {s.info.id for s in store_engine.sources()}
     assert all(h.article.id != "900_pont" for h in store_engine.search("bac à câble fleuve Toumen", 5))
     assert store_engine.snapshot().size == before.size
+
+
+def test_adding_from_a_folder_without_the_other_articles_removes_none(store_engine: Engine, tmp_path: Path):
+    """Another machine (its own articles folder, holding none of the indexed files) adds one
+    article and removes it again: every other article stays. Only `index` applies the folder as
+    it is, deletions included."""
+    seeds = {s.info.id for s in store_engine.sources()}
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    story = tmp_path / "900_pont.md"
+    story.write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    other = Engine(store_engine.settings.with_changes(articles_dir=folder), encoders=fake_encoders())
+    report, index = other.add([str(story)])
+    new_id = report.added[0].article_id
+    assert index is not None and index.removed == () and set(index.unchanged) == seeds
+    assert {s.info.id for s in store_engine.sources()} == seeds | {new_id}
+    assert store_engine.search("pont flottant sur le fleuve", 1)[0].article.id == new_id
+    assert other.remove(new_id).removed == (new_id,)
+    assert {s.info.id for s in store_engine.sources()} == seeds
+    assert other.index().removed == tuple(sorted(seeds))  # the folder as it is: empty
 
 
 def test_a_full_rebuild_switches_while_the_old_version_answers(store_engine: Engine):
@@ -275,33 +296,99 @@ def milvus_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Engine:
 
 
 def _client(engine: Engine):
-    return engine.store.client()  # type: ignore[attr-defined]
+    """A plain pymilvus client on the engine's server, to look at (and break) what ragbot wrote."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=engine.settings.milvus_uri, timeout=30)
 
 
-def test_milvus_an_interrupted_write_is_repaired_by_the_next_build(milvus_engine: Engine):
-    from retrieval.stores.milvus import PENDING, in_filter
+def test_milvus_a_half_written_version_is_unseen_then_removed_by_the_next_build(milvus_engine: Engine):
+    """What a writer killed mid-write leaves: rows of a version it never published, and rows of the
+    current version it marked dead. Readers see neither; the next build removes the first and
+    revives the second before writing its own version."""
+    from retrieval.stores.milvus import in_filter
+    from retrieval.stores.milvus.schema import ALIVE
 
     snap = milvus_engine.snapshot()
-    collection = snap.manifest.store["passages"]
+    passages, n = snap.collections["passages"], snap.number
     question = "aide réciproque en cas d'attaque"
     expected = [h.passage.id for h in milvus_engine.search(question, 3)]
-    # What a build killed between its deletes and its inserts leaves: the article's rows gone from
-    # the server, the article named in PENDING, the metadata unchanged (its hash still matches).
-    (milvus_engine.store.folder / PENDING).write_text(json.dumps([TREATY_ARTICLE]))  # type: ignore[attr-defined]
-    _client(milvus_engine).delete(collection, filter=in_filter("article_id", [TREATY_ARTICLE]))
-    assert TREATY_ARTICLE not in {h.article.id for h in milvus_engine.search(question, 3)}  # still answers
+    client = _client(milvus_engine)
+    fields = ["pk", "born", "died", "passage_id", "article_id", "ordinal", "char_start", "char_end"]
+    fields += ["first_sentence", "sentences", "info", "passage", "text", "embedding", "multilingual"]
+    treaty = client.query(passages, filter=in_filter("article_id", [TREATY_ARTICLE]), output_fields=fields)
+    client.upsert(passages, [{**r, "died": n + 1} for r in treaty])  # marked dead by version n + 1
+    ghost = {**treaty[0], "pk": 10**9, "born": n + 1, "died": ALIVE, "passage_id": "ghost#0", "article_id": "ghost"}
+    client.insert(passages, [ghost])  # born in version n + 1
+    fresh = Engine(milvus_engine.settings, encoders=fake_encoders())
+    assert [h.passage.id for h in fresh.search(question, 3)] == expected  # version n, as it was
 
-    report = milvus_engine.index()
-    assert report.published and report.updated == (TREATY_ARTICLE,) and not report.full_rebuild
-    assert [h.passage.id for h in milvus_engine.search(question, 3)] == expected
-    assert not (milvus_engine.store.folder / PENDING).exists()  # type: ignore[attr-defined]
-    assert milvus_engine.index().published is False
+    report = fresh.index()
+    assert report.published is False  # nothing changed in the articles: nothing new to publish
+    alive = client.query(passages, filter=f"born <= {n} and died > {n}", output_fields=["count(*)"])
+    assert alive[0]["count(*)"] == snap.size
+    assert client.query(passages, filter=f"born > {n}", output_fields=["count(*)"])[0]["count(*)"] == 0
+    marked = client.query(passages, filter=in_filter("article_id", [TREATY_ARTICLE]), output_fields=["died"])
+    assert {r["died"] for r in marked} == {ALIVE}
+    assert [h.passage.id for h in fresh.search(question, 3)] == expected
+
+
+def test_milvus_following_a_version_equals_opening_it_afresh(milvus_engine: Engine):
+    """A replica that was on the previous version reads only the rows born or dead since; what it
+    ends up with is exactly what a replica opening the version from nothing reads."""
+    from retrieval.stores.milvus import MilvusStore
+
+    settings = milvus_engine.settings
+    milvus_engine.snapshot()
+    (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    milvus_engine.index()
+    (settings.articles_dir / "900_pont.md").write_text(BRIDGE_ARTICLE.replace("pont", "bac"), "utf-8")
+    next(p for p in settings.articles_dir.iterdir() if p.stem == TREATY_ARTICLE).unlink()
+    milvus_engine.index()
+    followed = milvus_engine.snapshot()
+    fresh = MilvusStore(settings).open_current()
+    assert followed.version == fresh.version
+    assert np.array_equal(followed.rows.pks, fresh.rows.pks)
+    assert followed.rows.article_ids.tolist() == fresh.rows.article_ids.tolist()
+    assert np.array_equal(followed.sentence_spans, fresh.sentence_spans)
+    assert np.array_equal(followed.sentence_keys, fresh.sentence_keys)
+    assert TREATY_ARTICLE not in followed.rows.article_ids.tolist()
+
+
+def test_milvus_the_current_version_never_disappears_while_versions_are_published(milvus_engine: Engine):
+    """Readers ask for the current version before every question while a writer publishes: they
+    always find one (a record rewritten in place is deleted, then inserted: a reader in between
+    found none and answered "no index")."""
+    from dataclasses import replace
+
+    store = milvus_engine.store
+    record = store.pointer.record()  # type: ignore[attr-defined]
+    missing: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            if store.current_version() is None:
+                missing.append(1)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        for _ in range(150):
+            store.pointer.publish(replace(record, kept=()))  # type: ignore[attr-defined]
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert not missing
+    assert store.current_version() == record.version
 
 
 def test_milvus_a_dropped_collection_is_refused_then_rebuilt(milvus_engine: Engine):
     from retrieval import IndexCorrupt
 
-    collection = milvus_engine.snapshot().manifest.store["passages"]
+    collection = milvus_engine.snapshot().collections["passages"]
     _client(milvus_engine).drop_collection(collection)
     fresh = Engine(milvus_engine.settings, encoders=fake_encoders())
     with pytest.raises(IndexCorrupt, match=f"collection {collection} is missing") as caught:
@@ -312,15 +399,23 @@ def test_milvus_a_dropped_collection_is_refused_then_rebuilt(milvus_engine: Engi
 
 
 def test_milvus_a_full_rebuild_drops_only_versions_no_longer_kept(milvus_engine: Engine):
+    """The current version and the two before it are kept (their generations: four collections
+    each); an older one once its grace period is over, never before."""
     prefix = milvus_engine.settings.milvus_collection_prefix
-    names = set()
+    client = _client(milvus_engine)
+    first = milvus_engine.snapshot().collections["passages"]
     for _ in range(4):
         milvus_engine.index(rebuild=True)
-        names.add(milvus_engine.snapshot().manifest.store["passages"])
-    ours = {n for n in _client(milvus_engine).list_collections() if n.startswith(prefix + "_")}
-    kept = {p.name for p in (milvus_engine.store.folder / "snapshots").iterdir()}  # type: ignore[attr-defined]
-    assert len(kept) == 3 and len(ours) == 2 * 3  # passages + sentences of each kept version
-    assert milvus_engine.snapshot().manifest.store["passages"] in ours
+
+    def ours() -> set[str]:
+        return {n for n in client.list_collections() if n.startswith(prefix + "_2")}
+
+    assert first in ours() and len(ours()) == 4 * 5  # all five within the grace period
+    no_grace = Engine(milvus_engine.settings.with_changes(milvus_prune_grace_seconds=0), encoders=fake_encoders())
+    no_grace.index(rebuild=True)
+    assert len(ours()) == 4 * 3 and first not in ours()
+    assert no_grace.snapshot().collections["passages"] in ours()
+    assert {n for n in client.list_collections() if n.startswith(prefix)} - ours() == {f"{prefix}_pointer"}
 
 
 def test_milvus_an_unreachable_server_is_one_line_without_credentials(tmp_path: Path):
@@ -329,7 +424,9 @@ def test_milvus_an_unreachable_server_is_one_line_without_credentials(tmp_path: 
     from .milvus_server import free_port
 
     uri = f"http://admin:hunter2secret@127.0.0.1:{free_port()}"
-    settings = make_settings(tmp_path, store="milvus", milvus_uri=uri, milvus_password="pw-hunter3")
+    settings = make_settings(
+        tmp_path, store="milvus", milvus_uri=uri, milvus_password="pw-hunter3", milvus_timeout_seconds=1
+    )
     engine = Engine(settings, encoders=fake_encoders())
     with pytest.raises(StoreUnavailable) as caught:
         engine.index()
@@ -344,7 +441,7 @@ def test_milvus_an_index_type_the_server_lacks_falls_back(tmp_path: Path, reques
     settings = make_settings(tmp_path, store="milvus", vector_index="ivf-sq8", **_milvus(request))
     engine = Engine(settings, encoders=fake_encoders())
     engine.index()
-    collection = engine.snapshot().manifest.store["passages"]
+    collection = engine.snapshot().collections["passages"]
     index = _client(engine).describe_index(collection, "embedding")
     assert index["index_type"] in ("IVF_SQ8", "IVF_FLAT") and int(index["nlist"]) >= 1
     assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
@@ -362,9 +459,9 @@ def test_milvus_a_full_build_moves_the_alias_or_says_the_pointer_serves(
     engine = Engine(settings, encoders=fake_encoders())
     with caplog.at_level(logging.INFO, logger="retrieval.stores.milvus"):
         engine.index()
-        first = engine.snapshot().manifest.store["passages"]
+        first = engine.snapshot().collections["passages"]
         engine.index(rebuild=True)
-    current = engine.snapshot().manifest.store["passages"]
+    current = engine.snapshot().collections["passages"]
     assert current != first
     try:
         aliased = _client(engine).describe_alias(settings.milvus_collection_prefix).get("collection_name")
@@ -389,7 +486,9 @@ def milvus_proxy(milvus_uri: str):
 
 def test_milvus_a_question_ships_no_vectors_and_asks_at_once(tmp_path: Path, milvus_proxy):
     """The candidates' cosines are computed on the server (a search restricted to their keys), not
-    from their vectors read back (``get``, a Query call); each phase's independent calls overlap."""
+    from their vectors read back; each phase's independent calls overlap. Besides its searches, a
+    question reads the pointer's version name, its passages (text, offsets, article), and its
+    words' document frequencies: three small reads."""
     settings = make_settings(
         tmp_path, store="milvus", milvus_uri=milvus_proxy.uri, milvus_collection_prefix=f"t{uuid.uuid4().hex[:12]}"
     )
@@ -399,9 +498,14 @@ def test_milvus_a_question_ships_no_vectors_and_asks_at_once(tmp_path: Path, mil
     first = engine.search(question, 5)  # opens the version
     milvus_proxy.clear()
     milvus_proxy.arm_overlap()
-    again = engine.search(question, 5)
+    again = Engine(settings, encoders=fake_encoders())
+    again.snapshot()  # a replica that has opened the version (its row map read once)
+    milvus_proxy.clear()
+    milvus_proxy.arm_overlap()
+    found = again.search(question, 5)
     methods = milvus_proxy.methods()
-    assert methods and set(methods) == {"Search"}, methods
+    assert set(methods) == {"Search", "Query"}, methods
+    assert methods.count("Query") <= 3, methods
     assert milvus_proxy.overlapped
-    assert [(h.passage.id, h.sentence) for h in again] == [(h.passage.id, h.sentence) for h in first]
+    assert [(h.passage.id, h.sentence) for h in found] == [(h.passage.id, h.sentence) for h in first]
     assert first[0].article.id == TREATY_ARTICLE

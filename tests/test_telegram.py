@@ -18,7 +18,7 @@ from bot.logs import setup_logging
 from bot.render import html_to_plain
 from bot.telegram import build_application
 from retrieval import Engine, Settings
-from retrieval.stores.snapshot import POINTER, current_version
+from retrieval.stores.pointer import POINTER, current_version
 
 from .fake_telegram import FakeBotAPI
 from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from .base import StoreVersion
     from .build import Build
 
@@ -20,6 +22,10 @@ class StoreBackend(Protocol):
     def open_current(self, *, verify: bool = True) -> StoreVersion:
         """The current version; :class:`~retrieval.errors.IndexNotBuilt` or ``IndexCorrupt``."""
 
+    def lease(self) -> AbstractContextManager[None]:
+        """Hold the store's one-writer lease while writing (:class:`~retrieval.lock.IndexBusy` when
+        another writer holds it). A store in the data folder has none beyond the index lock."""
+
     def write(self, build: Build, previous: StoreVersion | None) -> str:
         """Write ``build`` as a new version and make it current; returns its name.
 
@@ -28,7 +34,8 @@ class StoreBackend(Protocol):
         """
 
     def remove_unfinished(self) -> list[str]:
-        """Remove what an interrupted write left; called under the index lock before a build."""
+        """Remove what an interrupted write left; called under the index lock before a build (a
+        description of each thing removed)."""
 
     def prune(self) -> None:
         """Remove old versions beyond the ones kept for rollback (never the current one)."""

@@ -110,9 +110,6 @@ class StoreVersion(Protocol):
     sentence_spans: np.ndarray
     sentence_first: np.ndarray
     sentence_last: np.ndarray
-    #: articles whose stored vectors may not match this version (a server write interrupted midway):
-    #: the next build re-embeds them; ``"*"`` means every article
-    doubtful: frozenset[str]
 
     @property
     def size(self) -> int: ...
@@ -140,3 +137,12 @@ class StoreVersion(Protocol):
     def disk_bytes(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+def sentence_rows(first: np.ndarray, last: np.ndarray, passage_rows: Sequence[int]) -> list[int]:
+    """Sentence rows of these passages, in reading order: a version's sentences are stored passage by
+    passage, those of passage ``p`` at rows ``first[p]`` to ``last[p]`` (exclusive)."""
+    out: list[int] = []
+    for row in passage_rows:
+        out.extend(range(int(first[row]), int(last[row])))
+    return out

@@ -237,3 +237,22 @@ def weighted_query_terms(
             for term in analyzer.terms(word):
                 weights[term] = max(weights.get(term, 0.0), min(1.0, similarity))
     return weights
+
+
+def analysed(texts: Sequence[str], analyzer: Analyzer, memo: dict[str, list[str]] | None = None) -> list[list[str]]:
+    """``analyzer.terms(text)`` of each text, each distinct word analysed once: a text's terms are
+    its words' terms in order, and a collection repeats the same few thousand words (``memo``: the
+    words already analysed, for a caller that analyses texts a few at a time)."""
+    from ..corpus.analysis import words
+
+    memo = {} if memo is None else memo
+    out = []
+    for text in texts:
+        terms: list[str] = []
+        for word in words(text):
+            found = memo.get(word)
+            if found is None:
+                found = memo[word] = analyzer.terms(word)
+            terms.extend(found)
+        out.append(terms)
+    return out

@@ -2,29 +2,25 @@
 
 Each build writes a new snapshot (an addition extends the previous vector indexes and BM25
 term counts; otherwise vectors reused from the previous one are copied in), fsyncs it and
-switches the ``CURRENT`` pointer atomically; see :mod:`retrieval.stores.snapshot`.
+switches the ``CURRENT`` pointer atomically. The modules, one job each:
+:mod:`~retrieval.stores.snapshot_write` writes a snapshot, :mod:`~retrieval.stores.faiss_index`
+chooses and extends its FAISS indexes, :mod:`~retrieval.stores.snapshot_db` writes its SQLite,
+:mod:`~retrieval.stores.pointer` switches and prunes, :mod:`~retrieval.stores.snapshot` reads one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..corpus.analysis import Analyzer, words
-from .bm25 import LexicalIndex
-from .snapshot import (
-    DenseRows,
-    Snapshot,
-    SnapshotContent,
-    current_version,
-    open_current,
-    prune_snapshots,
-    remove_unfinished,
-    write_snapshot,
-)
+from ..corpus.analysis import Analyzer
+from .bm25 import LexicalIndex, analysed
+from .pointer import SNAPSHOTS, current_version, prune_snapshots, remove_unfinished
+from .snapshot import Snapshot, open_current
+from .snapshot_write import DenseRows, SnapshotContent, write_snapshot
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -36,7 +32,7 @@ KEEP_SNAPSHOTS = 3
 
 
 class FaissStore:
-    """:class:`~retrieval.stores.base.StoreBackend` over snapshot folders in ``folder``."""
+    """:class:`~retrieval.stores.backend.StoreBackend` over snapshot folders in ``folder``."""
 
     name = "faiss"
 
@@ -53,23 +49,25 @@ class FaissStore:
     def open_current(self, *, verify: bool = True) -> Snapshot:
         return open_current(self.folder, verify=verify)
 
-    def write(self, build: Build, previous: StoreVersion | None, *, store: dict[str, str] | None = None) -> str:
+    def lease(self) -> AbstractContextManager[None]:
+        # The data folder is the store: the index lock on it (retrieval/lock.py) is the one writer.
+        return nullcontext()
+
+    def write(self, build: Build, previous: StoreVersion | None) -> str:
         kept = build.kept
         base = previous if isinstance(previous, Snapshot) else None
         if kept is not None and base is None:
             raise ValueError("a build that keeps rows needs the snapshot it keeps them from")
         analyzer = Analyzer(build.analyzer.get("language", "french"))
         extras: list[Any] = []
-        local = store is None
-        if local and build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
+        if build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
             extras.append(_lexical(build, base, analyzer))
         if build.expander is not None:
             extras.append(build.expander)
         dense = {}
-        if local:
-            for name, column in build.vectors.items():
-                kept_vectors = partial(build.kept_vectors, name, previous)  # read only if not appended
-                dense[name] = DenseRows(len(build.kept_rows(name)), column.assemble(name, previous), kept_vectors)
+        for name, column in build.vectors.items():
+            kept_vectors = partial(build.kept_vectors, name, previous)  # read only if not extended
+            dense[name] = DenseRows(len(build.kept_rows(name)), column.assemble(name, previous), kept_vectors)
         content = SnapshotContent(
             articles=build.articles,
             passages=build.passages,
@@ -81,9 +79,7 @@ class FaissStore:
             extras=extras,
             index_kind=build.index_kind,
             threshold=build.threshold,
-            previous=base.dense if base is not None else {},
             index_settings=build.index_settings,
-            store=store or {},
             kept=kept,
             base=base,
             file_stats=build.file_stats,
@@ -96,7 +92,7 @@ class FaissStore:
         return remove_unfinished(self.folder)
 
     def prune(self) -> None:
-        if (self.folder / "snapshots").is_dir():
+        if (self.folder / SNAPSHOTS).is_dir():
             prune_snapshots(self.folder, keep=KEEP_SNAPSHOTS)
 
     def describe(self) -> dict[str, Any]:
@@ -115,19 +111,3 @@ def _lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> Lexical
     if counts is None:
         return LexicalIndex.build(analysed(base.passage_texts(kept.passages) + fresh, analyzer))
     return LexicalIndex.from_counts(counts.extended(kept.passages, analysed(fresh, analyzer)))
-
-
-def analysed(texts: Sequence[str], analyzer: Analyzer) -> list[list[str]]:
-    """``analyzer.terms(text)`` of each text, each distinct word analysed once: a text's terms are
-    its words' terms in order, and a collection repeats the same few thousand words."""
-    memo: dict[str, list[str]] = {}
-    out = []
-    for text in texts:
-        terms: list[str] = []
-        for word in words(text):
-            found = memo.get(word)
-            if found is None:
-                found = memo[word] = analyzer.terms(word)
-            terms.extend(found)
-        out.append(terms)
-    return out

@@ -3,7 +3,7 @@
 The manifest lists the encoders, chunking and analyzer a version was built with, each article's
 hash, the counts, and a checksum per file; :meth:`Manifest.from_json` refuses anything not well
 formed (:class:`~retrieval.errors.IndexCorrupt`). The FAISS store keeps it beside the files it
-names; a server store (Milvus) keeps it with the local metadata and names its collections in it.
+names; a server store (Milvus) builds the same object from what its server holds.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import IndexCorrupt
+from ..errors import IndexCorrupt, ModelMismatch
 from .bm25 import COUNT_FILES, LEXICAL_FILES
 
 FORMAT_VERSION = 3
@@ -42,9 +42,6 @@ class Manifest:
     #: the settings that shape the snapshot beyond encoders, chunking and analyzer (vector index
     #: kind, its threshold, the expansion vocabulary): a build with other values is not a no-op
     index_settings: dict[str, Any] = field(default_factory=dict)
-    #: where the vectors and the lexical index live: {} or {"backend": "faiss"} for the files beside
-    #: the manifest; a server store records its backend and the names of its collections
-    store: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -80,21 +77,34 @@ class Manifest:
         names = [role for role in ("embedding", "multilingual") if role in self.encoders]
         return [*names, "sentences"] if "multilingual" in self.encoders else names
 
-    def local_vectors(self) -> bool:
-        """Whether the vectors and the lexical index are files beside the manifest (the FAISS store)."""
-        return self.store.get("backend", "faiss") == "faiss"
-
     def file_names(self) -> tuple[set[str], set[str]]:
         """(the files the loader needs, every file it may open) for this manifest."""
-        local = self.local_vectors()
-        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names() if local)}
+        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names())}
         if self.format >= 3:
             need.add(SPANS_FILE)
-        if self.counts["passages"] and local:  # an empty collection has no lexical index
+        if self.counts["passages"]:  # an empty collection has no lexical index
             need.update(LEXICAL_FILES)
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
         return need, need | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES}
+
+
+def check_encoder(manifest: Manifest, role: str, model: str | None, dim: int | None = None) -> None:
+    """Refuse to search with an encoder other than the one that built the version (``ModelMismatch``)."""
+    built = manifest.encoders.get(role)
+    built_model = built["model"] if built else None
+    if model != built_model:
+        raise ModelMismatch(
+            f"the index was built with {role} model {built_model!r}"
+            + (f" (dim {built['dim']})" if built else "")
+            + f" but the settings ask for {model!r}: rebuild with `ragbot index --rebuild` "
+            "or change the settings back"
+        )
+    if built and dim is not None and dim != built["dim"]:
+        raise ModelMismatch(
+            f"the index holds {built['dim']}-dimensional {role} vectors but the model gives {dim}: "
+            "rebuild with `ragbot index --rebuild`"
+        )
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -150,9 +160,6 @@ def _manifest_problem(data: dict[str, Any]) -> str | None:
         return "'index_types' must map index names to kinds"
     if not isinstance(data.get("index_settings", {}), dict):
         return "'index_settings' must be an object"
-    store = data.get("store", {})
-    if not isinstance(store, dict) or not all(text(k) and text(v) for k, v in store.items()):
-        return "'store' must map names to text"
     return None
 
 

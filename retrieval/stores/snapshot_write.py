@@ -1,0 +1,201 @@
+"""Writing one FAISS snapshot: its vector indexes, database, sentence table and lexical files,
+then the manifest that vouches for them all, then the pointer switch.
+
+The folder is written under a temporary name, fsynced, renamed into place and only then made
+current (:mod:`retrieval.stores.pointer`); its name carries the manifest's digest, so the name
+vouches for the manifest and the manifest for every other file (:mod:`retrieval.stores.snapshot`
+checks both on the way in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ..encoders.embedding import file_sha256
+from .faiss_index import IndexChoice, extended, new_index
+from .manifest import DB_FILE, DENSE_PREFIX, MANIFEST, SPANS_FILE, Manifest
+from .pointer import (
+    DIGEST_CHARS,
+    SNAPSHOTS,
+    TMP_PREFIX,
+    fsync_dir,
+    fsync_file,
+    prune_snapshots,
+    switch_pointer,
+    utc_stamp,
+)
+from .snapshot_db import edit_db, write_db
+
+if TYPE_CHECKING:
+    from ..types import Article, Passage
+    from .build import Kept
+    from .snapshot import Snapshot
+
+
+class Savable(Protocol):
+    def save(self, folder: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class DenseRows:
+    """One vector set of a new snapshot: the ``kept`` first rows are the previous snapshot's, read
+    back (``read_kept``) only when the index is built afresh (an extended index keeps them as they
+    are), then the build's own rows ``added``."""
+
+    kept: int
+    added: np.ndarray
+    read_kept: Callable[[], np.ndarray]
+
+    def __len__(self) -> int:
+        return self.kept + len(self.added)
+
+    def whole(self) -> np.ndarray:
+        """Every row's vector, in row order."""
+        rows = np.concatenate([self.read_kept(), self.added]) if self.kept else self.added
+        return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class SnapshotContent:
+    """Everything one snapshot holds, computed by the indexer."""
+
+    articles: Sequence[Article]
+    passages: Sequence[Passage]
+    sentences: Sequence[tuple[int, int, int]]  # (passage row, char_start, char_end) in article body
+    dense: dict[str, DenseRows]  # "embedding" | "multilingual" (per passage) | "sentences" (per sentence)
+    encoders: dict[str, dict[str, Any]]
+    analyzer: dict[str, Any]
+    chunking: dict[str, Any]
+    extras: Sequence[Savable] = ()
+    #: "flat", "ivf-sq8", "hnsw", "hnsw-sq8" or "auto" (exact below ``threshold`` passages, ivf-sq8 above)
+    index_kind: str = "auto"
+    threshold: int = 50_000
+    #: recorded in the manifest as they are (see :attr:`Manifest.index_settings`)
+    index_settings: Mapping[str, Any] = field(default_factory=dict)
+    #: the previous snapshot's rows this one keeps as they are, ahead of ``passages`` and
+    #: ``sentences`` (whose passage rows then count from the first of ``passages``); ``dense``
+    #: holds every row. Its database is copied and edited rather than written afresh.
+    kept: Kept | None = None
+    #: the current snapshot: ``kept`` points into it, and its trained inverted files are reused
+    base: Snapshot | None = None
+    #: extra manifest fields (the file's size and mtime) of the articles in ``articles``, by id
+    file_stats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self.passages) + (len(self.kept.passages) if self.kept is not None else 0)
+
+    def sentence_count(self) -> int:
+        return len(self.sentences) + (len(self.kept.sentences) if self.kept is not None else 0)
+
+
+def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: float, keep: int = 3) -> str:
+    """Write a complete snapshot, make it current, prune old ones; returns its version.
+
+    The version is the build's UTC time and the manifest's digest, so the name vouches for the
+    manifest, and the manifest for every other file.
+    """
+    import faiss
+
+    snapshots = Path(data_dir) / SNAPSHOTS
+    snapshots.mkdir(parents=True, exist_ok=True)
+    stamp = utc_stamp()
+    tmp = snapshots / f"{TMP_PREFIX}{stamp}"
+    tmp.mkdir()
+
+    base = content.base
+    kept = content.kept if base is not None else None
+    if content.kept is not None and kept is None:
+        raise ValueError("rows to keep but no previous snapshot")
+    choice = IndexChoice(content.index_kind, content.threshold, content.size())
+    index_types = {}
+    for name, rows in content.dense.items():
+        expected = content.sentence_count() if name == "sentences" else content.size()
+        if len(rows) != expected:
+            raise ValueError(f"{name}: {len(rows)} vectors for {expected} rows")
+        grown = _extended(name, rows, content, choice)
+        if grown is not None:
+            index, index_types[name] = grown
+        else:
+            vectors = rows.whole()
+            previous = base.dense.get(name) if base is not None else None
+            index, index_types[name] = new_index(name, vectors, choice, previous)
+            index.add(vectors)
+        faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
+    if kept is not None and base is not None:
+        dropped = set(base.manifest.articles) - set(kept.articles)
+        edit_db(tmp / DB_FILE, base.path / DB_FILE, dropped, content.articles, content.passages, content.sentences)
+        spans = _kept_spans(base, kept, content)
+    else:
+        write_db(tmp / DB_FILE, content.articles, content.passages, content.sentences)
+        spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    np.save(tmp / SPANS_FILE, spans, allow_pickle=False)  # loads in milliseconds, unlike 2M SQLite rows
+    for extra in content.extras:
+        extra.save(tmp)
+
+    counts: dict[str, int] = {}
+    for p in content.passages:
+        counts[p.article_id] = counts.get(p.article_id, 0) + 1
+    files = sorted(p.name for p in tmp.iterdir())
+    articles: dict[str, dict[str, Any]] = {a: dict(entry) for a, entry in (kept.articles if kept else {}).items()}
+    for a in content.articles:
+        entry = {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)}
+        articles[a.id] = {**entry, **content.file_stats.get(a.id, {})}
+    manifest = Manifest(
+        encoders=content.encoders,
+        analyzer=content.analyzer,
+        chunking=dict(content.chunking),
+        articles=articles,
+        index_types=index_types,
+        counts={
+            "articles": len(articles),
+            "passages": content.size(),
+            "sentences": content.sentence_count(),
+        },
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build_seconds=round(build_seconds, 3),
+        files={name: file_sha256(tmp / name) for name in files},
+        index_settings=dict(content.index_settings),
+    )
+    raw = manifest.to_json().encode("utf-8")
+    (tmp / MANIFEST).write_bytes(raw)
+    version = f"{stamp}-{hashlib.sha256(raw).hexdigest()[:DIGEST_CHARS]}"
+    for name in [*files, MANIFEST]:
+        fsync_file(tmp / name)
+    fsync_dir(tmp)
+    final = snapshots / version
+    os.rename(tmp, final)
+    fsync_dir(snapshots)
+    switch_pointer(Path(data_dir), version)
+    prune_snapshots(Path(data_dir), keep=keep)
+    return version
+
+
+def _extended(name: str, rows: DenseRows, content: SnapshotContent, choice: IndexChoice) -> tuple[Any, str] | None:
+    """The previous snapshot's index of set ``name`` with the build's rows added, when the build
+    keeps every previous row in place (only appends) and a fresh index would be of the same kind."""
+    base, kept = content.base, content.kept
+    old = base.dense.get(name) if base is not None else None
+    if old is None or kept is None or base is None:
+        return None
+    kept_rows = kept.sentences if name == "sentences" else kept.passages
+    n = len(kept_rows)
+    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or rows.kept != n:
+        return None  # a previous row is dropped: the rows after it move
+    return extended(name, old, base.manifest.index_types.get(name, "flat"), rows.added, choice)
+
+
+def _kept_spans(base: Snapshot, kept: Kept, content: SnapshotContent) -> np.ndarray:
+    """The sentence table: the kept sentences (their passage rows renumbered), then the new ones."""
+    old = base.sentence_spans[kept.sentences]
+    old[:, 0] = np.searchsorted(kept.passages, old[:, 0])
+    new = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
+    new[:, 0] += len(kept.passages)
+    return np.concatenate([old, new]).astype(np.int64, copy=False)
