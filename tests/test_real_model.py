@@ -192,6 +192,18 @@ def test_answering_does_not_load_torch(real_engine: Engine):
     assert proc.stdout.split() == ["False", "False"]
 
 
+def test_answering_compiles_only_the_question_model(real_engine: Engine):
+    """Late interaction reads a question's sentences and passages token by token; that runs on the
+    question's single-threaded model, batch after batch: the many-text model (two streams, compiled
+    for indexing, about 100 MB more resident) is never compiled by answering."""
+    engine = Engine(real_engine.settings)
+    answer = engine.ask("What did Putin give Kim as presents?")  # about 20 candidate sentences: 5+ batches
+    assert answer.citations, answer
+    encoder = engine.encoders.multilingual
+    assert encoder is not None and encoder.backend == "openvino-int8"
+    assert encoder._single is not None and encoder._queue is None
+
+
 def _everything_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 

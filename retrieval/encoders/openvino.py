@@ -201,8 +201,12 @@ class OpenVinoEncoder(PromptedEncoder):
         prompt = self._prompts.query if query else self._prompts.passage
         out = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
         if texts:
+            # A question's handful of sentences and passages: on the question's own model, batch after
+            # batch, so that answering never compiles (nor holds) the many-text model.
             self._run(
-                tokenizer.ids([prompt + t for t in texts]), lambda batch, hidden: keep_token_states(out, batch, hidden)
+                tokenizer.ids([prompt + t for t in texts]),
+                lambda batch, hidden: keep_token_states(out, batch, hidden),
+                latency=True,
             )
         return out
 
@@ -227,15 +231,18 @@ class OpenVinoEncoder(PromptedEncoder):
             self._run(list(ids), pool)
         return out, span_out
 
-    def _run(self, ids: list[list[int]], pool: Callable[[Batch, np.ndarray], None]) -> None:
+    def _run(self, ids: list[list[int]], pool: Callable[[Batch, np.ndarray], None], *, latency: bool = False) -> None:
+        """Encode ``ids`` batch by batch into ``pool``: one batch (or, with ``latency``, every batch in
+        turn) on the single-threaded question model, else on the many-text model's streams."""
         batches = pack(ids, size=BATCH_TEXTS, multiple=PAD_MULTIPLE, max_len=self._max_len)
         words = self._words
         assert words is not None
-        if len(batches) == 1:
+        if len(batches) == 1 or latency:
             _, request = self._latency_model()
             with self._run_lock:
-                request.infer(_feed(words, batches[0].feed["input_ids"], batches[0].feed["attention_mask"]))
-                pool(batches[0], request.get_output_tensor(0).data)
+                for batch in batches:
+                    request.infer(_feed(words, batch.feed["input_ids"], batch.feed["attention_mask"]))
+                    pool(batch, request.get_output_tensor(0).data)
             return
         failures: list[BaseException] = []
 
