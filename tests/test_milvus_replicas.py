@@ -194,6 +194,37 @@ def test_two_writers_at_once_one_is_refused_and_nothing_is_half_written(deployme
     assert stats["passages"] > 0
 
 
+def test_add_and_remove_on_another_machine_are_refused_while_a_writer_holds_the_lease(deployment: dict, tmp_path: Path):
+    """The lease covers every write, not only `index`: while a writer on machine A holds it, `add`
+    and `remove` on machine B (its own data folder: no shared lock file) exit 7 in one line and
+    change nothing; once A is done, the same `add` succeeds."""
+    from retrieval.stores.milvus import MilvusStore
+
+    from .support import make_settings
+
+    machine = deployment["machine"]
+    assert ragbot(machine("a"), "index").returncode == 0
+    version, files = _version(machine("b")), sorted(deployment["articles"].iterdir())
+    story = tmp_path / "incoming" / "900_pont.md"
+    story.parent.mkdir()
+    story.write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    settings = make_settings(
+        tmp_path / "a",
+        store="milvus",
+        milvus_uri=deployment["uri"],
+        milvus_collection_prefix=deployment["prefix"],
+        articles_dir=deployment["articles"],
+    )
+    with MilvusStore(settings).lease():  # machine A is writing
+        for args in (["add", str(story)], ["remove", TREATY_ARTICLE]):
+            refused = ragbot(machine("b"), *args)
+            assert refused.returncode == 7, (args, refused.stderr)
+            assert "already running" in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+    assert _version(machine("b")) == version and TREATY_ARTICLE in _sources(machine("b"))
+    assert sorted(deployment["articles"].iterdir()) == files  # no file written, none deleted
+    assert ragbot(machine("b"), "add", str(story)).returncode == 0
+
+
 def test_a_writer_killed_mid_write_leaves_readers_answering_and_the_next_one_recovers(deployment: dict, tmp_path: Path):
     """SIGKILL a writer at random moments of its writing (a full rebuild, then an addition of many
     articles): a running replica answers every question, from whole versions only, throughout; the
