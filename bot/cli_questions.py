@@ -49,6 +49,8 @@ def run_questions(
         try:
             if unreadable:
                 raise BadQuestion(unreadable)
+            if q in QUIT and not as_json:  # what a person types to leave the loop, piped too
+                break
             if conversation and q == ":new":
                 if on_new:
                     on_new()

@@ -170,6 +170,15 @@ def test_piped_plain_questions_are_answered_in_turn(indexed):
     assert out.count("[1] ") == 2
 
 
+def test_piped_plain_questions_stop_at_a_quit_line(indexed):
+    """`printf 'question\n:q\n' | ragbot ask` ends where a person typed :q (JSON keeps one output line
+    per input line, so there :q is a question like any other)."""
+    code, out, _ = indexed("search", "-k", "1", stdin="traité\n:q\nsatellites\n")
+    assert code == 0 and out.count("[1] ") == 1
+    code, out, _ = indexed("ask", "--json", stdin="traité\n:q\n")
+    assert [json.loads(line)["question"] for line in out.splitlines()] == ["traité", ":q"]
+
+
 def test_sources_and_stats(indexed):
     code, out, _ = indexed("sources")
     assert code == 0
