@@ -39,7 +39,6 @@ from .bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
 from .local import AnalyzedLexical, FaissVectorSet
 from .manifest import (
     DB_FILE,
-    DENSE_PREFIX,
     MANIFEST,
     REBUILD,
     SPANS_FILE,
@@ -49,11 +48,22 @@ from .manifest import (
     one_line,
 )
 from .pointer import DIGEST_CHARS, POINTER, SNAPSHOTS, VERSION_NAME, current_version
+from .seals import Seals
+from .segments import TOMBSTONES, SegmentedVectorSet, segment_files, tombstone_set, valid_tombstones
 from .vocabulary import TermExpander
 
 
+def mmap_flags(kind: str) -> int:
+    """How FAISS opens a segment of index kind ``kind``: memory-mapped, read only (inverted lists
+    through FAISS's on-disk lists, flat and scalar-quantised codes in place)."""
+    import faiss
+
+    way = "IO_FLAG_MMAP" if kind.startswith("ivf") else "IO_FLAG_MMAP_IFC"
+    return getattr(faiss, way, 0) | getattr(faiss, "IO_FLAG_READ_ONLY", 0)
+
+
 class Snapshot:
-    """A loaded snapshot: the FAISS indexes in memory, passages read from SQLite on demand."""
+    """A loaded snapshot: the FAISS indexes memory-mapped, passages read from SQLite on demand."""
 
     def __init__(self, path: Path, *, verify: bool = True) -> None:
         self.path = Path(path)
@@ -102,19 +112,34 @@ class Snapshot:
         if verify:
             self._verify_files()
         n_passages, n_sentences = m.counts["passages"], m.counts["sentences"]
-        #: the FAISS indexes by name (the FAISS store only)
+        #: the FAISS indexes by name, their first segment (the FAISS store only)
         self.dense: dict[str, Any] = {}
+        #: each vector set's segment files and their rows, in row order (see :mod:`.segments`)
+        self.segments: dict[str, list[tuple[str, int]]] = {}
+        #: the dead physical rows of the passage sets and of the sentence set (see :mod:`.segments`)
+        self.tombstones = {key: self._tombstones(file) for key, file in TOMBSTONES.items()}
         self._vector_sets: dict[str, VectorSet] = {}
         for vectors in m.dense_names():
-            index = faiss.read_index(str(self.path / f"{DENSE_PREFIX}{vectors}.faiss"))
+            # Memory-mapped where FAISS can (inverted lists, flat and scalar-quantised codes): the
+            # pages are read as searches touch them, and shared by every process serving this version.
+            files = segment_files(m.files, vectors)
+            kind = m.index_types.get(vectors, "flat")
+            indexes = [faiss.read_index(str(self.path / f), mmap_flags(kind)) for f in files]
             role = "multilingual" if vectors == "sentences" else vectors
             rows = n_sentences if vectors == "sentences" else n_passages
-            if index.ntotal != rows or index.d != m.encoders[role]["dim"]:
+            dead = self.tombstones[tombstone_set(vectors)]
+            total = sum(int(ix.ntotal) for ix in indexes)
+            if not valid_tombstones(dead, total) or total - len(dead) != rows:
                 raise IndexCorrupt(f"its {vectors} vectors do not match the manifest; {REBUILD}")
-            self.dense[vectors] = index
-            kind = m.index_types.get(vectors, "flat")
-            self._vector_sets[vectors] = FaissVectorSet(
-                vectors, index, searchable=kind.startswith(("flat", "ivf", "hnsw"))
+            if any(ix.d != m.encoders[role]["dim"] for ix in indexes):
+                raise IndexCorrupt(f"its {vectors} vectors do not match the manifest; {REBUILD}")
+            self.dense[vectors] = indexes[0]
+            self.segments[vectors] = [(f, int(ix.ntotal)) for f, ix in zip(files, indexes, strict=True)]
+            searchable = kind.startswith(("flat", "ivf", "hnsw"))
+            self._vector_sets[vectors] = (
+                FaissVectorSet(vectors, indexes[0], searchable=searchable)
+                if len(indexes) == 1 and not len(dead)
+                else SegmentedVectorSet(vectors, indexes, dead, searchable=searchable)
             )
         self._db = sqlite3.connect(f"file:{self.path / DB_FILE}?mode=ro", uri=True, check_same_thread=False)
         with self._lock:
@@ -162,6 +187,15 @@ class Snapshot:
             raise IndexCorrupt(f"its sentence table does not match the manifest; {REBUILD}")
         return spans
 
+    def _tombstones(self, name: str) -> np.ndarray:
+        """Dead physical rows (see :mod:`.segments`); none when the manifest lists no such file."""
+        if name not in self.manifest.files:
+            return np.zeros(0, dtype=np.int64)
+        dead = np.load(self.path / name, allow_pickle=False)
+        if dead.dtype != np.int64 or dead.ndim != 1:
+            raise IndexCorrupt(f"its {name} is not a list of rows; {REBUILD}")
+        return dead
+
     def _check_file_list(self) -> None:
         """The manifest lists every file the loader opens, and the folder holds nothing else."""
         need, may = self.manifest.file_names()
@@ -175,9 +209,12 @@ class Snapshot:
             raise IndexCorrupt(f"it holds a file its manifest does not list ({one_line(repr(extra[0]))}); {REBUILD}")
 
     def _verify_files(self) -> None:
-        """Every file against its manifest checksum, before anything is parsed (hashing runs on
-        two threads: hashlib releases the GIL, and at 1M passages there are gigabytes to read)."""
+        """Every file against its manifest checksum, before anything is parsed. A file this data
+        folder already checked and that is unchanged since (:mod:`.seals`) is not hashed again;
+        the others are, on two threads (hashlib releases the GIL)."""
         from concurrent.futures import ThreadPoolExecutor
+
+        seals = Seals(self.path.parent.parent)
 
         def size(name: str) -> int:
             return (self.path / name).stat().st_size if (self.path / name).is_file() else 0
@@ -186,12 +223,16 @@ class Snapshot:
             target = self.path / item[0]
             return target.is_file() and not target.is_symlink() and file_sha256(target) == item[1]
 
-        items = sorted(self.manifest.files.items(), key=lambda kv: -size(kv[0]))  # largest first: even split
+        items = [(n, d) for n, d in self.manifest.files.items() if not seals.vouches(self.path / n, d)]
+        items.sort(key=lambda kv: -size(kv[0]))  # largest first: even split
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(intact, items))
         for (name, _), ok in zip(items, results, strict=True):
             if not ok:
                 raise IndexCorrupt(f"{name} is missing or fails its checksum; {REBUILD}")
+        for name, digest in items:
+            seals.add(self.path / name, digest)
+        seals.save()
 
     def check_encoder(self, role: str, model: str | None, dim: int | None = None) -> None:
         """Refuse to search with an encoder other than the one that built this snapshot."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..encoders.embedding import file_sha256
-from .faiss_index import IndexChoice, extended, new_index
-from .manifest import DB_FILE, DENSE_PREFIX, MANIFEST, SPANS_FILE, Manifest
+from .faiss_index import IndexChoice, appendable, empty_like, new_index
+from .manifest import DB_FILE, MANIFEST, SPANS_FILE, Manifest
 from .pointer import (
     DIGEST_CHARS,
     SNAPSHOTS,
@@ -32,6 +33,7 @@ from .pointer import (
     switch_pointer,
     utc_stamp,
 )
+from .segments import MAX_DEAD_SHARE, MAX_SEGMENTS, TOMBSTONES, live_rows, segment_file, tombstone_set
 from .snapshot_db import edit_db, write_db
 
 if TYPE_CHECKING:
@@ -115,20 +117,29 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     if content.kept is not None and kept is None:
         raise ValueError("rows to keep but no previous snapshot")
     choice = IndexChoice(content.index_kind, content.threshold, content.size())
-    index_types = {}
     for name, rows in content.dense.items():
         expected = content.sentence_count() if name == "sentences" else content.size()
         if len(rows) != expected:
             raise ValueError(f"{name}: {len(rows)} vectors for {expected} rows")
-        grown = _extended(name, rows, content, choice)
-        if grown is not None:
-            index, index_types[name] = grown
-        else:
+    index_types: dict[str, str] = {}
+    #: checksums of the files linked from the previous snapshot as they are (not hashed again)
+    linked: dict[str, str] = {}
+    if _appendable(content, choice):
+        assert base is not None and kept is not None
+        for name, rows in content.dense.items():
+            index_types[name] = base.manifest.index_types.get(name, "flat")
+            linked |= _append_segment(tmp, name, rows.added, base)
+        for key, file in TOMBSTONES.items():
+            dead = _tombstones_after(base, key, kept.sentences if key == "sentences" else kept.passages)
+            if len(dead):
+                np.save(tmp / file, dead, allow_pickle=False)
+    else:  # a fresh build, or a merge: one segment per vector set, its live rows, no tombstone
+        for name, rows in content.dense.items():
             vectors = rows.whole()
             previous = base.dense.get(name) if base is not None else None
             index, index_types[name] = new_index(name, vectors, choice, previous)
             index.add(vectors)
-        faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
+            faiss.write_index(index, str(tmp / segment_file(name, 0)))
     if kept is not None and base is not None:
         dropped = set(base.manifest.articles) - set(kept.articles)
         edit_db(tmp / DB_FILE, base.path / DB_FILE, dropped, content.articles, content.passages, content.sentences)
@@ -161,7 +172,7 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
-        files={name: file_sha256(tmp / name) for name in files},
+        files={name: linked.get(name) or file_sha256(tmp / name) for name in files},
         index_settings=dict(content.index_settings),
     )
     raw = manifest.to_json().encode("utf-8")
@@ -178,18 +189,69 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     return version
 
 
-def _extended(name: str, rows: DenseRows, content: SnapshotContent, choice: IndexChoice) -> tuple[Any, str] | None:
-    """The previous snapshot's index of set ``name`` with the build's rows added, when the build
-    keeps every previous row in place (only appends) and a fresh index would be of the same kind."""
+def _appendable(content: SnapshotContent, choice: IndexChoice) -> bool:
+    """Whether this build may keep the previous snapshot's segments as they are: it keeps the
+    previous rows it keeps in their order (it always does), every vector set stays of its kind,
+    and neither the segments nor the dead rows pass their bound (else the write merges)."""
     base, kept = content.base, content.kept
-    old = base.dense.get(name) if base is not None else None
-    if old is None or kept is None or base is None:
-        return None
-    kept_rows = kept.sentences if name == "sentences" else kept.passages
-    n = len(kept_rows)
-    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or rows.kept != n:
-        return None  # a previous row is dropped: the rows after it move
-    return extended(name, old, base.manifest.index_types.get(name, "flat"), rows.added, choice)
+    if base is None or kept is None or not content.dense:
+        return False
+    for name, rows in content.dense.items():
+        old = base.dense.get(name)
+        segments = base.segments.get(name, [])
+        if old is None or rows.kept != len(kept.sentences if name == "sentences" else kept.passages):
+            return False
+        if len(segments) + (1 if len(rows.added) else 0) > MAX_SEGMENTS:
+            return False
+        if not appendable(name, old, base.manifest.index_types.get(name, "flat"), len(rows), choice):
+            return False
+    for key in TOMBSTONES:
+        name = _vector_set_of(base, key)
+        if name is None:
+            continue
+        physical = sum(n for _, n in base.segments[name])
+        if physical - len(kept.sentences if key == "sentences" else kept.passages) > MAX_DEAD_SHARE * physical:
+            return False
+    return True
+
+
+def _vector_set_of(base: Snapshot, key: str) -> str | None:
+    """A vector set of ``base`` whose physical rows the tombstones ``key`` count, if it has one."""
+    return next((name for name in base.segments if tombstone_set(name) == key), None)
+
+
+def _append_segment(tmp: Path, name: str, added: np.ndarray, base: Snapshot) -> dict[str, str]:
+    """Link the previous snapshot's segments of set ``name`` into ``tmp`` as they are, and write
+    ``added`` as a new segment of the same kind and training; returns the linked files' checksums."""
+    import faiss
+
+    linked = {}
+    for file, _ in base.segments[name]:
+        try:
+            os.link(base.path / file, tmp / file)
+        except OSError:  # a file system without hard links: a copy, hashed like a new file
+            shutil.copyfile(base.path / file, tmp / file)
+            continue
+        linked[file] = base.manifest.files[file]
+    if len(added):
+        segment = empty_like(base.dense[name])
+        segment.add(np.ascontiguousarray(added, dtype=np.float32))
+        faiss.write_index(segment, str(tmp / segment_file(name, len(base.segments[name]))))
+    return linked
+
+
+def _tombstones_after(base: Snapshot, key: str, kept_rows: np.ndarray) -> np.ndarray:
+    """The dead physical rows once only ``kept_rows`` of the previous snapshot's rows stay (new rows
+    come after every physical row: they are all live)."""
+    name = _vector_set_of(base, key)
+    if name is None:
+        return np.zeros(0, dtype=np.int64)
+    total = sum(n for _, n in base.segments[name])
+    physical = live_rows(total, base.tombstones[key])
+    kept_physical = kept_rows if physical is None else physical[kept_rows]
+    keep = np.zeros(total, dtype=bool)
+    keep[kept_physical] = True
+    return np.flatnonzero(~keep).astype(np.int64)
 
 
 def _kept_spans(base: Snapshot, kept: Kept, content: SnapshotContent) -> np.ndarray:
