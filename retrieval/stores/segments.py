@@ -28,7 +28,7 @@ from .manifest import DENSE_PREFIX
 #: segments per vector set before a write merges them
 MAX_SEGMENTS = 8
 #: share of dead (tombstoned) physical rows before a write merges them away
-MAX_DEAD_SHARE = 0.2
+MAX_DEAD_SHARE = 0.3  # Lucene merges away deletes past about a third (deletesPctAllowed 33)
 #: the dead physical rows of the passage sets and of the sentence set (int64, ascending)
 TOMBSTONES = {"passages": "tombstones.passages.npy", "sentences": "tombstones.sentences.npy"}
 SEGMENT = re.compile(rf"{re.escape(DENSE_PREFIX)}(?P<set>[a-z]+)(?:\.(?P<k>[1-9][0-9]{{0,5}}))?\.faiss")

@@ -33,6 +33,7 @@ from .pointer import (
     switch_pointer,
     utc_stamp,
 )
+from .seals import Seals
 from .segments import MAX_DEAD_SHARE, MAX_SEGMENTS, TOMBSTONES, live_rows, segment_file, tombstone_set
 from .snapshot_db import edit_db, write_db
 
@@ -178,12 +179,16 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     raw = manifest.to_json().encode("utf-8")
     (tmp / MANIFEST).write_bytes(raw)
     version = f"{stamp}-{hashlib.sha256(raw).hexdigest()[:DIGEST_CHARS]}"
+    seals = Seals(Path(data_dir))  # what was hashed here need not be hashed again when first opened
     for name in [*files, MANIFEST]:
         fsync_file(tmp / name)
+        if name not in linked and name != MANIFEST:
+            seals.add(tmp / name, manifest.files[name])
     fsync_dir(tmp)
     final = snapshots / version
     os.rename(tmp, final)
     fsync_dir(snapshots)
+    seals.save()
     switch_pointer(Path(data_dir), version)
     prune_snapshots(Path(data_dir), keep=keep)
     return version
