@@ -186,9 +186,9 @@ class LexicalIndex:
         meta = json.loads((folder / "bm25_vocab.json").read_text(encoding="utf-8"))
         return cls(
             meta["vocab"],
-            np.load(folder / "bm25_data.npy", allow_pickle=False),
-            np.load(folder / "bm25_indices.npy", allow_pickle=False),
-            np.load(folder / "bm25_indptr.npy", allow_pickle=False),
+            np.load(folder / "bm25_data.npy", allow_pickle=False, mmap_mode="r"),
+            np.load(folder / "bm25_indices.npy", allow_pickle=False, mmap_mode="r"),
+            np.load(folder / "bm25_indptr.npy", allow_pickle=False, mmap_mode="r"),
             int(meta["n_docs"]),
         )
 

@@ -176,7 +176,7 @@ class Snapshot:
     def _sentence_table(self) -> np.ndarray:
         """Rows of (passage_row, char_start, char_end), one per sentence, in sentence-row order."""
         if SPANS_FILE in self.manifest.files:
-            spans = np.load(self.path / SPANS_FILE, allow_pickle=False)
+            spans = np.load(self.path / SPANS_FILE, allow_pickle=False, mmap_mode="r")
         else:
             with self._lock:  # format-2 snapshots written before the numpy copy existed
                 rows = self._db.execute(  # type: ignore[union-attr]
