@@ -198,6 +198,7 @@ def test_any_damaged_file_is_refused_and_index_rebuilds(data: Path, name: str, d
 #: the files a snapshot has once an addition wrote a segment and a removal tombstones
 SEGMENT_FILES = [
     *(f"dense.{name}.1.faiss" for name in ("embedding", "multilingual", "sentences")),
+    "passages.1.sqlite",
     "tombstones.passages.npy",
     "tombstones.sentences.npy",
 ]

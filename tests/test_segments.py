@@ -44,7 +44,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, articles: Path) -> En
 
 def _inodes(engine: Engine) -> dict[str, int]:
     snap = engine.snapshot()
-    return {p.name: p.stat().st_ino for p in snap.path.iterdir() if p.name.startswith("dense.")}
+    return {p.name: p.stat().st_ino for p in snap.path.iterdir() if p.name.startswith(("dense.", "passages."))}
 
 
 def _full_rebuild(tmp_path: Path, engine: Engine) -> Engine:
@@ -66,6 +66,8 @@ def test_adding_one_article_writes_a_small_segment_and_links_the_rest(engine: En
     assert report.added == ("000_pont",)
     snap = engine.snapshot()
     after = _inodes(engine)
+    # the previous database is the very same file (a hard link), the new rows a database of their own
+    assert after["passages.sqlite"] == before["passages.sqlite"] and "passages.1.sqlite" in after
     for name in SETS:
         # the previous segment is the very same file (a hard link), the new rows a segment of their own
         assert after[f"dense.{name}.faiss"] == before[f"dense.{name}.faiss"]
@@ -97,7 +99,7 @@ def test_removing_an_article_writes_tombstones_and_never_returns_it(engine: Engi
     next(p for p in articles.iterdir() if p.stem == gone).unlink()
     assert engine.index().removed == (gone,)
     snap = engine.snapshot()
-    assert _inodes(engine) == before  # not one vector written
+    assert _inodes(engine) == before  # not one vector, not one database written
     dead = np.load(snap.path / TOMBSTONES["passages"])
     assert dead.tolist() == rows  # the removed article's physical rows, nothing else
     assert len(np.load(snap.path / TOMBSTONES["sentences"])) == len(before_snap.sentence_rows(rows))

@@ -79,7 +79,7 @@ class Manifest:
 
     def file_names(self) -> tuple[set[str], set[str]]:
         """(the files the loader needs, every file it may open) for this manifest."""
-        from .segments import TOMBSTONES, segment_files
+        from .segments import TOMBSTONES, database_files, segment_files
 
         names = self.dense_names()
         need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in names)}
@@ -89,7 +89,8 @@ class Manifest:
             need.update(LEXICAL_FILES)
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
-        later = {f for name in names for f in segment_files(self.files, name)}  # a set's later segments
+        # a vector set's later segments, the databases of later writes
+        later = {f for name in names for f in segment_files(self.files, name)} | set(database_files(self.files))
         return need, need | later | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES, *TOMBSTONES.values()}
 
 

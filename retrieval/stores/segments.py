@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import IndexCorrupt
 from .base import SearchBreadth
 from .local import FaissVectorSet
-from .manifest import DENSE_PREFIX
+from .manifest import DB_FILE, DENSE_PREFIX, REBUILD
 
 #: segments per vector set before a write merges them
 MAX_SEGMENTS = 8
@@ -31,17 +32,43 @@ MAX_SEGMENTS = 8
 MAX_DEAD_SHARE = 0.3  # Lucene merges away deletes past about a third (deletesPctAllowed 33)
 #: the dead physical rows of the passage sets and of the sentence set (int64, ascending)
 TOMBSTONES = {"passages": "tombstones.passages.npy", "sentences": "tombstones.sentences.npy"}
-SEGMENT = re.compile(rf"{re.escape(DENSE_PREFIX)}(?P<set>[a-z]+)(?:\.(?P<k>[1-9][0-9]{{0,5}}))?\.faiss")
+_NUMBERED = re.compile(r"(?P<stem>.+?)(?:\.(?P<k>[1-9][0-9]{0,5}))?(?P<suffix>\.faiss|\.sqlite)")
 
 
 def segment_file(name: str, k: int) -> str:
-    return f"{DENSE_PREFIX}{name}.faiss" if k == 0 else f"{DENSE_PREFIX}{name}.{k}.faiss"
+    """Segment ``k`` of vector set ``name``."""
+    return numbered(f"{DENSE_PREFIX}{name}", ".faiss", k)
 
 
 def segment_files(files: Iterable[str], name: str) -> list[str]:
     """The segment files of vector set ``name`` among ``files``, in row order."""
-    found = [(int(m["k"] or 0), f) for f in files if (m := SEGMENT.fullmatch(f)) and m["set"] == name]
-    return [f for _, f in sorted(found)]
+    return numbered_files(files, f"{DENSE_PREFIX}{name}", ".faiss")
+
+
+def database_file(k: int) -> str:
+    """Database ``k``: the passages, sentences and articles a write added (0: the first)."""
+    return numbered(DB_FILE.removesuffix(".sqlite"), ".sqlite", k)
+
+
+def database_files(files: Iterable[str]) -> list[str]:
+    return numbered_files(files, DB_FILE.removesuffix(".sqlite"), ".sqlite")
+
+
+def numbered(stem: str, suffix: str, k: int) -> str:
+    return f"{stem}{suffix}" if k == 0 else f"{stem}.{k}{suffix}"
+
+
+def numbered_files(files: Iterable[str], stem: str, suffix: str) -> list[str]:
+    """``stem + suffix``, then ``stem.1 + suffix``, ``stem.2 + suffix``, … among ``files``, in that
+    order; :class:`IndexCorrupt` when a number is missing (a write never leaves a gap)."""
+    found = sorted(
+        (int(m["k"] or 0), f)
+        for f in files
+        if (m := _NUMBERED.fullmatch(f)) and m["stem"] == stem and m["suffix"] == suffix
+    )
+    if [k for k, _ in found] != list(range(len(found))):
+        raise IndexCorrupt(f"its files {stem}.*{suffix} are not numbered 0, 1, 2, …; {REBUILD}")
+    return [f for _, f in found]
 
 
 def tombstone_set(name: str) -> str:

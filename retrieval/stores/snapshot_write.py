@@ -34,8 +34,17 @@ from .pointer import (
     utc_stamp,
 )
 from .seals import Seals
-from .segments import MAX_DEAD_SHARE, MAX_SEGMENTS, TOMBSTONES, live_rows, segment_file, tombstone_set
-from .snapshot_db import edit_db, write_db
+from .segments import (
+    MAX_DEAD_SHARE,
+    MAX_SEGMENTS,
+    TOMBSTONES,
+    database_file,
+    database_files,
+    live_rows,
+    segment_file,
+    tombstone_set,
+)
+from .snapshot_db import merge_db, write_db
 
 if TYPE_CHECKING:
     from ..types import Article, Passage
@@ -125,28 +134,54 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     index_types: dict[str, str] = {}
     #: checksums of the files linked from the previous snapshot as they are (not hashed again)
     linked: dict[str, str] = {}
-    if _appendable(content, choice):
+    physical = _physical_rows(content, choice)
+    if physical is not None:  # only what changed: a segment, a database, tombstones
         assert base is not None and kept is not None
         for name, rows in content.dense.items():
             index_types[name] = base.manifest.index_types.get(name, "flat")
-            linked |= _append_segment(tmp, name, rows.added, base)
+            linked |= _link(base, tmp, [f for f, _ in base.segments[name]])
+            if len(rows.added):
+                segment = empty_like(base.dense[name])
+                segment.add(np.ascontiguousarray(rows.added, dtype=np.float32))
+                faiss.write_index(segment, str(_new_file(tmp / segment_file(name, len(base.segments[name])))))
         for key, file in TOMBSTONES.items():
-            dead = _tombstones_after(base, key, kept.sentences if key == "sentences" else kept.passages)
+            dead = _tombstones_after(base, key, physical[key], kept.sentences if key == "sentences" else kept.passages)
             if len(dead):
                 np.save(tmp / file, dead, allow_pickle=False)
-    else:  # a fresh build, or a merge: one segment per vector set, its live rows, no tombstone
+        databases = database_files(base.manifest.files)
+        linked |= _link(base, tmp, databases)
+        if content.articles:
+            write_db(
+                _new_file(tmp / database_file(len(databases))),
+                content.articles,
+                content.passages,
+                content.sentences,
+                first_passage=physical["passages"],
+                first_sentence=physical["sentences"],
+            )
+    else:  # a fresh build, or a merge: one segment per vector set, one database, no tombstone
         for name, rows in content.dense.items():
             vectors = rows.whole()
             previous = base.dense.get(name) if base is not None else None
             index, index_types[name] = new_index(name, vectors, choice, previous)
             index.add(vectors)
             faiss.write_index(index, str(tmp / segment_file(name, 0)))
+        if kept is not None and base is not None:
+            merge_db(
+                tmp / DB_FILE,
+                [base.path / f for f in database_files(base.manifest.files)],
+                base.database_keys("passages")[kept.passages],
+                base.database_keys("sentences")[kept.sentences],
+                {a: base.database_of(a) for a in kept.articles},
+                content.articles,
+                content.passages,
+                content.sentences,
+            )
+        else:
+            write_db(tmp / DB_FILE, content.articles, content.passages, content.sentences)
     if kept is not None and base is not None:
-        dropped = set(base.manifest.articles) - set(kept.articles)
-        edit_db(tmp / DB_FILE, base.path / DB_FILE, dropped, content.articles, content.passages, content.sentences)
         spans = _kept_spans(base, kept, content)
     else:
-        write_db(tmp / DB_FILE, content.articles, content.passages, content.sentences)
         spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
     np.save(tmp / SPANS_FILE, spans, allow_pickle=False)  # loads in milliseconds, unlike 2M SQLite rows
     for extra in content.extras:
@@ -194,64 +229,65 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     return version
 
 
-def _appendable(content: SnapshotContent, choice: IndexChoice) -> bool:
-    """Whether this build may keep the previous snapshot's segments as they are: it keeps the
-    previous rows it keeps in their order (it always does), every vector set stays of its kind,
-    and neither the segments nor the dead rows pass their bound (else the write merges)."""
+def _physical_rows(content: SnapshotContent, choice: IndexChoice) -> dict[str, int] | None:
+    """The previous snapshot's physical passage and sentence rows (dead ones included), when this
+    build may keep its segments and databases as they are and write only what changed: it keeps
+    the previous rows it keeps in their order (it always does), the databases' keys are the
+    physical rows, every vector set stays of its kind, and neither the segments nor the dead rows
+    pass their bound. None: the write merges (one segment, one database, no tombstone)."""
     base, kept = content.base, content.kept
-    if base is None or kept is None or not content.dense:
-        return False
+    if base is None or kept is None:
+        return None
+    physical = {"passages": base.physical_rows("passages"), "sentences": base.physical_rows("sentences")}
+    for key, total in physical.items():
+        rows = kept.sentences if key == "sentences" else kept.passages
+        if total is None or total - len(base.tombstones[key]) != (
+            base.sentence_count if key == "sentences" else base.size
+        ):
+            return None
+        if total - len(rows) > MAX_DEAD_SHARE * total:
+            return None
+    if len(database_files(base.manifest.files)) + 1 > MAX_SEGMENTS:
+        return None
     for name, rows in content.dense.items():
         old = base.dense.get(name)
         segments = base.segments.get(name, [])
         if old is None or rows.kept != len(kept.sentences if name == "sentences" else kept.passages):
-            return False
+            return None
+        if sum(n for _, n in segments) != physical[tombstone_set(name)]:
+            return None
         if len(segments) + (1 if len(rows.added) else 0) > MAX_SEGMENTS:
-            return False
+            return None
         if not appendable(name, old, base.manifest.index_types.get(name, "flat"), len(rows), choice):
-            return False
-    for key in TOMBSTONES:
-        name = _vector_set_of(base, key)
-        if name is None:
-            continue
-        physical = sum(n for _, n in base.segments[name])
-        if physical - len(kept.sentences if key == "sentences" else kept.passages) > MAX_DEAD_SHARE * physical:
-            return False
-    return True
+            return None
+    return physical  # type: ignore[return-value]
 
 
-def _vector_set_of(base: Snapshot, key: str) -> str | None:
-    """A vector set of ``base`` whose physical rows the tombstones ``key`` count, if it has one."""
-    return next((name for name in base.segments if tombstone_set(name) == key), None)
-
-
-def _append_segment(tmp: Path, name: str, added: np.ndarray, base: Snapshot) -> dict[str, str]:
-    """Link the previous snapshot's segments of set ``name`` into ``tmp`` as they are, and write
-    ``added`` as a new segment of the same kind and training; returns the linked files' checksums."""
-    import faiss
-
+def _link(base: Snapshot, tmp: Path, files: list[str]) -> dict[str, str]:
+    """Hard-link the previous snapshot's ``files`` into ``tmp`` as they are (they are never written
+    again); returns their checksums, carried over (a file system without hard links gets copies,
+    hashed as new files)."""
     linked = {}
-    for file, _ in base.segments[name]:
+    for file in files:
         try:
             os.link(base.path / file, tmp / file)
-        except OSError:  # a file system without hard links: a copy, hashed like a new file
+        except OSError:
             shutil.copyfile(base.path / file, tmp / file)
             continue
         linked[file] = base.manifest.files[file]
-    if len(added):
-        segment = empty_like(base.dense[name])
-        segment.add(np.ascontiguousarray(added, dtype=np.float32))
-        faiss.write_index(segment, str(tmp / segment_file(name, len(base.segments[name]))))
     return linked
 
 
-def _tombstones_after(base: Snapshot, key: str, kept_rows: np.ndarray) -> np.ndarray:
-    """The dead physical rows once only ``kept_rows`` of the previous snapshot's rows stay (new rows
-    come after every physical row: they are all live)."""
-    name = _vector_set_of(base, key)
-    if name is None:
-        return np.zeros(0, dtype=np.int64)
-    total = sum(n for _, n in base.segments[name])
+def _new_file(path: Path) -> Path:
+    """``path``, checked not to exist: a new file is never written through a link to an old one."""
+    if path.exists() or path.is_symlink():
+        raise FileExistsError(f"{path.name} already exists in the snapshot being written")
+    return path
+
+
+def _tombstones_after(base: Snapshot, key: str, total: int, kept_rows: np.ndarray) -> np.ndarray:
+    """The dead physical rows (of ``total``) once only ``kept_rows`` of the previous snapshot's rows
+    stay (new rows come after every physical row: they are all live)."""
     physical = live_rows(total, base.tombstones[key])
     kept_physical = kept_rows if physical is None else physical[kept_rows]
     keep = np.zeros(total, dtype=bool)
