@@ -132,7 +132,15 @@ def test_writes_merge_past_the_bounds(tmp_path: Path, articles: Path):
     engine.index()
     snap = engine.snapshot()
     assert not any((snap.path / f).exists() for f in TOMBSTONES.values())
-    assert len(snap.segments["embedding"]) == 1
+    assert len(snap.segments["embedding"]) == 1 and not (snap.path / "passages.1.sqlite").exists()
+    assert _hits(engine, BRIDGE_QUESTION) == _hits(_full_rebuild(tmp_path / "again", engine), BRIDGE_QUESTION)
+
+    # a merge renumbers the database's keys as the version's rows: the next write appends again
+    (articles / "100_pont.md").write_text(BRIDGE_ARTICLE.replace("Toumen", "Amour"), encoding="utf-8")
+    engine.index()
+    snap = engine.snapshot()
+    assert len(snap.segments["embedding"]) == 2 and (snap.path / "passages.1.sqlite").exists()
+    assert _hits(engine, "pont flottant sur le fleuve Amour", 1)[0][0] == "100_pont"
 
 
 def test_what_was_checked_once_is_not_hashed_again_but_damage_still_is(engine: Engine, articles: Path):
