@@ -69,7 +69,7 @@ def merge_db(
     in that order, the articles ``kept_articles`` (id -> which of ``bases`` holds its current row),
     then the new rows. Its keys are then the rows of the version, without gaps, so that the next
     write may add a database of its own after them."""
-    con = sqlite3.connect(path)
+    con = sqlite3.connect(f"file:{path}", uri=True)  # the previous databases are attached by URI, read-only
     try:
         # A crash leaves only a temporary folder, removed by the next build; the whole file is
         # fsynced before it is published. Journal and syncs would only slow the writes down.
