@@ -3,17 +3,21 @@
 A snapshot folder (written by :mod:`retrieval.stores.snapshot_write`) holds::
 
     manifest.json             encoders, chunking, analyzer, per-article hashes, counts, file checksums
-    passages.sqlite           articles, passages, sentences (no pickle anywhere)
+    passages.sqlite           articles, passages, sentences (no pickle anywhere); passages.<k>.sqlite
+                              the rows later writes added (see :mod:`.segments`)
     sentence_spans.npy        (passage_row, char_start, char_end) per sentence
     dense.embedding.faiss     sentence-transformers vectors, row i = passage row i
     dense.multilingual.faiss  multilingual vectors of passages
     dense.sentences.faiss     multilingual vectors of sentences, row j = sentence row j
+    dense.<set>.<k>.faiss     a vector set's later segments (see :mod:`.segments`)
+    tombstones.*.npy          the physical rows removals left dead (see :mod:`.segments`)
     bm25_*.npy, bm25_vocab.json      the lexical index (numpy arrays, JSON)
     xling_vocab.json/.faiss   article words in the multilingual space (query expansion)
 
 Nothing is trusted on the way in: the manifest must hash to the digest in its folder's
 name, must be well formed, and must list exactly the files in the folder, every one the
-loader opens among them; each file must match its checksum before it is parsed. Any
+loader opens among them; each file must match its checksum before it is parsed (a file this
+data folder already checked and that is unchanged since is not hashed again: :mod:`.seals`). Any
 failure is :class:`IndexCorrupt` (exit 4), and the next ``ragbot index`` builds afresh.
 Format-2 snapshots (no digest in the name) still load, with every check but the digest.
 """

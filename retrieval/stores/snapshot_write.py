@@ -1,5 +1,5 @@
-"""Writing one FAISS snapshot: its vector indexes, database, sentence table and lexical files,
-then the manifest that vouches for them all, then the pointer switch.
+"""Writing one FAISS snapshot: its vector segments, databases, tombstones, sentence table and
+lexical files, then the manifest that vouches for them all, then the pointer switch.
 
 The folder is written under a temporary name, fsynced, renamed into place and only then made
 current (:mod:`retrieval.stores.pointer`); its name carries the manifest's digest, so the name
@@ -59,8 +59,8 @@ class Savable(Protocol):
 @dataclass(frozen=True)
 class DenseRows:
     """One vector set of a new snapshot: the ``kept`` first rows are the previous snapshot's, read
-    back (``read_kept``) only when the index is built afresh (an extended index keeps them as they
-    are), then the build's own rows ``added``."""
+    back (``read_kept``) only by a merge (an appending write links the segments holding them as
+    they are), then the build's own rows ``added``."""
 
     kept: int
     added: np.ndarray
