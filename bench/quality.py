@@ -126,13 +126,19 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
 
 
 def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
-    """Which threshold judges ``question`` ("same" or "cross" language) and its best hit's confidence."""
+    """Which threshold judges ``question`` ("same" or "cross" language) and the score it is judged
+    on (the best hit's confidence, or a cross-lingual question's token match)."""
+    from retrieval.answers.extractive import ExtractiveAnswerer
+    from retrieval.answers.late import LateInteraction
     from retrieval.config import abstain_policy
-    from retrieval.corpus.analysis import detect_language, language_code
 
-    cross = detect_language(question) != language_code(engine.settings.articles_language)
-    best = abstain_policy(engine.settings).best(hits, cross_lingual=cross)
-    return ("cross" if cross else "same"), (float("-inf") if best is None else best)
+    judge = ExtractiveAnswerer(
+        abstain_policy(engine.settings),
+        corpus_language=engine.settings.articles_language,
+        late=LateInteraction(lambda: engine.encoders.multilingual),
+    )
+    cross, score = judge.judgement(question, hits)
+    return ("cross" if cross else "same"), (float("-inf") if score is None else score)
 
 
 def _curve(confidences: dict[str, list[float]]) -> dict:

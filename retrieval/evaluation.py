@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import RagbotError
 from .types import Answer, Hit
+
+T = TypeVar("T")
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "´": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
 
@@ -42,24 +45,29 @@ class QAItem:
 
 
 def load_qa(path: Path) -> list[QAItem]:
-    items = []
+    return list(_json_lines(path, "a QA item", _qa_item))
+
+
+def _qa_item(d: dict, n: int) -> QAItem:
+    return QAItem(
+        id=str(d["id"]),
+        lang=str(d.get("lang", "?")),
+        question=str(d["question"]),
+        answerable=bool(d.get("answerable", True)),
+        gold=tuple(Gold(str(g["doc"]), str(g["contains"])) for g in d.get("gold", [])),
+    )
+
+
+def _json_lines(path: Path, what: str, make: Callable[[dict, int], T]) -> Iterator[T]:
+    """``make(object, line number)`` for each JSON object of a JSON-lines file; a line that is not one
+    stops it with ``RagbotError("<path>:<line>: not <what> (<why>)")``."""
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            d = json.loads(line)
-            items.append(
-                QAItem(
-                    id=str(d["id"]),
-                    lang=str(d.get("lang", "?")),
-                    question=str(d["question"]),
-                    answerable=bool(d.get("answerable", True)),
-                    gold=tuple(Gold(str(g["doc"]), str(g["contains"])) for g in d.get("gold", [])),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as err:
-            raise RagbotError(f"{path}:{n}: not a QA item ({err})") from None
-    return items
+            yield make(json.loads(line), n)
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise RagbotError(f"{path}:{n}: not {what} ({err})") from None
 
 
 def first_match_rank(hits: Sequence[Hit], gold: Iterable[Gold]) -> int | None:
@@ -169,22 +177,16 @@ class Conversation:
 
 def load_conversations(path: Path) -> list[Conversation]:
     """A conversations file: one ``{"id", "turns": [{"q", "gold": [...]} | {"q", "refuse": true}]}`` per line."""
-    out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-            turns = tuple(
-                Turn(str(t["q"]), tuple(str(g) for g in t.get("gold", [])), bool(t.get("refuse", False)))
-                for t in d["turns"]
-            )
-            if not turns or any(not t.refuse and not t.gold for t in turns):
-                raise ValueError('every turn needs a gold text or "refuse": true')
-            out.append(Conversation(str(d.get("id", n)), turns))
-        except (ValueError, KeyError, TypeError) as err:
-            raise RagbotError(f"{path}:{n}: not a conversation ({err})") from None
-    return out
+    return list(_json_lines(path, "a conversation", _conversation))
+
+
+def _conversation(d: dict, n: int) -> Conversation:
+    turns = tuple(
+        Turn(str(t["q"]), tuple(str(g) for g in t.get("gold", [])), bool(t.get("refuse", False))) for t in d["turns"]
+    )
+    if not turns or any(not t.refuse and not t.gold for t in turns):
+        raise ValueError('every turn needs a gold text or "refuse": true')
+    return Conversation(str(d.get("id", n)), turns)
 
 
 def is_conversations_file(path: Path) -> bool:

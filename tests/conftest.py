@@ -54,6 +54,7 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> 
             tmp_path_factory.mktemp("real"),
             abstain_below=defaults.abstain_below,
             abstain_below_cross_lingual=defaults.abstain_below_cross_lingual,
+            abstain_below_cross_lingual_tokens=defaults.abstain_below_cross_lingual_tokens,
             model_cache_dir=model_cache,
         )
     )

@@ -149,6 +149,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "data_dir": tmp_path / "data",
         "abstain_below": 0.0,
         "abstain_below_cross_lingual": 0.0,
+        "abstain_below_cross_lingual_tokens": 0.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

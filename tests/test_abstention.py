@@ -9,6 +9,7 @@ import pytest
 
 from retrieval import Engine
 from retrieval.answers.extractive import ExtractiveAnswerer
+from retrieval.answers.late import LateInteraction
 from retrieval.config import Settings, abstain_policy
 from retrieval.corpus.analysis import tidy
 from retrieval.options import AbstainPolicy, ChunkSettings
@@ -65,8 +66,34 @@ def test_the_policy_comes_from_the_settings():
         abstain_passage_weight=0.5,
         abstain_coverage_weight=0.3,
         abstain_unseen_weight=0.2,
+        abstain_below_cross_lingual_tokens=0.7,
     )
-    assert abstain_policy(s) == AbstainPolicy(1.2, 1.1, 0.5, 0.3, 0.2)
+    assert abstain_policy(s) == AbstainPolicy(1.2, 1.1, 0.5, 0.3, 0.2, cross_lingual_token_threshold=0.7)
+    assert abstain_policy(s.with_changes(abstain_below_cross_lingual_tokens=0.0)).cross_lingual_token_threshold is None
+
+
+def test_a_question_across_languages_is_judged_on_its_token_match_when_given():
+    policy = AbstainPolicy(threshold=1.7, cross_lingual_threshold=1.55, cross_lingual_token_threshold=0.76)
+    hit = _hit(evidence=0.8, similarity=0.8)  # cosines 1.6: enough for the cosine threshold
+    assert policy.abstains([hit], cross_lingual=True, token_match=0.70)  # the question's words are not there
+    assert not policy.abstains([hit], cross_lingual=True, token_match=0.80)
+    assert not policy.abstains([hit], cross_lingual=True)  # no token states: judged on the cosines
+    assert policy.abstains([hit], token_match=0.99)  # a same-language question keeps its confidence: 1.6 < 1.7
+    assert policy.score([hit], cross_lingual=True, token_match=0.7) == 0.7
+
+
+def test_the_answerer_refuses_an_english_question_whose_tokens_no_passage_holds():
+    """Token states (the fake's: one hashed vector per word) judge a question across languages: the
+    best passage's cosines would let it through, its words are nowhere in the passages."""
+    policy = AbstainPolicy(threshold=1.7, cross_lingual_threshold=1.55, cross_lingual_token_threshold=0.4)
+    embedder = FakeEmbedder()
+    answerer = ExtractiveAnswerer(policy, corpus_language="french", late=LateInteraction(lambda: embedder))
+    passage = Passage("a:0", "a", 0, "Le traité signé par Poutine et Kim Jong-un prévoit une aide mutuelle.", 0, 70)
+    hit = Hit(1, 1.0, passage, ArticleInfo("a", "A"), evidence=0.8, similarity=0.8)
+    assert answerer.abstains("Who is the mayor of Paris?", [hit])
+    assert not answerer.abstains("Did Poutine and Kim Jong-un sign it?", [hit])  # 3 of its 6 words
+    no_tokens = ExtractiveAnswerer(policy, corpus_language="french")
+    assert not no_tokens.abstains("Who is the mayor of Paris?", [hit])  # judged on the cosines: 1.6
 
 
 def test_answerer_uses_the_cross_lingual_threshold_for_english_questions_on_french_articles():

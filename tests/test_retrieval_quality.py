@@ -142,6 +142,20 @@ def test_unanswerable_dev_questions_abstain_and_answerable_do_not(real_engine: E
     assert not real_engine.ask("What did the treaty include?").abstained
 
 
+def test_an_english_question_whose_words_no_passage_holds_is_refused_on_its_token_match(real_engine: Engine):
+    """Its cosines with the best passage pass the cross-lingual cosine threshold; token by token,
+    no passage holds what it asks. Short English questions on the articles still pass."""
+    question = "What is the weather tomorrow?"
+    hits = real_engine.search(question)
+    assert not real_engine.settings.abstain_below_cross_lingual > max(
+        (h.evidence or 0) + (h.similarity or 0) for h in hits
+    )  # the cosines alone would answer it
+    assert real_engine.ask(question).abstained
+    on_topic = ("What did the treaty include?", "Who accompanied Putin on the trip?", "How did Kim get to Russia?")
+    for answerable in on_topic:
+        assert not real_engine.ask(answerable).abstained, answerable
+
+
 @pytest.mark.slow
 def test_eval_on_the_dev_set_with_the_real_models(real_engine: Engine):
     """A regression floor a little under what the default configuration measures

@@ -83,7 +83,7 @@ class ExtractiveAnswerer:
         asked_in = detect_language(asked)
         language = language or asked_in
         trusted = follow_up is not None and follow_up.about_an_answered_subject and bool(hits)
-        if not trusted and self.policy.abstains(hits, cross_lingual=self.cross_lingual(asked_in)):
+        if not trusted and self.abstains(asked, hits):
             return abstention(question, language)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
@@ -102,6 +102,21 @@ class ExtractiveAnswerer:
         by_rank = {h.rank: h for h in hits}
         citations = tuple(_citation(n, by_rank[rank]) for rank, n in numbers.items())
         return Answer(question, text, citations, abstained=False, language=language, quotes=quotes)
+
+    def judgement(self, question: str, hits: Sequence[Hit]) -> tuple[bool, float | None]:
+        """Whether ``question`` crosses languages, and the score the abstention judges it on."""
+        cross = self.cross_lingual(detect_language(question))
+        return cross, self.policy.score(hits, cross_lingual=cross, token_match=self._token_match(question, hits, cross))
+
+    def abstains(self, question: str, hits: Sequence[Hit]) -> bool:
+        """Whether the articles do not hold what ``question`` (as asked) asks."""
+        cross = self.cross_lingual(detect_language(question))
+        return self.policy.abstains(hits, cross_lingual=cross, token_match=self._token_match(question, hits, cross))
+
+    def _token_match(self, question: str, hits: Sequence[Hit], cross: bool) -> float | None:
+        if hits and self.late is not None and self.policy.judges_tokens(cross_lingual=cross):
+            return self.late.best_passage(question, hits[: self.policy.token_passages])
+        return None
 
     def cross_lingual(self, question_language: str) -> bool:
         """Whether a question in ``question_language`` is asked across languages of these articles."""

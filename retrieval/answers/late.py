@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..types import Embedder
+from ..types import Embedder, Hit
 
 
 class LateInteraction:
@@ -34,6 +34,12 @@ class LateInteraction:
         for states in token_states(list(sentences)):
             out.append(float((asked @ states.T).max(axis=1).mean()) if len(states) and len(asked) else 0.0)
         return out
+
+    def best_passage(self, question: str, hits: Sequence[Hit]) -> float | None:
+        """The best MaxSim of ``question`` with the passages of ``hits``: how much of what it asks
+        some passage holds, token by token (None without token states)."""
+        scores = self.scores(question, [h.passage.text for h in hits])
+        return max(scores) if scores else None
 
 
 def gaps(scores: Sequence[float]) -> np.ndarray:
