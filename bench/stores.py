@@ -89,6 +89,16 @@ class LiteServer:
         self.server.stop()
 
 
+def disk_bytes(folder: Path) -> int:
+    """What the files under ``folder`` take on disk, a file linked from several snapshots counted once."""
+    seen: dict[tuple[int, int], int] = {}
+    for f in folder.rglob("*"):
+        if f.is_file() and not f.is_symlink():
+            st = f.stat()
+            seen[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(seen.values())
+
+
 def question_parts_ms(engine: Engine, rounds: int = 60, rows_per_question: int = 20) -> dict[str, float]:
     """What a question reads besides its searches, each timed alone (medians): whether the version
     moved (the pointer, on a server store), its passages (text, offsets, article: the local SQLite on
@@ -266,9 +276,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "ragbot_rss_mb": round(rss_mb(), 1),
             "ragbot_peak_rss_mb": round(peak_rss_mb(), 1),
             "server_rss_mb": round(rss_mb(server.pid), 1) if server else None,
-            "local_disk_mb": round(
-                sum(f.stat().st_size for f in settings.data_dir.rglob("*") if f.is_file()) / 2**20, 1
-            ),
+            "local_disk_mb": round(disk_bytes(settings.data_dir) / 2**20, 1),
             **({"copy_on_write_version_s": round(copy_on_write_s(engine), 1)} if args.copy_on_write and server else {}),
         }
     finally:

@@ -135,9 +135,7 @@ class AbstainPolicy:
             return token_match
         return self.best(hits, cross_lingual=cross_lingual)
 
-    def abstains(
-        self, hits: Sequence[Hit], *, cross_lingual: bool = False, token_match: float | None = None
-    ) -> bool:
+    def abstains(self, hits: Sequence[Hit], *, cross_lingual: bool = False, token_match: float | None = None) -> bool:
         if not hits:
             return True
         score = self.score(hits, cross_lingual=cross_lingual, token_match=token_match)

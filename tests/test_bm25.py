@@ -4,6 +4,7 @@ arrays equal to a full build's (the real seeds, the real analyzer and stores).""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,19 @@ def test_incremental_builds_write_the_bm25_arrays_of_a_full_build(tmp_path: Path
     full = Engine(make_settings(tmp_path, articles_dir=articles, data_dir=tmp_path / "full"), encoders=fake_encoders())
     assert full.index(rebuild=True).full_rebuild
     assert _bm25_by_passage(engine) == _bm25_by_passage(full)
+
+
+def test_extended_counts_equal_counting_afresh_on_random_collections():
+    """A guard for the sort-free merge: every shape of keep and add (emptied columns, new terms
+    before, between and after the old ones, empty passages) gives what counting afresh gives."""
+    rng = random.Random(0)
+    words = [f"w{i:03d}" for i in range(60)]
+    for _ in range(300):
+        docs = [[rng.choice(words) for _ in range(rng.randint(0, 8))] for _ in range(rng.randint(0, 40))]
+        kept = np.asarray(sorted(rng.sample(range(len(docs)), rng.randint(0, len(docs)))), dtype=np.int64)
+        more = [*words, "aaa", "new", "zzz"]
+        added = [[rng.choice(more) for _ in range(rng.randint(0, 6))] for _ in range(rng.randint(0, 5))]
+        extended = TermCounts.of(docs).extended(kept, added)
+        expected = TermCounts.of([docs[i] for i in kept] + added)
+        assert _same_counts(extended, expected)
+        assert all(getattr(extended, k).dtype == getattr(expected, k).dtype for k in ("indptr", "indices", "tf"))

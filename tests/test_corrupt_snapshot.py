@@ -34,7 +34,7 @@ from retrieval.stores.manifest import MANIFEST
 from retrieval.stores.pointer import POINTER, SNAPSHOTS, current_version
 from retrieval.stores.snapshot import Snapshot
 
-from .support import SNAPSHOT_DATA_FILES, fake_encoders, make_settings
+from .support import BRIDGE_ARTICLE, SNAPSHOT_DATA_FILES, fake_encoders, make_settings
 
 Mutation = Callable[[Path], None]  # applied to a data folder holding one good snapshot
 
@@ -191,6 +191,42 @@ def test_the_file_list_is_the_snapshot(pristine: Path):
 @pytest.mark.parametrize("damage", list(DAMAGE))
 @pytest.mark.parametrize("name", FILES)
 def test_any_damaged_file_is_refused_and_index_rebuilds(data: Path, name: str, damage: str):
+    DAMAGE[damage](folder(data) / name)
+    assert_refused_then_rebuilt(data)
+
+
+#: the files a snapshot has once an addition wrote a segment and a removal tombstones
+SEGMENT_FILES = [
+    *(f"dense.{name}.1.faiss" for name in ("embedding", "multilingual", "sentences")),
+    "passages.1.sqlite",
+    "tombstones.passages.npy",
+    "tombstones.sentences.npy",
+]
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose current snapshot has a second segment per vector set and tombstones."""
+    root = tmp_path_factory.mktemp("segmented")
+    articles = root / "articles"
+    shutil.copytree(make_settings(root).articles_dir, articles)
+    settings = make_settings(root, articles_dir=articles)
+    build_index(settings, fake_encoders()(settings))
+    (articles / "000_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    build_index(settings, fake_encoders()(settings))
+    (articles / "000_pont.md").unlink()
+    build_index(settings, fake_encoders()(settings))
+    assert set(SEGMENT_FILES) <= {p.name for p in folder(settings.data_dir).iterdir()}
+    return settings.data_dir
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+@pytest.mark.parametrize("name", SEGMENT_FILES)
+def test_a_damaged_segment_or_tombstone_file_is_refused_and_index_rebuilds(
+    tmp_path: Path, segmented: Path, name: str, damage: str
+):
+    data = tmp_path / "data"
+    shutil.copytree(segmented, data, symlinks=True)
     DAMAGE[damage](folder(data) / name)
     assert_refused_then_rebuilt(data)
 

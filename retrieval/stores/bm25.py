@@ -112,14 +112,29 @@ class TermCounts:
             [position[t] if position is not None else old_to_new[self.vocab[t]] for t in added.vocab],
             dtype=np.int64,
         )
-        added_cols = np.repeat(np.arange(len(added.vocab), dtype=np.int64), np.diff(added.indptr))
-        return TermCounts._from_entries(
-            terms,
-            np.concatenate([old_to_new[old_cols[stays]], added_to_new[added_cols]]),
-            np.concatenate([rows[stays], added.indices.astype(np.int64) + len(kept)]),
-            np.concatenate([self.tf[stays], added.tf]),
-            np.concatenate([self.doc_len[kept], added.doc_len]),
-        )
+        # No sort: a kept row keeps its order (renumbered in order), an added row comes after every
+        # kept one, and both vocabularies map into the merged one in order. So each column is its
+        # kept entries, then its added ones, each placed at its column's offset.
+        kept_cols = old_to_new[old_cols[stays]]
+        added_cols = added_to_new[np.repeat(np.arange(len(added.vocab), dtype=np.int64), np.diff(added.indptr))]
+        n_kept = np.bincount(kept_cols, minlength=len(terms))
+        n_added = np.bincount(added_cols, minlength=len(terms))
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(n_kept + n_added, out=indptr[1:])
+        first_kept = np.cumsum(n_kept) - n_kept  # each column's first entry among the kept entries
+        first_added = np.cumsum(n_added) - n_added
+        at_kept = indptr[kept_cols] + np.arange(len(kept_cols)) - first_kept[kept_cols]
+        at_added = indptr[added_cols] + n_kept[added_cols] + np.arange(len(added_cols)) - first_added[added_cols]
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        tf = np.empty(int(indptr[-1]), dtype=np.int32)
+        indices[at_kept], tf[at_kept] = rows[stays], self.tf[stays]
+        indices[at_added], tf[at_added] = added.indices.astype(np.int64) + len(kept), added.tf
+        used = (n_kept + n_added) > 0
+        if not used.all():  # terms only the removed passages held are gone
+            terms = [t for t, u in zip(terms, used.tolist(), strict=True) if u]
+            indptr = np.concatenate([indptr[:1], indptr[1:][used]])
+        doc_len = np.concatenate([self.doc_len[kept], added.doc_len]).astype(np.int64, copy=False)
+        return TermCounts({t: i for i, t in enumerate(terms)}, indptr, indices, tf, doc_len)
 
     def weights(self, k1: float, b: float) -> np.ndarray:
         """Each entry's BM25 contribution (Lucene's idf), computed as bm25s 0.3 does, to the bit:
@@ -186,9 +201,9 @@ class LexicalIndex:
         meta = json.loads((folder / "bm25_vocab.json").read_text(encoding="utf-8"))
         return cls(
             meta["vocab"],
-            np.load(folder / "bm25_data.npy", allow_pickle=False),
-            np.load(folder / "bm25_indices.npy", allow_pickle=False),
-            np.load(folder / "bm25_indptr.npy", allow_pickle=False),
+            np.load(folder / "bm25_data.npy", allow_pickle=False, mmap_mode="r"),
+            np.load(folder / "bm25_indices.npy", allow_pickle=False, mmap_mode="r"),
+            np.load(folder / "bm25_indptr.npy", allow_pickle=False, mmap_mode="r"),
             int(meta["n_docs"]),
         )
 

@@ -27,7 +27,10 @@ class VectorColumn:
         return [i for i, s in enumerate(self.sources) if s is None]
 
     def assemble(self, name: str, previous: StoreVersion | None) -> np.ndarray:
-        """Every row's vector: reused ones read back from ``previous``, fresh ones as computed."""
+        """Every row's vector: reused ones read back from ``previous``, fresh ones as computed
+        (when every row is fresh, the computed array itself: a full build holds its vectors once)."""
+        if len(self.fresh) == len(self.sources) and all(s is None for s in self.sources):
+            return np.ascontiguousarray(self.fresh, dtype=np.float32)
         out = np.zeros((len(self.sources), self.dim), dtype=np.float32)
         copy_reused(out, name, [(i, s) for i, s in enumerate(self.sources) if s is not None], previous)
         fresh = self.fresh_rows()

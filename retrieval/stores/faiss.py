@@ -1,10 +1,12 @@
 """The embedded store (the default): versioned snapshot folders in the data folder, FAISS inside.
 
-Each build writes a new snapshot (an addition extends the previous vector indexes and BM25
-term counts; otherwise vectors reused from the previous one are copied in), fsyncs it and
-switches the ``CURRENT`` pointer atomically. The modules, one job each:
-:mod:`~retrieval.stores.snapshot_write` writes a snapshot, :mod:`~retrieval.stores.faiss_index`
-chooses and extends its FAISS indexes, :mod:`~retrieval.stores.snapshot_db` writes its SQLite,
+Each build writes a new snapshot (an addition or a removal links the previous one's vector
+segments and databases and writes only its own rows and tombstones; BM25 extends the stored term
+counts; a merge or a fresh build writes everything), fsyncs it and switches the ``CURRENT``
+pointer atomically. The modules, one job each: :mod:`~retrieval.stores.snapshot_write` writes a
+snapshot, :mod:`~retrieval.stores.faiss_index` chooses its FAISS indexes,
+:mod:`~retrieval.stores.snapshot_db` writes its SQLite, :mod:`~retrieval.stores.segments` reads
+segments and tombstones, :mod:`~retrieval.stores.seals` records the files already checked,
 :mod:`~retrieval.stores.pointer` switches and prunes, :mod:`~retrieval.stores.snapshot` reads one.
 """
 
@@ -66,7 +68,7 @@ class FaissStore:
             extras.append(build.expander)
         dense = {}
         for name, column in build.vectors.items():
-            kept_vectors = partial(build.kept_vectors, name, previous)  # read only if not extended
+            kept_vectors = partial(build.kept_vectors, name, previous)  # read only by a merge
             dense[name] = DenseRows(len(build.kept_rows(name)), column.assemble(name, previous), kept_vectors)
         content = SnapshotContent(
             articles=build.articles,

@@ -1,5 +1,5 @@
-"""The FAISS store's index recipe: which FAISS index a vector set gets, and when an existing one
-can simply be extended with new rows.
+"""The FAISS store's index recipe: which FAISS index a vector set gets, and when a version may keep
+the previous one's indexes as they are and put its new rows in a small segment of the same kind.
 
 - ``flat``: exact inner product over fp32 vectors; small collections.
 - ``ivf-sq8``: inverted file (about 4·√n lists, k-means on a sample) over 8-bit scalar-quantised
@@ -72,8 +72,7 @@ def new_index(name: str, vectors: np.ndarray, choice: IndexChoice, previous: Any
     if _similar_ivf(previous, dim, lists):
         # Same space, similar size: the old centroids still partition it well, and training
         # (k-means over ~40 points per list) is the slowest step of a large build.
-        index = faiss.clone_index(previous)
-        index.reset()
+        index = empty_like(previous)
     else:
         index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, ip)
         # k-means needs ~40 points per list, not all of them: a fixed-seed sample keeps builds repeatable.
@@ -83,34 +82,54 @@ def new_index(name: str, vectors: np.ndarray, choice: IndexChoice, previous: Any
     return index, f"ivf{index.nlist}-sq8"
 
 
-def extended(name: str, old: Any, old_type: str, added: np.ndarray, choice: IndexChoice) -> tuple[Any, str] | None:
-    """A copy of ``old`` (recorded as ``old_type``) with the rows ``added`` after its own, when a
-    fresh index of the whole set would be of the same kind; else None.
-
-    Re-adding every vector (assigning each to its inverted list, quantising it, linking it into a
-    graph) is most of a large write; extending keeps the old rows' codes, lists and links as they
-    are, and the quantiser's training as the last fresh index left it (``ragbot index --rebuild``
-    retrains).
-    """
-    import faiss
-
-    if old.d != added.shape[1]:
-        return None
-    rows = int(old.ntotal) + len(added)
+def appendable(name: str, old: Any, old_type: str, rows: int, choice: IndexChoice) -> bool:
+    """Whether a version of ``rows`` rows may keep ``old`` (recorded as ``old_type``) as it is and put
+    its new rows in a segment of the same kind (:func:`empty_like`): a fresh index of the whole set
+    would be of that kind, with similar training (``ragbot index --rebuild`` retrains)."""
     kind = choice.resolve(rows)
     if name != "sentences" and kind == "ivf-sq8":
-        same = _similar_ivf(old, old.d, ivf_lists(rows))
-    elif kind == "hnsw":
-        same = old_type == f"hnsw{HNSW_M}"
-    elif name == "sentences" and kind in ("ivf-sq8", "hnsw-sq8"):
-        same = old_type == "sq6"
-    else:
-        same = old_type == ("flat" if kind == "flat" else f"hnsw{HNSW_M}-sq8")
-    if not same:
-        return None
-    index = faiss.clone_index(old)
-    index.add(np.ascontiguousarray(added, dtype=np.float32))
-    return index, old_type
+        return _similar_ivf(old, old.d, ivf_lists(rows))
+    if kind == "hnsw":
+        return old_type == f"hnsw{HNSW_M}"
+    if name == "sentences" and kind in ("ivf-sq8", "hnsw-sq8"):
+        return old_type == "sq6"
+    return old_type == ("flat" if kind == "flat" else f"hnsw{HNSW_M}-sq8")
+
+
+def empty_like(index: Any) -> Any:
+    """An empty index of the same kind and training as ``index`` (its coarse centroids, its scalar
+    quantiser's ranges), without copying its rows: a new segment's codes are then the very codes
+    the whole index would give them."""
+    import faiss
+
+    index = faiss.downcast_index(index)
+    ip = faiss.METRIC_INNER_PRODUCT
+    if isinstance(index, faiss.IndexIVFScalarQuantizer):
+        quantizer = faiss.IndexFlatIP(index.d)
+        quantizer.add(index.quantizer.reconstruct_n(0, index.nlist))
+        out = faiss.IndexIVFScalarQuantizer(quantizer, index.d, index.nlist, index.sq.qtype, ip)
+        out.sq.trained = index.sq.trained
+        out.is_trained = True
+        out.set_direct_map_type(faiss.DirectMap.Array)
+        return out
+    if isinstance(index, faiss.IndexHNSWSQ):
+        storage = faiss.downcast_index(index.storage)
+        out = faiss.IndexHNSWSQ(index.d, storage.sq.qtype, HNSW_M, ip)
+        out.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        faiss.downcast_index(out.storage).sq.trained = storage.sq.trained
+        faiss.downcast_index(out.storage).is_trained = True
+        out.is_trained = True
+        return out
+    if isinstance(index, faiss.IndexHNSWFlat):
+        out = faiss.IndexHNSWFlat(index.d, HNSW_M, ip)
+        out.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        return out
+    if isinstance(index, faiss.IndexScalarQuantizer):
+        out = faiss.IndexScalarQuantizer(index.d, index.sq.qtype, ip)
+        out.sq.trained = index.sq.trained
+        out.is_trained = True
+        return out
+    return faiss.IndexFlatIP(index.d)
 
 
 def ivf_lists(rows: int) -> int:

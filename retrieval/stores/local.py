@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 class FaissVectorSet:
     """A :class:`~retrieval.stores.base.VectorSet` over one FAISS index (flat, IVF, HNSW or SQ)."""
 
-    def __init__(self, name: str, index: Any, *, searchable: bool = True) -> None:
+    def __init__(self, name: str, index: Any, *, searchable: bool = True, excluded: np.ndarray | None = None) -> None:
+        """``excluded``: rows (ascending) that searches never return (a segment's tombstones)."""
         import faiss
 
         self.name = name
@@ -25,6 +26,13 @@ class FaissVectorSet:
         self.searchable = searchable
         self.exact = isinstance(index, faiss.IndexFlat)
         self._table = _flat_table(index)
+        self._excluded = excluded if excluded is not None and len(excluded) else None
+        self._selector: Any = None
+        if self._excluded is not None:
+            keep = np.ones(len(self), dtype=bool)
+            keep[self._excluded] = False
+            self._bitmap = np.packbits(keep, bitorder="little")  # referenced by the selector: kept alive here
+            self._selector = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(self._bitmap))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -38,22 +46,43 @@ class FaissVectorSet:
         return self._table
 
     def top(self, query: np.ndarray, k: int, breadth: SearchBreadth) -> np.ndarray:
+        return self.search(query, k, breadth)[1]
+
+    def search(self, query: np.ndarray, k: int, breadth: SearchBreadth) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the (at most) ``k`` best rows, best first, never an excluded one."""
+        import faiss
+
         k = min(k, len(self))
         if k <= 0:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         table = self._table if self.exact else None
         if table is None:
+            params = None
             if hasattr(self.index, "hnsw"):
                 self.index.hnsw.efSearch = breadth.hnsw_ef_search
-            if hasattr(self.index, "nprobe"):
+                if self._selector is not None:
+                    params = faiss.SearchParametersHNSW(sel=self._selector, efSearch=breadth.hnsw_ef_search)
+            elif hasattr(self.index, "nprobe"):
                 self.index.nprobe = breadth.ivf_nprobe
-            _, rows = self.index.search(np.ascontiguousarray(query, dtype=np.float32), k)
-            return rows[0][rows[0] >= 0]
+                if self._selector is not None:
+                    params = faiss.SearchParametersIVF(sel=self._selector, nprobe=breadth.ivf_nprobe)
+            elif self._selector is not None:
+                params = faiss.SearchParameters(sel=self._selector)
+            query = np.ascontiguousarray(query, dtype=np.float32)
+            scores, rows = self.index.search(query, k) if params is None else self.index.search(query, k, params=params)
+            found = rows[0] >= 0
+            return scores[0][found], rows[0][found]
         scores = table @ query[0]
+        if self._excluded is not None:
+            scores[self._excluded] = -np.inf
+            k = min(k, len(scores) - len(self._excluded))
         if k >= len(scores):
-            return np.argsort(-scores)
-        best = np.argpartition(-scores, k)[:k]
-        return best[np.argsort(-scores[best])]
+            best = np.argsort(-scores)
+        else:
+            best = np.argpartition(-scores, k)[:k]
+            best = best[np.argsort(-scores[best])]
+        best = best[:k]
+        return scores[best], best
 
     def scores(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return self.vectors(rows) @ query[0]

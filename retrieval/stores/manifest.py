@@ -79,14 +79,19 @@ class Manifest:
 
     def file_names(self) -> tuple[set[str], set[str]]:
         """(the files the loader needs, every file it may open) for this manifest."""
-        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in self.dense_names())}
+        from .segments import TOMBSTONES, database_files, segment_files
+
+        names = self.dense_names()
+        need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in names)}
         if self.format >= 3:
             need.add(SPANS_FILE)
         if self.counts["passages"]:  # an empty collection has no lexical index
             need.update(LEXICAL_FILES)
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
-        return need, need | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES}
+        # a vector set's later segments, the databases of later writes
+        later = {f for name in names for f in segment_files(self.files, name)} | set(database_files(self.files))
+        return need, need | later | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES, *TOMBSTONES.values()}
 
 
 def check_encoder(manifest: Manifest, role: str, model: str | None, dim: int | None = None) -> None:

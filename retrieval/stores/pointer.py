@@ -6,10 +6,11 @@ Layout of the data directory::
       CURRENT                     name of the current snapshot (switched with os.replace)
       snapshots/<stamp>-<digest>/ one complete snapshot (see :mod:`retrieval.stores.snapshot`)
       snapshots/.tmp-<stamp>/     a snapshot being written (removed by the next build if left)
+      verified.json               the files already checked against their checksum (a cache: seals.py)
 
 A snapshot folder is renamed into place complete and fsynced, and only then named by
 ``CURRENT``: a reader never sees a half-written one. Old snapshots are pruned, never the
-current one.
+current one; a file linked from a newer snapshot (a segment, a database) lives on in it.
 """
 
 from __future__ import annotations

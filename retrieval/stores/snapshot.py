@@ -3,17 +3,21 @@
 A snapshot folder (written by :mod:`retrieval.stores.snapshot_write`) holds::
 
     manifest.json             encoders, chunking, analyzer, per-article hashes, counts, file checksums
-    passages.sqlite           articles, passages, sentences (no pickle anywhere)
+    passages.sqlite           articles, passages, sentences (no pickle anywhere); passages.<k>.sqlite
+                              the rows later writes added (see :mod:`.segments`)
     sentence_spans.npy        (passage_row, char_start, char_end) per sentence
     dense.embedding.faiss     sentence-transformers vectors, row i = passage row i
     dense.multilingual.faiss  multilingual vectors of passages
     dense.sentences.faiss     multilingual vectors of sentences, row j = sentence row j
+    dense.<set>.<k>.faiss     a vector set's later segments (see :mod:`.segments`)
+    tombstones.*.npy          the physical rows removals left dead (see :mod:`.segments`)
     bm25_*.npy, bm25_vocab.json      the lexical index (numpy arrays, JSON)
     xling_vocab.json/.faiss   article words in the multilingual space (query expansion)
 
 Nothing is trusted on the way in: the manifest must hash to the digest in its folder's
 name, must be well formed, and must list exactly the files in the folder, every one the
-loader opens among them; each file must match its checksum before it is parsed. Any
+loader opens among them; each file must match its checksum before it is parsed (a file this
+data folder already checked and that is unchanged since is not hashed again: :mod:`.seals`). Any
 failure is :class:`IndexCorrupt` (exit 4), and the next ``ragbot index`` builds afresh.
 Format-2 snapshots (no digest in the name) still load, with every check but the digest.
 """
@@ -38,8 +42,6 @@ from .base import VectorSet, sentence_rows
 from .bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
 from .local import AnalyzedLexical, FaissVectorSet
 from .manifest import (
-    DB_FILE,
-    DENSE_PREFIX,
     MANIFEST,
     REBUILD,
     SPANS_FILE,
@@ -49,11 +51,30 @@ from .manifest import (
     one_line,
 )
 from .pointer import DIGEST_CHARS, POINTER, SNAPSHOTS, VERSION_NAME, current_version
+from .seals import Seals
+from .segments import (
+    TOMBSTONES,
+    SegmentedVectorSet,
+    database_files,
+    live_rows,
+    segment_files,
+    tombstone_set,
+    valid_tombstones,
+)
 from .vocabulary import TermExpander
 
 
+def mmap_flags(kind: str) -> int:
+    """How FAISS opens a segment of index kind ``kind``: memory-mapped, read only (inverted lists
+    through FAISS's on-disk lists, flat and scalar-quantised codes in place)."""
+    import faiss
+
+    way = "IO_FLAG_MMAP" if kind.startswith("ivf") else "IO_FLAG_MMAP_IFC"
+    return getattr(faiss, way, 0) | getattr(faiss, "IO_FLAG_READ_ONLY", 0)
+
+
 class Snapshot:
-    """A loaded snapshot: the FAISS indexes in memory, passages read from SQLite on demand."""
+    """A loaded snapshot: the FAISS indexes memory-mapped, passages read from SQLite on demand."""
 
     def __init__(self, path: Path, *, verify: bool = True) -> None:
         self.path = Path(path)
@@ -102,30 +123,36 @@ class Snapshot:
         if verify:
             self._verify_files()
         n_passages, n_sentences = m.counts["passages"], m.counts["sentences"]
-        #: the FAISS indexes by name (the FAISS store only)
+        #: the FAISS indexes by name, their first segment (the FAISS store only)
         self.dense: dict[str, Any] = {}
+        #: each vector set's segment files and their rows, in row order (see :mod:`.segments`)
+        self.segments: dict[str, list[tuple[str, int]]] = {}
+        #: the dead physical rows of the passage sets and of the sentence set (see :mod:`.segments`)
+        self.tombstones = {key: self._tombstones(file) for key, file in TOMBSTONES.items()}
         self._vector_sets: dict[str, VectorSet] = {}
         for vectors in m.dense_names():
-            index = faiss.read_index(str(self.path / f"{DENSE_PREFIX}{vectors}.faiss"))
+            # Memory-mapped where FAISS can (inverted lists, flat and scalar-quantised codes): the
+            # pages are read as searches touch them, and shared by every process serving this version.
+            files = segment_files(m.files, vectors)
+            kind = m.index_types.get(vectors, "flat")
+            indexes = [faiss.read_index(str(self.path / f), mmap_flags(kind)) for f in files]
             role = "multilingual" if vectors == "sentences" else vectors
             rows = n_sentences if vectors == "sentences" else n_passages
-            if index.ntotal != rows or index.d != m.encoders[role]["dim"]:
+            dead = self.tombstones[tombstone_set(vectors)]
+            total = sum(int(ix.ntotal) for ix in indexes)
+            if not valid_tombstones(dead, total) or total - len(dead) != rows:
                 raise IndexCorrupt(f"its {vectors} vectors do not match the manifest; {REBUILD}")
-            self.dense[vectors] = index
-            kind = m.index_types.get(vectors, "flat")
-            self._vector_sets[vectors] = FaissVectorSet(
-                vectors, index, searchable=kind.startswith(("flat", "ivf", "hnsw"))
+            if any(ix.d != m.encoders[role]["dim"] for ix in indexes):
+                raise IndexCorrupt(f"its {vectors} vectors do not match the manifest; {REBUILD}")
+            self.dense[vectors] = indexes[0]
+            self.segments[vectors] = [(f, int(ix.ntotal)) for f, ix in zip(files, indexes, strict=True)]
+            searchable = kind.startswith(("flat", "ivf", "hnsw"))
+            self._vector_sets[vectors] = (
+                FaissVectorSet(vectors, indexes[0], searchable=searchable)
+                if len(indexes) == 1 and not len(dead)
+                else SegmentedVectorSet(vectors, indexes, dead, searchable=searchable)
             )
-        self._db = sqlite3.connect(f"file:{self.path / DB_FILE}?mode=ro", uri=True, check_same_thread=False)
-        with self._lock:
-            stored = [self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("articles", "passages")]
-        if stored != [m.counts["articles"], n_passages]:
-            raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
-        with self._lock:
-            found = self._db.execute("SELECT row FROM passages ORDER BY row")
-            keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=n_passages)
-        #: the database key of each row, where a removal left gaps (else None: row = key)
-        self._keys: np.ndarray | None = None if not len(keys) or keys[-1] == len(keys) - 1 else keys
+        self._open_databases(n_passages)
         lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
         if lexical is not None and lexical.n_docs != n_passages:
             raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
@@ -143,6 +170,108 @@ class Snapshot:
         self.sentence_first = np.searchsorted(owners, passages, side="left")
         self.sentence_last = np.searchsorted(owners, passages, side="right")
 
+    def _open_databases(self, n_passages: int) -> None:
+        """Open the databases (the first, then each later write's, attached as ``d1``, ``d2``, …) and
+        check them against the manifest. With one database and no tombstone, a removal may have
+        left gaps in its keys (the reader maps rows to keys); otherwise the keys of each database
+        continue the one before's without a gap, and are the physical rows (see :mod:`.segments`)."""
+        m = self.manifest
+        files = database_files(m.files)
+        self._db = sqlite3.connect(f"file:{self.path / files[0]}?mode=ro", uri=True, check_same_thread=False)
+        #: the schema of each database, in order
+        self._schemas = ["main"] + [f"d{k}" for k in range(1, len(files))]
+        dead = self.tombstones["passages"]
+        with self._lock:
+            for schema, file in zip(self._schemas[1:], files[1:], strict=True):
+                self._db.execute(f"ATTACH DATABASE ? AS {schema}", (f"file:{self.path / file}?mode=ro",))
+            stats = [
+                self._db.execute(
+                    f"SELECT COUNT(*), COALESCE(MIN(row), 0), COALESCE(MAX(row), -1) FROM {s}.passages"
+                ).fetchone()
+                for s in self._schemas
+            ]
+        #: the first key of each database, and the database holding each live article's current
+        #: row (None: one database, every row of it current)
+        self._db_starts: np.ndarray | None = None
+        self._article_db: dict[str, int] | None = None
+        if len(files) == 1 and not len(dead):
+            with self._lock:
+                n_articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            if [n_articles, stats[0][0]] != [m.counts["articles"], n_passages]:
+                raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+            with self._lock:
+                found = self._db.execute("SELECT row FROM passages ORDER BY row")
+                keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=n_passages)
+            #: the database key of each row, where a removal left gaps (else None: row = key)
+            self._keys: np.ndarray | None = None if not len(keys) or keys[-1] == len(keys) - 1 else keys
+            return
+        starts, total = [], 0
+        for count, lo, hi in stats:
+            if count and (lo != total or hi != total + count - 1):
+                raise IndexCorrupt(f"its databases' keys do not follow each other; {REBUILD}")
+            starts.append(total)
+            total += count
+        if not valid_tombstones(dead, total) or total - len(dead) != n_passages:
+            raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+        self._db_starts = np.asarray(starts, dtype=np.int64)
+        self._keys = live_rows(total, dead)
+        where: dict[str, int] = {}
+        with self._lock:
+            for k, schema in enumerate(self._schemas):
+                where.update((a, k) for (a,) in self._db.execute(f"SELECT id FROM {schema}.articles"))
+        if not all(a in where for a in m.articles):
+            raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+        self._article_db = {a: where[a] for a in m.articles}
+
+    def _schema_of(self, article_id: str) -> str | None:
+        """The schema of the database holding the article's current row (None: not in this version)."""
+        if self._article_db is None:
+            return "main"
+        k = self._article_db.get(article_id)
+        return None if k is None else self._schemas[k]
+
+    def _by_schema(self, keys: Sequence[int]) -> list[tuple[str, list[int]]]:
+        """``keys`` grouped by the database holding them."""
+        if self._db_starts is None:
+            return [("main", list(keys))] if len(keys) else []
+        which = np.searchsorted(self._db_starts, np.asarray(keys, dtype=np.int64), side="right") - 1
+        return [
+            (self._schemas[k], [int(x) for x, w in zip(keys, which, strict=True) if w == k])
+            for k in sorted(set(which.tolist()))
+        ]
+
+    def database_of(self, article_id: str) -> int:
+        """Which database (0: the first) holds the article's current row."""
+        return 0 if self._article_db is None else self._article_db[article_id]
+
+    @property
+    def sentence_count(self) -> int:
+        return int(self.manifest.counts["sentences"])
+
+    def database_keys(self, table: str) -> np.ndarray:
+        """The keys of ``table`` (``passages`` or ``sentences``) in row order, live rows only (what a
+        merge renumbers)."""
+        found: list[int] = []
+        with self._lock:
+            for schema in self._schemas:
+                found.extend(r for (r,) in self._db.execute(f"SELECT row FROM {schema}.{table} ORDER BY row"))  # type: ignore[union-attr]
+        keys = np.asarray(found, dtype=np.int64)
+        dead = self.tombstones[table]
+        return np.delete(keys, dead) if len(dead) else keys
+
+    def physical_rows(self, table: str) -> int | None:
+        """How many rows ``table`` (``passages`` or ``sentences``) holds in all the databases, dead
+        ones included, when its keys are exactly 0 to that number (a later write may then continue
+        them); else None."""
+        with self._lock:
+            stats = [
+                self._db.execute(f"SELECT COUNT(*), COALESCE(MAX(row), -1) FROM {s}.{table}").fetchone()  # type: ignore[union-attr]
+                for s in self._schemas
+            ]
+        total = sum(count for count, _ in stats)
+        # distinct keys from 0 whose largest is their number less one: exactly 0 to that number
+        return total if max((top for _, top in stats), default=-1) == total - 1 else None
+
     @property
     def size(self) -> int:
         """Number of passages."""
@@ -151,7 +280,7 @@ class Snapshot:
     def _sentence_table(self) -> np.ndarray:
         """Rows of (passage_row, char_start, char_end), one per sentence, in sentence-row order."""
         if SPANS_FILE in self.manifest.files:
-            spans = np.load(self.path / SPANS_FILE, allow_pickle=False)
+            spans = np.load(self.path / SPANS_FILE, allow_pickle=False, mmap_mode="r")
         else:
             with self._lock:  # format-2 snapshots written before the numpy copy existed
                 rows = self._db.execute(  # type: ignore[union-attr]
@@ -161,6 +290,15 @@ class Snapshot:
         if spans.dtype != np.int64 or spans.shape != (self.manifest.counts["sentences"], 3):
             raise IndexCorrupt(f"its sentence table does not match the manifest; {REBUILD}")
         return spans
+
+    def _tombstones(self, name: str) -> np.ndarray:
+        """Dead physical rows (see :mod:`.segments`); none when the manifest lists no such file."""
+        if name not in self.manifest.files:
+            return np.zeros(0, dtype=np.int64)
+        dead = np.load(self.path / name, allow_pickle=False)
+        if dead.dtype != np.int64 or dead.ndim != 1:
+            raise IndexCorrupt(f"its {name} is not a list of rows; {REBUILD}")
+        return dead
 
     def _check_file_list(self) -> None:
         """The manifest lists every file the loader opens, and the folder holds nothing else."""
@@ -175,9 +313,12 @@ class Snapshot:
             raise IndexCorrupt(f"it holds a file its manifest does not list ({one_line(repr(extra[0]))}); {REBUILD}")
 
     def _verify_files(self) -> None:
-        """Every file against its manifest checksum, before anything is parsed (hashing runs on
-        two threads: hashlib releases the GIL, and at 1M passages there are gigabytes to read)."""
+        """Every file against its manifest checksum, before anything is parsed. A file this data
+        folder already checked and that is unchanged since (:mod:`.seals`) is not hashed again;
+        the others are, on two threads (hashlib releases the GIL)."""
         from concurrent.futures import ThreadPoolExecutor
+
+        seals = Seals(self.path.parent.parent)
 
         def size(name: str) -> int:
             return (self.path / name).stat().st_size if (self.path / name).is_file() else 0
@@ -186,12 +327,16 @@ class Snapshot:
             target = self.path / item[0]
             return target.is_file() and not target.is_symlink() and file_sha256(target) == item[1]
 
-        items = sorted(self.manifest.files.items(), key=lambda kv: -size(kv[0]))  # largest first: even split
+        items = [(n, d) for n, d in self.manifest.files.items() if not seals.vouches(self.path / n, d)]
+        items.sort(key=lambda kv: -size(kv[0]))  # largest first: even split
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(intact, items))
         for (name, _), ok in zip(items, results, strict=True):
             if not ok:
                 raise IndexCorrupt(f"{name} is missing or fails its checksum; {REBUILD}")
+        for name, digest in items:
+            seals.add(self.path / name, digest)
+        seals.save()
 
     def check_encoder(self, role: str, model: str | None, dim: int | None = None) -> None:
         """Refuse to search with an encoder other than the one that built this snapshot."""
@@ -210,14 +355,17 @@ class Snapshot:
         keys = [self._key(r) for r in rows if 0 <= int(r) < self.size]
         if not keys:
             return []
-        marks = ",".join("?" * len(keys))
+        found = []
         with self._lock:
-            found = self._db.execute(
-                "SELECT p.row, p.id, p.article_id, p.ordinal, p.text, p.char_start, p.char_end,"
-                " a.title, a.date, a.source, a.byline, a.url"
-                f" FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.row IN ({marks})",
-                keys,
-            ).fetchall()
+            for schema, some in self._by_schema(keys):
+                marks = ",".join("?" * len(some))
+                found += self._db.execute(  # type: ignore[union-attr]
+                    "SELECT p.row, p.id, p.article_id, p.ordinal, p.text, p.char_start, p.char_end,"
+                    " a.title, a.date, a.source, a.byline, a.url"
+                    f" FROM {schema}.passages p JOIN {schema}.articles a ON a.id = p.article_id"
+                    f" WHERE p.row IN ({marks})",
+                    some,
+                ).fetchall()
         found = [(self._row(r[0]), *r[1:]) for r in found]
         by_row = {
             r[0]: (
@@ -229,10 +377,14 @@ class Snapshot:
         return [by_row[int(r)] for r in rows if int(r) in by_row]
 
     def articles(self) -> list[ArticleSummary]:
+        rows = []
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, title, date, source, byline, url, n_passages, path FROM articles ORDER BY id"
-            ).fetchall()
+            for k, schema in enumerate(self._schemas):
+                found = self._db.execute(  # type: ignore[union-attr]
+                    f"SELECT id, title, date, source, byline, url, n_passages, path FROM {schema}.articles ORDER BY id"
+                ).fetchall()
+                rows += found if self._article_db is None else [r for r in found if self._article_db.get(r[0]) == k]
+        rows.sort(key=lambda r: r[0])
         return [
             ArticleSummary(ArticleInfo(id=r[0], title=r[1], date=r[2], source=r[3], byline=r[4], url=r[5]), r[6], r[7])
             for r in rows
@@ -240,9 +392,12 @@ class Snapshot:
 
     def article_rows(self, article_id: str) -> list[int]:
         """Passage rows of one article, in reading order."""
+        schema = self._schema_of(article_id)
+        if schema is None:
+            return []
         with self._lock:
-            rows = self._db.execute(
-                "SELECT row FROM passages WHERE article_id = ? ORDER BY ordinal", (article_id,)
+            rows = self._db.execute(  # type: ignore[union-attr]
+                f"SELECT row FROM {schema}.passages WHERE article_id = ? ORDER BY ordinal", (article_id,)
             ).fetchall()
         return [self._row(r[0]) for r in rows]
 
@@ -254,9 +409,15 @@ class Snapshot:
         wanted = set(article_ids)
         if wanted.issuperset(self.manifest.articles):  # every article (an addition): every row
             return np.arange(self.size, dtype=np.int64), np.arange(len(self.sentence_spans), dtype=np.int64)
+        found: list[tuple[str]] = []
         with self._lock:
-            found = self._db.execute("SELECT article_id FROM passages ORDER BY row").fetchall()  # type: ignore[union-attr]
-        rows = np.fromiter((row for row, (a,) in enumerate(found) if a in wanted), dtype=np.int64)
+            for schema in self._schemas:
+                found += self._db.execute(f"SELECT article_id FROM {schema}.passages ORDER BY row").fetchall()  # type: ignore[union-attr]
+        dead = self.tombstones["passages"]  # physical rows: positions in ``found`` (see _open_databases)
+        live = np.ones(len(found), dtype=bool)
+        live[dead] = False
+        row_of = np.cumsum(live) - 1
+        rows = np.fromiter((row_of[i] for i, (a,) in enumerate(found) if a in wanted and live[i]), dtype=np.int64)
         sentences = np.flatnonzero(np.isin(self.sentence_spans[:, 0], rows)).astype(np.int64)
         return rows, sentences
 
@@ -265,12 +426,14 @@ class Snapshot:
         if not len(rows):
             return []
         lo, hi = self._key(int(rows[0])), self._key(int(rows[-1]))
+        found = {}
         with self._lock:
-            found = dict(
-                self._db.execute(  # type: ignore[union-attr]
-                    "SELECT row, text FROM passages WHERE row BETWEEN ? AND ?", (lo, hi)
-                ).fetchall()
-            )
+            for schema in self._schemas:
+                found.update(
+                    self._db.execute(  # type: ignore[union-attr]
+                        f"SELECT row, text FROM {schema}.passages WHERE row BETWEEN ? AND ?", (lo, hi)
+                    ).fetchall()
+                )
         return [found[self._key(int(r))] for r in rows]
 
     def term_counts(self) -> TermCounts | None:
@@ -289,8 +452,11 @@ class Snapshot:
         return found is not None and found.searchable
 
     def article_body(self, article_id: str) -> str | None:
+        schema = self._schema_of(article_id)
+        if schema is None:
+            return None
         with self._lock:
-            row = self._db.execute("SELECT body FROM articles WHERE id = ?", (article_id,)).fetchone()
+            row = self._db.execute(f"SELECT body FROM {schema}.articles WHERE id = ?", (article_id,)).fetchone()  # type: ignore[union-attr]
         return row[0] if row else None
 
     def disk_bytes(self) -> int:

@@ -1,12 +1,17 @@
-"""A FAISS snapshot's SQLite database: articles, passages and sentences, written afresh or as an
-edited copy of the previous snapshot's (no pickle anywhere)."""
+"""A FAISS snapshot's SQLite databases: articles, passages and sentences (no pickle anywhere).
+
+A fresh build or a merge writes one database whose keys are the version's rows; a later write
+that only adds or removes leaves the previous databases as they are (linked, see
+:mod:`~retrieval.stores.segments`) and writes its own rows to a database of its own, their keys
+continuing the ones before them."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from ..types import Article, Passage
 
@@ -29,50 +34,76 @@ CREATE INDEX sentences_passage ON sentences(passage_row);
 
 
 def write_db(
-    path: Path, articles: Sequence[Article], passages: Sequence[Passage], sentences: Sequence[tuple[int, int, int]]
+    path: Path,
+    articles: Sequence[Article],
+    passages: Sequence[Passage],
+    sentences: Sequence[tuple[int, int, int]],
+    *,
+    first_passage: int = 0,
+    first_sentence: int = 0,
 ) -> None:
-    """A new database holding exactly these rows (passage and sentence rows numbered from 0)."""
+    """A new database holding exactly these rows, passage and sentence keys numbered from
+    ``first_passage`` and ``first_sentence`` (a later write's database continues the keys of the
+    ones before it)."""
     con = sqlite3.connect(path)
     try:
         con.executescript(SCHEMA)
-        _insert_rows(con, articles, passages, sentences, 0, 0)
+        _insert_rows(con, articles, passages, sentences, first_passage, first_sentence)
         con.commit()
     finally:
         con.close()
 
 
-def edit_db(
+def merge_db(
     path: Path,
-    base: Path,
-    dropped: Collection[str],
+    bases: Sequence[Path],
+    kept_passages: np.ndarray,
+    kept_sentences: np.ndarray,
+    kept_articles: Mapping[str, int],
     articles: Sequence[Article],
     passages: Sequence[Passage],
     sentences: Sequence[tuple[int, int, int]],
 ) -> None:
-    """The database ``base``, copied to ``path``, without the articles ``dropped``, plus the new rows.
-
-    Rows are never renumbered: the database's keys keep the snapshot's row order (kept rows keep
-    theirs, new rows get larger ones), and the reader maps rows to keys when a removal left gaps.
-    So a build costs what changed, plus one file copy.
-    """
-    shutil.copyfile(base, path)
-    con = sqlite3.connect(path)
+    """One database from the previous version's databases ``bases``: the passages at keys
+    ``kept_passages`` and the sentences at keys ``kept_sentences`` (ascending), renumbered from 0
+    in that order, the articles ``kept_articles`` (id -> which of ``bases`` holds its current row),
+    then the new rows. Its keys are then the rows of the version, without gaps, so that the next
+    write may add a database of its own after them."""
+    con = sqlite3.connect(f"file:{path}", uri=True)  # the previous databases are attached by URI, read-only
     try:
         # A crash leaves only a temporary folder, removed by the next build; the whole file is
-        # fsynced before it is published. Journal and syncs would only slow the edits down.
+        # fsynced before it is published. Journal and syncs would only slow the writes down.
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")
-        gone = sorted(dropped)
-        for start in range(0, len(gone), 500):
-            chunk = gone[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            of_articles = f"SELECT row FROM passages WHERE article_id IN ({marks})"
-            con.execute(f"DELETE FROM sentences WHERE passage_row IN ({of_articles})", chunk)
-            con.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
-            con.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
-        (last_passage,) = con.execute("SELECT COALESCE(MAX(row), -1) FROM passages").fetchone()
-        (last_sentence,) = con.execute("SELECT COALESCE(MAX(row), -1) FROM sentences").fetchone()
-        _insert_rows(con, articles, passages, sentences, last_passage + 1, last_sentence + 1)
+        con.executescript(SCHEMA)
+        con.execute("CREATE TEMP TABLE keep_p (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+        con.execute("CREATE TEMP TABLE keep_s (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+        con.execute("CREATE TEMP TABLE keep_a (id TEXT PRIMARY KEY, base INTEGER NOT NULL)")
+        con.executemany(
+            "INSERT INTO keep_p VALUES (?, ?)", zip(kept_passages.tolist(), range(len(kept_passages)), strict=True)
+        )
+        con.executemany(
+            "INSERT INTO keep_s VALUES (?, ?)", zip(kept_sentences.tolist(), range(len(kept_sentences)), strict=True)
+        )
+        con.executemany("INSERT INTO keep_a VALUES (?, ?)", kept_articles.items())
+        for k, base in enumerate(bases):
+            con.execute(f"ATTACH DATABASE ? AS b{k}", (f"file:{base}?mode=ro",))
+            con.execute(
+                f"INSERT INTO articles SELECT a.* FROM b{k}.articles a JOIN keep_a k ON k.id = a.id AND k.base = ?",
+                (k,),
+            )
+            con.execute(
+                "INSERT INTO passages SELECT k.new, p.id, p.article_id, p.ordinal, p.char_start, p.char_end, p.text"
+                f" FROM b{k}.passages p JOIN keep_p k ON k.old = p.row ORDER BY k.new"
+            )
+            con.execute(
+                "INSERT INTO sentences SELECT k.new, kp.new, s.char_start, s.char_end"
+                f" FROM b{k}.sentences s JOIN keep_s k ON k.old = s.row JOIN keep_p kp ON kp.old = s.passage_row"
+                " ORDER BY k.new"
+            )
+            con.commit()
+            con.execute(f"DETACH DATABASE b{k}")
+        _insert_rows(con, articles, passages, sentences, len(kept_passages), len(kept_sentences))
         con.commit()
     finally:
         con.close()

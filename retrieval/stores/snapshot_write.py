@@ -1,5 +1,5 @@
-"""Writing one FAISS snapshot: its vector indexes, database, sentence table and lexical files,
-then the manifest that vouches for them all, then the pointer switch.
+"""Writing one FAISS snapshot: its vector segments, databases, tombstones, sentence table and
+lexical files, then the manifest that vouches for them all, then the pointer switch.
 
 The folder is written under a temporary name, fsynced, renamed into place and only then made
 current (:mod:`retrieval.stores.pointer`); its name carries the manifest's digest, so the name
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..encoders.embedding import file_sha256
-from .faiss_index import IndexChoice, extended, new_index
-from .manifest import DB_FILE, DENSE_PREFIX, MANIFEST, SPANS_FILE, Manifest
+from .faiss_index import IndexChoice, appendable, empty_like, new_index
+from .manifest import DB_FILE, MANIFEST, SPANS_FILE, Manifest
 from .pointer import (
     DIGEST_CHARS,
     SNAPSHOTS,
@@ -32,7 +33,18 @@ from .pointer import (
     switch_pointer,
     utc_stamp,
 )
-from .snapshot_db import edit_db, write_db
+from .seals import Seals
+from .segments import (
+    MAX_DEAD_SHARE,
+    MAX_SEGMENTS,
+    TOMBSTONES,
+    database_file,
+    database_files,
+    live_rows,
+    segment_file,
+    tombstone_set,
+)
+from .snapshot_db import merge_db, write_db
 
 if TYPE_CHECKING:
     from ..types import Article, Passage
@@ -47,8 +59,8 @@ class Savable(Protocol):
 @dataclass(frozen=True)
 class DenseRows:
     """One vector set of a new snapshot: the ``kept`` first rows are the previous snapshot's, read
-    back (``read_kept``) only when the index is built afresh (an extended index keeps them as they
-    are), then the build's own rows ``added``."""
+    back (``read_kept``) only by a merge (an appending write links the segments holding them as
+    they are), then the build's own rows ``added``."""
 
     kept: int
     added: np.ndarray
@@ -115,26 +127,61 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     if content.kept is not None and kept is None:
         raise ValueError("rows to keep but no previous snapshot")
     choice = IndexChoice(content.index_kind, content.threshold, content.size())
-    index_types = {}
     for name, rows in content.dense.items():
         expected = content.sentence_count() if name == "sentences" else content.size()
         if len(rows) != expected:
             raise ValueError(f"{name}: {len(rows)} vectors for {expected} rows")
-        grown = _extended(name, rows, content, choice)
-        if grown is not None:
-            index, index_types[name] = grown
-        else:
+    index_types: dict[str, str] = {}
+    #: checksums of the files linked from the previous snapshot as they are (not hashed again)
+    linked: dict[str, str] = {}
+    physical = _physical_rows(content, choice)
+    if physical is not None:  # only what changed: a segment, a database, tombstones
+        assert base is not None and kept is not None
+        for name, rows in content.dense.items():
+            index_types[name] = base.manifest.index_types.get(name, "flat")
+            linked |= _link(base, tmp, [f for f, _ in base.segments[name]])
+            if len(rows.added):
+                segment = empty_like(base.dense[name])
+                segment.add(np.ascontiguousarray(rows.added, dtype=np.float32))
+                faiss.write_index(segment, str(_new_file(tmp / segment_file(name, len(base.segments[name])))))
+        for key, file in TOMBSTONES.items():
+            dead = _tombstones_after(base, key, physical[key], kept.sentences if key == "sentences" else kept.passages)
+            if len(dead):
+                np.save(tmp / file, dead, allow_pickle=False)
+        databases = database_files(base.manifest.files)
+        linked |= _link(base, tmp, databases)
+        if content.articles:
+            write_db(
+                _new_file(tmp / database_file(len(databases))),
+                content.articles,
+                content.passages,
+                content.sentences,
+                first_passage=physical["passages"],
+                first_sentence=physical["sentences"],
+            )
+    else:  # a fresh build, or a merge: one segment per vector set, one database, no tombstone
+        for name, rows in content.dense.items():
             vectors = rows.whole()
             previous = base.dense.get(name) if base is not None else None
             index, index_types[name] = new_index(name, vectors, choice, previous)
             index.add(vectors)
-        faiss.write_index(index, str(tmp / f"{DENSE_PREFIX}{name}.faiss"))
+            faiss.write_index(index, str(tmp / segment_file(name, 0)))
+        if kept is not None and base is not None:
+            merge_db(
+                tmp / DB_FILE,
+                [base.path / f for f in database_files(base.manifest.files)],
+                base.database_keys("passages")[kept.passages],
+                base.database_keys("sentences")[kept.sentences],
+                {a: base.database_of(a) for a in kept.articles},
+                content.articles,
+                content.passages,
+                content.sentences,
+            )
+        else:
+            write_db(tmp / DB_FILE, content.articles, content.passages, content.sentences)
     if kept is not None and base is not None:
-        dropped = set(base.manifest.articles) - set(kept.articles)
-        edit_db(tmp / DB_FILE, base.path / DB_FILE, dropped, content.articles, content.passages, content.sentences)
         spans = _kept_spans(base, kept, content)
     else:
-        write_db(tmp / DB_FILE, content.articles, content.passages, content.sentences)
         spans = np.asarray(content.sentences, dtype=np.int64).reshape(-1, 3)
     np.save(tmp / SPANS_FILE, spans, allow_pickle=False)  # loads in milliseconds, unlike 2M SQLite rows
     for extra in content.extras:
@@ -161,35 +208,91 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
-        files={name: file_sha256(tmp / name) for name in files},
+        files={name: linked.get(name) or file_sha256(tmp / name) for name in files},
         index_settings=dict(content.index_settings),
     )
     raw = manifest.to_json().encode("utf-8")
     (tmp / MANIFEST).write_bytes(raw)
     version = f"{stamp}-{hashlib.sha256(raw).hexdigest()[:DIGEST_CHARS]}"
+    seals = Seals(Path(data_dir))  # what was hashed here need not be hashed again when first opened
     for name in [*files, MANIFEST]:
         fsync_file(tmp / name)
+        if name not in linked and name != MANIFEST:
+            seals.add(tmp / name, manifest.files[name])
     fsync_dir(tmp)
     final = snapshots / version
     os.rename(tmp, final)
     fsync_dir(snapshots)
+    seals.save()
     switch_pointer(Path(data_dir), version)
     prune_snapshots(Path(data_dir), keep=keep)
     return version
 
 
-def _extended(name: str, rows: DenseRows, content: SnapshotContent, choice: IndexChoice) -> tuple[Any, str] | None:
-    """The previous snapshot's index of set ``name`` with the build's rows added, when the build
-    keeps every previous row in place (only appends) and a fresh index would be of the same kind."""
+def _physical_rows(content: SnapshotContent, choice: IndexChoice) -> dict[str, int] | None:
+    """The previous snapshot's physical passage and sentence rows (dead ones included), when this
+    build may keep its segments and databases as they are and write only what changed: it keeps
+    the previous rows it keeps in their order (it always does), the databases' keys are the
+    physical rows, every vector set stays of its kind, and neither the segments nor the dead rows
+    pass their bound. None: the write merges (one segment, one database, no tombstone)."""
     base, kept = content.base, content.kept
-    old = base.dense.get(name) if base is not None else None
-    if old is None or kept is None or base is None:
+    if base is None or kept is None:
         return None
-    kept_rows = kept.sentences if name == "sentences" else kept.passages
-    n = len(kept_rows)
-    if old.ntotal != n or (n and int(kept_rows[-1]) != n - 1) or rows.kept != n:
-        return None  # a previous row is dropped: the rows after it move
-    return extended(name, old, base.manifest.index_types.get(name, "flat"), rows.added, choice)
+    physical = {"passages": base.physical_rows("passages"), "sentences": base.physical_rows("sentences")}
+    for key, total in physical.items():
+        rows = kept.sentences if key == "sentences" else kept.passages
+        if total is None or total - len(base.tombstones[key]) != (
+            base.sentence_count if key == "sentences" else base.size
+        ):
+            return None
+        if total - len(rows) > MAX_DEAD_SHARE * total:
+            return None
+    if len(database_files(base.manifest.files)) + 1 > MAX_SEGMENTS:
+        return None
+    for name, rows in content.dense.items():
+        old = base.dense.get(name)
+        segments = base.segments.get(name, [])
+        if old is None or rows.kept != len(kept.sentences if name == "sentences" else kept.passages):
+            return None
+        if sum(n for _, n in segments) != physical[tombstone_set(name)]:
+            return None
+        if len(segments) + (1 if len(rows.added) else 0) > MAX_SEGMENTS:
+            return None
+        if not appendable(name, old, base.manifest.index_types.get(name, "flat"), len(rows), choice):
+            return None
+    return physical  # type: ignore[return-value]
+
+
+def _link(base: Snapshot, tmp: Path, files: list[str]) -> dict[str, str]:
+    """Hard-link the previous snapshot's ``files`` into ``tmp`` as they are (they are never written
+    again); returns their checksums, carried over (a file system without hard links gets copies,
+    hashed as new files)."""
+    linked = {}
+    for file in files:
+        try:
+            os.link(base.path / file, tmp / file)
+        except OSError:
+            shutil.copyfile(base.path / file, tmp / file)
+            continue
+        linked[file] = base.manifest.files[file]
+    return linked
+
+
+def _new_file(path: Path) -> Path:
+    """``path``, checked not to exist: a new file is never written through a link to an old one."""
+    if path.exists() or path.is_symlink():
+        raise FileExistsError(f"{path.name} already exists in the snapshot being written")
+    return path
+
+
+def _tombstones_after(base: Snapshot, key: str, total: int, kept_rows: np.ndarray) -> np.ndarray:
+    """The dead physical rows (of ``total``) once only ``kept_rows`` of the previous snapshot's rows
+    stay (new rows come after every physical row: they are all live)."""
+    physical = live_rows(total, base.tombstones[key])
+    kept_physical = kept_rows if physical is None else physical[kept_rows]
+    keep = np.zeros(total, dtype=bool)
+    keep[kept_physical] = True
+    return np.flatnonzero(~keep).astype(np.int64)
 
 
 def _kept_spans(base: Snapshot, kept: Kept, content: SnapshotContent) -> np.ndarray:
