@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from retrieval import ChunkSettings, chunk_article, load_articles
@@ -103,6 +103,7 @@ paragraph = st.lists(
 @given(
     paras=st.lists(paragraph.map(" ".join), min_size=1, max_size=6), lo=st.integers(20, 200), span=st.integers(0, 300)
 )
+@example(paras=["XX ? XXXXX?? ????????????XXXXXXX  XX"], lo=20, span=0)  # a cut before a double space
 def test_chunking_property_bounded_verbatim_ordered(paras, lo, span):
     try:
         article = parse_article("\n\n".join(paras).encode(), SEEDS / "prop.txt")

@@ -179,7 +179,15 @@ def chunk_spans(body: str, settings: ChunkSettings) -> list[Span]:
             last = spans.pop()
             cur = (last[0], cur[1], last[2] + 1 + cur[2])
         spans.append(cur)
-    return [(start, end) for start, end, _ in spans]
+    return [(start, _rstrip(body, start, end)) for start, end, _ in spans]
+
+
+def _rstrip(text: str, start: int, end: int) -> int:
+    """``end`` moved back over the spaces that close ``text[start:end]`` (a long sentence cut
+    before a double space), never to ``start``."""
+    while end - 1 > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
 def chunk_article(article: Article, settings: ChunkSettings) -> list[Passage]:
