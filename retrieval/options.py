@@ -131,17 +131,23 @@ class AbstainPolicy:
     ) -> float | None:
         """What a question is judged on: its token match where it is given and used, else the
         highest confidence among ``hits`` (None when there is neither)."""
-        if token_match is not None and self.judges_tokens(cross_lingual=cross_lingual):
-            return token_match
-        return self.best(hits, cross_lingual=cross_lingual)
+        return self._judged(hits, cross_lingual, token_match)[0]
 
-    def abstains(self, hits: Sequence[Hit], *, cross_lingual: bool = False, token_match: float | None = None) -> bool:
+    def abstains(
+        self, hits: Sequence[Hit], *, cross_lingual: bool = False, token_match: float | None = None
+    ) -> bool:
         if not hits:
             return True
-        score = self.score(hits, cross_lingual=cross_lingual, token_match=token_match)
-        if token_match is not None and self.judges_tokens(cross_lingual=cross_lingual):
-            return score < self.cross_lingual_token_threshold  # type: ignore[operator]
-        return score is not None and score < self.limit(cross_lingual=cross_lingual)
+        score, limit = self._judged(hits, cross_lingual, token_match)
+        return score is not None and score < limit
+
+    def _judged(
+        self, hits: Sequence[Hit], cross_lingual: bool, token_match: float | None
+    ) -> tuple[float | None, float]:
+        """The score a question is judged on and the threshold it must reach."""
+        if token_match is not None and self.cross_lingual_token_threshold is not None and cross_lingual:
+            return token_match, self.cross_lingual_token_threshold
+        return self.best(hits, cross_lingual=cross_lingual), self.limit(cross_lingual=cross_lingual)
 
 
 @dataclass(frozen=True)
