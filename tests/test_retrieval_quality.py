@@ -156,6 +156,19 @@ def test_an_english_question_whose_words_no_passage_holds_is_refused_on_its_toke
         assert not real_engine.ask(answerable).abstained, answerable
 
 
+def test_a_credit_line_is_no_evidence_for_the_token_match(real_engine: Engine):
+    """"France" is in a passage only as the credit "Agence France-Presse": searchable, never
+    quotable, so the token match reads the passage without it and the question is refused."""
+    from retrieval.answers.late import quotable_text
+
+    question = "Who is the president of France?"
+    hits = real_engine.search(question)[:3]
+    credited = [h for h in hits if "France-Presse" in h.passage.text]
+    assert credited, [h.passage.text[:60] for h in hits]
+    assert all("France-Presse" not in quotable_text(h) for h in credited)
+    assert real_engine.ask(question).abstained
+
+
 @pytest.mark.slow
 def test_eval_on_the_dev_set_with_the_real_models(real_engine: Engine):
     """A regression floor a little under what the default configuration measures

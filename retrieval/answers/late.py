@@ -37,9 +37,19 @@ class LateInteraction:
 
     def best_passage(self, question: str, hits: Sequence[Hit]) -> float | None:
         """The best MaxSim of ``question`` with the passages of ``hits``: how much of what it asks
-        some passage holds, token by token (None without token states)."""
-        scores = self.scores(question, [h.passage.text for h in hits])
+        some passage holds, token by token (None without token states).
+
+        A passage is read as the sentences an answer could quote: a credit line ("Agence
+        France-Presse"), a byline or a dateline is searchable but is no evidence that the
+        articles answer ("Who is the president of France?")."""
+        scores = self.scores(question, [quotable_text(h) for h in hits])
         return max(scores) if scores else None
+
+
+def quotable_text(hit: Hit) -> str:
+    """``hit``'s passage as the sentences that could be quoted from it; the passage's text when
+    it has no sentence table (no multilingual encoder)."""
+    return " ".join(s.text for s in hit.sentences) if hit.sentences else hit.passage.text
 
 
 def gaps(scores: Sequence[float]) -> np.ndarray:
