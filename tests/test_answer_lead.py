@@ -93,6 +93,28 @@ def test_the_lead_holds_the_kind_of_answer_the_question_asks_for(seeds):
     assert ANSWERER.answer("Combien de temps ont duré les discussions ?", hits).quotes[0].text.startswith(TWO_HOURS)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["What did Kim call Putin?", "How did he describe the pact?", "Qu'a déclaré Kim ?", "Comment Kim a-t-il qualifié le pacte ?"],
+)
+def test_a_question_about_someone_s_words_is_answered_with_their_words(seeds, question):
+    """Alike in every score, the sentence that quotes Kim leads over the one reporting the signing."""
+    treaty = seeds[TREATY_ARTICLE]
+    signed, quoted = sentence(treaty, SIGNED, 0.8, 0.0), sentence(treaty, BEST_FRIEND, 0.8, 0.0)
+    hits = [hit(treaty, 1, 1.0, signed), hit(treaty, 2, 1.0, quoted)]
+    assert ANSWERER.answer(question, hits).quotes[0].text.startswith(BEST_FRIEND)
+    assert ANSWERER.answer("What happened on 19 June?", hits).quotes[0].text.startswith(SIGNED)
+
+
+def test_a_follow_up_that_only_names_a_new_subject_asks_for_the_previous_kind():
+    """"And about the West?" after "What did Putin say…?" asks for his words; "Et où ?" for a place,
+    "Qu'ont-ils vu ?" for what they saw, whatever the previous question asked."""
+    assert FollowUp("And about the West?", previous_kind="words").kind == "words"
+    assert FollowUp("Et la Chine ?", previous_kind="date").kind == "date"
+    assert FollowUp("Et où ?", previous_kind="words").kind == "place"
+    assert FollowUp("Qu'ont-ils vu ?", previous_kind="reason").kind is None
+
+
 def test_a_stated_fact_leads_and_speculation_never_pads_it(seeds):
     treaty, visit = seeds[TREATY_ARTICLE], seeds["004_34fdb793e7d525a8"]
     fact, could = sentence(treaty, SIGNED, 0.8, 0.3), sentence(visit, COULD_SIGN, 0.8, 0.3)

@@ -87,10 +87,11 @@ class ExtractiveAnswerer:
             return abstention(question, language)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
-        ranked = self.rank(hits, asked, follow_up)
+        kind = follow_up.kind if follow_up else question_kind(asked)
+        ranked = self.rank(hits, asked, follow_up, kind=kind)
         if not ranked:
             return abstention(question, language)
-        chosen = self._choose(ranked, question_kind(asked))
+        chosen = self._choose(ranked, kind)
         numbers: dict[int, int] = {}
         for c in chosen:
             numbers.setdefault(c.hit.rank, len(numbers) + 1)
@@ -123,10 +124,11 @@ class ExtractiveAnswerer:
         return question_language != self.corpus_language
 
     def rank(
-        self, hits: Sequence[Hit], question: str, follow_up: FollowUp | None = None
+        self, hits: Sequence[Hit], question: str, follow_up: FollowUp | None = None, *, kind: str | None = None
     ) -> list[tuple[Candidate, float]]:
         """Every candidate sentence of the best hits with its probability of answering ``question``
-        (as asked), most likely first.
+        (as asked), most likely first; ``kind``: the kind of answer it asks for, by default
+        ``question``'s own.
 
         Speculation ("pourraient signer") weighs less than a stated fact, and a follow-up is
         answered with something new where it can: a sentence quoted last time weighs less."""
@@ -135,7 +137,7 @@ class ExtractiveAnswerer:
             [s for s in (h.sentences or (_whole_passage(h),)) if len(s.text) >= 8 and not is_instruction_like(s.text)]
             for h in pool
         ]
-        cands = candidates(pool, question, question_kind(question), usable, self.late)
+        cands = candidates(pool, question, kind or question_kind(question), usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
         penalties = [
             self.speculation_penalty * c.cues.speculative
