@@ -84,6 +84,8 @@ class Engine:
             extra_share=s.answer_extra_share,
             corpus_language=s.articles_language,
             late=LateInteraction(lambda: self.encoders.multilingual),
+            rerank_passages=s.rerank_passages,
+            rerank_weight=s.rerank_weight,
         )
         llm = llm_settings(s)
         if llm is None:

@@ -95,7 +95,12 @@ def test_the_lead_holds_the_kind_of_answer_the_question_asks_for(seeds):
 
 @pytest.mark.parametrize(
     "question",
-    ["What did Kim call Putin?", "How did he describe the pact?", "Qu'a déclaré Kim ?", "Comment Kim a-t-il qualifié le pacte ?"],
+    [
+        "What did Kim call Putin?",
+        "How did he describe the pact?",
+        "Qu'a déclaré Kim ?",
+        "Comment Kim a-t-il qualifié le pacte ?",
+    ],
 )
 def test_a_question_about_someone_s_words_is_answered_with_their_words(seeds, question):
     """Alike in every score, the sentence that quotes Kim leads over the one reporting the signing."""
@@ -107,12 +112,27 @@ def test_a_question_about_someone_s_words_is_answered_with_their_words(seeds, qu
 
 
 def test_a_follow_up_that_only_names_a_new_subject_asks_for_the_previous_kind():
-    """"And about the West?" after "What did Putin say…?" asks for his words; "Et où ?" for a place,
+    """ "And about the West?" after "What did Putin say…?" asks for his words; "Et où ?" for a place,
     "Qu'ont-ils vu ?" for what they saw, whatever the previous question asked."""
     assert FollowUp("And about the West?", previous_kind="words").kind == "words"
     assert FollowUp("Et la Chine ?", previous_kind="date").kind == "date"
     assert FollowUp("Et où ?", previous_kind="words").kind == "place"
     assert FollowUp("Qu'ont-ils vu ?", previous_kind="reason").kind is None
+
+
+def test_reranking_adds_the_token_match_to_the_fused_score_and_renumbers(seeds):
+    from retrieval.answers.late import reranked
+
+    treaty = seeds[TREATY_ARTICLE]
+    hits = [
+        hit(treaty, r, score, sentence(treaty, opening, 0.8, 0.0))
+        for r, score, opening in ((1, 1.0, SIGNED), (2, 0.9, MUTUAL_AID), (3, 0.5, BEST_FRIEND), (4, 0.4, UNDISCLOSED))
+    ]
+    out = reranked(hits, [0.70, 0.80, 0.60], weight=2.0)  # the first three re-read: +1, +2, +0
+    assert [h.passage.text[:12] for h in out] == [hits[i].passage.text[:12] for i in (1, 0, 2, 3)]
+    assert [h.rank for h in out] == [1, 2, 3, 4]
+    assert [round(h.score, 6) for h in out] == [2.9, 2.0, 0.5, 0.4]
+    assert reranked(hits, [0.7], weight=2.0) == hits  # one passage read: nothing to re-order
 
 
 def test_a_stated_fact_leads_and_speculation_never_pads_it(seeds):

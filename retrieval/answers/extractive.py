@@ -16,7 +16,7 @@ from ..types import Answer, Citation, Hit, Quote, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
 from .followup import FollowUp
 from .kinds import question_kind
-from .late import LateInteraction
+from .late import LateInteraction, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .safety import is_instruction_like
 
@@ -63,6 +63,8 @@ class ExtractiveAnswerer:
         repeat_penalty: float = 1.0,
         corpus_language: str = "french",
         late: LateInteraction | None = None,
+        rerank_passages: int = 0,
+        rerank_weight: float = 2.0,
     ) -> None:
         self.policy = policy or AbstainPolicy()
         self.scorer = scorer or LeadScorer.bundled()
@@ -72,6 +74,9 @@ class ExtractiveAnswerer:
         self.speculation_penalty = speculation_penalty
         self.repeat_penalty = repeat_penalty
         self.late = late  # token-level matching of question and sentences, when the encoder offers it
+        # A question across languages: its first passages re-ranked by late interaction before answering.
+        self.rerank_passages = rerank_passages
+        self.rerank_weight = rerank_weight
         self.corpus_language = language_code(corpus_language)
 
     def answer(
@@ -83,8 +88,14 @@ class ExtractiveAnswerer:
         asked_in = detect_language(asked)
         language = language or asked_in
         trusted = follow_up is not None and follow_up.about_an_answered_subject and bool(hits)
-        if not trusted and self.abstains(asked, hits):
+        cross = self.cross_lingual(asked_in)
+        matches = self._passage_matches(asked, hits, cross)
+        token_match = max(matches[: self.policy.token_passages]) if matches else None
+        if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
+        if self._reranks(cross):
+            # A follow-up is re-read for what was searched: the previous question with it.
+            hits = self._reranked(question, hits, matches if question == asked else None)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
         kind = follow_up.kind if follow_up else question_kind(asked)
@@ -118,6 +129,34 @@ class ExtractiveAnswerer:
         if hits and self.late is not None and self.policy.judges_tokens(cross_lingual=cross):
             return self.late.best_passage(question, hits[: self.policy.token_passages])
         return None
+
+    def reranked_hits(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """``hits`` in the order an answer to ``question`` reads them: re-ranked by late interaction
+        when the question crosses languages (``rerank_passages``), else as found."""
+        if not self._reranks(self.cross_lingual(detect_language(question))):
+            return list(hits)
+        return self._reranked(question, hits)
+
+    def _reranked(self, question: str, hits: Sequence[Hit], matches: Sequence[float] | None = None) -> list[Hit]:
+        if self.late is None or len(hits) < 2:
+            return list(hits)
+        if matches is None or len(matches) < min(len(hits), self.rerank_passages):
+            matches = self.late.passages(question, hits[: self.rerank_passages])
+        return reranked(hits, matches or [], self.rerank_weight)
+
+    def _reranks(self, cross: bool) -> bool:
+        return cross and self.rerank_passages > 1 and self.late is not None
+
+    def _passage_matches(self, question: str, hits: Sequence[Hit], cross: bool) -> list[float] | None:
+        """MaxSim of ``question`` with the first hits' passages: as many as the token match (the
+        abstention of a question across languages) and the re-ranking read; None without either."""
+        n = max(
+            self.policy.token_passages if self.policy.judges_tokens(cross_lingual=cross) else 0,
+            self.rerank_passages if self._reranks(cross) else 0,
+        )
+        if not hits or self.late is None or n == 0:
+            return None
+        return self.late.passages(question, hits[:n])
 
     def cross_lingual(self, question_language: str) -> bool:
         """Whether a question in ``question_language`` is asked across languages of these articles."""
