@@ -93,8 +93,9 @@ class ExtractiveAnswerer:
         token_match = max(matches[: self.policy.token_passages]) if matches else None
         if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
-        if self._reranks(cross):
-            # A follow-up is re-read for what was searched: the previous question with it.
+        if self._reranks(cross) and not (follow_up and follow_up.elliptical):
+            # A follow-up is re-read for what was searched, the previous question with it; not an
+            # elliptical one ("and when?"): that would only favour what answered the previous question.
             hits = self._reranked(question, hits, matches if question == asked else None)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
