@@ -163,6 +163,21 @@ def test_a_follow_up_is_answered_with_something_the_previous_answer_did_not_quot
     assert again.quotes[0].text == other.text
 
 
+def test_a_follow_up_may_quote_again_the_sentence_that_holds_what_it_asks(seeds):
+    """ "Where did he say this?": the sentence quoted last time names the place (« À Vostotchny, … »);
+    it is not passed over for a new sentence that does not. "Et avant ?" still gets something new."""
+    summit = seeds["003_79011271dbdc1a5f"]
+    quoted = sentence(summit, "À Vostotchny, Vladimir Poutine a évoqué", 0.8, 0.0)
+    other = sentence(summit, "Le dirigeant de la Corée du Nord montre un grand intérêt", 0.8, 0.0)
+    hits = [hit(summit, 1, 1.0, quoted, other)]
+    follow_up = FollowUp("Where did he say this?", frozenset({(summit.id, quoted.char_start)}))
+    assert (
+        ANSWERER.answer("Why does Pyongyang need help? Where did he say this?", hits, follow_up=follow_up)
+        .quotes[0]
+        .text.startswith("À Vostotchny")
+    )
+
+
 def test_quotes_and_their_offsets_are_the_file_s_own(seeds):
     treaty = seeds[TREATY_ARTICLE]
     answer = ANSWERER.answer(

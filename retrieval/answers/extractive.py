@@ -179,9 +179,10 @@ class ExtractiveAnswerer:
         ]
         cands = candidates(pool, question, kind or question_kind(question), usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
+        asked_kind = kind or question_kind(question)
         penalties = [
             self.speculation_penalty * c.cues.speculative
-            + self.repeat_penalty * ((c.hit.article.id, c.sentence.char_start) in previous)
+            + self.repeat_penalty * (_repeats(c, previous) and not (asked_kind and asked_kind in c.cues.kinds))
             for c in cands
         ]
         probs = self.scorer.probabilities(cands, penalties)
@@ -203,6 +204,10 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(cand)
         return chosen
+
+
+def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool:
+    return (candidate.hit.article.id, candidate.sentence.char_start) in previous
 
 
 def credit(question: str, hits: Sequence[Hit], language: str) -> Answer:

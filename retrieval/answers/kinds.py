@@ -157,7 +157,7 @@ _CUES = {
     ),
     # A place: a capitalised name after a preposition of place ("à Pyongyang", "en Corée", "in Seoul").
     "place": re.compile(
-        r"\b(?:à|au|aux|en|dans|vers|depuis|de|d['’]|in|at|to|from|near)\s*(?:la\s+|le\s+|l['’]|les\s+|the\s+)?"
+        r"\b(?i:à|au|aux|en|dans|vers|depuis|de|d['’]|in|at|to|from|near)\s*(?:la\s+|le\s+|l['’]|les\s+|the\s+)?"
         r"[A-ZÀ-ÖØ-Þ][\w’'-]+"
     ),
     # A person: a title or a role before a name, or two capitalised words ("Jake Sullivan", "M. Kim").
