@@ -94,9 +94,9 @@ class ExtractiveAnswerer:
         if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
         if self._reranks(cross) and not (follow_up and follow_up.elliptical):
-            # A follow-up is re-read for what was searched, the previous question with it; not an
-            # elliptical one ("and when?"): that would only favour what answered the previous question.
-            hits = self._reranked(question, hits, matches if question == asked else None)
+            # Found with the previous question, a follow-up's passages are re-read for what it asks
+            # itself ("and when was it signed?"); not an elliptical one ("and when?"), which has no word.
+            hits = self._reranked(asked, hits, matches)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
         kind = follow_up.kind if follow_up else question_kind(asked)
