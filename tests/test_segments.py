@@ -205,3 +205,25 @@ def test_what_was_checked_once_is_not_hashed_again_but_damage_still_is(engine: E
     segment.write_bytes(bytes(raw))
     with pytest.raises(IndexCorrupt, match=r"dense\.embedding\.1\.faiss is missing or fails its checksum"):
         Snapshot(snap.path)
+
+
+def test_adding_or_removing_one_article_reads_only_its_file(tmp_path: Path, articles: Path):
+    """`ragbot add` and removal read the named article's file only (no listing of the folder to
+    re-check every other file): a hand edit or a bad file elsewhere waits for the next `ragbot index`."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles), encoders=fake_encoders())
+    engine.index()
+    seeds = sorted(articles.iterdir())
+    seeds[1].write_text(seeds[1].read_text("utf-8") + "\nUn paragraphe ajouté à la main, zygomatique.\n", "utf-8")
+    (articles / "zz_junk.txt").write_bytes(bytes(range(256)) * 4)
+    source = tmp_path / "pont.md"
+    source.write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    added, report = engine.add([str(source)])
+    assert report is not None and report.added == ("pont",) and report.updated == () and report.errors == ()
+    assert len(report.unchanged) == len(seeds)
+    assert _hits(engine, BRIDGE_QUESTION, 1)[0][0] == "pont"
+    removal = engine.remove(seeds[0].stem)
+    assert removal.removed == (seeds[0].stem,) and removal.updated == () and removal.errors == ()
+    assert not seeds[0].exists() and seeds[0].stem not in [a.info.id for a in engine.sources()]
+    # the next plain index applies what was done by hand
+    report = engine.index()
+    assert report.updated == (seeds[1].stem,) and [e.path.name for e in report.errors] == ["zz_junk.txt"]
