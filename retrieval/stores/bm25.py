@@ -400,8 +400,10 @@ class SegmentedLexical:
                 norm = self.k1 * ((1 - self.b) + self.b * lengths / self.avg_len)
                 tf = np.asarray(seg.tf[at]).astype(np.float64)
                 contribution = (term_idf * (tf / (norm + tf))).astype(np.float32)
-                live = rows >= 0
-                out[rows[live]] += weight * contribution[live]  # rows are unique within a column
+                if self._shift[j] is None:  # some of this segment's rows are dead
+                    live = rows >= 0
+                    rows, contribution = rows[live], contribution[live]
+                out[rows] += weight * contribution  # rows are unique within a column
         return out
 
 
