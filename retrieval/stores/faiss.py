@@ -64,8 +64,10 @@ class FaissStore:
         extras: list[Any] = []
         lexical = None
         if build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
-            terms = analysed([p.text for p in build.passages], analyzer)  # only the build's own passages
-            lexical = LexicalRows(partial(TermCounts.of, terms), partial(_whole_lexical, build, base, analyzer, terms))
+            # each analyses the build's own passages when called: their terms are not held meanwhile
+            lexical = LexicalRows(
+                partial(_fresh_counts, build, analyzer), partial(_whole_lexical, build, base, analyzer)
+            )
         if build.expander is not None:
             extras.append(build.expander)
         dense = {}
@@ -104,11 +106,17 @@ class FaissStore:
         return {"backend": self.name, "folder": str(self.folder)}
 
 
-def _whole_lexical(build: Build, base: Snapshot | None, analyzer: Analyzer, fresh: list[list[str]]) -> LexicalIndex:
+def _fresh_counts(build: Build, analyzer: Analyzer) -> TermCounts:
+    """The term counts of the build's own passages (a segment of their own)."""
+    return TermCounts.of(analysed([p.text for p in build.passages], analyzer))
+
+
+def _whole_lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> LexicalIndex:
     """The new version's BM25 index, written whole (a fresh build or a merge). Its weights depend on
     every passage (document frequencies, mean length), but the kept passages' term counts are the
-    previous version's: only the build's own passages (``fresh``, analysed) are analysed (all of
-    them when the previous version kept no counts)."""
+    previous version's: only the build's own passages are analysed (all of them when the previous
+    version kept no counts)."""
+    fresh = analysed([p.text for p in build.passages], analyzer)
     kept = build.kept
     if kept is None or base is None:
         return LexicalIndex.from_counts(TermCounts.of(fresh))

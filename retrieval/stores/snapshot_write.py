@@ -180,6 +180,8 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
                 first_sentence=physical["sentences"],
             )
     else:  # a fresh build, or a merge: one segment per vector set, one database, no tombstone
+        if content.lexical is not None:  # first, and let go: it is not held while the vectors are indexed
+            content.lexical.whole().save(tmp)
         for name, rows in content.dense.items():
             vectors = rows.whole()
             previous = base.dense.get(name) if base is not None else None
@@ -199,8 +201,6 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
             )
         else:
             write_db(tmp / DB_FILE, content.articles, content.passages, content.sentences)
-        if content.lexical is not None:
-            content.lexical.whole().save(tmp)
     if kept is not None and base is not None:
         spans = _kept_spans(base, kept, content)
     else:
