@@ -217,7 +217,7 @@ def test_adding_or_removing_one_article_reads_only_its_file(tmp_path: Path, arti
     (articles / "zz_junk.txt").write_bytes(bytes(range(256)) * 4)
     source = tmp_path / "pont.md"
     source.write_text(BRIDGE_ARTICLE, encoding="utf-8")
-    added, report = engine.add([str(source)])
+    _, report = engine.add([str(source)])
     assert report is not None and report.added == ("pont",) and report.updated == () and report.errors == ()
     assert len(report.unchanged) == len(seeds)
     assert _hits(engine, BRIDGE_QUESTION, 1)[0][0] == "pont"
