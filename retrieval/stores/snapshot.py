@@ -241,6 +241,9 @@ class Snapshot:
                 n_articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             if [n_articles, stats[0][0]] != [m.counts["articles"], n_passages]:
                 raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+            if tuple(stats[0]) == (n_passages, 0, n_passages - 1) or not n_passages:
+                self._keys = None  # distinct keys 0 to n - 1: every row is its key (1M keys not read)
+                return
             with self._lock:
                 found = self._db.execute("SELECT row FROM passages ORDER BY row")
                 keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=n_passages)
