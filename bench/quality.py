@@ -127,18 +127,7 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
 
 def _judge(engine):
     """An extractive answerer with the engine's settings, to ask what an answer would do."""
-    from retrieval.answers.extractive import ExtractiveAnswerer
-    from retrieval.answers.late import LateInteraction
-    from retrieval.config import abstain_policy
-
-    s = engine.settings
-    return ExtractiveAnswerer(
-        abstain_policy(s),
-        corpus_language=s.articles_language,
-        late=LateInteraction(lambda: engine.encoders.multilingual),
-        rerank_passages=s.rerank_passages,
-        rerank_weight=s.rerank_weight,
-    )
+    return engine.extractive_answerer()
 
 
 def _confidence(engine, question: str, hits: list) -> tuple[str, float]:

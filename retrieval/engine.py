@@ -76,9 +76,10 @@ class Engine:
         #: the store RAGBOT_STORE names (a Milvus client connects on first use)
         self.store: StoreBackend = make_store(settings)
 
-    def _default_answerer(self) -> Answerer:
+    def extractive_answerer(self) -> ExtractiveAnswerer:
+        """The extractive answerer these settings describe (the default, and the LLM's fallback)."""
         s = self.settings
-        extractive = ExtractiveAnswerer(
+        return ExtractiveAnswerer(
             abstain_policy(s),
             max_sentences=s.answer_sentences,
             extra_share=s.answer_extra_share,
@@ -87,6 +88,10 @@ class Engine:
             rerank_passages=s.rerank_passages,
             rerank_weight=s.rerank_weight,
         )
+
+    def _default_answerer(self) -> Answerer:
+        s = self.settings
+        extractive = self.extractive_answerer()
         llm = llm_settings(s)
         if llm is None:
             return extractive
