@@ -1,5 +1,6 @@
 """The same collection on every store backend: build, search end to end, what a question reads
-besides its searches, a replica's cold start to its first answer, add and remove one article, memory.
+besides its searches, recall@10 of the vector searches against exact search, a replica's cold start
+to its first answer, add and remove one article, memory (this process, and a process that only serves).
 
     python -m bench.stores --passages 100000 --sample 500
     python -m bench.stores --passages 10000 --backends milvus --model-cache /tmp/ragbot-models
@@ -161,6 +162,72 @@ def cold_start_s(settings: Settings, data_dir: Path, question: str) -> float:
     return elapsed
 
 
+SERVE = """
+import json, sys
+from pathlib import Path
+from retrieval import Engine, Settings
+args = json.loads(sys.argv[1])
+settings = Settings(_env_file=None, **args["settings"])
+engine = Engine(settings)
+for q in args["questions"]:
+    engine.search(q, 5)
+status = Path("/proc/self/status").read_text()
+print(json.dumps({k: int(status.split(k + ":")[1].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}))
+"""
+
+
+def serving_rss_mb(settings: Settings, questions: list[str]) -> dict[str, float]:
+    """A process that only serves: it opens the current version and answers ``questions`` (searches,
+    the real models), nothing else; its resident memory at the end and at its peak."""
+    fields = {"store": settings.store, "data_dir": str(settings.data_dir), "articles_dir": str(settings.articles_dir)}
+    if settings.milvus_uri:
+        fields["milvus_uri"] = settings.milvus_uri
+    if settings.model_cache_dir:
+        fields["model_cache_dir"] = str(settings.model_cache_dir)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, json.dumps({"settings": fields, "questions": questions})],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"error: the serving process failed: {done.stderr.strip()[-300:]}")
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"serving_rss_mb": round(found["VmRSS"], 1), "serving_peak_rss_mb": round(found["VmHWM"], 1)}
+
+
+def recall_at_10(engine: Engine, questions: list[str], chunk: int = 65_536) -> dict[str, float]:
+    """Recall@10 of each vector set's search as served (its index kind, the settings' breadth)
+    against exact search over the same stored vectors (read back in chunks: never all at once)."""
+    import numpy as np
+
+    from retrieval.encoders.embedding import encode_queries
+    from retrieval.stores.base import SearchBreadth
+
+    snap = engine.snapshot()
+    breadth = SearchBreadth(engine.settings.hnsw_ef_search, engine.settings.ivf_nprobe)
+    out = {}
+    for name in ("embedding", "multilingual", "sentences"):
+        vectors = snap.vector_set(name)
+        encoder = engine.encoders.multilingual if name != "embedding" else engine.encoders.embedding
+        if vectors is None or encoder is None or not len(vectors):
+            continue
+        queries = np.asarray(encode_queries(encoder, questions), dtype=np.float32)
+        best = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+        rows = np.zeros((len(queries), 10), dtype=np.int64)
+        for start in range(0, len(vectors), chunk):
+            ids = np.arange(start, min(start + chunk, len(vectors)))
+            scores = queries @ vectors.vectors(ids).T
+            both = np.concatenate([best, scores], axis=1)
+            pool = np.concatenate([rows, np.broadcast_to(ids, scores.shape)], axis=1)
+            top = np.argsort(-both, axis=1)[:, :10]
+            best, rows = np.take_along_axis(both, top, 1), np.take_along_axis(pool, top, 1)
+        found = [set(vectors.top(q[None, :], 10, breadth).tolist()) for q in queries]
+        out[f"recall_at_10_{name}"] = round(
+            float(np.mean([len(f & set(r)) / 10 for f, r in zip(found, rows.tolist(), strict=True)])), 3
+        )
+    return out
+
+
 def copy_on_write_s(engine: Engine) -> float:
     """What a version that copies every row costs (Milvus): the write of a new generation holding
     the current version's rows, read back from the server and inserted again (what an immutable
@@ -223,6 +290,8 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             engine.search(q, 5)
             search_ms.append((time.perf_counter() - t) * 1000)
         parts = question_parts_ms(engine)
+        recall = recall_at_10(engine, questions)
+        serving = serving_rss_mb(settings, questions)
         # A replica that never ran: FAISS needs the data folder built above; Milvus an empty one.
         empty = tmp / f"cold-{backend}"
         cold_s = cold_start_s(settings, settings.data_dir if backend == "faiss" else empty, questions[0])
@@ -249,7 +318,9 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
         ragbot_add_s = time.perf_counter() - t
         if not library_report.added or via_add is None:
             raise SystemExit(f"error: `ragbot add` refused the new article: {library_report.refused}")
-        engine.remove(library_report.added[0].article_id)
+        t = time.perf_counter()  # as an admin removes one (`ragbot remove ID`, Telegram /remove)
+        via_remove = engine.remove(library_report.added[0].article_id)
+        ragbot_remove_s = time.perf_counter() - t
         return {
             "backend": backend,
             "passages": report.passages,
@@ -261,6 +332,7 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "search_ms_p95": round(percentile(search_ms, 95), 1),
             "queries": len(search_ms),
             **parts,
+            **recall,
             "replica_cold_start_to_first_answer_s": round(cold_s, 2),
             "open_version_s": round(open_s, 2),
             "add_one_article_s": round(add_s, 2),
@@ -273,8 +345,11 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             # the part of it that is not the index build: reading, duplicate check, writing the file
             "ragbot_add_outside_index_s": round(ragbot_add_s - via_add.seconds, 2),
             "ragbot_add_phases_s": dict(via_add.phases),
+            "ragbot_remove_one_article_s": round(ragbot_remove_s, 2),
+            "ragbot_remove_phases_s": dict(via_remove.phases),
             "ragbot_rss_mb": round(rss_mb(), 1),
             "ragbot_peak_rss_mb": round(peak_rss_mb(), 1),
+            **serving,  # a process that only opens the version and answers the questions
             "server_rss_mb": round(rss_mb(server.pid), 1) if server else None,
             "local_disk_mb": round(disk_bytes(settings.data_dir) / 2**20, 1),
             **({"copy_on_write_version_s": round(copy_on_write_s(engine), 1)} if args.copy_on_write and server else {}),

@@ -177,7 +177,13 @@ class Engine:
             report = library.commit(prepared, known=current.manifest.articles if current else None)
             index = (
                 build_locked(
-                    self.settings, self.encoders, progress=progress, store=self.store, current=current, removing=()
+                    self.settings,
+                    self.encoders,
+                    progress=progress,
+                    store=self.store,
+                    current=current,
+                    removing=(),
+                    files=[library.folder / a.file for a in report.added],  # only these are read
                 )
                 if report.added
                 else None
@@ -192,14 +198,24 @@ class Engine:
         with index_lock(self.settings.data_dir, self.store):
             current = open_current(self.store)
             added = library.commit_one(candidate, known=current.manifest.articles if current else None)
-            return added, build_locked(self.settings, self.encoders, store=self.store, current=current, removing=())
+            return added, build_locked(
+                self.settings,
+                self.encoders,
+                store=self.store,
+                current=current,
+                removing=(),
+                files=[library.folder / added.file],
+            )
 
     def remove(self, article_id: str) -> IndexReport:
         """Delete an article's file, then re-index: it is gone from answers at once (and only it:
         an indexed article whose file is not in this machine's folder stays)."""
         with index_lock(self.settings.data_dir, self.store):
-            self.library().remove(article_id)
-            return build_locked(self.settings, self.encoders, store=self.store, removing=(article_id,))
+            current = open_current(self.store)
+            self.library().remove(article_id, known=current.manifest.articles if current else None)
+            return build_locked(
+                self.settings, self.encoders, store=self.store, current=current, removing=(article_id,), files=()
+            )
 
     def ensure_articles_folder(self) -> None:
         """The default articles folder starts as a copy of the sample articles (see corpus/samples.py);

@@ -93,6 +93,7 @@ def build_locked(
     store: StoreBackend | None = None,
     current: StoreVersion | None = None,
     removing: Collection[str] | None = None,
+    files: Sequence[Path] | None = None,
 ) -> IndexReport:
     """:func:`build_index` for a caller that already holds the index lock (``store``: the one the
     settings name, unless given; ``current``: its current version, when the caller opened it
@@ -101,7 +102,12 @@ def build_locked(
     ``removing``: None indexes the folder as it is (an article whose file is gone is removed);
     otherwise only the articles named are removed, and an indexed article whose file is not in
     this folder is kept as it is: adding one article on a machine whose folder lacks the others
-    (another replica's, a fresh volume) never removes them."""
+    (another replica's, a fresh volume) never removes them.
+
+    ``files`` (with ``removing``): only these article files are read, and every other article of
+    the current version is kept as it is, without listing the folder (`ragbot add`, removing an
+    article: their cost follows the change, not the collection; a hand edit of another file waits
+    for the next ``ragbot index``). Without a usable current version the whole folder is read."""
     started = time.perf_counter()
     clock = _Phases(started)
     store = store or make_store(settings)
@@ -118,19 +124,22 @@ def build_locked(
     # a previous version each one is read, cleaned and chunked (the scan still records their stat
     # for the next build).
     scan = _UnchangedFiles(old_articles, settings.max_article_bytes, time.time_ns())
-    loaded = load_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan)
+    narrow = files is not None and removing is not None and previous is not None
+    loaded = load_articles(
+        settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan, paths=files if narrow else None
+    )
     for err in loaded.errors:
         log.warning("skipped %s", err)
     kept_ids = list(loaded.kept)
     if removing is not None:
         absent = set(old_articles) - {a.id for a in loaded.articles} - set(loaded.kept) - set(removing)
-        if absent:
+        if absent and not narrow:  # a narrow build does not look at the folder: every other one is kept
             log.warning(
                 "%d indexed articles have no file in %s: kept as they are (`ragbot index` removes them)",
                 len(absent),
                 settings.articles_dir,
             )
-            kept_ids += sorted(absent)
+        kept_ids += sorted(absent)
     if not loaded.articles and not kept_ids:
         log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
     n_articles = len(loaded.articles) + len(kept_ids)
@@ -276,7 +285,11 @@ class _UnchangedFiles:
     #: the stat of each file seen (taken before it is read), for the new manifest, by article id
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
+    #: the ids of the files this scan looked at
+    looked: set[str] = field(default_factory=set)
+
     def __call__(self, path: Path) -> bool:
+        self.looked.add(path.stem)
         try:
             st = os.lstat(path)
         except OSError:
@@ -300,7 +313,10 @@ class _UnchangedFiles:
         return content_hash(raw) == entry.get("sha256")
 
     def entry(self, article_id: str) -> dict[str, Any]:
-        """The new manifest's entry for a kept article: the old one, with the file's stat as now seen."""
+        """The new manifest's entry for a kept article: the old one, with the file's stat as now seen
+        (as it is when this scan did not look at its file)."""
+        if article_id not in self.looked:
+            return dict(self.old[article_id])
         old = {k: v for k, v in self.old[article_id].items() if k not in STAT_FIELDS}
         return {**old, **self.stats.get(article_id, {})}
 

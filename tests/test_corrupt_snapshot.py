@@ -199,6 +199,8 @@ def test_any_damaged_file_is_refused_and_index_rebuilds(data: Path, name: str, d
 SEGMENT_FILES = [
     *(f"dense.{name}.1.faiss" for name in ("embedding", "multilingual", "sentences")),
     "passages.1.sqlite",
+    *(f"bm25_{name}.1.npy" for name in ("indptr", "indices", "tf", "doclen")),
+    "bm25_vocab.1.json",
     "tombstones.passages.npy",
     "tombstones.sentences.npy",
 ]

@@ -475,7 +475,10 @@ def test_hot_swap_under_concurrent_questions(tmp_path: Path, articles_dir: Path)
                 assert not isinstance(report, Exception), report
             else:
                 load.phase(None)  # during the re-index either version may answer
-                report = engine.remove(old_id)  # deletes the file and re-indexes, under the lock
+                # one version swaps the articles: the folder edited by hand, then one re-index under
+                # the lock (`ragbot remove` would re-index only the article it removes)
+                (articles_dir / f"{old_id}.txt").unlink()
+                report = engine.index()
             assert report.added == (new_id,) and report.removed == (old_id,) and not report.full_rebuild
             load.phase(new_state)  # from now on, any question that starts must see the new version
             load.wait_clean()

@@ -44,7 +44,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, articles: Path) -> En
 
 def _inodes(engine: Engine) -> dict[str, int]:
     snap = engine.snapshot()
-    return {p.name: p.stat().st_ino for p in snap.path.iterdir() if p.name.startswith(("dense.", "passages."))}
+    return {p.name: p.stat().st_ino for p in snap.path.iterdir() if p.name.startswith(("dense.", "passages.", "bm25_"))}
 
 
 def _full_rebuild(tmp_path: Path, engine: Engine) -> Engine:
@@ -77,6 +77,10 @@ def test_adding_one_article_writes_a_small_segment_and_links_the_rest(engine: En
             else len(snap.sentence_rows(snap.article_rows("000_pont")))
         ]
     assert snap.size == size + len(snap.article_rows("000_pont"))
+    # BM25 too: the previous counts linked as they are, the new passages' counts a segment of their own
+    for name in ("bm25_vocab.json", "bm25_indptr.npy", "bm25_indices.npy", "bm25_tf.npy", "bm25_doclen.npy"):
+        assert after[name] == before[name]
+    assert {"bm25_tf.1.npy", "bm25_indices.1.npy"} <= set(after) and "bm25_data.npy" not in after
     assert _hits(engine, BRIDGE_QUESTION, 1)[0][0] == "000_pont"
     # the new segment's codes are the ones the whole index would hold: its trained quantiser is reused
     row = snap.article_rows("000_pont")[0]
@@ -99,7 +103,10 @@ def test_removing_an_article_writes_tombstones_and_never_returns_it(engine: Engi
     next(p for p in articles.iterdir() if p.stem == gone).unlink()
     assert engine.index().removed == (gone,)
     snap = engine.snapshot()
-    assert _inodes(engine) == before  # not one vector, not one database written
+    after = _inodes(engine)
+    assert after == {
+        n: i for n, i in before.items() if n != "bm25_data.npy"
+    }  # not one vector, database or count written
     dead = np.load(snap.path / TOMBSTONES["passages"])
     assert dead.tolist() == rows  # the removed article's physical rows, nothing else
     assert len(np.load(snap.path / TOMBSTONES["sentences"])) == len(before_snap.sentence_rows(rows))
@@ -109,6 +116,47 @@ def test_removing_an_article_writes_tombstones_and_never_returns_it(engine: Engi
         full = _full_rebuild(tmp_path, engine)
         for question in (first_text, "aide réciproque en cas d'attaque", "Kim Jong Un Poutine"):
             assert _hits(engine, question) == _hits(full, question)
+
+
+def _bm25_by_passage(engine: Engine) -> dict[str, dict[tuple[str, int], float]]:
+    """Each term's BM25 weight in each passage (by article and offset: rows differ), as searched."""
+    snap = engine.snapshot()
+    index = snap.lexical.index  # type: ignore[union-attr]
+    key = [(p.article_id, p.char_start) for p, _ in snap.passages(range(snap.size))]
+    terms = {t for seg in getattr(index, "segments", [index]) for t in seg.vocab}
+    out = {}
+    for term in sorted(terms):
+        scores = index.scores({term: 1.0})
+        if found := {key[r]: float(scores[r]) for r in np.flatnonzero(scores)}:  # a removed passage's term: none
+            out[term] = found
+    return out
+
+
+def test_bm25_segments_weigh_every_passage_as_a_fresh_build(tmp_path: Path, articles: Path):
+    """An addition's BM25 segment and a removal's tombstones give, to the bit, the weights a fresh
+    build computes over the same passages (idf and mean length from every segment's live rows)."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles), encoders=fake_encoders())
+    engine.index()
+    (articles / "000_pont.md").write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    engine.index()
+    snap = engine.snapshot()
+    gone = min(snap.articles()[1:-1], key=lambda a: a.passages).info.id  # rows in the middle of segment 0
+    next(p for p in articles.iterdir() if p.stem == gone).unlink()
+    assert engine.index().removed == (gone,)
+    snap = engine.snapshot()
+    assert len(np.load(snap.path / TOMBSTONES["passages"])) and (snap.path / "bm25_tf.1.npy").exists()
+    full = _full_rebuild(tmp_path, engine)
+    assert _bm25_by_passage(engine) == _bm25_by_passage(full)
+    for term in ("pont", "toumen", "coré", "russi"):
+        assert snap.lexical.document_frequency(term) == full.snapshot().lexical.document_frequency(term)  # type: ignore[union-attr]
+    # a merge reads the segments' counts back: once merged, the weights are stored again, the same
+    for i in range(MAX_SEGMENTS):
+        (articles / f"00{i}_pont.md").write_text(BRIDGE_ARTICLE.replace("Toumen", f"Toumen {i}"), encoding="utf-8")
+        engine.index()
+        if (engine.snapshot().path / "bm25_data.npy").exists():
+            break
+    assert len(engine.snapshot().segments["embedding"]) == 1
+    assert _bm25_by_passage(engine) == _bm25_by_passage(_full_rebuild(tmp_path / "again", engine))
 
 
 def test_writes_merge_past_the_bounds(tmp_path: Path, articles: Path):
@@ -157,3 +205,25 @@ def test_what_was_checked_once_is_not_hashed_again_but_damage_still_is(engine: E
     segment.write_bytes(bytes(raw))
     with pytest.raises(IndexCorrupt, match=r"dense\.embedding\.1\.faiss is missing or fails its checksum"):
         Snapshot(snap.path)
+
+
+def test_adding_or_removing_one_article_reads_only_its_file(tmp_path: Path, articles: Path):
+    """`ragbot add` and removal read the named article's file only (no listing of the folder to
+    re-check every other file): a hand edit or a bad file elsewhere waits for the next `ragbot index`."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles), encoders=fake_encoders())
+    engine.index()
+    seeds = sorted(articles.iterdir())
+    seeds[1].write_text(seeds[1].read_text("utf-8") + "\nUn paragraphe ajouté à la main, zygomatique.\n", "utf-8")
+    (articles / "zz_junk.txt").write_bytes(bytes(range(256)) * 4)
+    source = tmp_path / "pont.md"
+    source.write_text(BRIDGE_ARTICLE, encoding="utf-8")
+    _, report = engine.add([str(source)])
+    assert report is not None and report.added == ("pont",) and report.updated == () and report.errors == ()
+    assert len(report.unchanged) == len(seeds)
+    assert _hits(engine, BRIDGE_QUESTION, 1)[0][0] == "pont"
+    removal = engine.remove(seeds[0].stem)
+    assert removal.removed == (seeds[0].stem,) and removal.updated == () and removal.errors == ()
+    assert not seeds[0].exists() and seeds[0].stem not in [a.info.id for a in engine.sources()]
+    # the next plain index applies what was done by hand
+    report = engine.index()
+    assert report.updated == (seeds[1].stem,) and [e.path.name for e in report.errors] == ["zz_junk.txt"]

@@ -205,7 +205,7 @@ def test_a_format_2_snapshot_still_serves_and_its_vectors_are_reused(engine: Eng
     # ... but its manifest is checked like any other: an empty file list is refused, not trusted
     manifest = json.loads((old / MANIFEST).read_text())
     (old / MANIFEST).write_text(json.dumps(manifest | {"files": {}}))
-    with pytest.raises(IndexCorrupt, match=r"its manifest does not list bm25_data\.npy"):
+    with pytest.raises(IndexCorrupt, match=r"its manifest does not list bm25_indices\.npy"):
         Snapshot(old)
 
 

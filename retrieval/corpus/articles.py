@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,21 +151,36 @@ def iter_article_files(folder: Path) -> Iterator[Path]:
     Hidden files and folders are skipped; links and special files are listed, so the loader
     refuses them with a reason instead of skipping them silently.
     """
-    # scandir knows a folder from its directory entry: no stat per file (10k files: 0.3 s -> 0.02 s)
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if not e.name.startswith(".") and not e.is_dir(follow_symlinks=False))
-    for name in names:
+    for name in article_names(folder):
         yield Path(folder) / name
 
 
+def article_names(folder: Path) -> list[str]:
+    """The names :func:`iter_article_files` lists, as plain strings (100k files: no path objects)."""
+    # scandir knows a folder from its directory entry: no stat per file (10k files: 0.3 s -> 0.02 s)
+    with os.scandir(folder) as entries:
+        return sorted(e.name for e in entries if not e.name.startswith(".") and not e.is_dir(follow_symlinks=False))
+
+
+def file_stem(name: str) -> str:
+    """``Path(name).stem`` (an article's id), without building a path."""
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
 def load_articles(
-    folder: Path, *, max_bytes: int = 5_000_000, skip: Callable[[Path], bool] | None = None
+    folder: Path,
+    *,
+    max_bytes: int = 5_000_000,
+    skip: Callable[[Path], bool] | None = None,
+    paths: Sequence[Path] | None = None,
 ) -> LoadResult:
     """Load every article of ``folder``; a bad file is reported and the others still load.
 
     ``skip(path)`` True: the caller already holds that file's article as it is (the indexer,
     for a file its previous version indexed and that has not changed); its id goes to
-    ``kept`` instead of being read and cleaned again.
+    ``kept`` instead of being read and cleaned again. ``paths``: only these files of the folder
+    (it is not listed).
     """
     folder = Path(folder)
     if not folder.is_dir():  # named in full: a relative name says nothing about where it was looked for
@@ -175,7 +190,7 @@ def load_articles(
     errors: list[BadArticle] = []
     kept: list[str] = []
     seen: dict[str, str] = {}
-    for path in iter_article_files(folder):
+    for path in iter_article_files(folder) if paths is None else paths:
         try:
             if path.stem in seen:  # ids are file stems: x.txt and x.md cannot both be article "x"
                 raise BadArticle(path, f"same article id as {seen[path.stem]}; rename one of them")

@@ -28,7 +28,9 @@ from ..types import Article
 from .articles import (
     HTML_SUFFIXES,
     SUPPORTED_SUFFIXES,
+    article_names,
     content_hash,
+    file_stem,
     iter_article_files,
     parse_article,
     read_regular_file,
@@ -115,25 +117,27 @@ class Library:
         self.fetching = fetching or FetchSettings(max_bytes=max_bytes)
         self.chunking = chunking or ChunkSettings()
 
-    def fingerprints(self, known: Known | None = None) -> dict[str, str]:
+    def fingerprints(self, known: Known | None = None, names: Sequence[str] | None = None) -> dict[str, str]:
         """Content fingerprint → file name of every readable article in the folder.
 
         ``known``: the current version's manifest entries. A file it recorded is not parsed
         again: when its stat is the one recorded it is not even read, else its bytes are
         hashed and, when they are the ones indexed, the recorded fingerprint stands. Only
         a new or changed file (or one indexed before fingerprints were recorded) is parsed.
+        ``names``: the folder's listing (:func:`article_names`), when the caller has it.
         """
         out: dict[str, str] = {}
-        if not self.folder.is_dir():
-            return out  # a first article creates the folder
-        for path in iter_article_files(self.folder):
-            entry = known.get(path.stem) if known is not None else None
-            if entry is not None and (entry.get("path") != path.name or not isinstance(entry.get("fingerprint"), str)):
+        if names is None:
+            names = self._names()
+        for name in names:
+            entry = known.get(file_stem(name)) if known is not None else None
+            if entry is not None and (entry.get("path") != name or not isinstance(entry.get("fingerprint"), str)):
                 entry = None  # another file of that id, or no fingerprint recorded: parsed
             try:
-                if entry is not None and self._same_stat(path, entry):
-                    out[entry["fingerprint"]] = path.name
+                if entry is not None and self._same_stat(os.path.join(self.folder, name), entry):
+                    out[entry["fingerprint"]] = name
                     continue
+                path = self.folder / name
                 raw = read_regular_file(path, max_bytes=self.max_bytes)
                 if entry is not None and content_hash(raw) == entry.get("sha256"):
                     out[entry["fingerprint"]] = path.name
@@ -143,7 +147,7 @@ class Library:
                 continue
         return out
 
-    def _same_stat(self, path: Path, entry: Mapping[str, Any]) -> bool:
+    def _same_stat(self, path: str, entry: Mapping[str, Any]) -> bool:
         """Whether ``path`` is, by its stat, the regular file ``entry`` recorded (and not over the limit)."""
         try:
             st = os.lstat(path)
@@ -201,7 +205,8 @@ class Library:
         current version's manifest entries, see :meth:`fingerprints`)."""
         added: list[Added] = []
         refused: list[BadArticle] = []
-        fingerprints, taken = self.fingerprints(known), self._taken_stems()
+        names = self._names()  # one listing of the folder, no path objects: cheap at 100k files
+        fingerprints, taken = self.fingerprints(known, names), {file_stem(n) for n in names}
         for item in prepared:
             if isinstance(item, BadArticle):
                 refused.append(item)
@@ -214,13 +219,27 @@ class Library:
 
     def commit_one(self, candidate: Candidate, *, known: Known | None = None) -> Added:
         """:meth:`commit` for one candidate: its :class:`BadArticle` is raised."""
-        return self._write(candidate, self.fingerprints(known), self._taken_stems())
+        names = self._names()
+        return self._write(candidate, self.fingerprints(known, names), {file_stem(n) for n in names})
 
-    def remove(self, article_id: str) -> Path:
-        """Delete the file of ``article_id`` (its file stem); :class:`UnknownArticle` if there is none."""
+    def remove(self, article_id: str, *, known: Known | None = None) -> Path:
+        """Delete the file of ``article_id`` (its file stem); :class:`UnknownArticle` if there is none.
+
+        ``known``: the current version's manifest entries. An article it records is looked for by
+        its recorded file name and the supported suffixes, without listing the folder."""
         if not article_id or article_id != Path(article_id).name or article_id.startswith(".") or "\x00" in article_id:
             raise UnknownArticle(f"{article_id!r} is not an article id (ids are file stems, e.g. 001_58e8c327b5777ef9)")
-        matches = [p for p in iter_article_files(self.folder) if p.stem == article_id] if self.folder.is_dir() else []
+        entry = known.get(article_id) if known is not None else None
+        matches = []
+        if entry is not None and self.folder.is_dir():
+            names = {entry.get("path"), *(f"{article_id}{suffix}" for suffix in SUPPORTED_SUFFIXES)}
+            matches = [
+                self.folder / name
+                for name in sorted(n for n in names if isinstance(n, str) and Path(n).stem == article_id)
+                if _listed(self.folder / name)
+            ]
+        if not matches and self.folder.is_dir():
+            matches = [p for p in iter_article_files(self.folder) if p.stem == article_id]
         if not matches:
             raise UnknownArticle(f"no article {article_id!r} in {self.folder} (`ragbot sources` lists them)")
         for path in matches:
@@ -261,9 +280,9 @@ class Library:
             warnings=article.warnings,
         )
 
-    def _taken_stems(self) -> set[str]:
-        """The ids (file stems) in the folder, from one listing of it."""
-        return {p.stem for p in iter_article_files(self.folder)} if self.folder.is_dir() else set()
+    def _names(self) -> list[str]:
+        """The folder's listing (none yet: a first article creates the folder)."""
+        return article_names(self.folder) if self.folder.is_dir() else []
 
     def _free_name(self, filename: str, taken: set[str]) -> Path:
         """``filename``, or ``stem-2``, ``stem-3``... : the first whose stem no file has (ids are file
@@ -276,6 +295,15 @@ class Library:
             candidate, n = f"{stem}-{n}", n + 1
         taken.add(candidate)
         return self.folder / f"{candidate}{suffix}"
+
+
+def _listed(path: Path) -> bool:
+    """Whether the folder listing (:func:`iter_article_files`) would name ``path``: an entry that is
+    not a folder (a link or a special file included)."""
+    try:
+        return not stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def article_bytes(article: Article, raw: bytes) -> bytes:

@@ -6,6 +6,14 @@ is then the weighted sum of its terms' contributions, which is what lets cross-l
 expansions carry less weight than the words actually typed. The counts are kept beside the
 weights: adding passages analyses only them, the weights (whose idf and mean length depend on
 every passage) are recomputed from the counts.
+
+Stored as segments, like the vectors (:mod:`.segments`): a fresh build or a merge writes segment 0
+(its counts and, in ``bm25_data.npy``, the weights of exactly its rows); a later write that adds
+passages writes only their counts as a segment of its own (``bm25_tf.1.npy``, ...) and links the
+others, a removal writes nothing here (the passages' tombstones hide its rows). A version with
+more than one segment or with tombstones weighs its postings when asked (:class:`SegmentedLexical`,
+Lucene's way: idf and mean length from the live rows of every segment), to the bit what a fresh
+build's precomputed weights give.
 """
 
 from __future__ import annotations
@@ -28,6 +36,14 @@ K1 = 1.5
 B = 0.75
 
 LEXICAL_FILES = ("bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "bm25_vocab.json")
+#: the files of one lexical segment (segment k > 0: ``bm25_tf.<k>.npy``, ... see :func:`segment_files`)
+SEGMENT_STEMS = (
+    ("bm25_vocab", ".json"),
+    ("bm25_indptr", ".npy"),
+    ("bm25_indices", ".npy"),
+    ("bm25_tf", ".npy"),
+    ("bm25_doclen", ".npy"),
+)
 #: each (term, passage) pair's count and each passage's length: a later build adds passages to
 #: them instead of analysing every passage again (a snapshot without them is rebuilt whole)
 COUNT_FILES = ("bm25_tf.npy", "bm25_doclen.npy")
@@ -142,17 +158,86 @@ class TermCounts:
         n_docs = len(self.doc_len)
         df = np.diff(self.indptr)
         distinct, which = np.unique(df, return_inverse=True)
-        idf = np.asarray([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in distinct.tolist()], dtype=np.float32)
-        idf = idf[which].astype(np.float64)
+        per_df = np.asarray([idf(n_docs, d) for d in distinct.tolist()], dtype=np.float32)
+        per_column = per_df[which].astype(np.float64)
         avg_len = self.doc_len.mean()
         norm = k1 * ((1 - b) + b * self.doc_len.astype(np.float64) / avg_len)
         tf = self.tf.astype(np.float64)
-        per_entry_idf = np.repeat(idf, df)
+        per_entry_idf = np.repeat(per_column, df)
         return (per_entry_idf * (tf / (norm[self.indices] + tf))).astype(np.float32)
 
     def save(self, folder: Path) -> None:
         np.save(folder / COUNT_FILES[0], self.tf, allow_pickle=False)
         np.save(folder / COUNT_FILES[1], self.doc_len, allow_pickle=False)
+
+    def save_segment(self, folder: Path, k: int) -> list[str]:
+        """Write these counts as lexical segment ``k`` (no weights: they depend on every segment);
+        returns the files written."""
+        names = segment_files(k)
+        vocab, indptr, indices, tf, doc_len = names
+        (folder / vocab).write_text(
+            json.dumps({"n_docs": len(self.doc_len), "vocab": self.vocab}, ensure_ascii=False), encoding="utf-8"
+        )
+        for name, array in ((indptr, self.indptr), (indices, self.indices), (tf, self.tf), (doc_len, self.doc_len)):
+            np.save(folder / name, array, allow_pickle=False)
+        return names
+
+    @classmethod
+    def load_segment(cls, folder: Path, k: int) -> TermCounts:
+        """Lexical segment ``k`` as written by :meth:`save_segment` (or segment 0 by
+        :meth:`LexicalIndex.save`), its arrays memory-mapped; ValueError when they do not fit."""
+        vocab_file, *arrays = segment_files(k)
+        meta = json.loads((folder / vocab_file).read_text(encoding="utf-8"))
+        indptr, indices, tf, doc_len = (np.load(folder / f, allow_pickle=False, mmap_mode="r") for f in arrays)
+        vocab = meta["vocab"]
+        if (
+            indptr.dtype != np.int64
+            or indices.dtype != np.int32
+            or tf.dtype != np.int32
+            or doc_len.dtype != np.int64
+            or indptr.shape != (len(vocab) + 1,)
+            or int(indptr[-1]) != len(indices)
+            or tf.shape != indices.shape
+            or doc_len.shape != (int(meta["n_docs"]),)
+            or list(vocab.values()) != list(range(len(vocab)))
+        ):
+            raise ValueError(f"lexical segment {k} does not fit together")
+        return cls(vocab, indptr, indices, tf, doc_len)
+
+    @classmethod
+    def concat(cls, segments: Sequence[TermCounts]) -> TermCounts:
+        """The counts of ``segments``' rows end to end (each segment's rows after the ones before)."""
+        if len(segments) == 1:
+            return segments[0]
+        terms = sorted(set().union(*(s.vocab for s in segments)))
+        position = {t: i for i, t in enumerate(terms)}
+        cols, rows, tfs, start = [], [], [], 0
+        for seg in segments:
+            to_new = np.asarray([position[t] for t in seg.vocab], dtype=np.int64)
+            cols.append(np.repeat(to_new, np.diff(seg.indptr)))
+            rows.append(np.asarray(seg.indices, dtype=np.int64) + start)
+            tfs.append(np.asarray(seg.tf))
+            start += len(seg.doc_len)
+        # segment by segment, each column's rows ascending: a stable sort by column keeps them so
+        return cls._from_entries(
+            terms,
+            np.concatenate(cols),
+            np.concatenate(rows),
+            np.concatenate(tfs),
+            np.concatenate([np.asarray(s.doc_len) for s in segments]),
+        )
+
+
+def segment_files(k: int) -> list[str]:
+    """The files of lexical segment ``k``: vocabulary, column offsets, rows, counts, lengths."""
+    from .segments import numbered
+
+    return [numbered(stem, suffix, k) for stem, suffix in SEGMENT_STEMS]
+
+
+def idf(n_docs: int, df: int) -> float:
+    """Lucene's idf as bm25s computes it: ``math.log`` rounded to float32."""
+    return float(np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5))))
 
 
 class LexicalIndex:
@@ -236,6 +321,90 @@ class LexicalIndex:
         if list(self.vocab.values()) != list(range(len(self.vocab))):
             return None
         return TermCounts(self.vocab, self.indptr, self.indices, tf.astype(np.int32), doc_len.astype(np.int64))
+
+
+class SegmentedLexical:
+    """BM25 over lexical segments whose rows are the passages' physical rows (see :mod:`.segments`),
+    ``dead`` of them tombstoned: each query term's postings are weighed when asked, with the idf
+    and mean length of the live rows, exactly as :meth:`TermCounts.weights` weighs a fresh build's."""
+
+    def __init__(self, segments: Sequence[TermCounts], dead: np.ndarray, *, k1: float = K1, b: float = B) -> None:
+        self.segments = list(segments)
+        self.k1, self.b = k1, b
+        sizes = [len(s.doc_len) for s in self.segments]
+        self.starts = np.cumsum([0, *sizes])[:-1].astype(np.int64)
+        total = sum(sizes)
+        self.n_docs = total - len(dead)
+        #: each physical row's live row, -1 when dead (None: no row is dead)
+        self._live_of: np.ndarray | None = None
+        #: per segment: how many dead rows come before it (its rows shift down by that much), or
+        #: None when some of its own rows are dead (then mapped one by one)
+        self._shift: list[int | None] = [0] * len(sizes)
+        length = sum(int(np.asarray(s.doc_len).sum()) for s in self.segments)
+        if len(dead):
+            keep = np.ones(total, dtype=bool)
+            keep[dead] = False
+            self._live_of = np.where(keep, np.cumsum(keep) - 1, -1)
+            lengths = np.concatenate([np.asarray(s.doc_len) for s in self.segments])
+            length -= int(lengths[dead].sum())
+            for j, (start, size) in enumerate(zip(self.starts.tolist(), sizes, strict=True)):
+                inside = np.searchsorted(dead, [start, start + size])
+                self._shift[j] = int(inside[0]) if inside[0] == inside[1] else None
+        # a fresh build's doc_len.mean(): an exact integer sum over the live rows, divided once
+        self.avg_len = length / self.n_docs if self.n_docs else 0.0
+        self._df: dict[str, int] = {}
+
+    def _postings(self, j: int, term: str) -> tuple[np.ndarray, slice] | None:
+        """Segment ``j``'s live rows holding ``term`` (as rows of the version), and where its
+        postings are in that segment's arrays (dead ones included)."""
+        seg = self.segments[j]
+        col = seg.vocab.get(term)
+        if col is None:
+            return None
+        at = slice(int(seg.indptr[col]), int(seg.indptr[col + 1]))
+        rows = np.asarray(seg.indices[at], dtype=np.int64)
+        shift = self._shift[j]
+        if shift is not None:
+            return rows + (int(self.starts[j]) - shift), at
+        assert self._live_of is not None
+        return self._live_of[rows + self.starts[j]], at
+
+    def document_frequency(self, term: str) -> int:
+        """How many live passages hold ``term``."""
+        found = self._df.get(term)
+        if found is None:
+            found = 0
+            for j in range(len(self.segments)):
+                hit = self._postings(j, term)
+                if hit is not None:
+                    found += int(np.count_nonzero(hit[0] >= 0))
+            self._df[term] = found
+        return found
+
+    def scores(self, weighted_terms: Mapping[str, float]) -> np.ndarray:
+        """BM25 score of every live passage for terms weighted 0..1 (1 = typed by the user)."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for term, weight in weighted_terms.items():
+            if weight <= 0:
+                continue
+            df = self.document_frequency(term)
+            if not df:
+                continue
+            term_idf = idf(self.n_docs, df)
+            for j, seg in enumerate(self.segments):
+                hit = self._postings(j, term)
+                if hit is None:
+                    continue
+                rows, at = hit
+                lengths = np.asarray(seg.doc_len)[np.asarray(seg.indices[at])].astype(np.float64)
+                norm = self.k1 * ((1 - self.b) + self.b * lengths / self.avg_len)
+                tf = np.asarray(seg.tf[at]).astype(np.float64)
+                contribution = (term_idf * (tf / (norm + tf))).astype(np.float32)
+                if self._shift[j] is None:  # some of this segment's rows are dead
+                    live = rows >= 0
+                    rows, contribution = rows[live], contribution[live]
+                out[rows] += weight * contribution  # rows are unique within a column
+        return out
 
 
 def weighted_query_terms(

@@ -1,8 +1,8 @@
 """The embedded store (the default): versioned snapshot folders in the data folder, FAISS inside.
 
 Each build writes a new snapshot (an addition or a removal links the previous one's vector
-segments and databases and writes only its own rows and tombstones; BM25 extends the stored term
-counts; a merge or a fresh build writes everything), fsyncs it and switches the ``CURRENT``
+segments, databases and BM25 segments and writes only its own rows, their term counts and
+tombstones; a merge or a fresh build writes everything), fsyncs it and switches the ``CURRENT``
 pointer atomically. The modules, one job each: :mod:`~retrieval.stores.snapshot_write` writes a
 snapshot, :mod:`~retrieval.stores.faiss_index` chooses its FAISS indexes,
 :mod:`~retrieval.stores.snapshot_db` writes its SQLite, :mod:`~retrieval.stores.segments` reads
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..corpus.analysis import Analyzer
-from .bm25 import LexicalIndex, analysed
+from .bm25 import LexicalIndex, TermCounts, analysed
 from .pointer import SNAPSHOTS, current_version, prune_snapshots, remove_unfinished
 from .snapshot import Snapshot, open_current
-from .snapshot_write import DenseRows, SnapshotContent, write_snapshot
+from .snapshot_write import DenseRows, LexicalRows, SnapshotContent, write_snapshot
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -62,8 +62,12 @@ class FaissStore:
             raise ValueError("a build that keeps rows needs the snapshot it keeps them from")
         analyzer = Analyzer(build.analyzer.get("language", "french"))
         extras: list[Any] = []
+        lexical = None
         if build.size:  # no passage, no lexical index (BM25 needs a document): the loader knows
-            extras.append(_lexical(build, base, analyzer))
+            # each analyses the build's own passages when called: their terms are not held meanwhile
+            lexical = LexicalRows(
+                partial(_fresh_counts, build, analyzer), partial(_whole_lexical, build, base, analyzer)
+            )
         if build.expander is not None:
             extras.append(build.expander)
         dense = {}
@@ -78,6 +82,7 @@ class FaissStore:
             encoders=build.encoders,
             analyzer=build.analyzer,
             chunking=build.chunking,
+            lexical=lexical,
             extras=extras,
             index_kind=build.index_kind,
             threshold=build.threshold,
@@ -101,15 +106,21 @@ class FaissStore:
         return {"backend": self.name, "folder": str(self.folder)}
 
 
-def _lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> LexicalIndex:
-    """The new version's BM25 index. Its weights depend on every passage (document frequencies,
-    mean length), but the kept passages' term counts are the previous version's: only the
-    build's own passages are analysed (all of them when the previous version kept no counts)."""
-    fresh = [p.text for p in build.passages]
+def _fresh_counts(build: Build, analyzer: Analyzer) -> TermCounts:
+    """The term counts of the build's own passages (a segment of their own)."""
+    return TermCounts.of(analysed([p.text for p in build.passages], analyzer))
+
+
+def _whole_lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> LexicalIndex:
+    """The new version's BM25 index, written whole (a fresh build or a merge). Its weights depend on
+    every passage (document frequencies, mean length), but the kept passages' term counts are the
+    previous version's: only the build's own passages are analysed (all of them when the previous
+    version kept no counts)."""
+    fresh = analysed([p.text for p in build.passages], analyzer)
     kept = build.kept
     if kept is None or base is None:
-        return LexicalIndex.build(analysed(fresh, analyzer))
+        return LexicalIndex.from_counts(TermCounts.of(fresh))
     counts = base.term_counts()
     if counts is None:
-        return LexicalIndex.build(analysed(base.passage_texts(kept.passages) + fresh, analyzer))
-    return LexicalIndex.from_counts(counts.extended(kept.passages, analysed(fresh, analyzer)))
+        return LexicalIndex.build(analysed(base.passage_texts(kept.passages), analyzer) + fresh)
+    return LexicalIndex.from_counts(counts.extended(base.lexical_rows(kept.passages), fresh))

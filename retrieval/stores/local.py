@@ -10,7 +10,7 @@ from .base import LexicalQuery, SearchBreadth
 
 if TYPE_CHECKING:
     from ..corpus.analysis import Analyzer
-    from .bm25 import LexicalIndex
+    from .bm25 import LexicalIndex, SegmentedLexical
 
 
 class FaissVectorSet:
@@ -120,7 +120,7 @@ class AnalyzedLexical:
     """A :class:`~retrieval.stores.base.LexicalIndex` over the snapshot's BM25 arrays: the query's
     words go through the snapshot's analyzer, typed terms weigh 1 and expansions their similarity."""
 
-    def __init__(self, index: LexicalIndex, analyzer: Analyzer) -> None:
+    def __init__(self, index: LexicalIndex | SegmentedLexical, analyzer: Analyzer) -> None:
         self.index = index
         self.analyzer = analyzer
 

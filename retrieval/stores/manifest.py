@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import IndexCorrupt, ModelMismatch
-from .bm25 import COUNT_FILES, LEXICAL_FILES
+from .bm25 import COUNT_FILES, LEXICAL_FILES, SEGMENT_STEMS
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)  # 2: no manifest digest in the folder name, sentence_spans.npy optional
@@ -79,18 +79,19 @@ class Manifest:
 
     def file_names(self) -> tuple[set[str], set[str]]:
         """(the files the loader needs, every file it may open) for this manifest."""
-        from .segments import TOMBSTONES, database_files, segment_files
+        from .segments import TOMBSTONES, database_files, numbered_files, segment_files
 
         names = self.dense_names()
         need = {DB_FILE, *(f"{DENSE_PREFIX}{name}.faiss" for name in names)}
         if self.format >= 3:
             need.add(SPANS_FILE)
         if self.counts["passages"]:  # an empty collection has no lexical index
-            need.update(LEXICAL_FILES)
+            need.update(LEXICAL_FILES[1:])  # the weights (bm25_data.npy): only a fresh build or a merge
         if "multilingual" in self.encoders:
             need.update(VOCAB_FILES)
         # a vector set's later segments, the databases of later writes
         later = {f for name in names for f in segment_files(self.files, name)} | set(database_files(self.files))
+        later |= {f for stem, suffix in SEGMENT_STEMS for f in numbered_files(self.files, stem, suffix)}
         return need, need | later | {SPANS_FILE, *LEXICAL_FILES, *COUNT_FILES, *TOMBSTONES.values()}
 
 

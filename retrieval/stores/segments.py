@@ -32,7 +32,7 @@ MAX_SEGMENTS = 8
 MAX_DEAD_SHARE = 0.3  # Lucene merges away deletes past about a third (deletesPctAllowed 33)
 #: the dead physical rows of the passage sets and of the sentence set (int64, ascending)
 TOMBSTONES = {"passages": "tombstones.passages.npy", "sentences": "tombstones.sentences.npy"}
-_NUMBERED = re.compile(r"(?P<stem>.+?)(?:\.(?P<k>[1-9][0-9]{0,5}))?(?P<suffix>\.faiss|\.sqlite)")
+_NUMBERED = re.compile(r"(?P<stem>.+?)(?:\.(?P<k>[1-9][0-9]{0,5}))?(?P<suffix>\.faiss|\.sqlite|\.npy|\.json)")
 
 
 def segment_file(name: str, k: int) -> str:

@@ -11,7 +11,8 @@ A snapshot folder (written by :mod:`retrieval.stores.snapshot_write`) holds::
     dense.sentences.faiss     multilingual vectors of sentences, row j = sentence row j
     dense.<set>.<k>.faiss     a vector set's later segments (see :mod:`.segments`)
     tombstones.*.npy          the physical rows removals left dead (see :mod:`.segments`)
-    bm25_*.npy, bm25_vocab.json      the lexical index (numpy arrays, JSON)
+    bm25_*.npy, bm25_vocab.json      the lexical index (numpy arrays, JSON); bm25_*.<k>.*: its later
+                              segments (see :mod:`.bm25`)
     xling_vocab.json/.faiss   article words in the multilingual space (query expansion)
 
 Nothing is trusted on the way in: the manifest must hash to the digest in its folder's
@@ -39,7 +40,8 @@ from ..errors import IndexCorrupt, IndexNotBuilt
 from ..types import ArticleInfo, ArticleSummary, Passage
 from .base import LexicalIndex as LexicalSearch
 from .base import VectorSet, sentence_rows
-from .bm25 import COUNT_FILES, LEXICAL_FILES, LexicalIndex, TermCounts
+from .bm25 import COUNT_FILES, LEXICAL_FILES, SEGMENT_STEMS, LexicalIndex, SegmentedLexical, TermCounts
+from .bm25 import segment_files as lexical_segment_files
 from .local import AnalyzedLexical, FaissVectorSet
 from .manifest import (
     MANIFEST,
@@ -57,6 +59,7 @@ from .segments import (
     SegmentedVectorSet,
     database_files,
     live_rows,
+    numbered_files,
     segment_files,
     tombstone_set,
     valid_tombstones,
@@ -153,12 +156,11 @@ class Snapshot:
                 else SegmentedVectorSet(vectors, indexes, dead, searchable=searchable)
             )
         self._open_databases(n_passages)
-        lexical = LexicalIndex.load(self.path) if LEXICAL_FILES[0] in m.files else None
-        if lexical is not None and lexical.n_docs != n_passages:
-            raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
-        self._bm25 = lexical
+        self._bm25 = lexical = self._lexical_index(n_passages)
         self.lexical: LexicalSearch | None = (
-            AnalyzedLexical(lexical, Analyzer(m.analyzer.get("language", "french"))) if lexical else None
+            AnalyzedLexical(lexical, Analyzer(m.analyzer.get("language", "french")))
+            if lexical is not None and n_passages
+            else None
         )
         self.expander = TermExpander.load(self.path) if VOCAB_FILES[0] in m.files else None
         self.sentence_spans = self._sentence_table()
@@ -169,6 +171,46 @@ class Snapshot:
         #: sentences of passage p are rows sentence_first[p] to sentence_last[p] (exclusive)
         self.sentence_first = np.searchsorted(owners, passages, side="left")
         self.sentence_last = np.searchsorted(owners, passages, side="right")
+
+    def _lexical_index(self, n_passages: int) -> LexicalIndex | SegmentedLexical | None:
+        """The BM25 index: the weights a fresh build or a merge stored for exactly its rows, or the
+        lexical segments over the physical rows, weighed when asked (see :mod:`.bm25`)."""
+        files = self.manifest.files
+        vocabularies = numbered_files(files, *SEGMENT_STEMS[0])
+        #: the lexical index's rows are the physical rows (a later write may add a segment after them)
+        self.lexical_physical = False
+        if not vocabularies:
+            return None
+        dead = self.tombstones["passages"]
+        if LEXICAL_FILES[0] in files:  # weights of exactly the live rows
+            lexical = LexicalIndex.load(self.path)
+            if len(vocabularies) != 1 or lexical.n_docs != n_passages:
+                raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
+            self.lexical_physical = not len(dead)
+            return lexical
+        segments = [TermCounts.load_segment(self.path, k) for k in range(len(vocabularies))]
+        total = sum(len(seg.doc_len) for seg in segments)
+        if not valid_tombstones(dead, total) or total - len(dead) != n_passages:
+            raise IndexCorrupt(f"its lexical index does not match the manifest; {REBUILD}")
+        self.lexical_physical = True
+        return SegmentedLexical(segments, dead)
+
+    def lexical_segments(self) -> list[list[str]] | None:
+        """The files of each lexical segment, in order, that a later write may link as they are and
+        add its own after (their rows the physical rows, their counts stored); None when that write
+        must write the lexical index whole."""
+        if self._bm25 is None:
+            return [] if not self.physical_rows("passages") else None
+        if not self.lexical_physical or not all(name in self.manifest.files for name in COUNT_FILES):
+            return None
+        return [lexical_segment_files(k) for k in range(len(numbered_files(self.manifest.files, *SEGMENT_STEMS[0])))]
+
+    def lexical_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The rows of :meth:`term_counts` holding passage rows ``rows``."""
+        if not isinstance(self._bm25, SegmentedLexical):
+            return rows
+        physical = live_rows(sum(len(s.doc_len) for s in self._bm25.segments), self.tombstones["passages"])
+        return rows if physical is None else physical[rows]
 
     def _open_databases(self, n_passages: int) -> None:
         """Open the databases (the first, then each later write's, attached as ``d1``, ``d2``, …) and
@@ -199,6 +241,9 @@ class Snapshot:
                 n_articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             if [n_articles, stats[0][0]] != [m.counts["articles"], n_passages]:
                 raise IndexCorrupt(f"its database does not match the manifest; {REBUILD}")
+            if tuple(stats[0]) == (n_passages, 0, n_passages - 1) or not n_passages:
+                self._keys = None  # distinct keys 0 to n - 1: every row is its key (1M keys not read)
+                return
             with self._lock:
                 found = self._db.execute("SELECT row FROM passages ORDER BY row")
                 keys = np.fromiter((r[0] for r in found), dtype=np.int64, count=n_passages)
@@ -409,6 +454,13 @@ class Snapshot:
         wanted = set(article_ids)
         if wanted.issuperset(self.manifest.articles):  # every article (an addition): every row
             return np.arange(self.size, dtype=np.int64), np.arange(len(self.sentence_spans), dtype=np.int64)
+        missing = [a for a in self.manifest.articles if a not in wanted]
+        if len(missing) <= max(1, len(wanted) // 100):  # all but a few (a removal): theirs left out, no scan
+            passages = np.ones(self.size, dtype=bool)
+            passages[[r for a in missing for r in self.article_rows(a)]] = False
+            sentences = np.ones(len(self.sentence_spans), dtype=bool)
+            sentences[self.sentence_rows(np.flatnonzero(~passages).tolist())] = False
+            return np.flatnonzero(passages).astype(np.int64), np.flatnonzero(sentences).astype(np.int64)
         found: list[tuple[str]] = []
         with self._lock:
             for schema in self._schemas:
@@ -437,7 +489,10 @@ class Snapshot:
         return [found[self._key(int(r))] for r in rows]
 
     def term_counts(self) -> TermCounts | None:
-        """The BM25 index's term counts, for the next build to extend (None: it must analyse every passage)."""
+        """The BM25 index's term counts, for the next build to extend (None: it must analyse every
+        passage); their rows are :meth:`lexical_rows`'s."""
+        if isinstance(self._bm25, SegmentedLexical):
+            return TermCounts.concat(self._bm25.segments)
         if self._bm25 is None or not all(name in self.manifest.files for name in COUNT_FILES):
             return None
         return self._bm25.load_counts(self.path)

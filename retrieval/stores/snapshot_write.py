@@ -1,5 +1,5 @@
 """Writing one FAISS snapshot: its vector segments, databases, tombstones, sentence table and
-lexical files, then the manifest that vouches for them all, then the pointer switch.
+lexical segments, then the manifest that vouches for them all, then the pointer switch.
 
 The folder is written under a temporary name, fsynced, renamed into place and only then made
 current (:mod:`retrieval.stores.pointer`); its name carries the manifest's digest, so the name
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ..encoders.embedding import file_sha256
+from .bm25 import segment_files as lexical_segment_files
 from .faiss_index import IndexChoice, appendable, empty_like, new_index
 from .manifest import DB_FILE, MANIFEST, SPANS_FILE, Manifest
 from .pointer import (
@@ -48,6 +49,7 @@ from .snapshot_db import merge_db, write_db
 
 if TYPE_CHECKING:
     from ..types import Article, Passage
+    from .bm25 import TermCounts
     from .build import Kept
     from .snapshot import Snapshot
 
@@ -76,6 +78,15 @@ class DenseRows:
 
 
 @dataclass(frozen=True)
+class LexicalRows:
+    """The new snapshot's BM25 index: the counts of the build's own passages (an appending write
+    stores them as a segment of their own), or the whole index (a fresh write or a merge)."""
+
+    fresh: Callable[[], TermCounts]
+    whole: Callable[[], Savable]
+
+
+@dataclass(frozen=True)
 class SnapshotContent:
     """Everything one snapshot holds, computed by the indexer."""
 
@@ -86,6 +97,8 @@ class SnapshotContent:
     encoders: dict[str, dict[str, Any]]
     analyzer: dict[str, Any]
     chunking: dict[str, Any]
+    #: None: no passage, no lexical index (BM25 needs a document)
+    lexical: LexicalRows | None = None
     extras: Sequence[Savable] = ()
     #: "flat", "ivf-sq8", "hnsw", "hnsw-sq8" or "auto" (exact below ``threshold`` passages, ivf-sq8 above)
     index_kind: str = "auto"
@@ -150,6 +163,13 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
                 np.save(tmp / file, dead, allow_pickle=False)
         databases = database_files(base.manifest.files)
         linked |= _link(base, tmp, databases)
+        lexical = base.lexical_segments() or []
+        for files in lexical:
+            linked |= _link(base, tmp, files)
+        if content.passages and content.lexical is not None:
+            for name in lexical_segment_files(len(lexical)):
+                _new_file(tmp / name)
+            content.lexical.fresh().save_segment(tmp, len(lexical))
         if content.articles:
             write_db(
                 _new_file(tmp / database_file(len(databases))),
@@ -160,6 +180,8 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
                 first_sentence=physical["sentences"],
             )
     else:  # a fresh build, or a merge: one segment per vector set, one database, no tombstone
+        if content.lexical is not None:  # first, and let go: it is not held while the vectors are indexed
+            content.lexical.whole().save(tmp)
         for name, rows in content.dense.items():
             vectors = rows.whole()
             previous = base.dense.get(name) if base is not None else None
@@ -248,6 +270,8 @@ def _physical_rows(content: SnapshotContent, choice: IndexChoice) -> dict[str, i
         if total - len(rows) > MAX_DEAD_SHARE * total:
             return None
     if len(database_files(base.manifest.files)) + 1 > MAX_SEGMENTS:
+        return None
+    if base.lexical_segments() is None:  # its BM25 rows are not the physical rows: written whole
         return None
     for name, rows in content.dense.items():
         old = base.dense.get(name)
