@@ -439,7 +439,12 @@ class _EncodingWork:
             dim = old.dim if old is not None else encoder.dim
             rows = [rows_of[id(encoder)][item] for item, source in zip(items, sources, strict=True) if source is None]
             vectors = encoded[id(encoder)]
-            fresh = vectors[rows] if rows else np.zeros((0, dim), dtype=np.float32)
+            if not rows:
+                fresh = np.zeros((0, dim), dtype=np.float32)
+            elif rows == list(range(rows[0], rows[0] + len(rows))):
+                fresh = vectors[rows[0] : rows[0] + len(rows)]  # no repeat: a view, not a second copy
+            else:
+                fresh = vectors[rows]
             out[name] = VectorColumn(dim=dim, sources=list(sources), fresh=fresh)
         return out
 
