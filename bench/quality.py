@@ -125,19 +125,26 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
     return Engine(Settings(_env_file=None, **values))
 
 
-def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
-    """Which threshold judges ``question`` ("same" or "cross" language) and the score it is judged
-    on (the best hit's confidence, or a cross-lingual question's token match)."""
+def _judge(engine):
+    """An extractive answerer with the engine's settings, to ask what an answer would do."""
     from retrieval.answers.extractive import ExtractiveAnswerer
     from retrieval.answers.late import LateInteraction
     from retrieval.config import abstain_policy
 
-    judge = ExtractiveAnswerer(
-        abstain_policy(engine.settings),
-        corpus_language=engine.settings.articles_language,
+    s = engine.settings
+    return ExtractiveAnswerer(
+        abstain_policy(s),
+        corpus_language=s.articles_language,
         late=LateInteraction(lambda: engine.encoders.multilingual),
+        rerank_passages=s.rerank_passages,
+        rerank_weight=s.rerank_weight,
     )
-    cross, score = judge.judgement(question, hits)
+
+
+def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
+    """Which threshold judges ``question`` ("same" or "cross" language) and the score it is judged
+    on (the best hit's confidence, or a cross-lingual question's token match)."""
+    cross, score = _judge(engine).judgement(question, hits)
     return ("cross" if cross else "same"), (float("-inf") if score is None else score)
 
 
@@ -175,6 +182,8 @@ def _run(
     index_seconds = time.perf_counter() - t0
     engine.search("warm-up", 10)
     ranks, refused, carried, lengths, search_ms, answer_ms, leads = [], [], [], [], [], [], []
+    read_ranks: list[int | None] = []  # in the order the answer reads the passages (re-ranked across languages)
+    reader = _judge(engine)
     unanswerable_refused = []
     for item in items:
         t = time.perf_counter()
@@ -191,6 +200,7 @@ def _run(
             unanswerable_refused.append(answer.abstained)
             continue
         ranks.append(first_match_rank(hits, item.gold))
+        read_ranks.append(first_match_rank(reader.reranked_hits(item.question, hits), item.gold))
         refused.append(answer.abstained)
         lengths.append(len(answer.text))
         carried.append(not answer.abstained and _carries(answer, item.gold, fold))
@@ -206,6 +216,11 @@ def _run(
         "recall_at_5": round(sum(r <= 5 for r in ranks if r) / n, 4),
         "recall_at_10": round(sum(r <= 10 for r in ranks if r) / n, 4),
         "mrr_at_10": round(sum(1 / r for r in ranks if r) / n, 4),
+        # the same in the order the answer reads the passages: a question across languages re-ranked
+        # by late interaction (RAGBOT_RERANK_PASSAGES); equal to the above for the others
+        "answer_recall_at_1": round(sum(r == 1 for r in read_ranks if r) / n, 4),
+        "answer_recall_at_5": round(sum(r <= 5 for r in read_ranks if r) / n, 4),
+        "answer_mrr_at_10": round(sum(1 / r for r in read_ranks if r) / n, 4),
         "false_refusals": round(sum(refused) / n, 4),
         "unanswerable_refused": f"{sum(unanswerable_refused)}/{len(unanswerable_refused)}",
         "answers_carry_gold": round(sum(carried) / n, 4),

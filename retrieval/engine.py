@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .answers.extractive import Answerer, ExtractiveAnswerer
 from .answers.followup import Conversations, FollowUp, answer_language, resolve
+from .answers.kinds import question_kind
 from .answers.late import LateInteraction
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.analysis import Analyzer
@@ -83,6 +84,8 @@ class Engine:
             extra_share=s.answer_extra_share,
             corpus_language=s.articles_language,
             late=LateInteraction(lambda: self.encoders.multilingual),
+            rerank_passages=s.rerank_passages,
+            rerank_weight=s.rerank_weight,
         )
         llm = llm_settings(s)
         if llm is None:
@@ -140,7 +143,12 @@ class Engine:
         follow_up = None
         if searched != question:
             elliptical = not self.analyzer.content_words(question)
-            follow_up = FollowUp(question, self.conversations.quoted(chat), elliptical=elliptical)
+            follow_up = FollowUp(
+                question,
+                self.conversations.quoted(chat),
+                elliptical=elliptical,
+                previous_kind=question_kind(self.conversations.previous(chat) or ""),
+            )
         hits = self.search(searched, k, focus=question if follow_up else None)
         answer = self._answerer.answer(searched, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)

@@ -133,9 +133,7 @@ class AbstainPolicy:
         highest confidence among ``hits`` (None when there is neither)."""
         return self._judged(hits, cross_lingual, token_match)[0]
 
-    def abstains(
-        self, hits: Sequence[Hit], *, cross_lingual: bool = False, token_match: float | None = None
-    ) -> bool:
+    def abstains(self, hits: Sequence[Hit], *, cross_lingual: bool = False, token_match: float | None = None) -> bool:
         if not hits:
             return True
         score, limit = self._judged(hits, cross_lingual, token_match)

@@ -81,7 +81,9 @@ class Hit:
     #: the best-matching sentence as (char_start, char_end) in the article body
     sentence: tuple[int, int] | None = None
     #: share of the question's content words found in the passage (0..1), a word counting
-    #: fully when typed as is and by its similarity when only a cross-lingual neighbour matches
+    #: fully when typed as is and by its similarity when only a cross-lingual neighbour matches;
+    #: read in the sentences an answer could quote when the passage has a sentence table (a
+    #: credit line or a byline is searchable, not evidence)
     coverage: float = 0.0
     #: the passage's sentences scored against the question (empty without a multilingual encoder)
     sentences: tuple[ScoredSentence, ...] = ()

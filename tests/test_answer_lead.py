@@ -93,6 +93,48 @@ def test_the_lead_holds_the_kind_of_answer_the_question_asks_for(seeds):
     assert ANSWERER.answer("Combien de temps ont duré les discussions ?", hits).quotes[0].text.startswith(TWO_HOURS)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Kim call Putin?",
+        "How did he describe the pact?",
+        "Qu'a déclaré Kim ?",
+        "Comment Kim a-t-il qualifié le pacte ?",
+    ],
+)
+def test_a_question_about_someone_s_words_is_answered_with_their_words(seeds, question):
+    """Alike in every score, the sentence that quotes Kim leads over the one reporting the signing."""
+    treaty = seeds[TREATY_ARTICLE]
+    signed, quoted = sentence(treaty, SIGNED, 0.8, 0.0), sentence(treaty, BEST_FRIEND, 0.8, 0.0)
+    hits = [hit(treaty, 1, 1.0, signed), hit(treaty, 2, 1.0, quoted)]
+    assert ANSWERER.answer(question, hits).quotes[0].text.startswith(BEST_FRIEND)
+    assert ANSWERER.answer("What happened on 19 June?", hits).quotes[0].text.startswith(SIGNED)
+
+
+def test_a_follow_up_that_only_names_a_new_subject_asks_for_the_previous_kind():
+    """ "And about the West?" after "What did Putin say…?" asks for his words; "Et où ?" for a place,
+    "Qu'ont-ils vu ?" for what they saw, whatever the previous question asked."""
+    assert FollowUp("And about the West?", previous_kind="words").kind == "words"
+    assert FollowUp("Et la Chine ?", previous_kind="date").kind == "date"
+    assert FollowUp("Et où ?", previous_kind="words").kind == "place"
+    assert FollowUp("Qu'ont-ils vu ?", previous_kind="reason").kind is None
+
+
+def test_reranking_adds_the_token_match_to_the_fused_score_and_renumbers(seeds):
+    from retrieval.answers.late import reranked
+
+    treaty = seeds[TREATY_ARTICLE]
+    hits = [
+        hit(treaty, r, score, sentence(treaty, opening, 0.8, 0.0))
+        for r, score, opening in ((1, 1.0, SIGNED), (2, 0.9, MUTUAL_AID), (3, 0.5, BEST_FRIEND), (4, 0.4, UNDISCLOSED))
+    ]
+    out = reranked(hits, [0.70, 0.80, 0.60], weight=2.0)  # the first three re-read: +1, +2, +0
+    assert [h.passage.text[:12] for h in out] == [hits[i].passage.text[:12] for i in (1, 0, 2, 3)]
+    assert [h.rank for h in out] == [1, 2, 3, 4]
+    assert [round(h.score, 6) for h in out] == [2.9, 2.0, 0.5, 0.4]
+    assert reranked(hits, [0.7], weight=2.0) == hits  # one passage read: nothing to re-order
+
+
 def test_a_stated_fact_leads_and_speculation_never_pads_it(seeds):
     treaty, visit = seeds[TREATY_ARTICLE], seeds["004_34fdb793e7d525a8"]
     fact, could = sentence(treaty, SIGNED, 0.8, 0.3), sentence(visit, COULD_SIGN, 0.8, 0.3)
@@ -119,6 +161,21 @@ def test_a_follow_up_is_answered_with_something_the_previous_answer_did_not_quot
     again = ANSWERER.answer("Combien de jours ? Et avant ?", hits, follow_up=follow_up)
     assert fresh.quotes[0].text == quoted.text  # alike, the first in the passage leads
     assert again.quotes[0].text == other.text
+
+
+def test_a_follow_up_may_quote_again_the_sentence_that_holds_what_it_asks(seeds):
+    """ "Where did he say this?": the sentence quoted last time names the place (« À Vostotchny, … »);
+    it is not passed over for a new sentence that does not. "Et avant ?" still gets something new."""
+    summit = seeds["003_79011271dbdc1a5f"]
+    quoted = sentence(summit, "À Vostotchny, Vladimir Poutine a évoqué", 0.8, 0.0)
+    other = sentence(summit, "Le dirigeant de la Corée du Nord montre un grand intérêt", 0.8, 0.0)
+    hits = [hit(summit, 1, 1.0, quoted, other)]
+    follow_up = FollowUp("Where did he say this?", frozenset({(summit.id, quoted.char_start)}))
+    assert (
+        ANSWERER.answer("Why does Pyongyang need help? Where did he say this?", hits, follow_up=follow_up)
+        .quotes[0]
+        .text.startswith("À Vostotchny")
+    )
 
 
 def test_quotes_and_their_offsets_are_the_file_s_own(seeds):

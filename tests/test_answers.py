@@ -270,6 +270,16 @@ def test_dev_answers_are_grounded_and_unanswerables_abstain(real_engine: Engine)
 
 
 @pytest.mark.slow
+def test_an_english_follow_up_is_answered_from_the_passage_its_own_words_match(real_engine: Engine):
+    """Searched with the previous question (the treaty), "And what did the White House say about it?"
+    has its passages re-read for what it asks itself: the White House spokesman leads, not the
+    treaty sentence that answered the previous question."""
+    real_engine.ask("What did the treaty include?", chat="wh")
+    follow = real_engine.ask("And what did the White House say about it?", chat="wh")
+    assert "Maison Blanche" in follow.text.split("\n")[0], follow.text
+
+
+@pytest.mark.slow
 def test_a_follow_up_is_read_with_the_previous_question(real_engine: Engine):
     first = real_engine.ask("What did the treaty include?", chat="t")
     follow = real_engine.ask("and when?", chat="t")

@@ -156,6 +156,33 @@ def test_an_english_question_whose_words_no_passage_holds_is_refused_on_its_toke
         assert not real_engine.ask(answerable).abstained, answerable
 
 
+def test_a_credit_line_is_no_evidence_for_the_token_match(real_engine: Engine):
+    """ "France" is in a passage only as the credit "Agence France-Presse": searchable, never
+    quotable, so the token match reads the passage without it and the question is refused."""
+    from retrieval.answers.late import quotable_text
+
+    question = "Who is the president of France?"
+    hits = real_engine.search(question)[:3]
+    credited = [h for h in hits if "France-Presse" in h.passage.text]
+    assert credited, [h.passage.text[:60] for h in hits]
+    assert all("France-Presse" not in quotable_text(h) for h in credited)
+    assert real_engine.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("Who accompanied Putin on the trip?", "accompagné d’une délégation"),
+        ("Which countries see the United States as an enemy?", "voient toutes deux les États-Unis comme un ennemi"),
+    ],
+)
+def test_an_english_question_is_answered_from_the_passage_its_tokens_match_best(real_engine: Engine, question, lead):
+    """Across languages the first passages are re-read token by token before the answer quotes them:
+    the sentence that answers leads, where the fused ranking put another passage first."""
+    answer = real_engine.ask(question)
+    assert lead in answer.text.split("\n")[0], answer.text
+
+
 @pytest.mark.slow
 def test_eval_on_the_dev_set_with_the_real_models(real_engine: Engine):
     """A regression floor a little under what the default configuration measures

@@ -16,7 +16,7 @@ from ..types import Answer, Citation, Hit, Quote, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
 from .followup import FollowUp
 from .kinds import question_kind
-from .late import LateInteraction
+from .late import LateInteraction, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .safety import is_instruction_like
 
@@ -63,6 +63,8 @@ class ExtractiveAnswerer:
         repeat_penalty: float = 1.0,
         corpus_language: str = "french",
         late: LateInteraction | None = None,
+        rerank_passages: int = 0,
+        rerank_weight: float = 2.0,
     ) -> None:
         self.policy = policy or AbstainPolicy()
         self.scorer = scorer or LeadScorer.bundled()
@@ -72,6 +74,9 @@ class ExtractiveAnswerer:
         self.speculation_penalty = speculation_penalty
         self.repeat_penalty = repeat_penalty
         self.late = late  # token-level matching of question and sentences, when the encoder offers it
+        # A question across languages: its first passages re-ranked by late interaction before answering.
+        self.rerank_passages = rerank_passages
+        self.rerank_weight = rerank_weight
         self.corpus_language = language_code(corpus_language)
 
     def answer(
@@ -83,14 +88,22 @@ class ExtractiveAnswerer:
         asked_in = detect_language(asked)
         language = language or asked_in
         trusted = follow_up is not None and follow_up.about_an_answered_subject and bool(hits)
-        if not trusted and self.abstains(asked, hits):
+        cross = self.cross_lingual(asked_in)
+        matches = self._passage_matches(asked, hits, cross)
+        token_match = max(matches[: self.policy.token_passages]) if matches else None
+        if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
+        if self._reranks(cross) and not (follow_up and follow_up.elliptical):
+            # Found with the previous question, a follow-up's passages are re-read for what it asks
+            # itself ("and when was it signed?"); not an elliptical one ("and when?"), which has no word.
+            hits = self._reranked(asked, hits, matches)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
-        ranked = self.rank(hits, asked, follow_up)
+        kind = follow_up.kind if follow_up else question_kind(asked)
+        ranked = self.rank(hits, asked, follow_up, kind=kind)
         if not ranked:
             return abstention(question, language)
-        chosen = self._choose(ranked, question_kind(asked))
+        chosen = self._choose(ranked, kind)
         numbers: dict[int, int] = {}
         for c in chosen:
             numbers.setdefault(c.hit.rank, len(numbers) + 1)
@@ -118,15 +131,44 @@ class ExtractiveAnswerer:
             return self.late.best_passage(question, hits[: self.policy.token_passages])
         return None
 
+    def reranked_hits(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """``hits`` in the order an answer to ``question`` reads them: re-ranked by late interaction
+        when the question crosses languages (``rerank_passages``), else as found."""
+        if not self._reranks(self.cross_lingual(detect_language(question))):
+            return list(hits)
+        return self._reranked(question, hits)
+
+    def _reranked(self, question: str, hits: Sequence[Hit], matches: Sequence[float] | None = None) -> list[Hit]:
+        if self.late is None or len(hits) < 2:
+            return list(hits)
+        if matches is None or len(matches) < min(len(hits), self.rerank_passages):
+            matches = self.late.passages(question, hits[: self.rerank_passages])
+        return reranked(hits, matches or [], self.rerank_weight)
+
+    def _reranks(self, cross: bool) -> bool:
+        return cross and self.rerank_passages > 1 and self.late is not None
+
+    def _passage_matches(self, question: str, hits: Sequence[Hit], cross: bool) -> list[float] | None:
+        """MaxSim of ``question`` with the first hits' passages: as many as the token match (the
+        abstention of a question across languages) and the re-ranking read; None without either."""
+        n = max(
+            self.policy.token_passages if self.policy.judges_tokens(cross_lingual=cross) else 0,
+            self.rerank_passages if self._reranks(cross) else 0,
+        )
+        if not hits or self.late is None or n == 0:
+            return None
+        return self.late.passages(question, hits[:n])
+
     def cross_lingual(self, question_language: str) -> bool:
         """Whether a question in ``question_language`` is asked across languages of these articles."""
         return question_language != self.corpus_language
 
     def rank(
-        self, hits: Sequence[Hit], question: str, follow_up: FollowUp | None = None
+        self, hits: Sequence[Hit], question: str, follow_up: FollowUp | None = None, *, kind: str | None = None
     ) -> list[tuple[Candidate, float]]:
         """Every candidate sentence of the best hits with its probability of answering ``question``
-        (as asked), most likely first.
+        (as asked), most likely first; ``kind``: the kind of answer it asks for, by default
+        ``question``'s own.
 
         Speculation ("pourraient signer") weighs less than a stated fact, and a follow-up is
         answered with something new where it can: a sentence quoted last time weighs less."""
@@ -135,11 +177,12 @@ class ExtractiveAnswerer:
             [s for s in (h.sentences or (_whole_passage(h),)) if len(s.text) >= 8 and not is_instruction_like(s.text)]
             for h in pool
         ]
-        cands = candidates(pool, question, question_kind(question), usable, self.late)
+        cands = candidates(pool, question, kind or question_kind(question), usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
+        asked_kind = kind or question_kind(question)
         penalties = [
             self.speculation_penalty * c.cues.speculative
-            + self.repeat_penalty * ((c.hit.article.id, c.sentence.char_start) in previous)
+            + self.repeat_penalty * (_repeats(c, previous) and not (asked_kind and asked_kind in c.cues.kinds))
             for c in cands
         ]
         probs = self.scorer.probabilities(cands, penalties)
@@ -161,6 +204,10 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(cand)
         return chosen
+
+
+def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool:
+    return (candidate.hit.article.id, candidate.sentence.char_start) in previous
 
 
 def credit(question: str, hits: Sequence[Hit], language: str) -> Answer:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from ..corpus.analysis import ENGLISH_STOP, QUESTION_WORDS, Analyzer, detect_language, french_stop_words, words
+from .kinds import question_kind
 
 _OPENERS = re.compile(
     r"^\s*(?:and|but|also|so|what about|how about|then|"
@@ -44,11 +45,29 @@ class FollowUp:
     previous: frozenset[tuple[str, int]] = frozenset()  # (article id, char_start) of each quoted sentence
     #: it has no word of its own ("and when?", "Et où ?"): it asks about the previous question's subject
     elliptical: bool = False
+    #: the kind of answer the previous question asked for (see :func:`.kinds.question_kind`)
+    previous_kind: str | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """The kind of answer it asks for: its own ("and when?" a date), or, when it asks no question
+        of its own ("And about the West?" after "What did Putin say about North Korea?"), the
+        previous question's."""
+        own = question_kind(self.asked)
+        if own is not None or asks_its_own_question(self.asked):
+            return own
+        return self.previous_kind
 
     @property
     def about_an_answered_subject(self) -> bool:
         """An elliptical follow-up of a question that was answered: the articles hold its subject."""
         return self.elliptical and bool(self.previous)
+
+
+def asks_its_own_question(question: str) -> bool:
+    """Whether ``question`` has a question word ("what", "Qu'ont-ils vu ?"), rather than only naming a
+    new subject for the previous one ("And about the West?", "Et la Chine ?")."""
+    return any(w in QUESTION_WORDS or w == "qu" for w in words(question))
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:

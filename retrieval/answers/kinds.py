@@ -2,8 +2,10 @@
 
 A question asks for a person (who / qui), a date (when / quand), a place (where / où), a
 number (how many / combien), a duration (how long / combien de temps), a reason (why /
-pourquoi), or something else (what / que / comment). A sentence is read for the same kinds
-of answer: names, dates, places, numbers, durations, reasons. It may also only say what
+pourquoi), someone's words or what something is called ("what did Kim call Putin?",
+"Qu'a-t-il annoncé ?", "Comment appelle-t-on …"), or something else (what / que / comment).
+A sentence is read for the same kinds of answer: names, dates, places, numbers, durations,
+reasons, quotations and reported speech ("a déclaré", « … », "surnommé"). It may also only say what
 *could* happen ("pourraient signer", "could sign"), which is a weaker answer than a sentence
 stating the fact.
 """
@@ -14,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-KINDS = ("person", "date", "place", "number", "duration", "reason")
+KINDS = ("person", "date", "place", "number", "duration", "reason", "words")
 
 _I = re.IGNORECASE
 # Checked in order: "combien de temps" before "combien", "since when" before "when".
@@ -75,11 +77,37 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Someone's words, or a name given to something: asked by a verb of saying or naming after
+# "what did X …" / "qu'a-t-il …" / "how did X describe" / "comment … appelle-t-on". Checked last:
+# "who said it?" asks for a person, "when did he announce it?" for a date.
+_SAYING = (
+    r"say|said|says|declare|announce|tell|told|call|called|describe|promise|warn|claim|write|reply|answer"
+    r"|stress|insist|characteri[sz]e|nickname|name"
+)
+_DIRE = (
+    r"dit|dire|dit-on|déclaré|déclare|annoncé|annonce|affirmé|affirme|promis|répondu|répond|écrit|ajouté"
+    r"|souligné|insisté|estimé|assuré|averti|qualifié|qualifie|qualifie-t-on|décrit|décrite?s?|décrit-il|appelé"
+    r"|appelée?s?|appelle|appelle-t-on|appele-t-on|surnommé|surnommée?s?|surnomme|surnomme-t-on|désigné"
+    r"|désignée?s?|désigne|désigne-t-on|nommé|nommée?s?|nomme-t-on"
+)
+_WORDS_QUESTION = re.compile(
+    rf"\bwhat\s+(?:did|does|do|has|have|had|was|is|were)\s+(?:[\w’'.-]+\s+){{0,5}}?(?:{_SAYING})\b"
+    rf"|\bhow\s+(?:did|does|do|has|have|is|was|were)\s+(?:[\w’'.-]+\s+){{0,5}}?(?:describe|call|characteri[sz]e|name|nickname)d?\b"
+    rf"|\bwhat\s+(?:words|name|nickname)\b"
+    rf"|\bqu['’](?:a|ont|avait|avaient|est-ce\s+qu['’](?:il|elle|ils|elles))\b(?:[\s-][\w’'.-]+){{0,4}}?[\s-](?:{_DIRE})\b"
+    rf"|\bque\s+(?:[\w’'.-]+\s+){{0,3}}?(?:{_DIRE})\b"
+    rf"|\bcomment\b(?:[\s-][\w’'.-]+){{0,5}}?[\s-](?:{_DIRE})\b",
+    _I,
+)
+
+
 def question_kind(question: str) -> str | None:
     """The kind of answer ``question`` asks for (one of :data:`KINDS`), or None for what/how/which."""
     for kind, pattern in _QUESTION_KINDS:
         if pattern.search(question):
             return kind
+    if _WORDS_QUESTION.search(question):
+        return "words"
     return None
 
 
@@ -117,9 +145,19 @@ _CUES = {
         r"|because|in\s+order\s+to|due\s+to|so\s+that|owing\s+to|as\s+a\s+result)\b",
         _I,
     ),
+    # Someone's words or a name: a quotation, or a verb of saying or naming ("a déclaré", "qu'il
+    # désignait comme", "said", "called"); not a source's attribution ("d'après les médias russes").
+    "words": re.compile(
+        r"«[^»]{3,}»|“[^”]{3,}”|\"[^\"]{3,}\""
+        r"|\b(?:déclar|affirm|annonc|soulign|insist|estim|assur|ajout|indiqu|expliqu|avert|qualifi|désign"
+        r"|surnomm|appel|nomm|décri)\w*|\b(?:dit|dite|dits|promis|répondu|écrit)\b"
+        r"|\b(?:said|says|say|stated|told|announced|declared|called|described|named|nicknamed"
+        r"|warned|claimed|wrote|insisted|stressed|added)\b",
+        _I,
+    ),
     # A place: a capitalised name after a preposition of place ("à Pyongyang", "en Corée", "in Seoul").
     "place": re.compile(
-        r"\b(?:à|au|aux|en|dans|vers|depuis|de|d['’]|in|at|to|from|near)\s*(?:la\s+|le\s+|l['’]|les\s+|the\s+)?"
+        r"\b(?i:à|au|aux|en|dans|vers|depuis|de|d['’]|in|at|to|from|near)\s*(?:la\s+|le\s+|l['’]|les\s+|the\s+)?"
         r"[A-ZÀ-ÖØ-Þ][\w’'-]+"
     ),
     # A person: a title or a role before a name, or two capitalised words ("Jake Sullivan", "M. Kim").
@@ -160,7 +198,7 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     for kind, pattern in _CUES.items():
         for m in pattern.finditer(text):
             own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
-            if kind == "reason" or any(len(w) > 1 or w.isdigit() for w in own):
+            if kind in ("reason", "words") or any(len(w) > 1 or w.isdigit() for w in own):
                 kinds.add(kind)
                 break
     if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):

@@ -11,6 +11,7 @@ candidate sentences of one question, only when the encoder offers them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,14 +36,46 @@ class LateInteraction:
             out.append(float((asked @ states.T).max(axis=1).mean()) if len(states) and len(asked) else 0.0)
         return out
 
+    def passages(self, question: str, hits: Sequence[Hit]) -> list[float] | None:
+        """MaxSim of ``question`` with each hit's passage, read as its quotable sentences."""
+        return self.scores(question, [quotable_text(h) for h in hits])
+
     def best_passage(self, question: str, hits: Sequence[Hit]) -> float | None:
         """The best MaxSim of ``question`` with the passages of ``hits``: how much of what it asks
-        some passage holds, token by token (None without token states)."""
-        scores = self.scores(question, [h.passage.text for h in hits])
+        some passage holds, token by token (None without token states).
+
+        A passage is read as the sentences an answer could quote: a credit line ("Agence
+        France-Presse"), a byline or a dateline is searchable but is no evidence that the
+        articles answer ("Who is the president of France?")."""
+        scores = self.passages(question, hits)
         return max(scores) if scores else None
+
+
+def quotable_text(hit: Hit) -> str:
+    """``hit``'s passage as the sentences that could be quoted from it; the passage's text when
+    it has no sentence table (no multilingual encoder)."""
+    return " ".join(s.text for s in hit.sentences) if hit.sentences else hit.passage.text
 
 
 def gaps(scores: Sequence[float]) -> np.ndarray:
     """Each score less the best one (<= 0)."""
     values = np.asarray(scores, dtype=np.float64)
     return values - values.max() if len(values) else values
+
+
+def reranked(hits: Sequence[Hit], matches: Sequence[float], weight: float) -> list[Hit]:
+    """``hits`` with the first ``len(matches)`` re-ordered by their fused score plus ``weight`` times
+    their MaxSim with the question (min-max scaled over them): late interaction as one more
+    signal of the fusion, read for the few passages an answer may quote from. Ranks are renumbered
+    from 1 and each re-read hit's score becomes the combined one; the others follow unchanged."""
+    n = len(matches)
+    if n < 2:
+        return list(hits)
+    lo, hi = min(matches), max(matches)
+    spread = hi - lo
+    combined = [
+        h.score + weight * ((m - lo) / spread if spread > 0 else 0.0) for h, m in zip(hits[:n], matches, strict=True)
+    ]
+    order = sorted(range(n), key=lambda i: -combined[i])
+    head = [replace(hits[i], rank=r, score=combined[i]) for r, i in enumerate(order, start=1)]
+    return head + [replace(h, rank=r) for r, h in enumerate(hits[n:], start=n + 1)]

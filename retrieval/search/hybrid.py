@@ -130,6 +130,11 @@ class Searcher:
             zip(order, rows, found, passage_terms, strict=True), start=1
         ):
             sentence = best_sentence.get(row)
+            sentences = evidence.sentences(row, passage, coverage) if evidence else ()
+            if sentences:
+                # What the passage holds is what an answer could quote: a credit line ("Agence
+                # France-Presse"), a byline or a dateline is searchable, but no evidence.
+                present = {t for s in sentences for t in self.analyzer.terms(s.text)}
             hits.append(
                 Hit(
                     rank=rank,
@@ -139,7 +144,7 @@ class Searcher:
                     evidence=evidence.raw.get(row) if evidence is not None else None,
                     sentence=tuple(int(x) for x in snap.sentence_spans[sentence, 1:]) if sentence is not None else None,
                     coverage=_coverage(word_terms, present),
-                    sentences=evidence.sentences(row, passage, coverage) if evidence else (),
+                    sentences=sentences,
                     similarity=passage_cosine.raw.get(row) if passage_cosine is not None else None,
                     rare_coverage=_rare_coverage(rarity, present),
                     unseen=unseen,
