@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, chunk_settings, index_settings
 from .corpus.analysis import Analyzer, tidy
@@ -32,6 +32,9 @@ from .stores import Build, StoreBackend, StoreVersion, VectorColumn, make_store
 from .stores.build import Kept
 from .stores.vocabulary import TermExpander
 from .types import Article, Embedder, Encoders, IndexReport, Passage
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +179,14 @@ def build_locked(
     if encoders.multilingual is not None:
         jobs.append(("multilingual", encoders.multilingual, plan.passage_texts, plan.passage_source))
         jobs.append(("sentences", encoders.multilingual, plan.sentence_texts, plan.sentence_source))
-    total = sum(sum(src is None for src in sources) for *_, sources in jobs)
+    late = encoders.multilingual if chunking.late_sentences else None
+    if late is not None and not hasattr(late, "encode_with_spans"):
+        late = None  # this encoder cannot: sentences are encoded alone
+    if late is not None:
+        # sentences pooled from their passage's own pass: one pass per passage, no second encoding
+        jobs = [job for job in jobs if job[0] not in ("multilingual", "sentences")]
+    work = _EncodingWork.plan(jobs)
+    total = work.texts + (plan.passage_source.count(None) if late is not None else 0)
     done = [0]
 
     def step(n: int) -> None:
@@ -184,21 +194,11 @@ def build_locked(
         if progress:
             progress(done[0], total)
 
-    late = encoders.multilingual if chunking.late_sentences else None
-    if late is not None and not hasattr(late, "encode_with_spans"):
-        late = None  # this encoder cannot: sentences are encoded alone
-    if late is not None:
-        # sentences pooled from their passage's own pass: one pass per passage, no second encoding
-        jobs = [job for job in jobs if job[0] not in ("multilingual", "sentences")]
-        total = sum(sum(src is None for src in sources) for *_, sources in jobs) + plan.passage_source.count(None)
     if total and progress:
         for encoder in [job[1] for job in jobs] + ([late] if late is not None else []):
             encoder.dim  # noqa: B018 - loads the model (a first run exports it, saying so) before 0% is reported
         progress(0, total)
-    vectors = {
-        name: _vectors(encoder, items, sources, previous, name, settings.embedding_batch_size, step)
-        for name, encoder, items, sources in jobs
-    }
+    vectors = work.run(previous, _chunk_size(settings.embedding_batch_size, total), step)
     if late is not None:
         vectors |= _late_vectors(late, plan, previous, settings.embedding_batch_size, step)
     clock.mark("embed")
@@ -390,32 +390,82 @@ def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previo
     return reuse
 
 
-def _vectors(
-    encoder: Embedder,
-    items: Sequence[str],
-    sources: Sequence[int | None],
-    previous: StoreVersion | None,
-    name: str,
-    batch: int,
-    step: Callable[[int], None],
-) -> VectorColumn:
-    """Vectors for ``items``: encoded where ``sources`` says None; the others stay in the previous
-    version, for the store to copy or keep."""
+#: Texts handed to an encoder at once, at most (and the progress steps): about 1/40 of the job.
+#: Larger calls keep an encoder's streams busy to the end of each call (measured: 3% less CPU
+#: than calls of 32 texts on OpenVINO int8, two streams); ``embedding_batch_size`` is the least.
+PROGRESS_STEPS = 40
+
+
+def _chunk_size(batch: int, total: int) -> int:
+    return max(batch, -(-total // PROGRESS_STEPS))
+
+
+@dataclass(frozen=True)
+class _EncodingWork:
+    """What each encoder reads for a build: every distinct fresh text of its jobs, once.
+
+    A text met twice (a sentence repeated in a collection, a passage equal to another) is encoded
+    once and its vector given to each row that holds it: an encoder gives one text one vector.
+    """
+
+    jobs: tuple[tuple[str, Embedder, Sequence[str], Sequence[int | None]], ...]
+    texts_of: tuple[tuple[Embedder, dict[str, int]], ...]  # per encoder: its distinct texts -> their row
+
+    @classmethod
+    def plan(cls, jobs: Sequence[tuple[str, Embedder, Sequence[str], Sequence[int | None]]]) -> _EncodingWork:
+        texts_of: dict[int, tuple[Embedder, dict[str, int]]] = {}
+        for _, encoder, items, sources in jobs:
+            _, distinct = texts_of.setdefault(id(encoder), (encoder, {}))
+            for item, source in zip(items, sources, strict=True):
+                if source is None:
+                    distinct.setdefault(item, len(distinct))
+        return cls(tuple(jobs), tuple(texts_of.values()))
+
+    @property
+    def texts(self) -> int:
+        return sum(len(distinct) for _, distinct in self.texts_of)
+
+    def run(self, previous: StoreVersion | None, chunk: int, step: Callable[[int], None]) -> dict[str, VectorColumn]:
+        """Each job's vectors: encoded where its sources say None; the others stay in the previous
+        version, for the store to copy or keep."""
+        import numpy as np
+
+        encoded = {id(encoder): _encode(encoder, list(distinct), chunk, step) for encoder, distinct in self.texts_of}
+        rows_of = {id(encoder): distinct for encoder, distinct in self.texts_of}
+        out = {}
+        for name, encoder, items, sources in self.jobs:
+            # When every vector is reused the model need not even load: take the width from the old set.
+            old = previous.vector_set(name) if previous is not None else None
+            dim = old.dim if old is not None else encoder.dim
+            rows = [rows_of[id(encoder)][item] for item, source in zip(items, sources, strict=True) if source is None]
+            vectors = encoded[id(encoder)]
+            if not rows:
+                fresh = np.zeros((0, dim), dtype=np.float32)
+            elif rows == list(range(rows[0], rows[0] + len(rows))):
+                fresh = vectors[rows[0] : rows[0] + len(rows)]  # no repeat: a view, not a second copy
+            else:
+                fresh = vectors[rows]
+            out[name] = VectorColumn(dim=dim, sources=list(sources), fresh=fresh)
+        return out
+
+
+def _encode(encoder: Embedder, texts: Sequence[str], chunk: int, step: Callable[[int], None]) -> np.ndarray:
+    """``texts`` encoded ``chunk`` at a time, longest first across the whole job: each batch an
+    encoder forms holds texts of one length, so little of it is padding."""
     import numpy as np
 
-    # When every vector is reused the model need not even load: take the width from the old set.
-    old = previous.vector_set(name) if previous is not None else None
-    dim = old.dim if old is not None else encoder.dim
-    fresh = [i for i, s in enumerate(sources) if s is None]
-    out = np.zeros((len(fresh), dim), dtype=np.float32)
-    # Longest first, across the whole job: each batch an encoder forms holds texts of one length,
-    # so little of it is padding.
-    order = sorted(range(len(fresh)), key=lambda k: -len(items[fresh[k]]))
-    for start in range(0, len(order), batch):
-        chunk = order[start : start + batch]
-        out[chunk] = encoder.encode([items[fresh[k]] for k in chunk])
-        step(len(chunk))
-    return VectorColumn(dim=dim, sources=list(sources), fresh=out)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda k: -len(texts[k]))
+    out = None
+    for start in range(0, len(order), chunk):
+        rows = order[start : start + chunk]
+        vectors = encoder.encode([texts[k] for k in rows])
+        if out is None:
+            out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[rows] = vectors
+        step(len(rows))
+    return out
 
 
 def _late_vectors(

@@ -233,3 +233,28 @@ def test_an_addition_extends_the_previous_vector_indexes(tmp_path: Path, article
         assert len(found) > len(vectors)
         assert np.array_equal(found.vectors(np.arange(len(vectors))), vectors)
     assert engine.search("pont flottant sur le fleuve Toumen", 1)[0].article.id == "000_pont"
+
+
+def test_a_text_met_twice_is_encoded_once(tmp_path: Path):
+    """A sentence repeated within an article and across articles (a recurring credit line) is encoded
+    once, and every row holding it gets that one vector."""
+    from .support import FakeEmbedder
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], folder)
+    line = "Le ministère a publié ces chiffres lundi soir dans un communiqué."
+    for name, place in (("port", "Nampho"), ("rail", "Khasan")):
+        paragraphs = [f"Les travaux du port de {place} ont repris au printemps après deux ans d'arrêt. {line}"]
+        paragraphs.append(f"Les navires chargés de charbon quittent {place} chaque semaine vers Vladivostok. {line}")
+        (folder / f"{name}.txt").write_text(f"Travaux à {place}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    multilingual = FakeEmbedder(dim=128, name="test/fake-multilingual")
+    engine = Engine(make_settings(tmp_path, articles_dir=folder), encoders=fake_encoders(multilingual=multilingual))
+    engine.index()
+    snap = engine.snapshot()
+    texts = [snap.article_body(snap.passages([int(p)])[0][1].id)[a:b] for p, a, b in snap.sentence_spans]
+    assert texts.count(line) == 4
+    assert multilingual.texts_encoded == len(snap.passages(list(range(snap.size)))) + len(set(texts))
+    stored = snap.vector_set("sentences").vectors(np.arange(len(texts)))
+    repeated = stored[[i for i, t in enumerate(texts) if t == line]]
+    np.testing.assert_array_equal(repeated, np.repeat(multilingual.encode([line]), 4, axis=0))
