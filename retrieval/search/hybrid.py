@@ -121,8 +121,15 @@ class Searcher:
             )
         )
 
+        sentence_terms: dict[str, set[str]] = {}  # each sentence analysed once, for itself and its passage
+
+        def terms(sentence: str) -> set[str]:
+            if sentence not in sentence_terms:
+                sentence_terms[sentence] = set(self.analyzer.terms(sentence))
+            return sentence_terms[sentence]
+
         def coverage(sentence: str) -> tuple[float, float]:
-            present = set(self.analyzer.terms(sentence))
+            present = terms(sentence)
             return _coverage(asked_terms, present), _rare_coverage(asked_rarity, present)
 
         hits = []
@@ -134,7 +141,7 @@ class Searcher:
             if sentences:
                 # What the passage holds is what an answer could quote: a credit line ("Agence
                 # France-Presse"), a byline or a dateline is searchable, but no evidence.
-                present = {t for s in sentences for t in self.analyzer.terms(s.text)}
+                present = set().union(*(terms(s.text) for s in sentences))
             hits.append(
                 Hit(
                     rank=rank,
