@@ -141,7 +141,7 @@ class ExtractiveAnswerer:
     def _reranked(self, question: str, hits: Sequence[Hit], matches: Sequence[float] | None = None) -> list[Hit]:
         if self.late is None or len(hits) < 2:
             return list(hits)
-        if matches is None or len(matches) < min(len(hits), self.rerank_passages):
+        if matches is None:
             matches = self.late.passages(question, hits[: self.rerank_passages])
         return reranked(hits, matches or [], self.rerank_weight)
 
@@ -177,12 +177,12 @@ class ExtractiveAnswerer:
             [s for s in (h.sentences or (_whole_passage(h),)) if len(s.text) >= 8 and not is_instruction_like(s.text)]
             for h in pool
         ]
-        cands = candidates(pool, question, kind or question_kind(question), usable, self.late)
+        kind = kind or question_kind(question)
+        cands = candidates(pool, question, kind, usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
-        asked_kind = kind or question_kind(question)
         penalties = [
             self.speculation_penalty * c.cues.speculative
-            + self.repeat_penalty * (_repeats(c, previous) and not (asked_kind and asked_kind in c.cues.kinds))
+            + self.repeat_penalty * (_repeats(c, previous) and not (kind and kind in c.cues.kinds))
             for c in cands
         ]
         probs = self.scorer.probabilities(cands, penalties)

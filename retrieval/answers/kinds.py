@@ -84,11 +84,11 @@ _SAYING = (
     r"say|said|says|declare|announce|tell|told|call|called|describe|promise|warn|claim|write|reply|answer"
     r"|stress|insist|characteri[sz]e|nickname|name"
 )
+# A verb ends at a word boundary, so "dit" also reads "dit-on", "appelle" "appelle-t-on".
 _DIRE = (
-    r"dit|dire|dit-on|déclaré|déclare|annoncé|annonce|affirmé|affirme|promis|répondu|répond|écrit|ajouté"
-    r"|souligné|insisté|estimé|assuré|averti|qualifié|qualifie|qualifie-t-on|décrit|décrite?s?|décrit-il|appelé"
-    r"|appelée?s?|appelle|appelle-t-on|appele-t-on|surnommé|surnommée?s?|surnomme|surnomme-t-on|désigné"
-    r"|désignée?s?|désigne|désigne-t-on|nommé|nommée?s?|nomme-t-on"
+    r"dit|dire|déclaré|déclare|annoncé|annonce|affirmé|affirme|promis|répondu|répond|écrit|ajouté"
+    r"|souligné|insisté|estimé|assuré|averti|qualifié|qualifie|décrite?s?|appelée?s?|appelle|appele"
+    r"|surnommée?s?|surnomme|désignée?s?|désigne|nommée?s?|nomme"
 )
 _WORDS_QUESTION = re.compile(
     rf"\bwhat\s+(?:did|does|do|has|have|had|was|is|were)\s+(?:[\w’'.-]+\s+){{0,5}}?(?:{_SAYING})\b"
