@@ -125,15 +125,11 @@ def _engine(articles: Path, data: Path, overrides: dict, models: Path | None):
     return Engine(Settings(_env_file=None, **values))
 
 
-def _judge(engine):
-    """An extractive answerer with the engine's settings, to ask what an answer would do."""
-    return engine.extractive_answerer()
-
-
-def _confidence(engine, question: str, hits: list) -> tuple[str, float]:
+def _confidence(judge, question: str, hits: list) -> tuple[str, float]:
     """Which threshold judges ``question`` ("same" or "cross" language) and the score it is judged
-    on (the best hit's confidence, or a cross-lingual question's token match)."""
-    cross, score = _judge(engine).judgement(question, hits)
+    on (the best hit's confidence, or a cross-lingual question's token match); ``judge`` is the
+    engine's extractive answerer."""
+    cross, score = judge.judgement(question, hits)
     return ("cross" if cross else "same"), (float("-inf") if score is None else score)
 
 
@@ -172,7 +168,7 @@ def _run(
     engine.search("warm-up", 10)
     ranks, refused, carried, lengths, search_ms, answer_ms, leads = [], [], [], [], [], [], []
     read_ranks: list[int | None] = []  # in the order the answer reads the passages (re-ranked across languages)
-    reader = _judge(engine)
+    reader = engine.extractive_answerer()  # what an answer would do, asked apart
     unanswerable_refused = []
     for item in items:
         t = time.perf_counter()
@@ -182,7 +178,7 @@ def _run(
         answer = engine.answer_hits(item.question, hits)
         answer_ms.append((time.perf_counter() - t) * 1000)
         if confidences is not None:
-            side, confidence = _confidence(engine, item.question, hits)
+            side, confidence = _confidence(reader, item.question, hits)
             kind = "answerable" if item.answerable else "unanswerable"
             confidences.setdefault(f"{kind}-{side}", []).append(confidence)
         if not item.answerable:
@@ -254,12 +250,13 @@ def _absent(
     engine = _engine(kept, root / "absent", overrides, models)
     engine.index()
     asked = [item for item in items if item.answerable and {g.doc for g in item.gold} <= gone]
+    judge = engine.extractive_answerer()
     refused = []
     for item in asked:
         hits = engine.search(item.question, 10)
         refused.append(engine.answer_hits(item.question, hits).abstained)
         if confidences is not None:
-            side, confidence = _confidence(engine, item.question, hits)
+            side, confidence = _confidence(judge, item.question, hits)
             confidences.setdefault(f"absent-{side}", []).append(confidence)
     return {
         "absent_articles": len(gone),
