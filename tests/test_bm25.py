@@ -40,6 +40,15 @@ def test_weights_are_those_of_bm25s_to_the_bit():
         assert np.array_equal(index.data[ours], np.asarray(ref["data"][theirs], dtype=np.float32))
 
 
+def test_the_french_stop_words_are_the_snowball_list_bm25s_ships():
+    """Guard: the list copied from bm25s (importing it loads scipy on every cold question) stays its list."""
+    from bm25s.stopwords import STOPWORDS_FRENCH
+
+    from retrieval.corpus.analysis import _FRENCH_SNOWBALL
+
+    assert _FRENCH_SNOWBALL == STOPWORDS_FRENCH
+
+
 def _same_counts(a: TermCounts, b: TermCounts) -> bool:
     return a.vocab == b.vocab and all(
         np.array_equal(getattr(a, k), getattr(b, k)) for k in ("indptr", "indices", "tf", "doc_len")

@@ -178,18 +178,30 @@ def test_every_backend_agrees_with_torch(tmp_path: Path, model_cache: Path, back
     np.testing.assert_allclose(alone, vectors, atol=2e-5)
 
 
-def test_answering_does_not_load_torch(real_engine: Engine):
-    """The query path runs on onnxruntime and numpy: no multi-second torch import."""
+#: Libraries a cold `ragbot ask` has no use for: torch and sentence-transformers (the export's),
+#: scipy (bm25s loads it, for its stop words alone), the Telegram front end.
+NOT_FOR_ANSWERING = ("torch", "sentence_transformers", "transformers", "scipy", "bm25s", "telegram")
+
+
+def test_answering_loads_no_library_it_does_not_use(real_engine: Engine, tmp_path: Path):
+    """`ragbot ask` runs on OpenVINO, sentencepiece, FAISS and numpy: no multi-second torch import,
+    nor a tenth of a second of scipy."""
     script = (
-        "import sys; from retrieval import Engine, Settings; "
-        f"e = Engine(Settings(_env_file=None, data_dir={str(real_engine.settings.data_dir)!r}, "
-        f"model_cache_dir={str(real_engine.settings.model_cache_dir)!r})); "
-        "a = e.ask('What did the treaty include?'); assert a.citations, a; "
-        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+        "import atexit, json, sys; from bot.cli import run; "
+        f"atexit.register(lambda: print(json.dumps([m for m in {NOT_FOR_ANSWERING!r} if m in sys.modules]))); "
+        "sys.argv = ['ragbot', 'ask', '--json', 'What did the treaty include?']; run()"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    env = os.environ | {
+        "RAGBOT_DATA_DIR": str(real_engine.settings.data_dir),
+        "RAGBOT_MODEL_CACHE_DIR": str(real_engine.settings.model_cache_dir),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["False", "False"]
+    answer, loaded = proc.stdout.splitlines()
+    assert json.loads(answer)["citations"], answer
+    assert json.loads(loaded) == []
 
 
 def test_answering_compiles_only_the_question_model(real_engine: Engine):

@@ -28,9 +28,21 @@ def tidy(text: str) -> str:
     return "\n\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
 
 
-# Function words of questions and prose. French comes from the Snowball list shipped
-# with bm25s plus common question words; English is written out because bm25s's list is
-# tiny and misses the question words an English query is made of.
+# Function words of questions and prose. French is the Snowball list bm25s ships (copied here:
+# importing bm25s loads scipy, a tenth of a second of a cold `ragbot ask`) plus common question
+# words; English is written out because bm25s's list is tiny and misses the question words an
+# English query is made of.
+_FRENCH_SNOWBALL = tuple(
+    """ai aie aient aies ait as au aura aurai auraient aurais aurait auras aurez auriez aurions aurons
+    auront aux avaient avais avait avec avez aviez avions avons ayant ayante ayantes ayants ayez
+    ayons c ce ces d dans de des du elle en es est et eu eue eues eurent eus eusse eussent
+    eusses eussiez eussions eut eux eûmes eût eûtes furent fus fusse fussent fusses fussiez
+    fussions fut fûmes fût fûtes il ils j je l la le les leur lui m ma mais me mes moi mon même
+    n ne nos notre nous on ont ou par pas pour qu que qui s sa se sera serai seraient serais
+    serait seras serez seriez serions serons seront ses soient sois soit sommes son sont soyez
+    soyons suis sur t ta te tes toi ton tu un une vos votre vous y à étaient étais était étant
+    étante étantes étants étiez étions été étée étées étés êtes""".split()
+)
 _FRENCH_EXTRA = frozenset(
     """comment pourquoi quand quel quelle quels quelles quoi combien où selon lequel laquelle lesquels
     cette cet ces celui celle ceux aussi alors ainsi plus très tout tous toute toutes
@@ -55,9 +67,7 @@ QUESTION_WORDS = frozenset(
 
 
 def french_stop_words() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_FRENCH
-
-    return frozenset(STOPWORDS_FRENCH) | _FRENCH_EXTRA
+    return frozenset(_FRENCH_SNOWBALL) | _FRENCH_EXTRA
 
 
 def words(text: str) -> list[str]:
