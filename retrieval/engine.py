@@ -20,7 +20,7 @@ from .config import Settings, abstain_policy, chunk_settings, fetch_settings, ll
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
 from .corpus.samples import seed_articles_folder
-from .encoders.embedding import DISABLED, make_embedder, make_multilingual
+from .encoders.embedding import DISABLED, make_embedder, make_multilingual, preload
 from .encoders.exported import NOTICE_LOGGER
 from .indexer import Progress, build_index, build_locked, open_current
 from .lock import index_lock
@@ -121,12 +121,17 @@ class Engine:
         """The current version of the store, reopened when the pointer has moved since last time."""
         return self.searcher().snapshot
 
-    def searcher(self) -> Searcher:
+    def searcher(self, *, answering: bool = False) -> Searcher:
+        """The searcher of the current version. ``answering``: for a question, whose encoders then
+        load while the version opens (a cold `ragbot ask` waits for the longer, not for both)."""
         version = self.store.current_version()
         searcher = self._searcher
         if searcher is not None and searcher.snapshot.version == version:
             return searcher
         encoders = self.encoders
+        if answering and version is not None:
+            preload(encoders.multilingual)
+            preload(encoders.embedding)
         with self._lock:
             if self._searcher is None or self._searcher.snapshot.version != version:
                 # The old snapshot is not closed: a query running on it in another thread
@@ -135,7 +140,7 @@ class Engine:
             return self._searcher
 
     def search(self, question: str, k: int | None = None, *, focus: str | None = None) -> list[Hit]:
-        return self.searcher().search(question, k or self.settings.top_k, focus=focus)
+        return self.searcher(answering=True).search(question, k or self.settings.top_k, focus=focus)
 
     def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""

@@ -103,6 +103,7 @@ class FakeEmbedder:
         self.gate = gate  # when set, encode() waits for it: holds an indexer mid-build, deterministically
         self.calls = 0
         self.texts_encoded = 0
+        self.preloads = 0  # times asked to start loading ahead of a question (a real model's cold start)
 
     @property
     def name(self) -> str:
@@ -111,6 +112,9 @@ class FakeEmbedder:
     @property
     def dim(self) -> int:
         return self._dim
+
+    def preload(self) -> None:
+        self.preloads += 1
 
     def token_states(self, texts: Sequence[str], *, query: bool = False) -> list[np.ndarray]:
         """One unit vector per word (late interaction): each word's own hashed vector."""

@@ -46,6 +46,13 @@ def encode_queries(encoder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return method(texts) if method is not None else encoder.encode(texts)
 
 
+def preload(encoder: Embedder | None) -> None:
+    """Start loading the encoder's model in the background, where its backend can (OpenVINO)."""
+    method = getattr(encoder, "preload", None)
+    if method is not None:
+        method()
+
+
 @dataclass(frozen=True)
 class Prompts:
     """Text put before a question or a passage for models trained that way ("query: ", "passage: ")."""

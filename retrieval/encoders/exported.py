@@ -97,7 +97,7 @@ def ensure_exported(
     the folder (:mod:`.folder_lock`): one exports while the others wait, then load its export;
     ``load`` runs under the lock, so nothing is replaced while it reads.
     """
-    stamp = stamp | {"model": ref.name} | ({"made_from": ref.rebuild.stamp()} if ref.rebuild is not None else {})
+    stamp = _stamp_of(ref, stamp)
     load = load or _itself
     with folder_lock(folder, exclusive=False):
         if _is_current(folder, product, stamp):
@@ -107,6 +107,16 @@ def ensure_exported(
         if not _is_current(folder, product, stamp):  # another process may have made it meanwhile
             _export_into(ref, folder, stamp, export)
         return load(folder)
+
+
+def is_exported(ref: ModelRef, folder: Path, *, stamp: dict[str, Any], product: str) -> bool:
+    """Whether ``folder`` holds ``product`` from an export with this stamp (:func:`ensure_exported`
+    would load it without exporting); cheap: no weights are read."""
+    return _is_current(folder, product, _stamp_of(ref, stamp))
+
+
+def _stamp_of(ref: ModelRef, stamp: dict[str, Any]) -> dict[str, Any]:
+    return stamp | {"model": ref.name} | ({"made_from": ref.rebuild.stamp()} if ref.rebuild is not None else {})
 
 
 def _itself(folder: Path) -> Path:
