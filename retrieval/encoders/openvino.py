@@ -315,9 +315,9 @@ class OpenVinoEncoder(PromptedEncoder):
 
     def _read(self, core, folder: Path):  # noqa: ANN001, ANN202 - openvino.Core -> openvino.Model
         """Everything the encoder needs from its folder, read at once (under the export's lock), and
-        the question model compiled. The tokenizer loads on a thread of its own meanwhile: e5's
-        250k-piece sentencepiece model takes about 0.3 s, the model and its compilation about 0.15 s,
-        and both let go of the GIL."""
+        the question model compiled and run once. The tokenizer loads on a thread of its own
+        meanwhile: e5's 250k-piece sentencepiece model takes about 0.3 s, the model, its compilation
+        and first run about as long, and both let go of the GIL."""
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1, thread_name_prefix="ragbot-tokenizer-load") as pool:
@@ -327,7 +327,12 @@ class OpenVinoEncoder(PromptedEncoder):
             self._cache = kernel_cache(folder)
             model = core.read_model(str(folder / "model.xml"))
             compiled = self._compile(core, model, streams=1, cached=True)
-            self._single = (compiled, compiled.create_infer_request())
+            request = compiled.create_infer_request()
+            # A compiled model's first inference takes about 0.15 s more than the next ones (the CPU
+            # plugin readies its kernels): paid here, beside the tokenizer, not by the first question.
+            ids = np.zeros((1, PAD_MULTIPLE), dtype=np.int64)
+            request.infer(_feed(self._words, ids, np.ones_like(ids)))
+            self._single = (compiled, request)
             self._tokenizer, self._max_len = tokenizer.result()
         return model
 
