@@ -234,7 +234,7 @@ def ask(
     printf 'Who signed the treaty?\nand when?\n' | ragbot ask --json --conversation
     """
     engine = _ctx(ctx).engine()
-    engine.snapshot()  # fail fast, before any model loads, when there is no usable index
+    engine.open_for_questions()  # fail fast when there is no usable index; the model loads meanwhile
 
     def one(q: str, chat: str | None = None) -> None:
         answer = engine.ask(q, k, chat=chat)
@@ -267,7 +267,7 @@ def search(
     Example: echo "Qui a écrit l'article ?" | ragbot search --json -k 3
     """
     engine = _ctx(ctx).engine()
-    engine.snapshot()
+    engine.open_for_questions()
 
     def one(q: str, chat: str | None = None) -> None:
         hits = engine.search(q, k)

@@ -121,6 +121,11 @@ class Engine:
         """The current version of the store, reopened when the pointer has moved since last time."""
         return self.searcher().snapshot
 
+    def open_for_questions(self) -> StoreVersion:
+        """:meth:`snapshot`, opened for questions to come: the encoders start loading meanwhile, so
+        that a front end failing fast on a missing index does not make the first question wait."""
+        return self.searcher(answering=True).snapshot
+
     def searcher(self, *, answering: bool = False) -> Searcher:
         """The searcher of the current version. ``answering``: for a question, whose encoders then
         load while the version opens (a cold `ragbot ask` waits for the longer, not for both)."""

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import CliContext, app
 from retrieval import Engine, Settings
 from retrieval.encoders.embedding import make_embedder
 from retrieval.types import Embedder
@@ -29,6 +31,22 @@ def test_a_question_starts_loading_the_models_and_reading_the_index_does_not(tmp
     assert Engine(engine.settings, encoders=fake_encoders(embedding, multilingual)).ask("Qui a signé le traité ?")
     assert (embedding.preloads, multilingual.preloads) == (1, 1)
     engine.ask("Et quand ?")  # the version is open: nothing more to start
+    assert (embedding.preloads, multilingual.preloads) == (1, 1)
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_the_cli_starts_loading_the_models_as_it_opens_the_index(tmp_path: Path, command: str):
+    """`ragbot ask` and `search` open the index first (to fail fast without one): the models start
+    loading then, not at the first question."""
+    embedding, multilingual = FakeEmbedder(), FakeEmbedder(dim=128, name="test/fake-multilingual")
+    settings = make_settings(tmp_path)
+    Engine(settings, encoders=fake_encoders(embedding, multilingual)).index()
+    result = CliRunner().invoke(
+        app,
+        [command, "--json", "Qui a signé le traité ?"],
+        obj=CliContext(settings, fake_encoders(embedding, multilingual)),
+    )
+    assert result.exit_code == 0, result.output
     assert (embedding.preloads, multilingual.preloads) == (1, 1)
 
 

@@ -300,28 +300,22 @@ class OpenVinoEncoder(PromptedEncoder):
     def _load_now(self):  # noqa: ANN202 - the tokenizer
         with self._load_lock:
             if self._core is None:
-                ov = _import_openvino()
-                core = ov.Core()
-                self._model = ensure_exported(
-                    self._ref,
-                    self._folder,
-                    stamp=_stamp(),
-                    product="model.xml",
-                    export=_export,
-                    load=lambda folder: self._read(core, folder),
+                self._core, self._model = ensure_exported(
+                    self._ref, self._folder, stamp=_stamp(), product="model.xml", export=_export, load=self._read
                 )
-                self._core = core
             return self._tokenizer
 
-    def _read(self, core, folder: Path):  # noqa: ANN001, ANN202 - openvino.Core -> openvino.Model
+    def _read(self, folder: Path):  # noqa: ANN202 - (openvino.Core, openvino.Model)
         """Everything the encoder needs from its folder, read at once (under the export's lock), and
         the question model compiled and run once. The tokenizer loads on a thread of its own
         meanwhile: e5's 250k-piece sentencepiece model takes about 0.3 s, the model, its compilation
-        and first run about as long, and both let go of the GIL."""
+        and first run about as long, and both let go of the GIL. The tokenizer starts first: OpenVINO's
+        import holds the GIL."""
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1, thread_name_prefix="ragbot-tokenizer-load") as pool:
             tokenizer = pool.submit(load_tokenizer, folder)
+            core = _import_openvino().Core()
             self._prompts = load_prompts(folder)
             self._words = EmbeddingTable.load(folder)
             self._cache = kernel_cache(folder)
@@ -334,7 +328,7 @@ class OpenVinoEncoder(PromptedEncoder):
             request.infer(_feed(self._words, ids, np.ones_like(ids)))
             self._single = (compiled, request)
             self._tokenizer, self._max_len = tokenizer.result()
-        return model
+        return core, model
 
     def _compile(self, core, model, streams: int, *, cached: bool):  # noqa: ANN001, ANN202 - openvino.CompiledModel
         config = {
