@@ -152,9 +152,11 @@ class TermCounts:
         doc_len = np.concatenate([self.doc_len[kept], added.doc_len]).astype(np.int64, copy=False)
         return TermCounts({t: i for i, t in enumerate(terms)}, indptr, indices, tf, doc_len)
 
-    def weights(self, k1: float, b: float) -> np.ndarray:
+    def weights(self, k1: float, b: float, *, block: int = 1 << 22) -> np.ndarray:
         """Each entry's BM25 contribution (Lucene's idf), computed as bm25s 0.3 does, to the bit:
-        idf in float32 from ``math.log``, the rest in float64, the product rounded to float32."""
+        idf in float32 from ``math.log``, the rest in float64, the product rounded to float32.
+        Computed ``block`` entries at a time, by whole columns: the float64 intermediates of a
+        million passages' entries are never all held at once."""
         n_docs = len(self.doc_len)
         df = np.diff(self.indptr)
         distinct, which = np.unique(df, return_inverse=True)
@@ -162,9 +164,19 @@ class TermCounts:
         per_column = per_df[which].astype(np.float64)
         avg_len = self.doc_len.mean()
         norm = k1 * ((1 - b) + b * self.doc_len.astype(np.float64) / avg_len)
-        tf = self.tf.astype(np.float64)
-        per_entry_idf = np.repeat(per_column, df)
-        return (per_entry_idf * (tf / (norm[self.indices] + tf))).astype(np.float32)
+        out = np.empty(len(self.indices), dtype=np.float32)
+        columns = len(df)
+        first = 0
+        while first < columns:
+            # the columns from ``first`` whose entries fit in a block (at least one column)
+            last = max(first + 1, int(np.searchsorted(self.indptr, self.indptr[first] + block, side="right")) - 1)
+            last = min(last, columns)
+            lo, hi = int(self.indptr[first]), int(self.indptr[last])
+            tf = np.asarray(self.tf[lo:hi]).astype(np.float64)
+            per_entry_idf = np.repeat(per_column[first:last], df[first:last])
+            out[lo:hi] = per_entry_idf * (tf / (norm[self.indices[lo:hi]] + tf))
+            first = last
+        return out
 
     def save(self, folder: Path) -> None:
         np.save(folder / COUNT_FILES[0], self.tf, allow_pickle=False)
@@ -206,26 +218,34 @@ class TermCounts:
 
     @classmethod
     def concat(cls, segments: Sequence[TermCounts]) -> TermCounts:
-        """The counts of ``segments``' rows end to end (each segment's rows after the ones before)."""
+        """The counts of ``segments``' rows end to end (each segment's rows after the ones before):
+        what :meth:`of` gives for all their passages at once. Each segment's entries are placed at
+        their merged column's offset (no sort, no array of every entry's column)."""
         if len(segments) == 1:
             return segments[0]
         terms = sorted(set().union(*(s.vocab for s in segments)))
         position = {t: i for i, t in enumerate(terms)}
-        cols, rows, tfs, start = [], [], [], 0
-        for seg in segments:
-            to_new = np.asarray([position[t] for t in seg.vocab], dtype=np.int64)
-            cols.append(np.repeat(to_new, np.diff(seg.indptr)))
-            rows.append(np.asarray(seg.indices, dtype=np.int64) + start)
-            tfs.append(np.asarray(seg.tf))
+        to_new = [np.fromiter((position[t] for t in s.vocab), dtype=np.int64, count=len(s.vocab)) for s in segments]
+        per_column = np.zeros(len(terms), dtype=np.int64)
+        for seg, columns in zip(segments, to_new, strict=True):
+            per_column[columns] += np.diff(seg.indptr)  # a segment's columns are distinct terms
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(per_column, out=indptr[1:])
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        tf = np.empty(int(indptr[-1]), dtype=np.int32)
+        cursor = indptr[:-1].copy()  # where each merged column's next entries go
+        start = 0
+        for seg, columns in zip(segments, to_new, strict=True):
+            seg_indptr = np.asarray(seg.indptr, dtype=np.int64)
+            sizes = np.diff(seg_indptr)
+            # entry e of segment column c goes to cursor[c'] + (e - seg_indptr[c]), c' its merged column
+            at = np.repeat(cursor[columns] - seg_indptr[:-1], sizes) + np.arange(int(seg_indptr[-1]), dtype=np.int64)
+            indices[at] = np.asarray(seg.indices, dtype=np.int64) + start
+            tf[at] = seg.tf
+            cursor[columns] += sizes
             start += len(seg.doc_len)
-        # segment by segment, each column's rows ascending: a stable sort by column keeps them so
-        return cls._from_entries(
-            terms,
-            np.concatenate(cols),
-            np.concatenate(rows),
-            np.concatenate(tfs),
-            np.concatenate([np.asarray(s.doc_len) for s in segments]),
-        )
+        doc_len = np.concatenate([np.asarray(s.doc_len, dtype=np.int64) for s in segments])
+        return cls(dict(position), indptr, indices, tf, doc_len)
 
 
 def segment_files(k: int) -> list[str]:
