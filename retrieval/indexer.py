@@ -15,6 +15,7 @@ import logging
 import os
 import stat
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -424,7 +425,7 @@ def _stream_full_build(
     take the batch past ``settings.index_batch_passages`` passages, encode the batch, hand it to the
     store, forget it. The store holds the version's rows on disk as they come and makes it current
     only once complete; nothing here holds more than a batch (the expansion vocabulary's word counts
-    aside). A text is encoded once per batch (a repeat within a batch shares its vector)."""
+    and the vectors of the texts most recently encoded aside, see :class:`_RecentVectors`)."""
     from collections import Counter
 
     scan = _UnchangedFiles({}, settings.max_article_bytes, time.time_ns())
@@ -438,6 +439,7 @@ def _stream_full_build(
     plan = _Plan()
     counted = {"files": 0, "texts": 0, "done": 0, "passages": 0, "sentences": 0}
     dims: dict[str, int] = {}
+    recent = _RecentVectors()
 
     def step(n: int) -> None:
         counted["done"] += n
@@ -451,7 +453,7 @@ def _stream_full_build(
         if not batch and not last:
             return
         jobs, late = _jobs(encoders, chunking, plan)
-        work = _EncodingWork.plan(jobs)
+        work = _EncodingWork.plan(jobs, recent)
         texts = work.texts + (len(plan.passages) if late is not None else 0)
         counted["texts"] += texts
         if progress and not counted["passages"] and texts:
@@ -535,26 +537,61 @@ def _chunk_size(batch: int, total: int) -> int:
     return max(batch, -(-total // PROGRESS_STEPS))
 
 
+#: texts whose vectors a streaming build keeps from one batch to the next, per encoder, the most
+#: recently met first (about 100 MB at 384 dimensions)
+RECENT_TEXTS = 65_536
+
+
+@dataclass
+class _RecentVectors:
+    """The vectors of the texts earlier batches of a streaming build encoded, the :data:`RECENT_TEXTS`
+    most recently met per encoder: a text met again in a later batch (a credit line, a recurring
+    sentence) takes the vector it had, unencoded."""
+
+    limit: int = RECENT_TEXTS
+    by_encoder: dict[int, OrderedDict[str, np.ndarray]] = field(default_factory=dict)
+
+    def of(self, encoder: Embedder) -> OrderedDict[str, np.ndarray]:
+        return self.by_encoder.setdefault(id(encoder), OrderedDict())
+
+    def keep(self, encoder: Embedder, texts: Sequence[str], vectors: np.ndarray) -> None:
+        known = self.of(encoder)
+        for text, vector in zip(texts, vectors, strict=True):
+            known[text] = vector.copy()  # a copy: the batch's array is let go
+            if len(known) > self.limit:
+                known.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class _EncodingWork:
     """What each encoder reads for a build: every distinct fresh text of its jobs, once.
 
     A text met twice (a sentence repeated in a collection, a passage equal to another) is encoded
     once and its vector given to each row that holds it: an encoder gives one text one vector.
+    A streaming build also passes the vectors its earlier batches gave (``recent``).
     """
 
     jobs: tuple[tuple[str, Embedder, Sequence[str], Sequence[int | None]], ...]
     texts_of: tuple[tuple[Embedder, dict[str, int]], ...]  # per encoder: its distinct texts -> their row
+    recent: _RecentVectors | None = None
 
     @classmethod
-    def plan(cls, jobs: Sequence[tuple[str, Embedder, Sequence[str], Sequence[int | None]]]) -> _EncodingWork:
+    def plan(
+        cls,
+        jobs: Sequence[tuple[str, Embedder, Sequence[str], Sequence[int | None]]],
+        recent: _RecentVectors | None = None,
+    ) -> _EncodingWork:
         texts_of: dict[int, tuple[Embedder, dict[str, int]]] = {}
         for _, encoder, items, sources in jobs:
             _, distinct = texts_of.setdefault(id(encoder), (encoder, {}))
+            known = recent.of(encoder) if recent is not None else {}
             for item, source in zip(items, sources, strict=True):
                 if source is None:
-                    distinct.setdefault(item, len(distinct))
-        return cls(tuple(jobs), tuple(texts_of.values()))
+                    if item in known:
+                        known.move_to_end(item)  # type: ignore[attr-defined]
+                    else:
+                        distinct.setdefault(item, len(distinct))
+        return cls(tuple(jobs), tuple(texts_of.values()), recent)
 
     @property
     def texts(self) -> int:
@@ -572,15 +609,27 @@ class _EncodingWork:
             # When every vector is reused the model need not even load: take the width from the old set.
             old = previous.vector_set(name) if previous is not None else None
             dim = old.dim if old is not None else encoder.dim
-            rows = [rows_of[id(encoder)][item] for item, source in zip(items, sources, strict=True) if source is None]
+            distinct = rows_of[id(encoder)]
+            fresh_items = [item for item, source in zip(items, sources, strict=True) if source is None]
+            rows = [distinct.get(item, -1) for item in fresh_items]
             vectors = encoded[id(encoder)]
             if not rows:
                 fresh = np.zeros((0, dim), dtype=np.float32)
-            elif rows == list(range(rows[0], rows[0] + len(rows))):
+            elif rows == list(range(rows[0], rows[0] + len(rows))) and rows[0] >= 0:
                 fresh = vectors[rows[0] : rows[0] + len(rows)]  # no repeat: a view, not a second copy
-            else:
+            elif min(rows) >= 0:
                 fresh = vectors[rows]
+            else:  # some met in an earlier batch
+                assert self.recent is not None
+                known = self.recent.of(encoder)
+                fresh = np.zeros((len(rows), dim), dtype=np.float32)
+                for k, (item, row) in enumerate(zip(fresh_items, rows, strict=True)):
+                    fresh[k] = vectors[row] if row >= 0 else known[item]
             out[name] = VectorColumn(dim=dim, sources=list(sources), fresh=fresh)
+        if self.recent is not None:
+            for encoder, distinct in self.texts_of:
+                if distinct:
+                    self.recent.keep(encoder, list(distinct), encoded[id(encoder)])
         return out
 
 

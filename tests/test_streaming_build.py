@@ -154,3 +154,16 @@ def test_a_full_build_failing_mid_way_leaves_the_previous_version_serving(tmp_pa
     assert current_version(settings.data_dir) == before  # no switch
     assert not [p for p in (settings.data_dir / SNAPSHOTS).iterdir() if p.name.startswith(TMP_PREFIX)]
     assert _answers(settings) == answers
+
+
+def test_a_text_met_again_in_a_later_batch_is_not_encoded_again(tmp_path: Path, articles: Path) -> None:
+    """The short articles repeat the same sentences from batch to batch: a streaming build encodes
+    each distinct text once, as a build in one batch does."""
+    encoded = {}
+    for batch in (6, 1_000_000):
+        settings = make_settings(tmp_path / str(batch), articles_dir=articles, index_batch_passages=batch)
+        embedding, multilingual = FakeEmbedder(), FakeEmbedder(dim=128, name="test/fake-multilingual")
+        build_index(settings, fake_encoders(embedding, multilingual)(settings))
+        encoded[batch] = (embedding.texts_encoded, multilingual.texts_encoded)
+        assert _answers(settings)
+    assert encoded[6] == encoded[1_000_000]
