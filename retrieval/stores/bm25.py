@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,16 +68,31 @@ class TermCounts:
 
     @classmethod
     def of(cls, documents: Sequence[Sequence[str]]) -> TermCounts:
-        """Count the terms of ``documents`` (an empty one counts as one :data:`EMPTY` term)."""
-        counters = [Counter(doc or (EMPTY,)) for doc in documents]
-        terms = sorted(set().union(*counters)) if counters else []
-        vocab = {t: i for i, t in enumerate(terms)}
-        nnz = sum(len(c) for c in counters)
-        cols = np.fromiter((vocab[t] for c in counters for t in c), dtype=np.int32, count=nnz)
-        tf = np.fromiter((n for c in counters for n in c.values()), dtype=np.int32, count=nnz)
-        rows = np.repeat(np.arange(len(counters), dtype=np.int32), [len(c) for c in counters])
-        doc_len = np.fromiter((max(1, len(doc)) for doc in documents), dtype=np.int64, count=len(counters))
-        return cls._from_entries(terms, cols, rows, tf, doc_len)
+        """Count the terms of ``documents`` (an empty one counts as one :data:`EMPTY` term): each
+        term numbered as met (in C, through a dict), then each (term, passage) pair counted at once."""
+        docs = [doc or (EMPTY,) for doc in documents]
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        met: defaultdict[str, int] = defaultdict()
+        met.default_factory = met.__len__  # a new term's number: how many were met before it
+        flat = np.fromiter(map(met.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(lengths.sum()))
+        terms = sorted(met)
+        column = np.empty(len(terms), dtype=np.int64)
+        column[np.fromiter(map(met.__getitem__, terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))
+        n = max(len(docs), 1)
+        # one key per (column, passage): sorted, they are the columns in order, each one's rows ascending
+        keys, tf = np.unique(
+            column[flat] * n + np.repeat(np.arange(len(docs), dtype=np.int64), lengths), return_counts=True
+        )
+        cols = keys // n
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=len(terms)), out=indptr[1:])
+        return cls(
+            {t: i for i, t in enumerate(terms)},
+            indptr,
+            (keys - cols * n).astype(np.int32),
+            tf.astype(np.int32),
+            lengths,
+        )
 
     @classmethod
     def _from_entries(
@@ -450,13 +466,16 @@ def analysed(texts: Sequence[str], analyzer: Analyzer, memo: dict[str, list[str]
     from ..corpus.analysis import words
 
     memo = {} if memo is None else memo
+    known = memo.__getitem__
     out = []
     for text in texts:
-        terms: list[str] = []
-        for word in words(text):
-            found = memo.get(word)
-            if found is None:
-                found = memo[word] = analyzer.terms(word)
-            terms.extend(found)
+        found = words(text)
+        try:
+            terms = list(chain.from_iterable(map(known, found)))
+        except KeyError:  # a word not analysed yet
+            for word in found:
+                if word not in memo:
+                    memo[word] = analyzer.terms(word)
+            terms = list(chain.from_iterable(map(known, found)))
         out.append(terms)
     return out
