@@ -514,6 +514,7 @@ def _stream_full_build(
         stream.abort()
         raise
     clock.mark("index")
+    clock.phases.update(stream.phases)
     return IndexReport(
         articles=len(added),
         passages=counted["passages"],

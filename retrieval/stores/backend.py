@@ -52,6 +52,9 @@ class StoreBackend(Protocol):
 class BuildStream(Protocol):
     """A new version written batch by batch (a full build): nothing is current until :meth:`finish`."""
 
+    #: seconds per step of :meth:`finish`, once it returned (for the build's report)
+    phases: dict[str, float]
+
     def add(
         self,
         articles: Sequence[Article],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,6 +139,8 @@ class SnapshotStream:
     _counts: list[TermCounts] = field(default_factory=list)
     _memo: dict[str, list[str]] = field(default_factory=dict)
     _spans: list[np.ndarray] = field(default_factory=list)
+    #: seconds per step of :meth:`finish` (training and filling each index, BM25, publishing)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         snapshots = Path(self.data_dir) / SNAPSHOTS
@@ -201,39 +204,37 @@ class SnapshotStream:
         index_settings: Mapping[str, Any],
         build_seconds: float,
     ) -> str:
-        """Index the vectors, write what remains, publish; returns the new version."""
-        import faiss
+        """Index the vectors, write what remains, publish; returns the new version. The vector sets
+        are indexed in a thread of their own (FAISS lets go of the GIL) while this one weighs and
+        writes BM25 and the sentence table; :attr:`phases` says how long each took."""
+        from concurrent.futures import ThreadPoolExecutor
 
         assert self._db is not None
         self._db.commit()
         self._db.close()
         self._db = None
-        hashed: dict[str, str] = {}
-        if self.passages:  # no passage, no lexical index (BM25 needs a document): the loader knows
-            counts = TermCounts.concat(self._counts)
-            self._counts = []
-            LexicalIndex.from_counts(counts).save(self.folder)
-            del counts
-        choice = IndexChoice(self.index_kind, self.threshold, self.passages)
-        index_types: dict[str, str] = {}
-        for name, spill in self._spills.items():
-            spill.close()
-            index, index_types[name] = new_index(name, spill, choice)
-            for _, chunk in spill.chunks():
-                index.add(chunk)
-            file = segment_file(name, 0)
-            writer = HashingWriter(self.folder / file)
-            faiss.write_index(index, faiss.PyCallbackIOWriter(writer.write))
-            hashed[file] = writer.close()
-            del index
-            spill.path.unlink()
-        spans = np.concatenate(self._spans) if self._spans else np.zeros((0, 3), dtype=np.int64)
-        self._spans = []
-        writer = HashingWriter(self.folder / SPANS_FILE)
-        np.save(writer, spans, allow_pickle=False)  # type: ignore[arg-type]
-        hashed[SPANS_FILE] = writer.close()
-        if expander is not None:
-            expander.save(self.folder)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(1, thread_name_prefix="ragbot-index") as pool:
+            vectors = pool.submit(self._index_vectors)
+            try:
+                if self.passages:  # no passage, no lexical index (BM25 needs a document): the loader knows
+                    counts = TermCounts.concat(self._counts)
+                    self._counts = []
+                    LexicalIndex.from_counts(counts).save(self.folder)
+                    del counts
+                spans = np.concatenate(self._spans) if self._spans else np.zeros((0, 3), dtype=np.int64)
+                self._spans = []
+                writer = HashingWriter(self.folder / SPANS_FILE)
+                np.save(writer, spans, allow_pickle=False)  # type: ignore[arg-type]
+                hashed = {SPANS_FILE: writer.close()}
+                if expander is not None:
+                    expander.save(self.folder)
+                self.phases["index_lexical"] = round(time.perf_counter() - started, 4)
+            finally:
+                index_types, vector_files = vectors.result()  # waited for even when this thread failed
+        hashed |= vector_files
+        self.phases["index_wait_vectors"] = round(time.perf_counter() - started - self.phases["index_lexical"], 4)
+        published = time.perf_counter()
         manifest = Manifest(
             encoders=encoders,
             analyzer=analyzer,
@@ -247,7 +248,33 @@ class SnapshotStream:
         )
         version = publish(Path(self.data_dir), self.folder, self.stamp, manifest, hashed=hashed, keep=self.keep)
         self._tmp = None
+        self.phases["publish"] = round(time.perf_counter() - published, 4)
         return version
+
+    def _index_vectors(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Each vector set's index, trained, filled from its raw file and written (hashed as it is
+        written), the raw file then removed: the index types and the files' checksums."""
+        import faiss
+
+        choice = IndexChoice(self.index_kind, self.threshold, self.passages)
+        index_types: dict[str, str] = {}
+        hashed: dict[str, str] = {}
+        for name, spill in self._spills.items():
+            started = time.perf_counter()
+            spill.close()
+            index, index_types[name] = new_index(name, spill, choice)
+            trained = time.perf_counter()
+            for _, chunk in spill.chunks():
+                index.add(chunk)
+            file = segment_file(name, 0)
+            writer = HashingWriter(self.folder / file)
+            faiss.write_index(index, faiss.PyCallbackIOWriter(writer.write))
+            hashed[file] = writer.close()
+            del index
+            spill.path.unlink()
+            self.phases[f"index_{name}_train"] = round(trained - started, 4)
+            self.phases[f"index_{name}_add_write"] = round(time.perf_counter() - trained, 4)
+        return index_types, hashed
 
     def abort(self) -> None:
         """Drop what was written (the current version was never touched)."""
