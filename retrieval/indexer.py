@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings, chunk_settings, index_settings
 from .corpus.analysis import Analyzer, tidy
-from .corpus.articles import article_names, content_hash, iter_articles, load_articles, read_regular_file
+from .corpus.articles import (
+    article_names,
+    articles_folder,
+    content_hash,
+    iter_articles,
+    load_articles,
+    read_regular_file,
+)
 from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
 from .corpus.ingest import STAT_FIELDS, body_fingerprint, file_stat
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
@@ -429,7 +436,8 @@ def _stream_full_build(
     from collections import Counter
 
     scan = _UnchangedFiles({}, settings.max_article_bytes, time.time_ns())
-    paths = [settings.articles_dir / name for name in article_names(settings.articles_dir)]
+    folder = articles_folder(settings.articles_dir)  # refused in one line before anything is listed
+    paths = [folder / name for name in article_names(folder)]
     items = iter_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan, paths=paths)
     stream = store.stream(analyzer, index_kind=settings.vector_index, threshold=settings.vector_index_threshold)
     words: Counter[str] | None = Counter() if settings.expansion_vocabulary > 0 else None

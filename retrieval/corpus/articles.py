@@ -205,11 +205,17 @@ def iter_articles(
     """:func:`load_articles` one file at a time: each file's article, or why it was refused, or
     (a str) the id of a file ``skip`` vouched for. A missing folder is refused at once, before
     the first file (:class:`NoArticles`)."""
+    folder = articles_folder(folder)
+    return _read_articles(iter_article_files(folder) if paths is None else paths, max_bytes, skip)
+
+
+def articles_folder(folder: Path) -> Path:
+    """``folder``, checked to be a folder: :class:`NoArticles` naming it in full otherwise."""
     folder = Path(folder)
     if not folder.is_dir():  # named in full: a relative name says nothing about where it was looked for
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise NoArticles(f"the articles folder {folder.absolute()} {what} (RAGBOT_ARTICLES_DIR)")
-    return _read_articles(iter_article_files(folder) if paths is None else paths, max_bytes, skip)
+    return folder
 
 
 def _read_articles(
