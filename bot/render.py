@@ -404,9 +404,9 @@ def _chars(answer: Answer, citation: Citation) -> str:
     return "chars " + ", ".join(f"{a}–{b}" for a, b in spans)
 
 
-def sources_html(answer: Answer, texts: Messages) -> str:
-    """The quoted passages behind an answer, one block per citation."""
-    blocks = [f"<b>{_h(texts.sources_heading)}</b>"]
+def sources_html(answer: Answer) -> str:
+    """The quoted passages behind an answer, one block per citation, headed in the answer's language."""
+    blocks = [f"<b>{_h(messages_for(answer.language).sources_heading)}</b>"]
     for c in answer.citations:
         blocks.append(f"[{c.n}] {describe_html(c.article)}\n<blockquote>{_h(c.quote)}</blockquote>")
     return "\n\n".join(blocks)

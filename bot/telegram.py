@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from retrieval.config import Settings
+from retrieval.corpus.analysis import written_language
 from retrieval.corpus.articles import SUPPORTED_SUFFIXES
 from retrieval.engine import Engine
 from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError, StoreUnavailable
@@ -153,28 +154,32 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
     return context.application.bot_data["state"]
 
 
-def _texts(update: Update) -> Messages:
+def _texts(update: Update, written: str | None = None) -> Messages:
+    """The user's language as Telegram gives it; what they ``written`` (a question) decides when
+    it tells: a French question from an English-speaking account is answered, refused, limited
+    and sourced in French."""
     user = update.effective_user
-    return messages_for(user.language_code if user else None)
+    return messages_for((written and written_language(written)) or (user.language_code if user else None))
 
 
 # --- handlers --------------------------------------------------------------------------------
 
 
-async def _read_index(update: Update, read: Callable[[], Any]) -> Any:
-    """Run a read of the index in a worker thread; None, after telling the user, when there is no
-    usable index (not built yet, or damaged / built with another model: an admin's /reindex mends
-    both; or its server cannot be reached for now)."""
+async def _read_index(update: Update, read: Callable[[], Any], texts: Messages | None = None) -> Any:
+    """Run a read of the index in a worker thread; None, after telling the user (in ``texts``, by
+    default the user's language), when there is no usable index (not built yet, or damaged / built
+    with another model: an admin's /reindex mends both; or its server cannot be reached for now)."""
+    texts = texts or _texts(update)
     try:
         return await asyncio.to_thread(read)
     except IndexNotBuilt:
-        await reply(update, _texts(update).no_index)
+        await reply(update, texts.no_index)
     except (IndexCorrupt, ModelMismatch) as err:
         log.warning("index unusable: %s", err)
-        await reply(update, _texts(update).index_unusable)
+        await reply(update, texts.index_unusable)
     except StoreUnavailable as err:  # the store's server is down: this chat is told, the others go on
         log.warning("index unreachable: %s", err)
-        await reply(update, _texts(update).index_unreachable)
+        await reply(update, texts.index_unreachable)
     return None
 
 
@@ -192,7 +197,8 @@ async def _admit(update: Update, context: ContextTypes.DEFAULT_TYPE, *, question
     user = update.effective_user
     decision = limiter.check(user.id if user else update.effective_chat.id)
     if decision is Decision.NOTIFY:
-        await reply(update, _texts(update).slow_down)
+        written = update.effective_message.text if question and update.effective_message else None
+        await reply(update, _texts(update, written).slow_down)
     return decision is Decision.ALLOW
 
 
@@ -276,7 +282,7 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if answer is None:
         await send(context, chat_id, texts.sources_gone)
         return
-    await send(context, chat_id, render.sources_html(answer, texts), html=True)
+    await send(context, chat_id, render.sources_html(answer), html=True)
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -434,7 +440,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     from telegram.constants import ChatAction
 
     state = _state(context)
-    texts = _texts(update)
+    texts = _texts(update, question)
     question = " ".join(question.split())
     if not question:
         await reply(update, texts.empty_question)
@@ -444,7 +450,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         return
 
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    answer = await _read_index(update, functools.partial(state.engine.ask, question, chat=update.effective_chat.id))
+    ask = functools.partial(state.engine.ask, question, chat=update.effective_chat.id)
+    answer = await _read_index(update, ask, texts)
     if answer is None:
         return
     if answer.abstained:

@@ -139,8 +139,9 @@ class Engine:
 
     def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
+        k = k or self.settings.top_k
         if chat is None:
-            return self.answer_hits(question, self.search(question, k))
+            return self.answer_hits(question, self.search(question, self._answerer.depth(question, k)))
         searched = resolve(question, self.conversations.previous(chat), self.analyzer)
         # Searched with the previous question, answered in the language of the one asked, with the
         # kind of answer it asks for and something the previous answer did not quote.
@@ -154,7 +155,8 @@ class Engine:
                 elliptical=elliptical,
                 previous_kind=question_kind(self.conversations.previous(chat) or ""),
             )
-        hits = self.search(searched, k, focus=question if follow_up else None)
+        depth = self._answerer.depth(searched, k, follow_up=follow_up)
+        hits = self.search(searched, depth, focus=question if follow_up else None)
         answer = self._answerer.answer(searched, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
         self.conversations.remember(chat, searched, answer.language, quoted)

@@ -313,3 +313,26 @@ def test_late_interaction_matches_the_question_token_by_token():
     )
     assert scores is not None and scores[0] > scores[1]
     assert LateInteraction(lambda: None).scores("Qui ?", ["Une phrase."]) is None  # no token states: no signal
+
+
+def test_late_interaction_encodes_a_text_it_has_read_once_within_its_budget():
+    """Each English question re-read its ten passages token by token, encoding them again for
+    a follow-up or another user's question about the same articles."""
+    from retrieval.answers.late import LateInteraction
+
+    from .support import FakeEmbedder
+
+    embedder = FakeEmbedder()
+    passages = ["Poutine a offert une Aurus à Kim.", "Le sommet a duré deux heures.", "Kim a reçu une Aurus."]
+    late = LateInteraction(lambda: embedder)
+    first = late.scores("Qui a offert une Aurus ?", passages[:2])
+    before = embedder.calls
+    assert late.scores("Qui a offert une Aurus ?", passages[:2]) == first
+    assert embedder.calls == before + 1  # the question alone
+    late.scores("Et Kim ?", passages)
+    assert embedder.calls == before + 1 + 2  # the question and the one new passage
+
+    tight = LateInteraction(lambda: embedder, cache_bytes=1)  # nothing fits: every text read afresh
+    tight.scores("Qui ?", passages)
+    before = embedder.calls
+    assert tight.scores("Qui ?", passages) == late.scores("Qui ?", passages) and embedder.calls == before + 1 + 1 + 3

@@ -184,6 +184,18 @@ def test_an_english_question_is_answered_from_the_passage_its_tokens_match_best(
 
 
 @pytest.mark.slow
+def test_a_question_across_languages_reads_as_many_passages_as_it_re_ranks_whatever_top_k(real_engine: Engine):
+    """`ask` searched RAGBOT_TOP_K (5) passages and re-ranked those, while the benches measured the
+    re-ranking of 10: with top_k 1, "Who accompanied Putin on the trip?" was answered from the
+    invitation the fused ranking put first. It now searches as deep as the answer re-reads."""
+    engine = Engine(real_engine.settings.with_changes(top_k=1))
+    question = "Who accompanied Putin on the trip?"
+    assert engine.ask(question).text == real_engine.ask(question).text
+    assert "accompagné d’une délégation" in engine.ask(question, chat="c").text.split("\n")[0]
+    assert engine.extractive_answerer().depth("Qui accompagnait Poutine ?", 1) == 1  # same language: as asked
+
+
+@pytest.mark.slow
 def test_eval_on_the_dev_set_with_the_real_models(real_engine: Engine):
     """A regression floor a little under what the default configuration measures
     (R@5 0.89, MRR 0.81, 2/2 abstentions, no false ones), not the issue's targets."""

@@ -17,6 +17,7 @@ import pytest
 from bot.logs import setup_logging
 from bot.render import html_to_plain
 from bot.telegram import build_application
+from bot.texts import EN, FR
 from retrieval import Engine, Settings
 from retrieval.stores.pointer import POINTER, current_version
 
@@ -111,6 +112,31 @@ async def test_welcome_in_french_and_english(fake_engine: Engine, fake: FakeBotA
         [en] = await fake.wait_for_messages(1, chat_id=2)
     assert "Bonjour" in fr["text"] and "5 articles" in fr["text"] and "2023-08 – 2024-06" in fr["text"]
     assert "Hello" in en["text"] and "5 news articles" in en["text"]
+
+
+async def test_a_french_question_is_answered_sourced_and_limited_in_french(fake_engine: Engine, fake: FakeBotAPI):
+    """The answer spoke the question's language, but the Sources heading and the rate-limit notice
+    spoke the account's: "Quoted passages" under a French answer. Now what the user wrote decides
+    when it tells; an English question from a French account gets English chrome, and a question
+    whose language nothing tells ("missiles balistiques") the account's."""
+    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=1, rate_limit_seconds=3600)
+    async with running_bot(settings, fake_engine, fake):
+        fake.push_message("Qu’a signé la Russie avec la Corée du Nord ?", user_id=41, language_code="en")
+        [answer] = await fake.wait_for_messages(1, chat_id=41)
+        fake.push_callback(answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"], message=answer, user_id=41)
+        fake.push_message("Et quand a-t-il été signé ?", user_id=41, language_code="en")
+        await fake.wait_for_messages(3, chat_id=41)
+        fake.push_message("What did Russia sign?", user_id=42, language_code="fr")
+        fake.push_message("And when was it signed?", user_id=42, language_code="fr")
+        fake.push_message("missiles balistiques", user_id=43, language_code="fr")
+        fake.push_message("missiles balistiques", user_id=43, language_code="fr")
+        await fake.wait_for_messages(2, chat_id=42)
+        await fake.wait_for_messages(2, chat_id=43)
+    fr = [m["text"] for m in fake.sent_messages(41)]
+    assert any(t.startswith("Passages cités") for t in fr), fr
+    assert any(t == FR.slow_down for t in fr) and not any("Quoted passages" in t or t == EN.slow_down for t in fr), fr
+    assert EN.slow_down in [m["text"] for m in fake.sent_messages(42)]  # the notice may overtake the answer
+    assert FR.slow_down in [m["text"] for m in fake.sent_messages(43)]
 
 
 async def test_sources_command_lists_the_articles(fake_engine: Engine, fake: FakeBotAPI):
@@ -212,7 +238,7 @@ async def test_question_length_cap(fake_engine: Engine, fake: FakeBotAPI):
     async with running_bot(bot_settings(fake_engine.settings, fake, max_question_chars=50), fake_engine, fake):
         fake.push_message("pourquoi " * 20, user_id=11)
         [msg] = await fake.wait_for_messages(1, chat_id=11)
-    assert "too long" in msg["text"] and "limit is 50" in msg["text"]
+    assert "trop longue" in msg["text"] and "la limite est 50" in msg["text"]  # in the question's language
     assert not fake.calls_to("sendChatAction")
 
 
@@ -356,7 +382,7 @@ async def test_a_newcomer_s_commands_do_not_use_up_their_questions(fake_engine: 
         ):
             fake.push_message(text, user_id=37)
             await fake.wait_for_messages(n + 1, chat_id=37)  # one at a time: each gets its reply
-        fake.push_message("une sixième question", user_id=37)
+        fake.push_message("a sixth question", user_id=37)
         await fake.wait_for_messages(10, chat_id=37)
     sent = fake.sent_messages(37)
     assert not any("faster than I can answer" in m["text"] for m in sent[:9]), texts(sent)

@@ -29,6 +29,11 @@ class Answerer(Protocol):
         is a follow-up read with the one before it; what was typed, and what was quoted last."""
         ...
 
+    def depth(self, question: str, k: int, *, follow_up: FollowUp | None = None) -> int:
+        """How many passages to search for ``question`` (as in :meth:`answer`) when a reply quotes
+        from the first ``k``: more when the answerer re-reads more than ``k`` before choosing."""
+        ...
+
 
 NOT_FOUND = {
     "en": "I could not find this in the articles.",
@@ -93,9 +98,7 @@ class ExtractiveAnswerer:
         token_match = max(matches[: self.policy.token_passages]) if matches else None
         if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
-        if self._reranks(cross) and not (follow_up and follow_up.elliptical):
-            # Found with the previous question, a follow-up's passages are re-read for what it asks
-            # itself ("and when was it signed?"); not an elliptical one ("and when?"), which has no word.
+        if self._rereads(cross, follow_up):
             hits = self._reranked(asked, hits, matches)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
@@ -147,6 +150,20 @@ class ExtractiveAnswerer:
 
     def _reranks(self, cross: bool) -> bool:
         return cross and self.rerank_passages > 1 and self.late is not None
+
+    def _rereads(self, cross: bool, follow_up: FollowUp | None) -> bool:
+        """Whether an answer re-ranks its passages: a question across languages. Found with the
+        previous question, a follow-up's passages are re-read for what it asks itself ("and when
+        was it signed?"); not an elliptical one ("and when?"), which has no word to read them by."""
+        return self._reranks(cross) and not (follow_up and follow_up.elliptical)
+
+    def depth(self, question: str, k: int, *, follow_up: FollowUp | None = None) -> int:
+        """``k``, or the re-ranking's ``rerank_passages`` when the answer re-reads them: a passage
+        found sixth may be the one a question across languages is answered from."""
+        asked = follow_up.asked if follow_up else question
+        if self._rereads(self.cross_lingual(detect_language(asked)), follow_up):
+            return max(k, self.rerank_passages)
+        return k
 
     def _passage_matches(self, question: str, hits: Sequence[Hit], cross: bool) -> list[float] | None:
         """MaxSim of ``question`` with the first hits' passages: as many as the token match (the

@@ -10,6 +10,8 @@ candidate sentences of one question, only when the encoder offers them.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -20,10 +22,19 @@ from ..types import Embedder, Hit
 
 class LateInteraction:
     """``scores(question, sentences)``: MaxSim of each sentence with the question; None when the
-    encoder gives no token states (then the answer goes without this signal)."""
+    encoder gives no token states (then the answer goes without this signal).
 
-    def __init__(self, encoder: Callable[[], Embedder | None]) -> None:
+    The token states of the texts it reads (passages, sentences) are kept, most recently used
+    first, up to ``cache_bytes``: a follow-up, or another user's question about the same
+    articles, re-reads the same passages without encoding them again (ten passages an English
+    question). Keyed by the text itself, so an article changed by a re-index is read afresh."""
+
+    def __init__(self, encoder: Callable[[], Embedder | None], *, cache_bytes: int = 64 << 20) -> None:
         self._encoder = encoder  # called when first needed: the model loads lazily
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._held = 0
+        self._lock = threading.Lock()  # the bot answers in worker threads
 
     def scores(self, question: str, sentences: Sequence[str]) -> list[float] | None:
         encoder = self._encoder()
@@ -32,9 +43,28 @@ class LateInteraction:
             return None
         asked = token_states([question], query=True)[0]
         out = []
-        for states in token_states(list(sentences)):
+        for states in self._states(token_states, sentences):
             out.append(float((asked @ states.T).max(axis=1).mean()) if len(states) and len(asked) else 0.0)
         return out
+
+    def _states(self, token_states: Callable[..., list[np.ndarray]], texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's token states: from the cache, the missing ones encoded together and kept."""
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in found:
+                self._cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, token_states(missing), strict=True))
+            found |= fresh
+            with self._lock:
+                for t, states in fresh.items():
+                    if t not in self._cache and states.nbytes <= self._cache_bytes:
+                        self._cache[t] = states
+                        self._held += states.nbytes
+                while self._held > self._cache_bytes:
+                    self._held -= self._cache.popitem(last=False)[1].nbytes
+        return [found[t] for t in texts]
 
     def passages(self, question: str, hits: Sequence[Hit]) -> list[float] | None:
         """MaxSim of ``question`` with each hit's passage, read as its quotable sentences."""

@@ -49,6 +49,10 @@ class LLMAnswerer:
         self.fallback = fallback
         self.encode = encode  # multilingual encoder for the grounding check
 
+    def depth(self, question: str, k: int, *, follow_up: FollowUp | None = None) -> int:
+        """As deep as its extractive answer reads (the model is shown the first ``max_passages``)."""
+        return self.fallback.depth(question, k, follow_up=follow_up)
+
     def answer(
         self, question: str, hits: Sequence[Hit], *, language: str | None = None, follow_up: FollowUp | None = None
     ) -> Answer:

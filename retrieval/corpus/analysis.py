@@ -120,8 +120,16 @@ def language_code(articles_language: str) -> str:
 
 def detect_language(text: str) -> str:
     """``"fr"`` or ``"en"`` for a question, by which language's function words dominate."""
+    return written_language(text) or "fr"
+
+
+def written_language(text: str) -> str | None:
+    """``"fr"`` or ``"en"`` as :func:`detect_language` reads ``text``, None when nothing in it tells
+    (no function word of either language, no French accent: "missiles balistiques", "Kim")."""
     tokens = words(text)
     french = french_stop_words()
     fr = sum(t in french for t in tokens) + 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
     en = sum(t in ENGLISH_STOP for t in tokens)
+    if en == fr == 0:
+        return None
     return "en" if en > fr else "fr"
