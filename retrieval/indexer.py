@@ -15,6 +15,7 @@ import logging
 import os
 import stat
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings, chunk_settings, index_settings
 from .corpus.analysis import Analyzer, tidy
-from .corpus.articles import content_hash, load_articles, read_regular_file
+from .corpus.articles import (
+    article_names,
+    articles_folder,
+    content_hash,
+    iter_articles,
+    load_articles,
+    read_regular_file,
+)
 from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
 from .corpus.ingest import STAT_FIELDS, body_fingerprint, file_stat
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lock import index_lock
 from .options import ChunkSettings
 from .stores import Build, StoreBackend, StoreVersion, VectorColumn, make_store
+from .stores.backend import StreamingBackend
 from .stores.build import Kept
 from .stores.vocabulary import TermExpander
 from .types import Article, Embedder, Encoders, IndexReport, Passage
@@ -119,6 +128,8 @@ def build_locked(
         current = open_current(store)
     previous = None if rebuild else _reusable(current, encoders, chunking, analyzer)
     clock.mark("open_previous")
+    if previous is None and isinstance(store, StreamingBackend):
+        return _stream_full_build(settings, encoders, store, progress, clock, started, chunking, analyzer)
     old_articles = previous.manifest.articles if previous else {}
     # Files the previous version holds as they are are not read again (see _UnchangedFiles); without
     # a previous version each one is read, cleaned and chunked (the scan still records their stat
@@ -173,18 +184,7 @@ def build_locked(
     removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(kept_ids))
     clock.mark("chunk")
 
-    jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
-    if encoders.embedding is not None:
-        jobs.append(("embedding", encoders.embedding, plan.passage_texts, plan.passage_source))
-    if encoders.multilingual is not None:
-        jobs.append(("multilingual", encoders.multilingual, plan.passage_texts, plan.passage_source))
-        jobs.append(("sentences", encoders.multilingual, plan.sentence_texts, plan.sentence_source))
-    late = encoders.multilingual if chunking.late_sentences else None
-    if late is not None and not hasattr(late, "encode_with_spans"):
-        late = None  # this encoder cannot: sentences are encoded alone
-    if late is not None:
-        # sentences pooled from their passage's own pass: one pass per passage, no second encoding
-        jobs = [job for job in jobs if job[0] not in ("multilingual", "sentences")]
+    jobs, late = _jobs(encoders, chunking, plan)
     work = _EncodingWork.plan(jobs)
     total = work.texts + (plan.passage_source.count(None) if late is not None else 0)
     done = [0]
@@ -259,8 +259,9 @@ class _Phases:
     phases: dict[str, float] = field(default_factory=dict)
 
     def mark(self, name: str) -> None:
+        """The time since the last mark goes to phase ``name`` (added up when marked again)."""
         now = time.perf_counter()
-        self.phases[name] = round(now - self.last, 4)
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self.last, 4)
         self.last = now
 
 
@@ -372,9 +373,16 @@ def _same_entry(entry: Mapping[str, Any] | None, article: Article) -> bool:
     )
 
 
-def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previous: StoreVersion | None) -> bool:
-    """Add an article's passages and sentences to the plan; True when old vectors are reused."""
-    passages = chunk_article(article, chunking)
+def _plan_article(
+    plan: _Plan,
+    article: Article,
+    chunking: ChunkSettings,
+    previous: StoreVersion | None,
+    passages: Sequence[Passage] | None = None,
+) -> bool:
+    """Add an article's passages (``passages``: already chunked) and sentences to the plan; True
+    when old vectors are reused."""
+    passages = chunk_article(article, chunking) if passages is None else passages
     sentences = [(i, span) for i, p in enumerate(passages) for span in passage_sentences(p, article.unquotable)]
     old_rows = previous.article_rows(article.id) if previous else []
     old_sentences = previous.sentence_rows(old_rows) if previous else []
@@ -390,6 +398,144 @@ def _plan_article(plan: _Plan, article: Article, chunking: ChunkSettings, previo
     return reuse
 
 
+def _jobs(
+    encoders: Encoders, chunking: ChunkSettings, plan: _Plan
+) -> tuple[list[tuple[str, Embedder, list[str], list[int | None]]], Any]:
+    """What each vector set reads of the plan, and the encoder that pools the sentences from their
+    passage's pass (None: sentences are encoded alone)."""
+    jobs: list[tuple[str, Embedder, list[str], list[int | None]]] = []
+    if encoders.embedding is not None:
+        jobs.append(("embedding", encoders.embedding, plan.passage_texts, plan.passage_source))
+    if encoders.multilingual is not None:
+        jobs.append(("multilingual", encoders.multilingual, plan.passage_texts, plan.passage_source))
+        jobs.append(("sentences", encoders.multilingual, plan.sentence_texts, plan.sentence_source))
+    late = encoders.multilingual if chunking.late_sentences else None
+    if late is not None and not hasattr(late, "encode_with_spans"):
+        late = None  # this encoder cannot: sentences are encoded alone
+    if late is not None:
+        # sentences pooled from their passage's own pass: one pass per passage, no second encoding
+        jobs = [job for job in jobs if job[0] not in ("multilingual", "sentences")]
+    return jobs, late
+
+
+def _stream_full_build(
+    settings: Settings,
+    encoders: Encoders,
+    store: StreamingBackend,
+    progress: Progress | None,
+    clock: _Phases,
+    started: float,
+    chunking: ChunkSettings,
+    analyzer: Analyzer,
+) -> IndexReport:
+    """A build from scratch, batch by batch: read, clean and chunk articles until the next one would
+    take the batch past ``settings.index_batch_passages`` passages, encode the batch, hand it to the
+    store, forget it. The store holds the version's rows on disk as they come and makes it current
+    only once complete; nothing here holds more than a batch (the expansion vocabulary's word counts
+    and the vectors of the texts most recently encoded aside, see :class:`_RecentVectors`)."""
+    from collections import Counter
+
+    scan = _UnchangedFiles({}, settings.max_article_bytes, time.time_ns())
+    folder = articles_folder(settings.articles_dir)  # refused in one line before anything is listed
+    paths = [folder / name for name in article_names(folder)]
+    items = iter_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan, paths=paths)
+    stream = store.stream(analyzer, index_kind=settings.vector_index, threshold=settings.vector_index_threshold)
+    words: Counter[str] | None = Counter() if settings.expansion_vocabulary > 0 else None
+    errors: list[BadArticle] = []
+    added: list[str] = []
+    batch: list[Article] = []
+    plan = _Plan()
+    counted = {"files": 0, "texts": 0, "done": 0, "passages": 0, "sentences": 0}
+    dims: dict[str, int] = {}
+    recent = _RecentVectors()
+
+    def step(n: int) -> None:
+        counted["done"] += n
+        if progress:  # the total is estimated from the files read so far, until they all are
+            seen = max(counted["files"], 1)
+            total = counted["texts"] * max(len(paths), seen) // seen
+            progress(counted["done"], max(total, counted["done"]))
+
+    def flush(last: bool) -> None:
+        nonlocal plan
+        if not batch and not last:
+            return
+        jobs, late = _jobs(encoders, chunking, plan)
+        work = _EncodingWork.plan(jobs, recent)
+        texts = work.texts + (len(plan.passages) if late is not None else 0)
+        counted["texts"] += texts
+        if progress and not counted["passages"] and texts:
+            for encoder in [job[1] for job in jobs] + ([late] if late is not None else []):
+                encoder.dim  # noqa: B018 - loads the model before 0% is reported
+            progress(0, texts)
+        vectors = work.run(None, _chunk_size(settings.embedding_batch_size, texts), step)
+        if late is not None:
+            vectors |= _late_vectors(late, plan, None, settings.embedding_batch_size, step)
+        dims.update({name: column.dim for name, column in vectors.items()})
+        clock.mark("embed")
+        stats = {a.id: {**scan.stats.get(a.id, {}), "fingerprint": body_fingerprint(a)} for a in batch}
+        stream.add(batch, plan.passages, plan.sentences, {n: c.fresh for n, c in vectors.items()}, stats)
+        if words is not None:
+            for p in plan.passages:
+                words.update(analyzer.content_words(p.text))
+        counted["passages"] += len(plan.passages)
+        counted["sentences"] += len(plan.sentences)
+        added.extend(a.id for a in batch)
+        batch.clear()
+        plan = _Plan()
+        clock.mark("write")
+
+    try:
+        for item in items:
+            counted["files"] += 1
+            clock.mark("read_articles")
+            if isinstance(item, BadArticle):
+                log.warning("skipped %s", item)
+                errors.append(item)
+                continue
+            if not isinstance(item, Article):
+                continue  # a file the scan vouched for: none without a previous version
+            passages = chunk_article(item, chunking)
+            if batch and len(plan.passages) + len(passages) > settings.index_batch_passages:
+                flush(last=False)
+            batch.append(item)
+            _plan_article(plan, item, chunking, None, passages)
+            clock.mark("chunk")
+        flush(last=True)
+        if not added:
+            log.warning("no indexable articles in %s: the index will be empty", settings.articles_dir)
+        expander = None
+        if encoders.multilingual is not None:
+            expander = TermExpander.from_counts(
+                words or Counter(), encoders.multilingual, max_vocabulary=settings.expansion_vocabulary
+            )
+        clock.mark("expansion_vocabulary")
+        version = stream.finish(
+            encoders={role: {"model": name, "dim": dims[role]} for role, name in encoders.names().items()},
+            analyzer=analyzer.as_dict(),
+            chunking=chunking.as_dict(),
+            expander=expander,
+            index_settings=index_settings(settings),
+            build_seconds=time.perf_counter() - started,
+        )
+    except BaseException:
+        stream.abort()
+        raise
+    clock.mark("index")
+    clock.phases.update(stream.phases)
+    return IndexReport(
+        articles=len(added),
+        passages=counted["passages"],
+        seconds=time.perf_counter() - started,
+        version=version,
+        errors=tuple(errors),
+        added=tuple(added),
+        embedded_passages=counted["passages"],
+        full_rebuild=True,
+        phases=clock.phases,
+    )
+
+
 #: Texts handed to an encoder at once, at most (and the progress steps): about 1/40 of the job.
 #: Larger calls keep an encoder's streams busy to the end of each call (measured: 3% less CPU
 #: than calls of 32 texts on OpenVINO int8, two streams); ``embedding_batch_size`` is the least.
@@ -400,26 +546,61 @@ def _chunk_size(batch: int, total: int) -> int:
     return max(batch, -(-total // PROGRESS_STEPS))
 
 
+#: texts whose vectors a streaming build keeps from one batch to the next, per encoder, the most
+#: recently met first (about 100 MB at 384 dimensions)
+RECENT_TEXTS = 65_536
+
+
+@dataclass
+class _RecentVectors:
+    """The vectors of the texts earlier batches of a streaming build encoded, the :data:`RECENT_TEXTS`
+    most recently met per encoder: a text met again in a later batch (a credit line, a recurring
+    sentence) takes the vector it had, unencoded."""
+
+    limit: int = RECENT_TEXTS
+    by_encoder: dict[int, OrderedDict[str, np.ndarray]] = field(default_factory=dict)
+
+    def of(self, encoder: Embedder) -> OrderedDict[str, np.ndarray]:
+        return self.by_encoder.setdefault(id(encoder), OrderedDict())
+
+    def keep(self, encoder: Embedder, texts: Sequence[str], vectors: np.ndarray) -> None:
+        known = self.of(encoder)
+        for text, vector in zip(texts, vectors, strict=True):
+            known[text] = vector.copy()  # a copy: the batch's array is let go
+            if len(known) > self.limit:
+                known.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class _EncodingWork:
     """What each encoder reads for a build: every distinct fresh text of its jobs, once.
 
     A text met twice (a sentence repeated in a collection, a passage equal to another) is encoded
     once and its vector given to each row that holds it: an encoder gives one text one vector.
+    A streaming build also passes the vectors its earlier batches gave (``recent``).
     """
 
     jobs: tuple[tuple[str, Embedder, Sequence[str], Sequence[int | None]], ...]
     texts_of: tuple[tuple[Embedder, dict[str, int]], ...]  # per encoder: its distinct texts -> their row
+    recent: _RecentVectors | None = None
 
     @classmethod
-    def plan(cls, jobs: Sequence[tuple[str, Embedder, Sequence[str], Sequence[int | None]]]) -> _EncodingWork:
+    def plan(
+        cls,
+        jobs: Sequence[tuple[str, Embedder, Sequence[str], Sequence[int | None]]],
+        recent: _RecentVectors | None = None,
+    ) -> _EncodingWork:
         texts_of: dict[int, tuple[Embedder, dict[str, int]]] = {}
         for _, encoder, items, sources in jobs:
             _, distinct = texts_of.setdefault(id(encoder), (encoder, {}))
+            known = recent.of(encoder) if recent is not None else {}
             for item, source in zip(items, sources, strict=True):
                 if source is None:
-                    distinct.setdefault(item, len(distinct))
-        return cls(tuple(jobs), tuple(texts_of.values()))
+                    if item in known:
+                        known.move_to_end(item)  # type: ignore[attr-defined]
+                    else:
+                        distinct.setdefault(item, len(distinct))
+        return cls(tuple(jobs), tuple(texts_of.values()), recent)
 
     @property
     def texts(self) -> int:
@@ -437,15 +618,27 @@ class _EncodingWork:
             # When every vector is reused the model need not even load: take the width from the old set.
             old = previous.vector_set(name) if previous is not None else None
             dim = old.dim if old is not None else encoder.dim
-            rows = [rows_of[id(encoder)][item] for item, source in zip(items, sources, strict=True) if source is None]
+            distinct = rows_of[id(encoder)]
+            fresh_items = [item for item, source in zip(items, sources, strict=True) if source is None]
+            rows = [distinct.get(item, -1) for item in fresh_items]
             vectors = encoded[id(encoder)]
             if not rows:
                 fresh = np.zeros((0, dim), dtype=np.float32)
-            elif rows == list(range(rows[0], rows[0] + len(rows))):
+            elif rows == list(range(rows[0], rows[0] + len(rows))) and rows[0] >= 0:
                 fresh = vectors[rows[0] : rows[0] + len(rows)]  # no repeat: a view, not a second copy
-            else:
+            elif min(rows) >= 0:
                 fresh = vectors[rows]
+            else:  # some met in an earlier batch
+                assert self.recent is not None
+                known = self.recent.of(encoder)
+                fresh = np.zeros((len(rows), dim), dtype=np.float32)
+                for k, (item, row) in enumerate(zip(fresh_items, rows, strict=True)):
+                    fresh[k] = vectors[row] if row >= 0 else known[item]
             out[name] = VectorColumn(dim=dim, sources=list(sources), fresh=fresh)
+        if self.recent is not None:
+            for encoder, distinct in self.texts_of:
+                if distinct:
+                    self.recent.keep(encoder, list(distinct), encoded[id(encoder)])
         return out
 
 

@@ -384,8 +384,9 @@ async def test_the_bot_tells_each_chat_the_server_is_down_then_answers_once_it_i
                 [_, answered] = await fake.wait_for_messages(2, chat_id=11)
     finally:
         server.stop()
-    for reply in (down, also_down):
-        assert reply["text"] == "The article index cannot be reached right now. Please try again in a moment."
+    # Each in its own language: the French question's, and the (English) account's for /sources.
+    assert down["text"] == "L’index des articles est injoignable pour le moment. Réessayez dans un instant."
+    assert also_down["text"] == "The article index cannot be reached right now. Please try again in a moment."
     assert "aide réciproque" in answered["text"]
 
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,26 +182,58 @@ def load_articles(
     ``kept`` instead of being read and cleaned again. ``paths``: only these files of the folder
     (it is not listed).
     """
+    articles: list[Article] = []
+    errors: list[BadArticle] = []
+    kept: list[str] = []
+    for item in iter_articles(folder, max_bytes=max_bytes, skip=skip, paths=paths):
+        if isinstance(item, Article):
+            articles.append(item)
+        elif isinstance(item, BadArticle):
+            errors.append(item)
+        else:
+            kept.append(item)
+    return LoadResult(tuple(articles), tuple(errors), tuple(kept))
+
+
+def iter_articles(
+    folder: Path,
+    *,
+    max_bytes: int = 5_000_000,
+    skip: Callable[[Path], bool] | None = None,
+    paths: Sequence[Path] | None = None,
+) -> Iterator[Article | BadArticle | str]:
+    """:func:`load_articles` one file at a time: each file's article, or why it was refused, or
+    (a str) the id of a file ``skip`` vouched for. A missing folder is refused at once, before
+    the first file (:class:`NoArticles`)."""
+    folder = articles_folder(folder)
+    return _read_articles(iter_article_files(folder) if paths is None else paths, max_bytes, skip)
+
+
+def articles_folder(folder: Path) -> Path:
+    """``folder``, checked to be a folder: :class:`NoArticles` naming it in full otherwise."""
     folder = Path(folder)
     if not folder.is_dir():  # named in full: a relative name says nothing about where it was looked for
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise NoArticles(f"the articles folder {folder.absolute()} {what} (RAGBOT_ARTICLES_DIR)")
-    articles: list[Article] = []
-    errors: list[BadArticle] = []
-    kept: list[str] = []
+    return folder
+
+
+def _read_articles(
+    paths: Iterable[Path], max_bytes: int, skip: Callable[[Path], bool] | None
+) -> Iterator[Article | BadArticle | str]:
     seen: dict[str, str] = {}
-    for path in iter_article_files(folder) if paths is None else paths:
+    for path in paths:
         try:
             if path.stem in seen:  # ids are file stems: x.txt and x.md cannot both be article "x"
                 raise BadArticle(path, f"same article id as {seen[path.stem]}; rename one of them")
             if skip is not None and skip(path):
-                kept.append(path.stem)
+                item: Article | str = path.stem
             else:
-                articles.append(load_article(path, max_bytes=max_bytes))
+                item = load_article(path, max_bytes=max_bytes)
             seen[path.stem] = path.name
+            yield item
         except BadArticle as err:
-            errors.append(err)
-    return LoadResult(tuple(articles), tuple(errors), tuple(kept))
+            yield err
 
 
 # --- helpers ---------------------------------------------------------------------------

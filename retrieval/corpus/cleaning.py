@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from .metadata import AGENCY_LINE, BYLINE, DATE_PREFIX, DATELINE, looks_like_dateline
 
 # Space-like characters become a plain space: one character for one, so offsets hold.
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t\u2028\u2029\x0b\x0c"), " ")
+_SPACES = re.compile("[\u00a0\u202f\u2007\u2009\u200a\t\u2028\u2029\x0b\x0c]")  # each one becomes a space
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 # A run of word characters with invisible marks in it (``Pou\u00adtine``): the marks go and as
 # many spaces follow the word, so the word reads whole and the offsets after it still hold.
@@ -74,7 +74,7 @@ def normalize_in_place(text: str) -> str:
     """NFC, plain spaces, one kind of newline and no invisible marks, *keeping the length*
     (but for NFC, which only shortens text that was not NFC, such as macOS-style accents)."""
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", " \n").replace("\r", "\n").translate(_SPACES)
+    text = _SPACES.sub(" ", text.replace("\r\n", " \n").replace("\r", "\n"))  # str.translate: 15x slower
     if any(c in text for c in _INVISIBLE):
         text = _WITH_INVISIBLE.sub(_drop_invisible, text)
     return text

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from contextlib import AbstractContextManager
 
-    from .base import StoreVersion
+    import numpy as np
+
+    from ..corpus.analysis import Analyzer
+    from ..types import Article, Passage
+    from .base import Expander, StoreVersion
     from .build import Build
 
 
@@ -42,3 +47,44 @@ class StoreBackend(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Where the store lives, for ``ragbot stats`` (no secrets)."""
+
+
+class BuildStream(Protocol):
+    """A new version written batch by batch (a full build): nothing is current until :meth:`finish`."""
+
+    #: seconds per step of :meth:`finish`, once it returned (for the build's report)
+    phases: dict[str, float]
+
+    def add(
+        self,
+        articles: Sequence[Article],
+        passages: Sequence[Passage],
+        sentences: Sequence[tuple[int, int, int]],
+        vectors: Mapping[str, np.ndarray],
+        file_stats: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """Append a batch: its articles, their passages (after the rows added so far), their
+        sentences (passage rows counted from the first of ``passages``), and each vector set's rows."""
+
+    def finish(
+        self,
+        *,
+        encoders: dict[str, dict[str, Any]],
+        analyzer: dict[str, Any],
+        chunking: dict[str, Any],
+        expander: Expander | None,
+        index_settings: Mapping[str, Any],
+        build_seconds: float,
+    ) -> str:
+        """Index, write the rest, make the version current; returns its name."""
+
+    def abort(self) -> None:
+        """Drop what was written: the current version stays as it was."""
+
+
+@runtime_checkable
+class StreamingBackend(Protocol):
+    """A backend that writes a full build batch by batch (its memory bounded by the batch)."""
+
+    def stream(self, analyzer: Analyzer, *, index_kind: str, threshold: int) -> BuildStream:
+        """Start a new version from scratch (the caller holds the index lock)."""

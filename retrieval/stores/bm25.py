@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,16 +68,31 @@ class TermCounts:
 
     @classmethod
     def of(cls, documents: Sequence[Sequence[str]]) -> TermCounts:
-        """Count the terms of ``documents`` (an empty one counts as one :data:`EMPTY` term)."""
-        counters = [Counter(doc or (EMPTY,)) for doc in documents]
-        terms = sorted(set().union(*counters)) if counters else []
-        vocab = {t: i for i, t in enumerate(terms)}
-        nnz = sum(len(c) for c in counters)
-        cols = np.fromiter((vocab[t] for c in counters for t in c), dtype=np.int32, count=nnz)
-        tf = np.fromiter((n for c in counters for n in c.values()), dtype=np.int32, count=nnz)
-        rows = np.repeat(np.arange(len(counters), dtype=np.int32), [len(c) for c in counters])
-        doc_len = np.fromiter((max(1, len(doc)) for doc in documents), dtype=np.int64, count=len(counters))
-        return cls._from_entries(terms, cols, rows, tf, doc_len)
+        """Count the terms of ``documents`` (an empty one counts as one :data:`EMPTY` term): each
+        term numbered as met (in C, through a dict), then each (term, passage) pair counted at once."""
+        docs = [doc or (EMPTY,) for doc in documents]
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        met: defaultdict[str, int] = defaultdict()
+        met.default_factory = met.__len__  # a new term's number: how many were met before it
+        flat = np.fromiter(map(met.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(lengths.sum()))
+        terms = sorted(met)
+        column = np.empty(len(terms), dtype=np.int64)
+        column[np.fromiter(map(met.__getitem__, terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))
+        n = max(len(docs), 1)
+        # one key per (column, passage): sorted, they are the columns in order, each one's rows ascending
+        keys, tf = np.unique(
+            column[flat] * n + np.repeat(np.arange(len(docs), dtype=np.int64), lengths), return_counts=True
+        )
+        cols = keys // n
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=len(terms)), out=indptr[1:])
+        return cls(
+            {t: i for i, t in enumerate(terms)},
+            indptr,
+            (keys - cols * n).astype(np.int32),
+            tf.astype(np.int32),
+            lengths,
+        )
 
     @classmethod
     def _from_entries(
@@ -152,9 +168,11 @@ class TermCounts:
         doc_len = np.concatenate([self.doc_len[kept], added.doc_len]).astype(np.int64, copy=False)
         return TermCounts({t: i for i, t in enumerate(terms)}, indptr, indices, tf, doc_len)
 
-    def weights(self, k1: float, b: float) -> np.ndarray:
+    def weights(self, k1: float, b: float, *, block: int = 1 << 22) -> np.ndarray:
         """Each entry's BM25 contribution (Lucene's idf), computed as bm25s 0.3 does, to the bit:
-        idf in float32 from ``math.log``, the rest in float64, the product rounded to float32."""
+        idf in float32 from ``math.log``, the rest in float64, the product rounded to float32.
+        Computed ``block`` entries at a time, by whole columns: the float64 intermediates of a
+        million passages' entries are never all held at once."""
         n_docs = len(self.doc_len)
         df = np.diff(self.indptr)
         distinct, which = np.unique(df, return_inverse=True)
@@ -162,9 +180,19 @@ class TermCounts:
         per_column = per_df[which].astype(np.float64)
         avg_len = self.doc_len.mean()
         norm = k1 * ((1 - b) + b * self.doc_len.astype(np.float64) / avg_len)
-        tf = self.tf.astype(np.float64)
-        per_entry_idf = np.repeat(per_column, df)
-        return (per_entry_idf * (tf / (norm[self.indices] + tf))).astype(np.float32)
+        out = np.empty(len(self.indices), dtype=np.float32)
+        columns = len(df)
+        first = 0
+        while first < columns:
+            # the columns from ``first`` whose entries fit in a block (at least one column)
+            last = max(first + 1, int(np.searchsorted(self.indptr, self.indptr[first] + block, side="right")) - 1)
+            last = min(last, columns)
+            lo, hi = int(self.indptr[first]), int(self.indptr[last])
+            tf = np.asarray(self.tf[lo:hi]).astype(np.float64)
+            per_entry_idf = np.repeat(per_column[first:last], df[first:last])
+            out[lo:hi] = per_entry_idf * (tf / (norm[self.indices[lo:hi]] + tf))
+            first = last
+        return out
 
     def save(self, folder: Path) -> None:
         np.save(folder / COUNT_FILES[0], self.tf, allow_pickle=False)
@@ -206,26 +234,34 @@ class TermCounts:
 
     @classmethod
     def concat(cls, segments: Sequence[TermCounts]) -> TermCounts:
-        """The counts of ``segments``' rows end to end (each segment's rows after the ones before)."""
+        """The counts of ``segments``' rows end to end (each segment's rows after the ones before):
+        what :meth:`of` gives for all their passages at once. Each segment's entries are placed at
+        their merged column's offset (no sort, no array of every entry's column)."""
         if len(segments) == 1:
             return segments[0]
         terms = sorted(set().union(*(s.vocab for s in segments)))
         position = {t: i for i, t in enumerate(terms)}
-        cols, rows, tfs, start = [], [], [], 0
-        for seg in segments:
-            to_new = np.asarray([position[t] for t in seg.vocab], dtype=np.int64)
-            cols.append(np.repeat(to_new, np.diff(seg.indptr)))
-            rows.append(np.asarray(seg.indices, dtype=np.int64) + start)
-            tfs.append(np.asarray(seg.tf))
+        to_new = [np.fromiter((position[t] for t in s.vocab), dtype=np.int64, count=len(s.vocab)) for s in segments]
+        per_column = np.zeros(len(terms), dtype=np.int64)
+        for seg, columns in zip(segments, to_new, strict=True):
+            per_column[columns] += np.diff(seg.indptr)  # a segment's columns are distinct terms
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(per_column, out=indptr[1:])
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        tf = np.empty(int(indptr[-1]), dtype=np.int32)
+        cursor = indptr[:-1].copy()  # where each merged column's next entries go
+        start = 0
+        for seg, columns in zip(segments, to_new, strict=True):
+            seg_indptr = np.asarray(seg.indptr, dtype=np.int64)
+            sizes = np.diff(seg_indptr)
+            # entry e of segment column c goes to cursor[c'] + (e - seg_indptr[c]), c' its merged column
+            at = np.repeat(cursor[columns] - seg_indptr[:-1], sizes) + np.arange(int(seg_indptr[-1]), dtype=np.int64)
+            indices[at] = np.asarray(seg.indices, dtype=np.int64) + start
+            tf[at] = seg.tf
+            cursor[columns] += sizes
             start += len(seg.doc_len)
-        # segment by segment, each column's rows ascending: a stable sort by column keeps them so
-        return cls._from_entries(
-            terms,
-            np.concatenate(cols),
-            np.concatenate(rows),
-            np.concatenate(tfs),
-            np.concatenate([np.asarray(s.doc_len) for s in segments]),
-        )
+        doc_len = np.concatenate([np.asarray(s.doc_len, dtype=np.int64) for s in segments])
+        return cls(dict(position), indptr, indices, tf, doc_len)
 
 
 def segment_files(k: int) -> list[str]:
@@ -430,13 +466,16 @@ def analysed(texts: Sequence[str], analyzer: Analyzer, memo: dict[str, list[str]
     from ..corpus.analysis import words
 
     memo = {} if memo is None else memo
+    known = memo.__getitem__
     out = []
     for text in texts:
-        terms: list[str] = []
-        for word in words(text):
-            found = memo.get(word)
-            if found is None:
-                found = memo[word] = analyzer.terms(word)
-            terms.extend(found)
+        found = words(text)
+        try:
+            terms = list(chain.from_iterable(map(known, found)))
+        except KeyError:  # a word not analysed yet
+            for word in found:
+                if word not in memo:
+                    memo[word] = analyzer.terms(word)
+            terms = list(chain.from_iterable(map(known, found)))
         out.append(terms)
     return out

@@ -22,6 +22,7 @@ from ..corpus.analysis import Analyzer
 from .bm25 import LexicalIndex, TermCounts, analysed
 from .pointer import SNAPSHOTS, current_version, prune_snapshots, remove_unfinished
 from .snapshot import Snapshot, open_current
+from .snapshot_stream import SnapshotStream
 from .snapshot_write import DenseRows, LexicalRows, SnapshotContent, write_snapshot
 
 if TYPE_CHECKING:
@@ -94,6 +95,9 @@ class FaissStore:
         return write_snapshot(
             self.folder, content, build_seconds=time.perf_counter() - build.started, keep=KEEP_SNAPSHOTS
         )
+
+    def stream(self, analyzer: Analyzer, *, index_kind: str, threshold: int) -> SnapshotStream:
+        return SnapshotStream(self.folder, analyzer, index_kind, threshold, keep=KEEP_SNAPSHOTS)
 
     def remove_unfinished(self) -> list[str]:
         return remove_unfinished(self.folder)

@@ -16,7 +16,7 @@ Every kind keeps the vectors (or their codes), so candidates are rescored from `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -42,15 +42,53 @@ class IndexChoice:
         return self.kind
 
 
-def new_index(name: str, vectors: np.ndarray, choice: IndexChoice, previous: Any = None) -> tuple[Any, str]:
+class TrainingRows(Protocol):
+    """What training an index reads of a vector set: its size, some of its rows, and the least and
+    greatest value of each dimension (all a scalar quantiser's ranges depend on)."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors at ``rows`` (ascending), in that order."""
+
+    def extremes(self) -> np.ndarray:
+        """Shape (2, dim): each dimension's least value, then its greatest."""
+
+
+@dataclass(frozen=True)
+class ArrayRows:
+    """:class:`TrainingRows` over vectors held in memory."""
+
+    vectors: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, dim = self.vectors.shape
+        return rows, dim
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        return self.vectors[rows]
+
+    def extremes(self) -> np.ndarray:
+        return np.stack([self.vectors.min(axis=0), self.vectors.max(axis=0)])
+
+
+def new_index(
+    name: str, vectors: np.ndarray | TrainingRows, choice: IndexChoice, previous: Any = None
+) -> tuple[Any, str]:
     """The FAISS index for vector set ``name`` (trained, empty) and its recorded type.
 
-    ``previous``: the current version's index of that set; a compatible trained inverted file is
-    reused (its k-means centroids and quantiser ranges), so an incremental build does not retrain.
+    ``vectors``: the set's vectors, or what training reads of them (a streaming build holds them on
+    disk). ``previous``: the current version's index of that set; a compatible trained inverted file
+    is reused (its k-means centroids and quantiser ranges), so an incremental build does not retrain.
+    A scalar quantiser is trained on each dimension's least and greatest values: FAISS's ranges
+    (min-max) are exactly those of all the rows.
     """
     import faiss
 
-    rows, dim = vectors.shape
+    source = ArrayRows(vectors) if isinstance(vectors, np.ndarray) else vectors
+    rows, dim = source.shape
     kind = choice.resolve(rows)
     ip = faiss.METRIC_INNER_PRODUCT
     if kind == "flat":
@@ -61,12 +99,12 @@ def new_index(name: str, vectors: np.ndarray, choice: IndexChoice, previous: Any
         return index, f"hnsw{HNSW_M}"
     if name == "sentences":
         index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_6bit, ip)
-        index.train(vectors)
+        index.train(source.extremes())
         return index, "sq6"
     if kind == "hnsw-sq8":
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, ip)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.train(vectors)
+        index.train(source.extremes())
         return index, f"hnsw{HNSW_M}-sq8"
     lists = ivf_lists(rows)
     if _similar_ivf(previous, dim, lists):
@@ -77,7 +115,7 @@ def new_index(name: str, vectors: np.ndarray, choice: IndexChoice, previous: Any
         index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, ip)
         # k-means needs ~40 points per list, not all of them: a fixed-seed sample keeps builds repeatable.
         sample = np.random.default_rng(0).choice(rows, min(rows, 40 * lists), replace=False)
-        index.train(vectors[np.sort(sample)])
+        index.train(source.take(np.sort(sample)))
     index.set_direct_map_type(faiss.DirectMap.Array)  # reconstruct(row) for rescoring and reuse
     return index, f"ivf{index.nlist}-sq8"
 

@@ -48,7 +48,7 @@ def write_db(
     con = sqlite3.connect(path)
     try:
         con.executescript(SCHEMA)
-        _insert_rows(con, articles, passages, sentences, first_passage, first_sentence)
+        insert_rows(con, articles, passages, sentences, first_passage, first_sentence)
         con.commit()
     finally:
         con.close()
@@ -103,13 +103,13 @@ def merge_db(
             )
             con.commit()
             con.execute(f"DETACH DATABASE b{k}")
-        _insert_rows(con, articles, passages, sentences, len(kept_passages), len(kept_sentences))
+        insert_rows(con, articles, passages, sentences, len(kept_passages), len(kept_sentences))
         con.commit()
     finally:
         con.close()
 
 
-def _insert_rows(
+def insert_rows(
     con: sqlite3.Connection,
     articles: Sequence[Article],
     passages: Sequence[Passage],

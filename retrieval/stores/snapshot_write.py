@@ -13,7 +13,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -212,11 +212,9 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
     counts: dict[str, int] = {}
     for p in content.passages:
         counts[p.article_id] = counts.get(p.article_id, 0) + 1
-    files = sorted(p.name for p in tmp.iterdir())
     articles: dict[str, dict[str, Any]] = {a: dict(entry) for a, entry in (kept.articles if kept else {}).items()}
     for a in content.articles:
-        entry = {"sha256": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)}
-        articles[a.id] = {**entry, **content.file_stats.get(a.id, {})}
+        articles[a.id] = manifest_entry(a, counts.get(a.id, 0), content.file_stats)
     manifest = Manifest(
         encoders=content.encoders,
         analyzer=content.analyzer,
@@ -230,24 +228,53 @@ def write_snapshot(data_dir: Path, content: SnapshotContent, *, build_seconds: f
         },
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(build_seconds, 3),
-        files={name: linked.get(name) or file_sha256(tmp / name) for name in files},
         index_settings=dict(content.index_settings),
+    )
+    return publish(Path(data_dir), tmp, stamp, manifest, linked=linked, keep=keep)
+
+
+def manifest_entry(article: Article, passages: int, file_stats: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """An article's entry in the manifest: its hash, file, passages, and the file's stat."""
+    entry = {"sha256": article.content_hash, "path": article.path, "passages": passages}
+    return {**entry, **file_stats.get(article.id, {})}
+
+
+def publish(
+    data_dir: Path,
+    tmp: Path,
+    stamp: str,
+    manifest: Manifest,
+    *,
+    linked: Mapping[str, str] | None = None,
+    hashed: Mapping[str, str] | None = None,
+    keep: int = 3,
+) -> str:
+    """Vouch for the snapshot written in ``tmp``: its manifest (every file's checksum: carried over
+    for the files ``linked`` from the previous snapshot, taken while writing for the ones in
+    ``hashed``, read back for the others), every file fsynced, the folder renamed to its version,
+    then made current and the old ones pruned; returns the version."""
+    linked = linked or {}
+    hashed = hashed or {}
+    files = sorted(p.name for p in tmp.iterdir())
+    manifest = replace(
+        manifest, files={name: linked.get(name) or hashed.get(name) or file_sha256(tmp / name) for name in files}
     )
     raw = manifest.to_json().encode("utf-8")
     (tmp / MANIFEST).write_bytes(raw)
     version = f"{stamp}-{hashlib.sha256(raw).hexdigest()[:DIGEST_CHARS]}"
-    seals = Seals(Path(data_dir))  # what was hashed here need not be hashed again when first opened
+    seals = Seals(data_dir)  # what was hashed here need not be hashed again when first opened
     for name in [*files, MANIFEST]:
         fsync_file(tmp / name)
         if name not in linked and name != MANIFEST:
             seals.add(tmp / name, manifest.files[name])
     fsync_dir(tmp)
+    snapshots = data_dir / SNAPSHOTS
     final = snapshots / version
     os.rename(tmp, final)
     fsync_dir(snapshots)
     seals.save()
-    switch_pointer(Path(data_dir), version)
-    prune_snapshots(Path(data_dir), keep=keep)
+    switch_pointer(data_dir, version)
+    prune_snapshots(data_dir, keep=keep)
     return version
 
 

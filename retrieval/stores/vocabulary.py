@@ -48,11 +48,23 @@ class TermExpander:
         previous: TermExpander | None = None,
     ) -> TermExpander:
         """Embed the most frequent content words of ``texts``; words ``previous`` knows keep their vectors."""
-        import faiss
-
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(analyzer.content_words(text))
+        return cls.from_counts(counts, encoder, max_vocabulary=max_vocabulary, previous=previous)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Counter[str],
+        encoder: Embedder,
+        *,
+        max_vocabulary: int,
+        previous: TermExpander | None = None,
+    ) -> TermExpander:
+        """:meth:`build` from the content words already counted (a streaming build counts them batch by batch)."""
+        import faiss
+
         vocabulary = sorted(w for w, _ in counts.most_common(max_vocabulary))
         known = {w: i for i, w in enumerate(previous.vocabulary)} if previous else {}
         dim = previous.words.dim if previous is not None else encoder.dim
