@@ -108,3 +108,19 @@ def test_no_preload_before_the_export(tmp_path: Path):
     encoder = make_embedder(make_settings(tmp_path))
     encoder.preload()
     assert encoder._preloading is None and not (tmp_path / "data" / "models").exists()
+
+
+@pytest.mark.slow
+def test_a_damaged_export_is_one_line_naming_the_folder_to_delete(tmp_path: Path, model_cache: Path):
+    """A garbled tokenizer in the exported model ended `ragbot ask` with "unexpected error
+    (RuntimeError); please report it" and a traceback."""
+    _exported(make_settings(tmp_path / "export", model_cache_dir=model_cache))
+    cache = _copy_of_export(model_cache, tmp_path / "models", broken="sentencepiece.model")
+    Engine(make_settings(tmp_path, model_cache_dir=model_cache)).index()  # built with the sound export
+    result = CliRunner().invoke(
+        app, ["ask", "Qui a signé le traité ?"], obj=CliContext(make_settings(tmp_path, model_cache_dir=cache))
+    )
+    assert result.exit_code == 5, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be read" in lines[0] and "openvino-int8" in lines[0], lines
+    assert "Traceback" not in result.output + result.stderr

@@ -101,12 +101,27 @@ def ensure_exported(
     load = load or _itself
     with folder_lock(folder, exclusive=False):
         if _is_current(folder, product, stamp):
-            return load(folder)
+            return _loaded(load, folder)
     waiting = f"waiting for another process exporting the embedding model ({ref.name})…"
     with folder_lock(folder, exclusive=True, waiting=waiting):
         if not _is_current(folder, product, stamp):  # another process may have made it meanwhile
             _export_into(ref, folder, stamp, export)
+        return _loaded(load, folder)
+
+
+def _loaded(load: Callable[[Path], T], folder: Path) -> T:
+    """``load(folder)``; a damaged export (a garbled tokenizer or model file) is one line saying
+    which folder to delete, not a traceback: the next command exports the model again."""
+    try:
         return load(folder)
+    except (ModelUnavailable, MemoryError):
+        raise
+    except Exception as err:
+        first = next(iter(str(err).splitlines()), "")[:200]
+        raise ModelUnavailable(
+            f"the exported model in {folder} cannot be read ({type(err).__name__}: {first}); "
+            "delete that folder and the next command exports it again"
+        ) from None
 
 
 def is_exported(ref: ModelRef, folder: Path, *, stamp: dict[str, Any], product: str) -> bool:
