@@ -155,9 +155,9 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
 
 
 def _texts(update: Update, written: str | None = None) -> Messages:
-    """The user's language as Telegram gives it; what they ``written`` (a question) decides when
-    it tells: a French question from an English-speaking account is answered, refused, limited
-    and sourced in French."""
+    """The user's language as Telegram gives it, unless what they wrote (``written``, a question)
+    tells its own: a French question from an English-speaking account is answered, refused,
+    limited and sourced in French."""
     user = update.effective_user
     return messages_for((written and written_language(written)) or (user.language_code if user else None))
 
