@@ -16,6 +16,7 @@ from .answers.extractive import Answerer, ExtractiveAnswerer
 from .answers.followup import Conversations, FollowUp, answer_language, resolve
 from .answers.kinds import question_kind
 from .answers.late import LateInteraction
+from .answers.measures import asked_measure
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
@@ -152,7 +153,8 @@ class Engine:
         k = k or self.settings.top_k
         if chat is None:
             return self.answer_hits(question, self.search(question, self._answerer.depth(question, k)))
-        searched = resolve(question, self.conversations.previous(chat), self.analyzer)
+        previous = self.conversations.previous(chat)
+        searched = resolve(question, previous, self.analyzer)
         # Searched with the previous question, answered in the language of the one asked, with the
         # kind of answer it asks for and something the previous answer did not quote.
         language = answer_language(question, self.conversations.language(chat))
@@ -163,7 +165,8 @@ class Engine:
                 question,
                 self.conversations.quoted(chat),
                 elliptical=elliptical,
-                previous_kind=question_kind(self.conversations.previous(chat) or ""),
+                previous_kind=question_kind(previous or ""),
+                previous_measure=asked_measure(previous or ""),
             )
         depth = self._answerer.depth(searched, k, follow_up=follow_up)
         hits = self.search(searched, depth, focus=question if follow_up else None)

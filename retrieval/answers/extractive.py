@@ -18,6 +18,7 @@ from .followup import FollowUp
 from .kinds import question_kind
 from .late import LateInteraction, reranked
 from .lead import Candidate, LeadScorer, candidates
+from .measures import asked_measure, states_measure
 from .safety import is_instruction_like
 
 
@@ -102,6 +103,8 @@ class ExtractiveAnswerer:
             hits = self._reranked(asked, hits, matches)
         if asks_who_wrote(asked):
             return credit(question, credited_hits(hits, self.from_hits), language)
+        if not self._states(follow_up.measure if follow_up else asked_measure(asked), hits):
+            return abstention(question, language)
         kind = follow_up.kind if follow_up else question_kind(asked)
         ranked = self.rank(hits, asked, follow_up, kind=kind)
         if not ranked:
@@ -118,6 +121,12 @@ class ExtractiveAnswerer:
         by_rank = {h.rank: h for h in hits}
         citations = tuple(_citation(n, by_rank[rank]) for rank, n in numbers.items())
         return Answer(question, text, citations, abstained=False, language=language, quotes=quotes)
+
+    def _states(self, measure: str | None, hits: Sequence[Hit]) -> bool:
+        """Whether the passages quoted from state the ``measure`` a question asks for (see
+        :mod:`.measures`), if any: "How old is Kim Jong-un?" is not answered from passages that give
+        nobody's age."""
+        return measure is None or any(states_measure(h.passage.text, measure) for h in hits[: self.from_hits])
 
     def judgement(self, question: str, hits: Sequence[Hit]) -> tuple[bool, float | None]:
         """Whether ``question`` crosses languages, and the score the abstention judges it on."""

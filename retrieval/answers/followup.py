@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ..corpus.analysis import ENGLISH_STOP, QUESTION_WORDS, Analyzer, detect_language, french_stop_words, words
 from .kinds import question_kind
+from .measures import asked_measure
 
 _OPENERS = re.compile(
     r"^\s*(?:and|but|also|so|what about|how about|then|"
@@ -47,6 +48,8 @@ class FollowUp:
     elliptical: bool = False
     #: the kind of answer the previous question asked for (see :func:`.kinds.question_kind`)
     previous_kind: str | None = None
+    #: the measure the previous question asked for (see :func:`.measures.asked_measure`)
+    previous_measure: str | None = None
 
     @property
     def kind(self) -> str | None:
@@ -57,6 +60,15 @@ class FollowUp:
         if own is not None or asks_its_own_question(self.asked):
             return own
         return self.previous_kind
+
+    @property
+    def measure(self) -> str | None:
+        """The measure it asks for: its own ("and how tall is he?"), or, when it asks no question of
+        its own ("and Putin?" after "How old is Kim Jong-un?"), the previous question's."""
+        own = asked_measure(self.asked)
+        if own is not None or asks_its_own_question(self.asked):
+            return own
+        return self.previous_measure
 
     @property
     def about_an_answered_subject(self) -> bool:

@@ -1,0 +1,131 @@
+"""A measured attribute a question asks for, and whether a text states one, in English and French.
+
+"How old is Kim Jong-un?", "What is the weather in Pyongyang?", "Combien d'habitants compte
+Pyongyang ?" name things the articles know well and ask for what they may never state: an age, the
+weather, a population. A passage about Kim Jong-un is found, and its best sentence would be quoted
+as if it answered. An answer of that type has a form a reader recognises: an age is "âgé de", "né
+en", "à 40 ans"; a height or a distance is a number with a unit of length; a price a currency. When
+none of the passages an answer quotes from holds that form, the articles do not answer the question
+(answer-type matching; what is measured here is narrow on purpose: a date or a count is in nearly
+every news passage, so "when?" and "how many?" are left to the other signals).
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = re.IGNORECASE
+_NUMBER_WORDS = (
+    r"un|une|a|an|one|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante"
+    r"|cinquante|soixante|cent|cents|mille|million|millions|milliard|milliards|two|three|four|five|seven|eight"
+    r"|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|billion|billions"
+)
+_NUMBER = rf"(?:\d[\d\s.,]*|(?:{_NUMBER_WORDS})\s+)"
+_LENGTHS = (
+    r"m|mètres?|metres?|meters?|km|kilomètres?|kilometres?|kilometers?|cm|centimètres?|centimeters?|mm"
+    r"|pieds|feet|foot|ft|pouces|inches|miles?|milles|yards?|hectares?|ha|acres?|km²|m²|km2|m2"
+)
+_MASSES = r"kg|kilos?|kilogrammes?|kilograms?|g|grammes?|grams?|tonnes?|tons?|livres|pounds?|lbs?"
+
+# Checked in order; each reads the question as asked, before any follow-up rewording.
+MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "age",
+        re.compile(
+            r"\bhow\s+old\b|\b(?:what|which)\s+age\b|\bquel\s+âge\b|\bl['’]âge\s+(?:de|du|des|d['’])",
+            _I,
+        ),
+    ),
+    (
+        "length",
+        re.compile(
+            r"\bhow\s+(?:tall|high|far|wide|deep)\b|\bwhat\s+(?:is|was)\s+the\s+(?:height|length|width|depth|distance|area"
+            r"|altitude)\b|\bquelle\s+(?:est|était)\s+(?:la\s+|l['’])(?:hauteur|longueur|largeur|profondeur|distance"
+            r"|superficie|altitude)\b|\bquelle\s+(?:hauteur|longueur|largeur|profondeur|distance|superficie|altitude)\b"
+            r"|\bcombien\s+mesure",
+            _I,
+        ),
+    ),
+    (
+        "population",
+        re.compile(
+            r"\b(?:what|which)\s+(?:is|was)\s+(?:the\s+)?population\b|\bquelle\s+(?:est|était)\s+la\s+population\b"
+            r"|\bhow\s+many\s+(?:people|inhabitants|residents)\s+(?:live|lived|does|did)\b"
+            r"|\b(?:combien|nombre)\s+d['’]habitants\b|\bhow\s+(?:populated|populous)\b",
+            _I,
+        ),
+    ),
+    (
+        "weather",
+        re.compile(
+            r"\bweather\b|\bmétéo\b|\bquel\s+temps\s+(?:fait|fera|faisait|a-t-il\s+fait)\b|\btemp[ée]rature\b"
+            r"|\bforecast\b|\bprévisions?\s+météo",
+            _I,
+        ),
+    ),
+    (
+        "price",
+        re.compile(
+            r"\bhow\s+much\s+(?:does|do|did|is|are|was|were)\b[^?]*\b(?:cost|worth)\b|\bwhat\s+(?:is|was)\s+the\s+(?:price"
+            r"|cost)\b|\bprice\s+of\b|\bcombien\s+(?:co[uû]te|co[uû]tent|co[uû]tait|vaut|valent|a\s+co[uû]té)\b"
+            r"|\bquel\s+(?:est|était)\s+le\s+(?:prix|co[uû]t)\b|\ble\s+prix\s+(?:de|du|des|d['’])",
+            _I,
+        ),
+    ),
+    (
+        "weight",
+        re.compile(
+            r"\bhow\s+heavy\b|\bhow\s+much\s+(?:does|do|did)\b[^?]*\bweigh\b|\bcombien\s+p[èe]s|\bquel\s+(?:est\s+le\s+)?poids\b",
+            _I,
+        ),
+    ),
+    ("speed", re.compile(r"\bhow\s+fast\b|\bat\s+what\s+speed\b|\bà\s+quelle\s+vitesse\b|\bquelle\s+vitesse\b", _I)),
+)
+
+_STATED: dict[str, re.Pattern[str]] = {
+    # "âgé de 40 ans", "né en 1984", "à 40 ans", "(40 ans)", "40-year-old"; not "il y a 25 ans".
+    "age": re.compile(
+        rf"\bâgée?s?\b|\baged\b|\byears?\s+old\b|\b\d+-year-old\b|\bâge\b|\bnée?s?\s+(?:le|en|à|au)\b|\bborn\b"
+        rf"|\bnaissance\b|\bbirth\w*|\bà\s+{_NUMBER}\s*ans\b|\(\s*\d+\s*ans\s*\)|,\s*\d+\s*ans\s*,"
+        r"|\b(?:tren|quadra|quinqua|sexa|septua|octo|nona)génaires?\b",
+        _I,
+    ),
+    "length": re.compile(
+        rf"\b{_NUMBER}\s*(?:{_LENGTHS})\b|\b(?:hauteur|altitude|longueur|largeur|profondeur|superficie|height|length"
+        r"|width|depth|tall)\b",
+        _I,
+    ),
+    "population": re.compile(r"\b(?:habitants?|inhabitants?|populations?|populated|populous|peuplée?s?)\b", _I),
+    "weather": re.compile(
+        r"\bmétéo\w*|\bweather\b|\btemp[ée]ratures?\b|\bdegrés?\s+(?:celsius|fahrenheit)?|\bdegrees?\b|°"
+        r"|\b(?:pluies?|pluvieu\w*|pluviométrie|rain\w*|neiges?|snow\w*|grêle|hail|ensoleill\w*|sunny|nuageu\w*|cloudy"
+        r"|orages?|storms?|tempêtes?|ouragans?|hurricanes?|typhons?|brouillard|fog|canicule|heatwave"
+        r"|averses?|showers?|forecast|prévisions)\b",
+        _I,
+    ),
+    "price": re.compile(
+        r"[€$£¥₩₽]|\b(?:euros?|dollars?|roubles?|rubles?|wons?|yuans?|yens?|francs?|pounds?|cents?|centimes?|usd|eur"
+        r"|prix|price|prices|co[uû]te?s?|co[uû]tent|co[uû]té|cost|costs|tarifs?)\b",
+        _I,
+    ),
+    "weight": re.compile(rf"\b{_NUMBER}\s*(?:{_MASSES})\b|\b(?:poids|pèse|pèsent|pesait|weighs?|weighed|weight)\b", _I),
+    "speed": re.compile(
+        rf"\b{_NUMBER}\s*(?:km/h|km\s*/\s*h|kilomètres\s+à\s+l['’]heure|mph|nœuds|noeuds|knots?|m/s)\b"
+        r"|\b(?:vitesse|speed|mach)\b",
+        _I,
+    ),
+}
+
+
+def asked_measure(question: str) -> str | None:
+    """The measured attribute ``question`` asks for ("age", "length", "population", "weather",
+    "price", "weight", "speed"), or None."""
+    for measure, pattern in MEASURES:
+        if pattern.search(question):
+            return measure
+    return None
+
+
+def states_measure(text: str, measure: str) -> bool:
+    """Whether ``text`` states something of the form a ``measure`` is given in."""
+    return bool(_STATED[measure].search(text))
