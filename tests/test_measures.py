@@ -122,7 +122,7 @@ def test_a_follow_up_that_asks_nothing_of_its_own_asks_for_the_previous_question
 
 
 def test_the_engine_carries_the_measure_to_a_follow_up(engine: Engine):
-    """"and Putin?" after "How old is Kim Jong-un?" asks Putin's age, which no seed states; a follow-up
+    """ "and Putin?" after "How old is Kim Jong-un?" asks Putin's age, which no seed states; a follow-up
     with its own question is answered."""
     engine.ask("How old is Kim Jong-un?", chat="c")
     assert engine.ask("and Putin?", chat="c").abstained

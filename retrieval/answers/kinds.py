@@ -69,7 +69,7 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "person",
         re.compile(
             r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich\s+(?:person|leader|minister|official|president)\b"
-            r"|(?:^|[\s,'’-])qui\b(?!\s+(?:a\s+été|est|était)\s+(?:le|la)\s+(?:cause|raison))|\bpar\s+qui\b"
+            r"|(?<!\bce)(?:^|[\s,'’-])qui\b(?!\s+(?:a\s+été|est|était)\s+(?:le|la)\s+(?:cause|raison))|\bpar\s+qui\b"
             r"|\bquel(?:le)?\s+(?:personne|dirigeant|ministre|responsable|président)\b",
             _I,
         ),
@@ -102,13 +102,19 @@ _WORDS_QUESTION = re.compile(
 
 
 def question_kind(question: str) -> str | None:
-    """The kind of answer ``question`` asks for (one of :data:`KINDS`), or None for what/how/which."""
-    for kind, pattern in _QUESTION_KINDS:
-        if pattern.search(question):
-            return kind
-    if _WORDS_QUESTION.search(question):
-        return "words"
-    return None
+    """The kind of answer ``question`` asks for (one of :data:`KINDS`), or None for what/how/which.
+
+    The first question word decides: "Qui dirigeait l'équipe quand il l'a rejointe ?" asks for a
+    person, "What did Putin say when he arrived?" for words. At the same word, the order of
+    :data:`_QUESTION_KINDS` ("combien de temps" before "combien"), words last."""
+    found = [
+        (m.start(), order, kind)
+        for order, (kind, pattern) in enumerate(_QUESTION_KINDS)
+        if (m := pattern.search(question))
+    ]
+    if m := _WORDS_QUESTION.search(question):
+        found.append((m.start(), len(_QUESTION_KINDS), "words"))
+    return min(found)[2] if found else None
 
 
 _MONTHS = (
@@ -130,7 +136,10 @@ _UNITS = (
 )
 _CUES = {
     "date": re.compile(
-        rf"\b(?:{_MONTHS}|{_WEEKDAYS})\b|\b(?:1[5-9]|20)\d\d\b|\b\d{{1,2}}[./]\d{{1,2}}\b"
+        rf"\b(?:{_MONTHS}|{_WEEKDAYS})\b|\b(?:1\d|20)\d\d\b|\b\d{{1,2}}[./]\d{{1,2}}\b"
+        # A century or an era: "au XVIe siècle", "19th century", "vers -500", "av. J.-C.", "les années 1100".
+        r"|\b[IVXL]+(?:e|er|ème)\s+siècle\b|\b\d{1,2}(?:e|er|ème|st|nd|rd|th)\s+(?:siècle|century)\b|\bsiècles?\b|\bcentury\b"
+        r"|(?<![\w-])-\d{3,5}\b|\bav\.?\s*J\.?-?C\b|\b(?:BC|BCE)\b|\bannées\s+\d{2,4}\b"
         r"|\b(?:hier|aujourd['’]hui|demain|yesterday|today|tomorrow|la\s+veille|le\s+lendemain)\b",
         _I,
     ),

@@ -1,0 +1,47 @@
+"""What a question asks for, and what a sentence could answer: the first question word decides,
+and a date is any year of the last millennium or two, a century, an era."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answers.kinds import question_kind, sentence_cues
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        # A later question word inside the sentence does not change what is asked.
+        ("Qui dirigeait l'équipe quand il l'a rejointe ?", "person"),
+        ("What did Putin say when he arrived in Pyongyang?", "words"),
+        ("Where should visitors avoid going when they seek nightlife?", "place"),
+        ("Quand Poutine a-t-il rencontré celui qui dirige le pays ?", "date"),
+        # "qu'est-ce qui", "ce qui" ask for a thing, not a person.
+        ("Qu'est-ce qui peut mesurer la toxicité ?", None),
+        ("Avec qui Poutine a-t-il parlé ?", "person"),
+        # At the same word, the longer question word.
+        ("Combien de temps ont duré les discussions ?", "duration"),
+        ("Combien de missiles la Corée du Nord a-t-elle fournis ?", "number"),
+        ("Depuis quand Moscou et Pyongyang sont-ils alliés ?", "date"),
+    ],
+)
+def test_the_first_question_word_decides_the_kind(question: str, kind: str | None):
+    assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "La taille devient monopole royal en 1439.",
+        "C'est à partir du XVIe siècle que des ambassadeurs permanents apparaissent.",
+        "The custom dates back to the 12th century.",
+        "La céramique est adoptée vers -500.",
+        "Le terme existe au moins depuis les années 1100.",
+    ],
+)
+def test_a_year_a_century_or_an_era_is_a_date(sentence: str):
+    assert "date" in sentence_cues(sentence).kinds
+
+
+def test_a_count_is_no_date():
+    assert "date" not in sentence_cues("Il a fourni des dizaines de missiles et 11.000 conteneurs.").kinds
