@@ -45,3 +45,17 @@ def test_a_year_a_century_or_an_era_is_a_date(sentence: str):
 
 def test_a_count_is_no_date():
     assert "date" not in sentence_cues("Il a fourni des dizaines de missiles et 11.000 conteneurs.").kinds
+
+
+@pytest.mark.parametrize(
+    ("sentence", "duration"),
+    [
+        ("Le président russe doit effectuer une visite d'Etat de deux jours dans le pays.", True),
+        ("Ils ont ensuite mené des discussions d'environ deux heures.", True),
+        ("Quelques heures avant son arrivée prévue, Vladimir Poutine s'est félicité du soutien.", False),
+        ("Il a quitté le pouvoir il y a 25 ans.", False),
+        ("Two days later, the treaty was published.", False),
+    ],
+)
+def test_a_time_anchored_to_another_is_no_duration(sentence: str, duration: bool):
+    assert ("duration" in sentence_cues(sentence).kinds) is duration

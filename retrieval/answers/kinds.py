@@ -145,7 +145,9 @@ _CUES = {
     ),
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|%", _I),
     "duration": re.compile(
-        rf"\b(?:\d+|{_NUMBER_WORDS}|quelques|plusieurs|several|few)\s+(?:\w+\s+)?(?:{_UNITS})\b"
+        # Not a time anchored to something else: "quelques heures avant son arrivée", "il y a 25 ans".
+        rf"(?<!il\sy\sa\s)\b(?:\d+|{_NUMBER_WORDS}|quelques|plusieurs|several|few)\s+(?:\w+\s+)?(?:{_UNITS})\b"
+        r"(?!\s+(?:avant|après|plus\s+tôt|plus\s+tard|auparavant|before|after|earlier|later|ago)\b)"
         r"|\b(?:pendant|durant|depuis|for|during|since)\b",
         _I,
     ),
