@@ -24,6 +24,8 @@ from retrieval.types import ArticleInfo, Hit, Passage
         ("Quelle est la distance entre Moscou et Pyongyang ?", "length"),
         ("What is the population of Pyongyang?", "population"),
         ("Combien d'habitants compte Pyongyang ?", "population"),
+        ("What is its population?", "population"),
+        ("Quelle est sa population ?", "population"),
         ("What is the weather in Pyongyang?", "weather"),
         ("Quelle est la météo à Moscou ?", "weather"),
         ("How much does a ballistic missile cost?", "price"),

@@ -170,6 +170,30 @@ def test_a_credit_line_is_no_evidence_for_the_token_match(real_engine: Engine):
 
 
 @pytest.mark.parametrize(
+    ("first", "follow_up", "answered"),
+    [
+        ("What is the Vostochny cosmodrome?", "When was it completed?", "2016"),
+        ("What car did Putin give Kim?", "Where is it made?", "fabriqué en Russie"),
+        ("What did the treaty include?", "And who is the mayor of Paris?", None),
+    ],
+)
+def test_a_follow_up_across_languages_is_judged_with_the_subject_it_was_searched_with(
+    real_engine: Engine, first: str, follow_up: str, answered: str | None
+):
+    """ "When was it completed?" names no subject: token by token, its own words alone matched no
+    passage well enough and it was refused. Judged on what was searched (the previous question with
+    it), it is answered; a follow-up about something the articles do not hold is still refused."""
+    chat = f"c:{first}{follow_up}"
+    assert not real_engine.ask(first, chat=chat).abstained
+    answer = real_engine.ask(follow_up, chat=chat)
+    if answered is None:
+        assert answer.abstained
+    else:
+        assert not answer.abstained
+        assert answered in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
     ("question", "lead"),
     [
         ("Who accompanied Putin on the trip?", "accompagné d’une délégation"),

@@ -97,6 +97,10 @@ class ExtractiveAnswerer:
         cross = self.cross_lingual(asked_in)
         matches = self._passage_matches(asked, hits, cross)
         token_match = max(matches[: self.policy.token_passages]) if matches else None
+        if follow_up is not None and token_match is not None:
+            # A follow-up's own words may name no subject ("When was it completed?"): the articles
+            # are judged to hold it or not with the previous question's words, as it was searched.
+            token_match = self._token_match(question, hits, cross)
         if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
         if self._rereads(cross, follow_up):

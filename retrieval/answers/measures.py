@@ -49,7 +49,8 @@ MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "population",
         re.compile(
-            r"\b(?:what|which)\s+(?:is|was)\s+(?:the\s+)?population\b|\bquelle\s+(?:est|était)\s+la\s+population\b"
+            r"\b(?:what|which)\s+(?:is|was)\s+(?:the\s+|its\s+|their\s+)?population\b"
+            r"|\bquelle\s+(?:est|était)\s+(?:la|sa|leur)\s+population\b"
             r"|\bhow\s+many\s+(?:people|inhabitants|residents)\s+(?:live|lived|does|did)\b"
             r"|\b(?:combien|nombre)\s+d['’]habitants\b|\bhow\s+(?:populated|populous)\b",
             _I,
