@@ -98,9 +98,10 @@ class ExtractiveAnswerer:
         matches = self._passage_matches(asked, hits, cross)
         token_match = max(matches[: self.policy.token_passages]) if matches else None
         if follow_up is not None and token_match is not None:
-            # A follow-up's own words may name no subject ("When was it completed?"): the articles
-            # are judged to hold it or not with the previous question's words, as it was searched.
-            token_match = self._token_match(question, hits, cross)
+            # A follow-up's own words may name no subject ("When was it completed?"): it is answerable
+            # when the articles hold it as asked or read with the previous question, as it was searched
+            # (a combined reading matches less when each question has passages of its own).
+            token_match = max(token_match, self._token_match(question, hits, cross) or 0.0)
         if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
         if self._rereads(cross, follow_up):
