@@ -20,7 +20,9 @@ _NUMBER_WORDS = (
     r"|cinquante|soixante|cent|cents|mille|million|millions|milliard|milliards|two|three|four|five|seven|eight"
     r"|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|billion|billions"
 )
-_NUMBER = rf"(?:\d[\d\s.,]*|(?:{_NUMBER_WORDS})\s+)"
+# A number as written ("12", "12 000", "1.5", "3,2"), bounded so that a long run of digits is read in
+# linear time.
+_NUMBER = rf"(?:\d{{1,4}}(?:[\s.,]\d{{3}}){{0,4}}(?:[.,]\d{{1,3}})?|(?:{_NUMBER_WORDS})\s+)"
 _LENGTHS = (
     r"m|mètres?|metres?|meters?|km|kilomètres?|kilometres?|kilometers?|cm|centimètres?|centimeters?|mm"
     r"|pieds|feet|foot|ft|pouces|inches|miles?|milles|yards?|hectares?|ha|acres?|km²|m²|km2|m2"
