@@ -633,7 +633,7 @@ def test_eval_scores_a_conversations_file_turn_by_turn(indexed, tmp_path):
             ensure_ascii=False,
         )
         + "\n"
-        + json.dumps({"id": "c2", "turns": [{"q": "Quel temps fait-il à Lisbonne ?", "refuse": True}]})
+        + json.dumps({"id": "c2", "turns": [{"q": "Qui a gagné la Coupe du monde 2018 ?", "refuse": True}]})
         + "\n",
         encoding="utf-8",
     )
@@ -648,7 +648,7 @@ def test_eval_scores_a_conversations_file_turn_by_turn(indexed, tmp_path):
     assert [(t["conversation"], t["question"]) for t in turns] == [
         ("c1", "aide réciproque en cas d'attaque"),
         ("c1", "et quand ?"),
-        ("c2", "Quel temps fait-il à Lisbonne ?"),
+        ("c2", "Qui a gagné la Coupe du monde 2018 ?"),
     ]
     assert turns[0]["lead"] and not turns[1]["anywhere"]
     code, text, _ = indexed("eval", str(conversations))
