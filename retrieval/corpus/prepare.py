@@ -30,9 +30,10 @@ from .ingest import body_fingerprint
 PARALLEL_FROM = 2_000
 #: files per task handed to a worker, at most (a smaller folder: about four tasks per worker)
 TASK_FILES = 64
-#: tasks submitted ahead of the one the building process waits for, per worker (what is held
-#: in memory beyond the build's own batch: a few tasks' articles)
-AHEAD_PER_WORKER = 2
+#: tasks submitted ahead of the one the building process waits for, per worker: enough for the
+#: workers to go on while the building process encodes and writes a batch (8192 passages: about
+#: 900 articles); what is held beyond the build's batch (about 2 000 articles at most, ~40 MB)
+AHEAD_PER_WORKER = 16
 
 
 @dataclass(frozen=True)
