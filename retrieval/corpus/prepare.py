@@ -30,6 +30,11 @@ from .ingest import body_fingerprint
 PARALLEL_FROM = 2_000
 #: files per task handed to a worker, at most (a smaller folder: about four tasks per worker)
 TASK_FILES = 64
+#: how much less CPU a worker asks for than the building process (``nice``): the building process
+#: encodes and writes every batch, the one step that cannot run beside itself, so on a busy machine
+#: it goes first and the workers take what is left (a worker still gets a third of what a process
+#: of normal priority gets)
+WORKER_NICENESS = 5
 #: tasks submitted ahead of the one the building process waits for, per worker: enough for the
 #: workers to go on while the building process encodes and writes a batch (8192 passages: about
 #: 900 articles); what is held beyond the build's batch (about 2 000 articles at most, ~40 MB)
@@ -86,6 +91,11 @@ def _prepare_files(paths: Sequence[str], max_bytes: int, chunking: ChunkSettings
     return out
 
 
+def _worker_started() -> None:
+    """A worker's first step: a lower priority than the building process (:data:`WORKER_NICENESS`)."""
+    os.nice(WORKER_NICENESS)
+
+
 def pool_size(workers: int, files: int) -> int:
     """How many worker processes read ``files`` files: ``workers`` when set (1: none), else one per
     core this process may use when there are at least :data:`PARALLEL_FROM` files."""
@@ -139,7 +149,7 @@ def _results(
     tasks = [names[k : k + size] for k in range(0, len(names), size)]
     # spawn, not fork: the building process may hold threads (a bot serving, a model loading)
     # whose locks a forked child would inherit held
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started)
     pending: deque[tuple[Future[list[_FileResult]], list[str]]] = deque()
     try:
         for task in tasks:
