@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from retrieval import Engine, Settings
-from retrieval.corpus.prepare import PARALLEL_FROM, pool_size
+from retrieval.corpus.prepare import PARALLEL_FROM, WORKER_NICENESS, pool_size, prepared_files
 from retrieval.indexer import build_index
 from retrieval.stores.faiss import FaissStore
 from retrieval.stores.pointer import SNAPSHOTS, TMP_PREFIX, current_version
@@ -163,6 +163,29 @@ def test_a_pool_of_workers_builds_what_the_building_process_builds_alone(tmp_pat
 def test_a_pool_starts_only_for_a_large_folder_unless_asked() -> None:
     assert pool_size(0, 10) == 1 and pool_size(1, 10**6) == 1 and pool_size(3, 10) == 3
     assert pool_size(0, PARALLEL_FROM) == len(os.sched_getaffinity(0))  # one per core (one core: none)
+
+
+def test_the_workers_ask_for_less_cpu_than_the_building_process(articles: Path) -> None:
+    """The building process encodes and writes every batch: on a busy machine it goes first."""
+    import time
+
+    from retrieval.options import ChunkSettings
+
+    paths = sorted(articles.iterdir())
+    items = prepared_files(paths, max_bytes=1_000_000, chunking=ChunkSettings(), workers=2)
+    try:
+        assert next(items)  # the pool is running
+        lower = min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)  # 19: the lowest
+        deadline = time.monotonic() + 30
+        while True:  # each worker lowers its priority as it starts
+            found = [os.getpriority(os.PRIO_PROCESS, p.pid) for p in multiprocessing.active_children()]
+            if (len(found) == 2 and all(n == lower for n in found)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert found == [lower] * 2
+    finally:
+        items.close()
+    assert not multiprocessing.active_children()
 
 
 class FailingEmbedder(FakeEmbedder):
