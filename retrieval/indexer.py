@@ -23,16 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings, chunk_settings, index_settings
 from .corpus.analysis import Analyzer, tidy
-from .corpus.articles import (
-    article_names,
-    articles_folder,
-    content_hash,
-    iter_articles,
-    load_articles,
-    read_regular_file,
-)
-from .corpus.chunking import chunk_article, paragraph_spans, sentence_spans
-from .corpus.ingest import STAT_FIELDS, body_fingerprint, file_stat
+from .corpus.articles import article_names, articles_folder, content_hash, load_articles, read_regular_file
+from .corpus.ingest import STAT_FIELDS, file_stat
+from .corpus.prepare import Prepared, pool_size, prepare, prepared_files
 from .errors import BadArticle, IndexCorrupt, IndexNotBuilt
 from .lock import index_lock
 from .options import ChunkSettings
@@ -48,23 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-
-
-def passage_sentences(passage: Passage, unquotable: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
-    """Sentence ranges of a passage, as offsets into its article's body, without the ``unquotable``
-    ranges (a byline line, a "SÉOUL –" dateline before the first sentence): what answers may quote."""
-    spans = []
-    for p_start, p_end in paragraph_spans(passage.text):
-        for start, end in sentence_spans(passage.text, p_start, p_end):
-            start, end = passage.char_start + start, passage.char_start + end
-            for a, b in unquotable:
-                if a <= start < b:
-                    start = b
-            while start < end and passage.text[start - passage.char_start].isspace():
-                start += 1
-            if end > start and not any(a <= start and end <= b for a, b in unquotable):
-                spans.append((start, end))
-    return spans
 
 
 @dataclass
@@ -176,10 +152,13 @@ def build_locked(
         kept = Kept(rows, sentence_rows, {a: scan.entry(a) for a in kept_ids})
     plan = _Plan()
     added, updated, unchanged = [], [], list(kept_ids)
+    fingerprints = {}
     for article in loaded.articles:
         old = old_articles.get(article.id)
         same = old is not None and old["sha256"] == article.content_hash
-        reuse = _plan_article(plan, article, chunking, previous if same else None)
+        prepared = prepare(article, chunking)
+        fingerprints[article.id] = prepared.fingerprint
+        reuse = _plan_article(plan, prepared, previous if same else None)
         (unchanged if same and reuse else updated if old is not None else added).append(article.id)
     removed = sorted(set(old_articles) - {a.id for a in loaded.articles} - set(kept_ids))
     clock.mark("chunk")
@@ -233,7 +212,7 @@ def build_locked(
         started=started,
         kept=kept,
         # each article's body fingerprint is recorded: `ragbot add`'s duplicate check reads it back
-        file_stats={a.id: {**scan.stats.get(a.id, {}), "fingerprint": body_fingerprint(a)} for a in loaded.articles},
+        file_stats={a.id: {**scan.stats.get(a.id, {}), "fingerprint": fingerprints[a.id]} for a in loaded.articles},
     )
     version = store.write(build, previous)
     clock.mark("write")
@@ -290,16 +269,14 @@ class _UnchangedFiles:
     looked: set[str] = field(default_factory=set)
 
     def __call__(self, path: Path) -> bool:
-        self.looked.add(path.stem)
         try:
-            st = os.lstat(path)
+            st: os.stat_result | None = os.lstat(path)
         except OSError:
-            return False
-        if not stat.S_ISREG(st.st_mode):
+            st = None
+        self.record(path, st)
+        if st is None or not stat.S_ISREG(st.st_mode):
             return False  # the loader refuses it, with its reason
         seen = file_stat(st)
-        if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
-            self.stats[path.stem] = seen
         entry = self.old.get(path.stem)
         if entry is None or entry.get("path") != path.name:
             return False
@@ -312,6 +289,15 @@ class _UnchangedFiles:
         except BadArticle:
             return False
         return content_hash(raw) == entry.get("sha256")
+
+    def record(self, path: Path, st: os.stat_result | None) -> None:
+        """This scan looked at ``path``, whose stat (None: none could be taken) was taken before it
+        was read: recorded for the new manifest, unless the file may still change unseen."""
+        self.looked.add(path.stem)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return
+        if max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS:
+            self.stats[path.stem] = file_stat(st)
 
     def entry(self, article_id: str) -> dict[str, Any]:
         """The new manifest's entry for a kept article: the old one, with the file's stat as now seen
@@ -373,28 +359,19 @@ def _same_entry(entry: Mapping[str, Any] | None, article: Article) -> bool:
     )
 
 
-def _plan_article(
-    plan: _Plan,
-    article: Article,
-    chunking: ChunkSettings,
-    previous: StoreVersion | None,
-    passages: Sequence[Passage] | None = None,
-) -> bool:
-    """Add an article's passages (``passages``: already chunked) and sentences to the plan; True
-    when old vectors are reused."""
-    passages = chunk_article(article, chunking) if passages is None else passages
-    sentences = [(i, span) for i, p in enumerate(passages) for span in passage_sentences(p, article.unquotable)]
+def _plan_article(plan: _Plan, prepared: Prepared, previous: StoreVersion | None) -> bool:
+    """Add an article's passages and sentences to the plan; True when old vectors are reused."""
+    article, passages, sentences = prepared.article, prepared.passages, prepared.sentences
     old_rows = previous.article_rows(article.id) if previous else []
     old_sentences = previous.sentence_rows(old_rows) if previous else []
     reuse = bool(old_rows) and len(old_rows) == len(passages) and len(old_sentences) == len(sentences)
     first = len(plan.passages)
     plan.passages.extend(passages)
-    plan.passage_texts.extend(chunking.embedding_text(p, article.info.title) for p in passages)
+    plan.passage_texts.extend(prepared.passage_texts)
     plan.passage_source.extend(old_rows if reuse else [None] * len(passages))
-    for (i, (start, end)), old in zip(sentences, old_sentences if reuse else [None] * len(sentences), strict=True):
-        plan.sentences.append((first + i, start, end))
-        plan.sentence_texts.append(tidy(article.body[start:end]))
-        plan.sentence_source.append(old)
+    plan.sentences.extend((first + i, start, end) for i, start, end in sentences)
+    plan.sentence_texts.extend(prepared.sentence_texts)
+    plan.sentence_source.extend(old_sentences if reuse else [None] * len(sentences))
     return reuse
 
 
@@ -438,12 +415,16 @@ def _stream_full_build(
     scan = _UnchangedFiles({}, settings.max_article_bytes, time.time_ns())
     folder = articles_folder(settings.articles_dir)  # refused in one line before anything is listed
     paths = [folder / name for name in article_names(folder)]
-    items = iter_articles(settings.articles_dir, max_bytes=settings.max_article_bytes, skip=scan, paths=paths)
+    workers = pool_size(settings.index_workers, len(paths))
+    items = prepared_files(
+        paths, max_bytes=settings.max_article_bytes, chunking=chunking, workers=workers, seen=scan.record
+    )
     stream = store.stream(analyzer, index_kind=settings.vector_index, threshold=settings.vector_index_threshold)
     words: Counter[str] | None = Counter() if settings.expansion_vocabulary > 0 else None
     errors: list[BadArticle] = []
     added: list[str] = []
     batch: list[Article] = []
+    fingerprints: dict[str, str] = {}
     plan = _Plan()
     counted = {"files": 0, "texts": 0, "done": 0, "passages": 0, "sentences": 0}
     dims: dict[str, int] = {}
@@ -473,7 +454,7 @@ def _stream_full_build(
             vectors |= _late_vectors(late, plan, None, settings.embedding_batch_size, step)
         dims.update({name: column.dim for name, column in vectors.items()})
         clock.mark("embed")
-        stats = {a.id: {**scan.stats.get(a.id, {}), "fingerprint": body_fingerprint(a)} for a in batch}
+        stats = {a.id: {**scan.stats.get(a.id, {}), "fingerprint": fingerprints[a.id]} for a in batch}
         stream.add(batch, plan.passages, plan.sentences, {n: c.fresh for n, c in vectors.items()}, stats)
         if words is not None:
             for p in plan.passages:
@@ -482,6 +463,7 @@ def _stream_full_build(
         counted["sentences"] += len(plan.sentences)
         added.extend(a.id for a in batch)
         batch.clear()
+        fingerprints.clear()
         plan = _Plan()
         clock.mark("write")
 
@@ -493,13 +475,11 @@ def _stream_full_build(
                 log.warning("skipped %s", item)
                 errors.append(item)
                 continue
-            if not isinstance(item, Article):
-                continue  # a file the scan vouched for: none without a previous version
-            passages = chunk_article(item, chunking)
-            if batch and len(plan.passages) + len(passages) > settings.index_batch_passages:
+            if batch and len(plan.passages) + len(item.passages) > settings.index_batch_passages:
                 flush(last=False)
-            batch.append(item)
-            _plan_article(plan, item, chunking, None, passages)
+            batch.append(item.article)
+            fingerprints[item.article.id] = item.fingerprint
+            _plan_article(plan, item, None)
             clock.mark("chunk")
         flush(last=True)
         if not added:
@@ -521,6 +501,8 @@ def _stream_full_build(
     except BaseException:
         stream.abort()
         raise
+    finally:
+        items.close()  # a build that failed stops the pool's workers
     clock.mark("index")
     clock.phases.update(stream.phases)
     return IndexReport(
@@ -533,6 +515,7 @@ def _stream_full_build(
         embedded_passages=counted["passages"],
         full_rebuild=True,
         phases=clock.phases,
+        workers=workers if workers > 1 else 0,
     )
 
 

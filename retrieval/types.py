@@ -159,6 +159,8 @@ class IndexReport:
     published: bool = True  # False: nothing had changed, ``version`` is the snapshot that stays current
     #: seconds spent in each step of the build, in order (for benchmarks)
     phases: Mapping[str, float] = field(default_factory=dict)
+    #: processes that read, cleaned and chunked the articles beside the building one (0: it did)
+    workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from retrieval import ChunkSettings, chunk_article, load_articles
 from retrieval.corpus.analysis import tidy
 from retrieval.corpus.articles import parse_article
-from retrieval.corpus.chunking import chunk_spans, paragraph_spans, sentence_spans
+from retrieval.corpus.chunking import (
+    chunk_spans,
+    chunk_with_sentences,
+    paragraph_spans,
+    passage_sentences,
+    sentence_spans,
+)
+from retrieval.types import Article, ArticleInfo
 
 from .support import ROOT, SEEDS
 
@@ -118,6 +125,46 @@ def test_chunking_property_bounded_verbatim_ordered(paras, lo, span):
         assert len(tidy(p.text)) <= chunking.max_chars
         assert p.char_start >= pos and p.text.strip() == p.text
         pos = p.char_end
+
+
+def _re_split(article, chunking):
+    """Each passage's sentences found by splitting its text again (what the indexer did before)."""
+    passages = chunk_article(article, chunking)
+    return passages, [(i, s, e) for i, p in enumerate(passages) for s, e in passage_sentences(p, article.unquotable)]
+
+
+@pytest.mark.parametrize("chunking", [DEFAULT, ChunkSettings(min_chars=40, max_chars=90)], ids=["default", "small"])
+def test_the_sentences_the_chunker_packed_are_those_a_second_split_of_each_passage_finds(seeds, chunking):
+    """The indexer takes each passage's quotable sentences from the chunker's own split instead of
+    splitting every passage again: the same spans, on the seeds and with small passages (where many
+    sentences are cut for length and passages open on their pieces)."""
+    for article in seeds:
+        found = chunk_with_sentences(article, chunking)
+        assert found == _re_split(article, chunking), article.id
+        assert len(found[1]) > 10
+
+
+words = st.sampled_from(
+    ["Le", "M.", "etc.", "J.", "Dr.", "Kim", "a", "accord", "!", "?", "…", "«", "»", "(AFP)", "2024.", "n°", "x" * 38]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paras=st.lists(st.lists(words, min_size=1, max_size=60).map(" ".join), min_size=1, max_size=5),
+    spaces=st.integers(1, 3),
+    unquotable=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 60)), max_size=3),
+    lo=st.integers(10, 120),
+    span=st.integers(0, 200),
+)
+def test_the_chunker_s_sentences_equal_a_second_split_on_any_text(paras, spaces, unquotable, lo, span):
+    """Abbreviations, initials, quotes, runs of spaces, words longer than a passage (cut inside
+    them), unquotable ranges anywhere."""
+    body = "\n".join(p.replace(" ", " " * spaces) for p in paras)
+    ranges = tuple(sorted((start, start + n) for start, n in unquotable))
+    article = Article(ArticleInfo(id="p", title="T"), body, "p.txt", "", unquotable=ranges)
+    chunking = ChunkSettings(min_chars=lo, max_chars=lo + span + 10)
+    assert chunk_with_sentences(article, chunking) == _re_split(article, chunking)
 
 
 # Passage spans and sentence ends of every seed (offsets into the files), recorded when sentence

@@ -15,7 +15,7 @@ import pytest
 from retrieval import ChunkSettings, chunk_article, load_articles
 from retrieval.corpus.analysis import tidy
 from retrieval.corpus.articles import parse_article
-from retrieval.indexer import passage_sentences
+from retrieval.corpus.chunking import passage_sentences
 
 from .support import SEEDS
 

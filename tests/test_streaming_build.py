@@ -9,6 +9,8 @@ mechanism that bounds them is.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import shutil
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -19,6 +21,7 @@ import numpy as np
 import pytest
 
 from retrieval import Engine, Settings
+from retrieval.corpus.prepare import PARALLEL_FROM, WORKER_NICENESS, pool_size, prepared_files
 from retrieval.indexer import build_index
 from retrieval.stores.faiss import FaissStore
 from retrieval.stores.pointer import SNAPSHOTS, TMP_PREFIX, current_version
@@ -127,6 +130,64 @@ def test_a_full_build_hands_the_store_bounded_batches_and_publishes_what_one_bat
     assert small[1] == whole[1] and all(small[1])
 
 
+def test_a_pool_of_workers_builds_what_the_building_process_builds_alone(tmp_path: Path, articles: Path) -> None:
+    """Worker processes read, clean and chunk the articles; the building process takes them back in
+    file order: the same files, the same errors in the same order, the same answers."""
+    (articles / "950_binaire.txt").write_bytes(bytes(range(256)) * 8)
+    (articles / "951_vide.md").write_text("  \n", encoding="utf-8")
+    shutil.copy(articles / "90003_court.md", articles / "90003_court.txt")  # a second file of one id
+    results = {}
+    for workers in (1, 2):
+        settings = make_settings(
+            tmp_path / str(workers),
+            articles_dir=articles,
+            index_workers=workers,
+            index_batch_passages=6,
+            vector_index="ivf-sq8",
+        )
+        report = build_index(settings, fake_encoders()(settings))
+        results[workers] = (
+            _snapshot_content(settings),
+            _answers(settings),
+            [str(e) for e in report.errors],
+            report.added,
+            report.workers,
+        )
+    alone, pool = results[1], results[2]
+    assert (alone[4], pool[4]) == (0, 2)
+    assert pool[:4] == alone[:4]
+    assert [e.split(":")[0] for e in alone[2]] == ["90003_court.txt", "950_binaire.txt", "951_vide.md"]
+    assert not multiprocessing.active_children()  # the workers are gone once the build is done
+
+
+def test_a_pool_starts_only_for_a_large_folder_unless_asked() -> None:
+    assert pool_size(0, 10) == 1 and pool_size(1, 10**6) == 1 and pool_size(3, 10) == 3
+    assert pool_size(0, PARALLEL_FROM) == len(os.sched_getaffinity(0))  # one per core (one core: none)
+
+
+def test_the_workers_ask_for_less_cpu_than_the_building_process(articles: Path) -> None:
+    """The building process encodes and writes every batch: on a busy machine it goes first."""
+    import time
+
+    from retrieval.options import ChunkSettings
+
+    paths = sorted(articles.iterdir())
+    items = prepared_files(paths, max_bytes=1_000_000, chunking=ChunkSettings(), workers=2)
+    try:
+        assert next(items)  # the pool is running
+        lower = min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)  # 19: the lowest
+        deadline = time.monotonic() + 30
+        while True:  # each worker lowers its priority as it starts
+            found = [os.getpriority(os.PRIO_PROCESS, p.pid) for p in multiprocessing.active_children()]
+            if (len(found) == 2 and all(n == lower for n in found)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert found == [lower] * 2
+    finally:
+        items.close()
+    assert not multiprocessing.active_children()
+
+
 class FailingEmbedder(FakeEmbedder):
     """The fake model, failing from its ``fail_at``-th call on (a model process that dies mid-build)."""
 
@@ -140,8 +201,11 @@ class FailingEmbedder(FakeEmbedder):
         return super().encode(texts)
 
 
-def test_a_full_build_failing_mid_way_leaves_the_previous_version_serving(tmp_path: Path, articles: Path) -> None:
-    settings = make_settings(tmp_path, articles_dir=articles, index_batch_passages=6)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_full_build_failing_mid_way_leaves_the_previous_version_serving(
+    tmp_path: Path, articles: Path, workers: int
+) -> None:
+    settings = make_settings(tmp_path, articles_dir=articles, index_batch_passages=6, index_workers=workers)
     build_index(settings, fake_encoders()(settings))
     before, answers = current_version(settings.data_dir), _answers(settings)
     batches: list[tuple[int, int]] = []
@@ -153,6 +217,7 @@ def test_a_full_build_failing_mid_way_leaves_the_previous_version_serving(tmp_pa
     assert batches, "the build failed before it wrote any batch: nothing mid-way was tested"
     assert current_version(settings.data_dir) == before  # no switch
     assert not [p for p in (settings.data_dir / SNAPSHOTS).iterdir() if p.name.startswith(TMP_PREFIX)]
+    assert not multiprocessing.active_children()  # a pool's workers stopped with the build
     assert _answers(settings) == answers
 
 

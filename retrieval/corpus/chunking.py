@@ -8,7 +8,7 @@ body keeps its file's offsets, see :mod:`.cleaning`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..options import ChunkSettings
 from ..types import Article, Passage
@@ -154,32 +154,42 @@ def chunk_spans(body: str, settings: ChunkSettings) -> list[Span]:
     ``max_chars``, and a too-short tail is merged back when it fits. Sizes count the text
     a reader sees: the blanks left where a caption or credit stood do not count.
     """
-    units: list[tuple[int, int, bool]] = []  # (start, end, starts_paragraph)
+    return [(start, end) for start, end, _ in _packed(body, settings)]
+
+
+#: a unit of a passage: a sentence, or a piece of one cut for length (``continued``: not its first piece)
+_Unit = tuple[int, int, bool]
+
+
+def _packed(body: str, settings: ChunkSettings) -> list[tuple[int, int, list[_Unit]]]:
+    """:func:`chunk_spans`, each passage with the units (sentences or pieces) it packs."""
+    units: list[tuple[int, int, bool, bool]] = []  # (start, end, starts_paragraph, continued)
     for p_start, p_end in paragraph_spans(body):
         first = True
         for sentence in sentence_spans(body, p_start, p_end):
-            for piece in _split_long(body, sentence, settings.max_chars):
-                units.append((piece[0], piece[1], first))
+            for k, piece in enumerate(_split_long(body, sentence, settings.max_chars)):
+                units.append((piece[0], piece[1], first, k > 0))
                 first = False
 
-    spans: list[tuple[int, int, int]] = []  # (start, end, characters of text)
-    cur: tuple[int, int, int] | None = None
-    for start, end, new_paragraph in units:
+    spans: list[tuple[int, int, int, list[_Unit]]] = []  # (start, end, characters of text, units)
+    cur: tuple[int, int, int, list[_Unit]] | None = None
+    for start, end, new_paragraph, continued in units:
         if cur is None:
-            cur = (start, end, end - start)
+            cur = (start, end, end - start, [(start, end, continued)])
             continue
         joined = cur[2] + 1 + end - start
         if joined <= settings.max_chars and not (new_paragraph and cur[2] >= settings.min_chars):
-            cur = (cur[0], end, joined)
+            cur[3].append((start, end, continued))
+            cur = (cur[0], end, joined, cur[3])
         else:
             spans.append(cur)
-            cur = (start, end, end - start)
+            cur = (start, end, end - start, [(start, end, continued)])
     if cur is not None:
         if spans and cur[2] < settings.min_chars // 2 and spans[-1][2] + 1 + cur[2] <= settings.max_chars:
             last = spans.pop()
-            cur = (last[0], cur[1], last[2] + 1 + cur[2])
+            cur = (last[0], cur[1], last[2] + 1 + cur[2], last[3] + cur[3])
         spans.append(cur)
-    return [(start, _rstrip(body, start, end)) for start, end, _ in spans]
+    return [(start, _rstrip(body, start, end), packed) for start, end, _, packed in spans]
 
 
 def _rstrip(text: str, start: int, end: int) -> int:
@@ -191,14 +201,62 @@ def _rstrip(text: str, start: int, end: int) -> int:
 
 
 def chunk_article(article: Article, settings: ChunkSettings) -> list[Passage]:
-    return [
-        Passage(
-            id=f"{article.id}#{i}",
-            article_id=article.id,
-            ordinal=i,
-            text=article.body[start:end],
-            char_start=start,
-            char_end=end,
-        )
-        for i, (start, end) in enumerate(chunk_spans(article.body, settings))
+    return [_passage(article, i, start, end) for i, (start, end) in enumerate(chunk_spans(article.body, settings))]
+
+
+def _passage(article: Article, i: int, start: int, end: int) -> Passage:
+    return Passage(
+        id=f"{article.id}#{i}",
+        article_id=article.id,
+        ordinal=i,
+        text=article.body[start:end],
+        char_start=start,
+        char_end=end,
+    )
+
+
+def chunk_with_sentences(article: Article, settings: ChunkSettings) -> tuple[list[Passage], list[tuple[int, int, int]]]:
+    """The article's passages, and the quotable sentences of each: (passage ordinal, char_start,
+    char_end) in its body, what :func:`passage_sentences` gives for each passage.
+
+    The chunker already split the body into sentences: a passage's sentences are the ones it
+    packed (a passage holds whole sentences, or a piece of one cut for length), so they are not
+    split again. A passage opening on a later piece of a cut sentence is split again (its first
+    sentence then starts at the piece, where a word cut in two may read otherwise)."""
+    passages, sentences = [], []
+    for i, (start, end, units) in enumerate(_packed(article.body, settings)):
+        passage = _passage(article, i, start, end)
+        passages.append(passage)
+        if units[0][2]:
+            spans = passage_sentences(passage, article.unquotable)
+        else:
+            spans = _quotable(article.body, [(s, _rstrip(article.body, s, e)) for s, e, _ in units], article.unquotable)
+        sentences.extend((i, s, e) for s, e in spans)
+    return passages, sentences
+
+
+def passage_sentences(passage: Passage, unquotable: Sequence[Span] = ()) -> list[Span]:
+    """Sentence ranges of a passage, as offsets into its article's body, without the ``unquotable``
+    ranges (a byline line, a "SÉOUL –" dateline before the first sentence): what answers may quote."""
+    text, offset = passage.text, passage.char_start
+    found = [
+        (offset + start, offset + end)
+        for p_start, p_end in paragraph_spans(text)
+        for start, end in sentence_spans(text, p_start, p_end)
     ]
+    return _quotable(text, found, unquotable, offset)
+
+
+def _quotable(text: str, spans: Sequence[Span], unquotable: Sequence[Span], offset: int = 0) -> list[Span]:
+    """``spans`` (offsets into ``text`` plus ``offset``) each started past the unquotable range it
+    starts in and past its spaces, without the ones then empty or inside an unquotable range."""
+    out = []
+    for start, end in spans:
+        for a, b in unquotable:
+            if a <= start < b:
+                start = b
+        while start < end and text[start - offset].isspace():
+            start += 1
+        if end > start and not any(a <= start and end <= b for a, b in unquotable):
+            out.append((start, end))
+    return out

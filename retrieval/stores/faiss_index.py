@@ -22,6 +22,10 @@ import numpy as np
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
+#: k-means iterations training an inverted file's lists (FAISS's default: 10). Each one compares
+#: every sample point with every list (at 1M passages 157k points by 3 935 lists, about 4 s on two
+#: cores); at 1M, 5 iterations measured the same recall@10 at nprobe 128 as 10 (README).
+KMEANS_ITERATIONS = 5
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def new_index(
         index = empty_like(previous)
     else:
         index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, ip)
+        index.cp.niter = KMEANS_ITERATIONS
         # k-means needs ~40 points per list, not all of them: a fixed-seed sample keeps builds repeatable.
         sample = np.random.default_rng(0).choice(rows, min(rows, 40 * lists), replace=False)
         index.train(source.take(np.sort(sample)))
