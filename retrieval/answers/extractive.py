@@ -16,7 +16,7 @@ from ..types import Answer, Citation, Hit, Quote, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
 from .followup import FollowUp
 from .kinds import question_kind
-from .late import LateInteraction, reranked
+from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
 from .safety import is_instruction_like
@@ -128,10 +128,10 @@ class ExtractiveAnswerer:
         return Answer(question, text, citations, abstained=False, language=language, quotes=quotes)
 
     def _states(self, measure: str | None, hits: Sequence[Hit]) -> bool:
-        """Whether the passages quoted from state the ``measure`` a question asks for (see
-        :mod:`.measures`), if any: "How old is Kim Jong-un?" is not answered from passages that give
-        nobody's age."""
-        return measure is None or any(states_measure(h.passage.text, measure) for h in hits[: self.from_hits])
+        """Whether the passages quoted from (their quotable sentences) state the ``measure`` a question
+        asks for (see :mod:`.measures`), if any: "How old is Kim Jong-un?" is not answered from
+        passages that give nobody's age."""
+        return measure is None or any(states_measure(quotable_text(h), measure) for h in hits[: self.from_hits])
 
     def judgement(self, question: str, hits: Sequence[Hit]) -> tuple[bool, float | None]:
         """Whether ``question`` crosses languages, and the score the abstention judges it on."""

@@ -56,19 +56,16 @@ class FollowUp:
         """The kind of answer it asks for: its own ("and when?" a date), or, when it asks no question
         of its own ("And about the West?" after "What did Putin say about North Korea?"), the
         previous question's."""
-        own = question_kind(self.asked)
-        if own is not None or asks_its_own_question(self.asked):
-            return own
-        return self.previous_kind
+        return self._own_or_previous(question_kind(self.asked), self.previous_kind)
 
     @property
     def measure(self) -> str | None:
         """The measure it asks for: its own ("and how tall is he?"), or, when it asks no question of
         its own ("and Putin?" after "How old is Kim Jong-un?"), the previous question's."""
-        own = asked_measure(self.asked)
-        if own is not None or asks_its_own_question(self.asked):
-            return own
-        return self.previous_measure
+        return self._own_or_previous(asked_measure(self.asked), self.previous_measure)
+
+    def _own_or_previous(self, own: str | None, previous: str | None) -> str | None:
+        return own if own is not None or asks_its_own_question(self.asked) else previous
 
     @property
     def about_an_answered_subject(self) -> bool:
