@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,8 +224,8 @@ def _read_articles(
     seen: dict[str, str] = {}
     for path in paths:
         try:
-            if path.stem in seen:  # ids are file stems: x.txt and x.md cannot both be article "x"
-                raise BadArticle(path, f"same article id as {seen[path.stem]}; rename one of them")
+            if (taken := id_taken(path, seen)) is not None:
+                raise taken
             if skip is not None and skip(path):
                 item: Article | str = path.stem
             else:
@@ -234,6 +234,14 @@ def _read_articles(
             yield item
         except BadArticle as err:
             yield err
+
+
+def id_taken(path: Path, seen: Mapping[str, str]) -> BadArticle | None:
+    """Why ``path`` cannot be read as an article when ``seen`` (article id -> file name) already
+    holds its id, else None: ids are file stems, so x.txt and x.md cannot both be article "x"."""
+    if path.stem in seen:
+        return BadArticle(path, f"same article id as {seen[path.stem]}; rename one of them")
+    return None
 
 
 # --- helpers ---------------------------------------------------------------------------

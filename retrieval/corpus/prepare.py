@@ -21,7 +21,7 @@ from ..errors import BadArticle
 from ..options import ChunkSettings
 from ..types import Article, Passage
 from .analysis import tidy
-from .articles import load_article
+from .articles import id_taken, load_article
 from .chunking import chunk_with_sentences
 from .ingest import body_fingerprint
 
@@ -120,16 +120,15 @@ def prepared_files(
     for results, names in _results(paths, max_bytes, chunking, workers):
         for (st, result), name in zip(results, names, strict=True):
             path = Path(name)
-            stem = path.stem
-            if stem in ids:  # ids are file stems: x.txt and x.md cannot both be article "x"
-                yield BadArticle(path, f"same article id as {ids[stem]}; rename one of them")
+            if (taken := id_taken(path, ids)) is not None:
+                yield taken
                 continue
             if seen is not None:
                 seen(path, st)
             if isinstance(result, str):
                 yield BadArticle(path, result)
                 continue
-            ids[stem] = path.name
+            ids[path.stem] = path.name
             yield result
 
 
