@@ -97,7 +97,7 @@ class ExtractiveAnswerer:
         cross = self.cross_lingual(asked_in)
         matches = self._passage_matches(asked, hits, cross)
         token_match = max(matches[: self.policy.token_passages]) if matches else None
-        if follow_up is not None and token_match is not None:
+        if follow_up is not None and not trusted and token_match is not None:
             # A follow-up's own words may name no subject ("When was it completed?"): it is answerable
             # when the articles hold it as asked or read with the previous question, as it was searched
             # (a combined reading matches less when each question has passages of its own).
