@@ -152,6 +152,19 @@ def test_a_near_duplicate_never_follows(seeds):
     assert len(answer.quotes) == 1
 
 
+def test_a_second_sentence_comes_from_another_passage(seeds):
+    """The lead's passage is cited already (whole on request): a second quote is a second piece of
+    evidence, from a passage not yet quoted, where the answer may lie when the lead's misses it."""
+    treaty = seeds[TREATY_ARTICLE]
+    aid, friend = sentence(treaty, MUTUAL_AID, 0.85, 0.5), sentence(treaty, BEST_FRIEND, 0.84, 0.5)
+    one_passage = ANSWERER.answer("What did the treaty include?", [hit(treaty, 1, 1.0, aid, friend)])
+    assert [q.text[:20] for q in one_passage.quotes] == [MUTUAL_AID[:20]]
+    two_passages = ANSWERER.answer(
+        "What did the treaty include?", [hit(treaty, 1, 1.0, aid), hit(treaty, 2, 1.0, friend)]
+    )
+    assert [(q.text[:20], q.n) for q in two_passages.quotes] == [(MUTUAL_AID[:20], 1), (BEST_FRIEND[:20], 2)]
+
+
 def test_a_follow_up_is_answered_with_something_the_previous_answer_did_not_quote(seeds):
     visit = seeds["004_34fdb793e7d525a8"]
     quoted, other = sentence(visit, PUTIN_VISIT, 0.8, 0.0), sentence(visit, EARLIER_VISIT, 0.8, 0.0)

@@ -52,8 +52,9 @@ class ExtractiveAnswerer:
     Every sentence of the best passages is a candidate. :class:`~.lead.LeadScorer` weighs what
     the search measured of it (cosine, words of the question it holds, its passage's score)
     and what it holds (the kind of answer the question asks for, or only speculation). The
-    most likely one leads. Another follows only when it is nearly as likely, says something
-    the first does not, and is not speculation beside a stated fact. A question about who
+    most likely one leads. Another follows only when it comes from another passage, is at least
+    ``extra_share`` as likely, says something the first does not, and is not speculation beside a
+    stated fact: a second piece of evidence, where the answer may lie when the lead's does not. A question about who
     wrote or published an article is answered from the article's byline and source.
     """
 
@@ -64,7 +65,7 @@ class ExtractiveAnswerer:
         scorer: LeadScorer | None = None,
         max_sentences: int = 2,
         from_hits: int = 3,
-        extra_share: float = 0.4,
+        extra_share: float = 0.2,
         speculation_penalty: float = 1.0,
         repeat_penalty: float = 1.0,
         corpus_language: str = "french",
@@ -225,6 +226,8 @@ class ExtractiveAnswerer:
         for cand, p in ranked[1:]:
             if len(chosen) == self.max_sentences or p < self.extra_share * p_lead:
                 break
+            if any(cand.hit.rank == c.hit.rank for c in chosen):
+                continue  # a passage is quoted once: its other sentences are one tap away, in its source
             if not _is_statement(cand.sentence.text):
                 continue  # a heading may answer, never pad
             if cand.cues.speculative and not lead.cues.speculative:
