@@ -101,12 +101,45 @@ def test_lexical_index_keeps_the_contract(store_engine: Engine):
     assert "traité" in texts[0]
     scores = bm25.scores(top)
     assert scores[0] > 0 and np.all(np.diff(scores[scores > 0]) <= 1e-4)
-    without = [r for r in range(snap.size) if "trait" not in snap.passages([r])[0][0].text.casefold()][:3]
+    # BM25 reads a passage with its article's title (stores.bm25.lexical_text).
+    without = [r for r in range(snap.size) if "trait" not in _lexical_text(snap, r).casefold()][:3]
     assert np.all(bm25.scores(np.array(without)) == 0)
     # Expansions weigh less than typed words: "traité" typed beats "traité" as a weak neighbour.
     weak = snap.lexical.query(LexicalQuery("coopération", {"treaty": [("traité", 0.5)]}))
     strong = snap.lexical.query(LexicalQuery("coopération traité"))
     assert weak.scores(top[:1])[0] < strong.scores(top[:1])[0]
+
+
+def _lexical_text(snap, row: int) -> str:
+    passage, info = snap.passages([row])[0]
+    return f"{info.title}\n{passage.text}"
+
+
+ORGAN_ARTICLE = """---
+title: L'orgue hydraulique de Wonsan
+source: Test
+---
+Les ingénieurs ont achevé l'instrument après trois ans de travaux, sur le port.
+
+Il sera inauguré au printemps, devant les délégations invitées.
+"""
+
+
+def test_bm25_reads_every_passage_with_its_article_s_title(store_engine: Engine):
+    """A question names what an article is about ("Quand l'orgue hydraulique sera-t-il inauguré ?"),
+    which its passages seldom repeat: each passage is read with its title, added ones too, and the
+    title's words count in the collection's frequencies (what the rarity of a question's words reads)."""
+    (store_engine.settings.articles_dir / "900_orgue.md").write_text(ORGAN_ARTICLE, encoding="utf-8")
+    assert store_engine.index().added == ("900_orgue",)
+    snap = store_engine.snapshot()
+    rows = [r for r in range(snap.size) if snap.passages([r])[0][0].article_id == "900_orgue"]
+    assert rows and all("orgue" not in snap.passages([r])[0][0].text for r in rows)  # in the title only
+    bm25 = snap.lexical.query(LexicalQuery("orgue hydraulique"))
+    top = bm25.top(len(rows) + 1)
+    scores = bm25.scores(top)
+    assert sorted(top[scores > 0].tolist()) == rows
+    assert snap.lexical.document_frequency("orgu") == len(rows)
+    assert store_engine.search("l'orgue hydraulique", 1)[0].article.id == "900_orgue"
 
 
 def test_add_update_remove_one_article(store_engine: Engine):

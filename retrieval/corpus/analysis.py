@@ -120,7 +120,15 @@ class Analyzer:
         return list(seen)
 
     def as_dict(self) -> dict[str, str]:
-        return {"language": self.language, "stemmer": "snowball", "accents": "folded", "stop_words": "fr+en"}
+        # "passages": what BM25 reads of a passage (stores.bm25.lexical_text); an index built otherwise
+        # is rebuilt whole by the next run.
+        return {
+            "language": self.language,
+            "stemmer": "snowball",
+            "accents": "folded",
+            "stop_words": "fr+en",
+            "passages": "title+text",
+        }
 
 
 def language_code(articles_language: str) -> str:

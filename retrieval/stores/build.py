@@ -92,6 +92,13 @@ class Build:
     def sentence_count(self) -> int:
         return len(self.sentences) + (len(self.kept.sentences) if self.kept is not None else 0)
 
+    def lexical_texts(self) -> list[str]:
+        """What BM25 reads of each of the build's own passages: its article's title and its text."""
+        from .bm25 import lexical_text
+
+        titles = {a.id: a.info.title for a in self.articles}
+        return [lexical_text(titles[p.article_id], p.text) for p in self.passages]
+
     def kept_vectors(self, name: str, previous: StoreVersion | None) -> np.ndarray:
         """The vectors of set ``name`` at the kept rows, read back from ``previous``."""
         column = self.vectors[name]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..corpus.analysis import Analyzer
-from .bm25 import LexicalIndex, TermCounts, analysed
+from .bm25 import LexicalIndex, TermCounts, analysed, lexical_text
 from .pointer import SNAPSHOTS, current_version, prune_snapshots, remove_unfinished
 from .snapshot import Snapshot, open_current
 from .snapshot_stream import SnapshotStream
@@ -112,7 +112,7 @@ class FaissStore:
 
 def _fresh_counts(build: Build, analyzer: Analyzer) -> TermCounts:
     """The term counts of the build's own passages (a segment of their own)."""
-    return TermCounts.of(analysed([p.text for p in build.passages], analyzer))
+    return TermCounts.of(analysed(build.lexical_texts(), analyzer))
 
 
 def _whole_lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> LexicalIndex:
@@ -120,11 +120,12 @@ def _whole_lexical(build: Build, base: Snapshot | None, analyzer: Analyzer) -> L
     every passage (document frequencies, mean length), but the kept passages' term counts are the
     previous version's: only the build's own passages are analysed (all of them when the previous
     version kept no counts)."""
-    fresh = analysed([p.text for p in build.passages], analyzer)
+    fresh = analysed(build.lexical_texts(), analyzer)
     kept = build.kept
     if kept is None or base is None:
         return LexicalIndex.from_counts(TermCounts.of(fresh))
     counts = base.term_counts()
     if counts is None:
-        return LexicalIndex.build(analysed(base.passage_texts(kept.passages), analyzer) + fresh)
+        texts = [lexical_text(info.title, p.text) for p, info in base.passages(kept.passages.tolist())]
+        return LexicalIndex.build(analysed(texts, analyzer) + fresh)
     return LexicalIndex.from_counts(counts.extended(base.lexical_rows(kept.passages), fresh))

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...corpus.analysis import Analyzer
 from ...errors import IndexCorrupt, RagbotError, StoreUnavailable
-from ..bm25 import analysed
+from ..bm25 import analysed, lexical_text
 from ..build import copy_reused
 from ..pointer import utc_stamp
 from .client import in_filter
@@ -115,7 +115,7 @@ class _Rows:
 
     def add(self, role: str, row: dict[str, Any]) -> None:
         if role == "passages":
-            for terms in analysed([row["passage"]], self.analyzer, self._words):
+            for terms in analysed([_lexical(row)], self.analyzer, self._words):
                 self.terms.update(set(terms))
         rows = self.pending.setdefault(role, [])
         rows.append(row)
@@ -256,7 +256,7 @@ class Writer:
                 _article_rows(out, article_id, info, dict(build.kept.articles[article_id]), body, number, keys)
         # Document frequencies: the dead passages' terms out, the new ones' in.
         delta: Counter[str] = Counter()
-        for terms in analysed([r["passage"] for r in dead], analyzer):
+        for terms in analysed([_lexical(r) for r in dead], analyzer):
             delta.subtract(set(terms))
         delta.update(out.terms)
         self._edit_terms(coll["terms"], {t: d for t, d in delta.items() if d}, previous.number, number, keys, out)
@@ -597,8 +597,13 @@ def _passage_row(
         "sentences": json.dumps([[int(s), int(e)] for s, e in spans]),
         "info": _info_json(info),
         "passage": passage.text,
-        "text": cut(server_text(passage.text)),
+        "text": cut(server_text(lexical_text(info.title, passage.text))),
     }
+
+
+def _lexical(row: Mapping[str, Any]) -> str:
+    """What BM25 reads of a passages row (the server's ``text`` field before :func:`server_text`)."""
+    return lexical_text(json.loads(row["info"]).get("title") or "", row["passage"])
 
 
 def _article_rows(
