@@ -111,9 +111,13 @@ def test_hits_carry_the_passage_cosine_rare_coverage_and_unseen_share(engine: En
     assert 0 < hit.rare_coverage <= 1
     [odd] = engine.search("Que dit le traité sur les zorglubs ?", 1)
     assert odd.unseen == pytest.approx(1 / 2)  # of its content words, "traité" is there, "zorglubs" nowhere
-    # a rare word found weighs more than a common one: the hit holding "Aurus" covers more
-    [car] = engine.search("Aurus voiture Kim", 1)
-    assert "Aurus" in car.passage.text and car.rare_coverage > 0.5
+    # a rare word found weighs more than a common one: "Aurus" (one passage) adds more to the hit
+    # holding it and "Kim" than "Kim" (most passages, and titles) gives a hit holding it alone
+    hits = engine.search("Aurus voiture Kim", 10)
+    car = hits[0]
+    kim = next(h for h in hits if "Aurus" not in h.passage.text and "Kim" in h.passage.text)
+    assert "Aurus" in car.passage.text and "Kim" in car.passage.text
+    assert car.rare_coverage - kim.rare_coverage > kim.rare_coverage > 0
 
 
 def test_passages_are_encoded_with_their_title_and_a_change_re_encodes(tmp_path: Path):
