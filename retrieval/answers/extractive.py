@@ -54,8 +54,9 @@ class ExtractiveAnswerer:
     and what it holds (the kind of answer the question asks for, or only speculation). The
     most likely one leads. Another follows only when it comes from another passage, is at least
     ``extra_share`` as likely, says something the first does not, and is not speculation beside a
-    stated fact: a second piece of evidence, where the answer may lie when the lead's does not. A question about who
-    wrote or published an article is answered from the article's byline and source.
+    stated fact: a second piece of evidence, where the answer may lie when the lead's passage
+    misses it. A question about who wrote or published an article is answered from the article's
+    byline and source.
     """
 
     def __init__(

@@ -168,9 +168,9 @@ class SnapshotStream:
         vectors: Mapping[str, np.ndarray],
         file_stats: Mapping[str, Mapping[str, Any]],
     ) -> None:
-        """Append a batch: ``passages`` are the rows after the ones added so far, ``sentences``
-        count their passage rows from the first of ``passages``, ``vectors`` holds each vector
-        set's rows of this batch (passages', or sentences' for "sentences")."""
+        """Append a batch: ``articles`` with all their passages, ``passages`` the rows after the
+        ones added so far, ``sentences`` counting their passage rows from the first of ``passages``,
+        ``vectors`` each vector set's rows of this batch (passages', or sentences' for "sentences")."""
         assert self._db is not None
         for name, rows in vectors.items():
             expected = len(sentences) if name == "sentences" else len(passages)
@@ -187,7 +187,7 @@ class SnapshotStream:
         for a in articles:
             self.articles[a.id] = manifest_entry(a, counts.get(a.id, 0), file_stats)
         if passages:
-            titles = {a.id: a.info.title for a in articles}  # a batch holds its passages' articles
+            titles = {a.id: a.info.title for a in articles}
             texts = [lexical_text(titles[p.article_id], p.text) for p in passages]
             self._counts.append(TermCounts.of(analysed(texts, self.analyzer, self._memo)))
         spans = np.asarray(sentences, dtype=np.int64).reshape(-1, 3)
