@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .bm25 import lexical_texts
+
 if TYPE_CHECKING:
     from ..types import Article, Passage
     from .base import Expander, StoreVersion
@@ -94,10 +96,7 @@ class Build:
 
     def lexical_texts(self) -> list[str]:
         """What BM25 reads of each of the build's own passages: its article's title and its text."""
-        from .bm25 import lexical_text
-
-        titles = {a.id: a.info.title for a in self.articles}
-        return [lexical_text(titles[p.article_id], p.text) for p in self.passages]
+        return lexical_texts(self.articles, self.passages)
 
     def kept_vectors(self, name: str, previous: StoreVersion | None) -> np.ndarray:
         """The vectors of set ``name`` at the kept rows, read back from ``previous``."""

@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from .bm25 import LexicalIndex, TermCounts, analysed, lexical_text
+from .bm25 import LexicalIndex, TermCounts, analysed, lexical_texts
 from .faiss_index import IndexChoice, new_index
 from .manifest import DB_FILE, SPANS_FILE, Manifest
 from .pointer import SNAPSHOTS, TMP_PREFIX, utc_stamp
@@ -187,8 +187,7 @@ class SnapshotStream:
         for a in articles:
             self.articles[a.id] = manifest_entry(a, counts.get(a.id, 0), file_stats)
         if passages:
-            titles = {a.id: a.info.title for a in articles}
-            texts = [lexical_text(titles[p.article_id], p.text) for p in passages]
+            texts = lexical_texts(articles, passages)
             self._counts.append(TermCounts.of(analysed(texts, self.analyzer, self._memo)))
         spans = np.asarray(sentences, dtype=np.int64).reshape(-1, 3)
         spans[:, 0] += self.passages
