@@ -15,6 +15,7 @@ from retrieval.search.question import MAX_QUESTION_CHARS
 from .cli_output import emit_json, say
 
 QUIT = {":q", ":quit", ":exit"}
+NEW = ":new"
 HISTORY_FILE = "question-history"  # in the data folder
 CLI_CHAT = "cli"  # the one conversation of a terminal loop
 ECHO_CHARS = 200  # of an over-long question, repeated in its error line
@@ -36,7 +37,8 @@ def run_questions(
     Lines of standard input are separate questions, unless ``conversation``: then they form one
     conversation (follow-ups read with the line before) and a ``:new`` line starts the next one
     (in JSON, it answers ``{"question": ":new", "new_conversation": true}``, so that the Nth output
-    line still belongs to the Nth input line).
+    line still belongs to the Nth input line). In plain text, ``:q`` ends the questions and ``:new``
+    is skipped, as in the loop; in JSON without ``conversation`` every line is a question.
     """
     if question is not None:
         one(question)
@@ -51,11 +53,13 @@ def run_questions(
                 raise BadQuestion(unreadable)
             if q in QUIT and not as_json:  # what a person types to leave the loop, piped too
                 break
-            if conversation and q == ":new":
+            if q == NEW and conversation:
                 if on_new:
                     on_new()
                 if as_json:
                     emit_json({"question": q, "new_conversation": True})
+                continue
+            if q == NEW and not as_json:  # what a person types to start over: each line is fresh already
                 continue
             if conversation and q:
                 one(q, chat=CLI_CHAT)
@@ -110,7 +114,7 @@ def _interactive(one: Asker, on_new: Callable[[], None] | None, history_file: Pa
                 continue
             if q in QUIT:
                 break
-            if q == ":new":
+            if q == NEW:
                 if on_new:
                     on_new()
                 say("(new conversation)", err=True)

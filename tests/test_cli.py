@@ -179,6 +179,16 @@ def test_piped_plain_questions_stop_at_a_quit_line(indexed):
     assert [json.loads(line)["question"] for line in out.splitlines()] == ["traité", ":q"]
 
 
+def test_piped_plain_new_line_is_not_asked_as_a_question(indexed):
+    """`:new` pasted from a loop session starts over (every piped line is fresh already): it is
+    neither answered nor refused."""
+    code, out, _ = indexed("search", "-k", "1", stdin="traité\n:new\nsatellites\n")
+    assert code == 0 and out.count("[1] ") == 2 and ":new" not in out
+    _, alone, _ = indexed("ask", stdin="traité\nsatellites\n")
+    code, out, _ = indexed("ask", stdin="traité\n:new\nsatellites\n")
+    assert code == 0 and out == alone
+
+
 def test_sources_and_stats(indexed):
     code, out, _ = indexed("sources")
     assert code == 0
