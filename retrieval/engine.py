@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answers.extractive import Answerer, ExtractiveAnswerer
-from .answers.followup import Conversations, FollowUp, answer_language, resolve
+from .answers.followup import Conversations, FollowUp, answer_language, resolve, swapped
 from .answers.kinds import question_kind
 from .answers.late import LateInteraction
 from .answers.measures import asked_measure
@@ -154,12 +154,15 @@ class Engine:
         if chat is None:
             return self.answer_hits(question, self.search(question, self._answerer.depth(question, k)))
         previous = self.conversations.previous(chat)
-        searched = resolve(question, previous, self.analyzer)
-        # Searched with the previous question, answered in the language of the one asked, with the
-        # kind of answer it asks for and something the previous answer did not quote.
+        # "And about the West?" after "What did Putin say about North Korea?" is that question, about
+        # the West: asked whole, as a question of its own.
+        swap = swapped(question, previous, self.analyzer)
+        searched = swap or resolve(question, previous, self.analyzer)
+        # Else searched with the previous question, answered in the language of the one asked, with
+        # the kind of answer it asks for and something the previous answer did not quote.
         language = answer_language(question, self.conversations.language(chat))
         follow_up = None
-        if searched != question:
+        if searched != question and swap is None:
             elliptical = not self.analyzer.content_words(question)
             follow_up = FollowUp(
                 question,

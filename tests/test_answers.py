@@ -10,7 +10,7 @@ import pytest
 from retrieval import Engine
 from retrieval.answers.authorship import asks_who_wrote
 from retrieval.answers.extractive import NOT_FOUND
-from retrieval.answers.followup import Conversations, is_follow_up, resolve
+from retrieval.answers.followup import Conversations, is_follow_up, resolve, swapped
 from retrieval.corpus.analysis import tidy
 from retrieval.evaluation import fold, load_qa
 
@@ -114,6 +114,63 @@ def test_follow_ups_are_resolved_per_chat_and_forgotten(engine: Engine):
     assert engine.conversations.previous(2) == "Quels présents ont été échangés ?"
     engine.forget(1)
     assert engine.conversations.previous(1) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "asks"),
+    [
+        # The slot the follow-up's preposition names takes the new subject; what placed the old one goes.
+        (
+            "And about the West?",
+            "What did Putin say about North Korea before his trip?",
+            "What did Putin say about the West?",
+        ),
+        (
+            "Et sur l'Occident ?",
+            "Qu'a dit Poutine sur la Corée du Nord avant son voyage ?",
+            "Qu'a dit Poutine sur l'Occident ?",
+        ),
+        ("Et de l'Occident ?", "Qu'a dit Poutine de la Corée du Nord ?", "Qu'a dit Poutine de l'Occident ?"),
+        # A name's own "du" is no slot; the words after the subject stay when they are no placing phrase.
+        (
+            "Et à la Chine ?",
+            "Combien de missiles la Corée du Nord a-t-elle fournis à la Russie ?",
+            "Combien de missiles la Corée du Nord a-t-elle fournis à la Chine ?",
+        ),
+        (
+            "Et de drones ?",
+            "Combien de missiles la Corée du Nord a-t-elle fournis à la Russie ?",
+            "Combien de drones la Corée du Nord a-t-elle fournis à la Russie ?",
+        ),
+        (
+            "and with China?",
+            "Which treaty did Russia sign with North Korea?",
+            "Which treaty did Russia sign with China?",
+        ),
+        ("Et d'Israël ?", "Que pense la Russie d'Ukraine ?", "Que pense la Russie d'Israël ?"),
+        # No slot named, no slot of that kind, a question of its own, or no subject: not a swap.
+        ("What about Moscow?", "What did Washington say about the weapons?", None),
+        ("Et la Chine ?", "Qu'a dit Poutine sur la Corée du Nord ?", None),
+        ("and to Iran?", "What did Putin say about North Korea?", None),
+        ("and to whom?", "What did Putin give?", None),
+        ("and about it?", "What did Putin say about North Korea?", None),
+        ("and when?", "What did Putin say about North Korea?", None),
+        ("And about the West?", None, None),
+    ],
+)
+def test_a_follow_up_naming_another_subject_for_a_slot_asks_the_previous_question_about_it(
+    engine: Engine, question, previous, asks
+):
+    assert swapped(question, previous, engine.analyzer) == asks
+
+
+def test_a_swapped_follow_up_is_asked_and_remembered_as_a_question_of_its_own(engine: Engine):
+    engine.ask("Qu'a dit Poutine sur la Corée du Nord avant son voyage ?", chat="swap")
+    answer = engine.ask("Et sur l'Occident ?", chat="swap")
+    assert answer.question == "Et sur l'Occident ?" and answer.language == "fr"
+    assert engine.conversations.previous("swap") == "Qu'a dit Poutine sur l'Occident ?"
+    engine.ask("Et sur la Chine ?", chat="swap")  # the next swap is of the question as last asked
+    assert engine.conversations.previous("swap") == "Qu'a dit Poutine sur la Chine ?"
 
 
 def test_conversation_memory_expires_and_is_bounded():
@@ -277,6 +334,16 @@ def test_an_english_follow_up_is_answered_from_the_passage_its_own_words_match(r
     real_engine.ask("What did the treaty include?", chat="wh")
     follow = real_engine.ask("And what did the White House say about it?", chat="wh")
     assert "Maison Blanche" in follow.text.split("\n")[0], follow.text
+
+
+@pytest.mark.slow
+def test_and_about_another_subject_is_answered_about_it(real_engine: Engine):
+    """ "Et de l'Occident ?" after what Putin said of North Korea is what he said of the West: read
+    with the whole previous question (North Korea, his trip), it quoted another sentence."""
+    real_engine.ask("Qu'a dit Poutine de la Corée du Nord avant son voyage ?", chat="west")
+    follow = real_engine.ask("Et de l'Occident ?", chat="west")
+    assert "domination planétaire" in follow.text.split("\n")[0], follow.text
+    real_engine.forget("west")
 
 
 @pytest.mark.slow

@@ -4,11 +4,12 @@ A question counts as a follow-up when it opens like one ("and …", "what about 
 "qu'en est-il …"), when it has no word of its own besides question words ("when?", "Et
 où ?"), or when it is short and leans on a personal or demonstrative pronoun ("how did he
 describe it?", "Which of them…"). Articles are not pronouns: "Qui a signé le traité ?" is a
-complete question. A follow-up is searched together with the previous question of the same
-chat, answered with its own kind of answer (a date for "when?") and with something the
-previous answer did not quote, in its own language: "et quand ?" after an English question
-gets a French answer. Memory is per chat, expires after a while and holds a bounded number
-of chats.
+complete question. A follow-up that only names another subject for a slot of the previous
+question ("And about the West?", "Et à la Chine ?") is that question about it, asked whole. Any
+other follow-up is searched together with the previous question of the same chat, answered
+with its own kind of answer (a date for "when?") and with something the previous answer did
+not quote, in its own language: "et quand ?" after an English question gets a French answer.
+Memory is per chat, expires after a while and holds a bounded number of chats.
 """
 
 from __future__ import annotations
@@ -106,6 +107,81 @@ def resolve(question: str, previous: str | None, analyzer: Analyzer) -> str:
     if not previous or not is_follow_up(question, analyzer):
         return question
     return f"{previous[-MAX_CONTEXT_CHARS:]} {question}"
+
+
+# A follow-up that puts another subject in a slot of the previous question, the slot its
+# preposition names: "And about the West?" after "What did Putin say about North Korea before his
+# trip?" asks "What did Putin say about the West?"; "Et à la Chine ?" after "Combien de missiles
+# ont été livrés à la Russie ?" asks "Combien de missiles ont été livrés à la Chine ?". "What
+# about Moscow?" names no slot (Moscow may be who said it, or what it was about): not one.
+_SLOTS = (
+    frozenset({"about", "on", "regarding", "concerning", "sur", "concernant"}),
+    frozenset({"de", "du", "des", "d"}),
+    frozenset({"à", "au", "aux"}),
+    *(
+        frozenset({p})
+        for p in "for with to from in at against toward towards pour avec contre dans chez vers en".split()
+    ),
+)
+_SLOT_WORDS = frozenset().union(*_SLOTS)
+_SWAP = re.compile(
+    r"^\s*(?:(?:and|but|also|so|then|et|mais|alors|donc)\s+)?"
+    r"(?P<prep>d['’]|(?:" + "|".join(sorted(_SLOT_WORDS - {"d"}, key=len, reverse=True)) + r")\s+)"
+    r"(?P<subject>[^?!.]*\w)[\s?!.]*$",
+    re.IGNORECASE,
+)
+_DETERMINERS = frozenset(
+    "the a an his her its their this that le la les l un une son sa ses leur leurs ce cet cette ces".split()
+)
+# A phrase that only places the previous subject ("before his trip", "lors de sa visite"): it goes
+# with the subject it placed.
+_MODIFIERS = frozenset(
+    """before after during since until while when in at on for with without by from to over
+    avant après pendant depuis lors durant jusqu dans en à au aux pour avec sans par chez contre vers selon""".split()
+)
+_TOKEN = re.compile(r"[\w’'-]+|[^\w\s]")
+
+
+def swapped(question: str, previous: str | None, analyzer: Analyzer) -> str | None:
+    """The previous question about the subject ``question`` names instead, when ``question`` only
+    names a subject in a slot of the previous one ("And about the West?", "Et sur la Chine ?");
+    else None. What placed the old subject goes with it ("before his trip")."""
+    m = _SWAP.match(question)
+    if not previous or m is None or not analyzer.content_words(m["subject"]):
+        return None
+    if any(w in QUESTION_WORDS for w in words(m["subject"])):
+        return None  # "and to whom?": a question of its own
+    prep = words(m["prep"])[0]
+    slot = next(group for group in _SLOTS if prep in group)
+    tokens = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(previous)]
+
+    def capitalised(k: int) -> bool:
+        return 0 <= k < len(tokens) and tokens[k][0][:1].isupper()
+
+    def in_name(k: int) -> bool:  # "Corée du Nord", "Bank of England": a connector inside a name
+        return capitalised(k - 1) and capitalised(k + 1) and words(tokens[k][0]) in (["du"], ["de"], ["des"], ["of"])
+
+    for i in range(len(tokens) - 1, -1, -1):
+        word = words(tokens[i][0])
+        if not word or word[0] not in slot or in_name(i):
+            continue
+        start = tokens[i][1]
+        j = i + 1 if len(word) == 1 else i  # "d'Ukraine": the slot's word and its subject are one token
+        if j < len(tokens) and len(after := words(tokens[j][0])) == 1 and after[0] in _DETERMINERS:
+            j += 1  # "the", "la" ("l'Occident" is one token, and a word of its own)
+        end = None
+        while j < len(tokens) and (analyzer.content_words(tokens[j][0]) or (end is not None and in_name(j))):
+            end = tokens[j][2]
+            j += 1
+        if end is None:
+            continue
+        tail = previous[end:]
+        first = words(tail)[:1]
+        if first and first[0] in _MODIFIERS:
+            tail = end_mark.group() if (end_mark := re.search(r"\s*[?!.]+\s*$", tail)) else ""
+        joiner = "" if m["prep"].endswith(("'", "’")) else " "
+        return f"{previous[:start]}{m['prep'].strip()}{joiner}{m['subject']}{tail}".strip()
+    return None
 
 
 def answer_language(question: str, previous_language: str | None = None) -> str:
