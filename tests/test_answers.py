@@ -9,6 +9,7 @@ import pytest
 
 from retrieval import Engine
 from retrieval.answers.authorship import asks_who_wrote
+from retrieval.answers.citing import citation
 from retrieval.answers.extractive import NOT_FOUND
 from retrieval.answers.followup import Conversations, is_follow_up, resolve, swapped
 from retrieval.corpus.analysis import tidy
@@ -53,6 +54,28 @@ def assert_grounded(engine: Engine, answer) -> None:
 
 
 # --- extractive answers (fake encoders: fast) -------------------------------------------------
+
+
+def test_a_cited_passage_is_shown_from_its_first_quotable_sentence_to_its_last(engine: Engine):
+    """A byline and dateline opening a passage ("Par Adam Morrow … Mis à jour …"), a dateline
+    ("(Séoul)") or a credit closing one ("Avec Reuters") is metadata: the passage a citation shows
+    starts and ends with body sentences, one verbatim span of the article at its own offsets."""
+    snap = engine.snapshot()
+    hits = engine.search("Poutine Kim Jong-un Pyongyang", snap.size)
+    assert len(hits) == snap.size
+    trimmed = set()
+    for hit in hits:
+        c = citation(1, hit)
+        body = snap.article_body(hit.article.id)
+        assert body[c.passage.char_start : c.passage.char_end] == c.passage.text and c.quote == tidy(c.passage.text)
+        assert c.quote.startswith(hit.sentences[0].text) and c.quote.endswith(hit.sentences[-1].text)
+        assert hit.passage.char_start <= c.passage.char_start < c.passage.char_end <= hit.passage.char_end
+        trimmed |= {
+            edge
+            for edge in ("Par Adam Morrow", "Mis à jour", "Avec Reuters", "(Séoul)", "SÉOUL –")
+            if edge in hit.passage.text and edge not in c.quote
+        }
+    assert trimmed == {"Par Adam Morrow", "Mis à jour", "Avec Reuters", "(Séoul)", "SÉOUL –"}
 
 
 def test_answers_quote_sentences_verbatim_with_citations(engine: Engine):

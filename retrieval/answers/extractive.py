@@ -12,8 +12,9 @@ from typing import Protocol
 
 from ..corpus.analysis import detect_language, language_code, tidy, words
 from ..options import AbstainPolicy
-from ..types import Answer, Citation, Hit, Quote, ScoredSentence
+from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import asks_who_wrote, credit_line, credited_hits
+from .citing import citation
 from .followup import FollowUp
 from .kinds import question_kind
 from .late import LateInteraction, quotable_text, reranked
@@ -126,7 +127,7 @@ class ExtractiveAnswerer:
         )
         text = "\n".join(f"{q.text} [{q.n}]" for q in quotes)
         by_rank = {h.rank: h for h in hits}
-        citations = tuple(_citation(n, by_rank[rank]) for rank, n in numbers.items())
+        citations = tuple(citation(n, by_rank[rank]) for rank, n in numbers.items())
         return Answer(question, text, citations, abstained=False, language=language, quotes=quotes)
 
     def _states(self, measure: str | None, hits: Sequence[Hit]) -> bool:
@@ -248,12 +249,8 @@ def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool
 def credit(question: str, hits: Sequence[Hit], language: str) -> Answer:
     """Who wrote or published each hit's article, from its byline and source, each cited."""
     lines = [f"{credit_line(h.article, language)} [{n}]" for n, h in enumerate(hits, start=1)]
-    citations = tuple(_citation(n, h) for n, h in enumerate(hits, start=1))
+    citations = tuple(citation(n, h) for n, h in enumerate(hits, start=1))
     return Answer(question=question, text="\n".join(lines), citations=citations, abstained=False, language=language)
-
-
-def _citation(n: int, hit: Hit) -> Citation:
-    return Citation(n=n, article=hit.article, passage=hit.passage, quote=tidy(hit.passage.text), score=hit.score)
 
 
 def _whole_passage(hit: Hit) -> ScoredSentence:

@@ -24,8 +24,9 @@ import numpy as np
 from ..corpus.analysis import tidy
 from ..options import LLMSettings
 from ..redaction import Redactor, url_credentials
-from ..types import Answer, Citation, Hit
+from ..types import Answer, Hit
 from .authorship import asks_who_wrote
+from .citing import citation
 from .extractive import ExtractiveAnswerer
 from .followup import FollowUp
 from .safety import redact_instructions
@@ -107,16 +108,7 @@ class LLMAnswerer:
         if any(not 1 <= n <= len(given) for n in cited):
             raise Rejected(f"the reply cites passages it was not given: {sorted(set(cited))}")
         self._check_grounding(text, given)
-        citations = tuple(
-            Citation(
-                n=n,
-                article=given[n - 1].article,
-                passage=given[n - 1].passage,
-                quote=tidy(given[n - 1].passage.text),
-                score=given[n - 1].score,
-            )
-            for n in sorted(set(cited))
-        )
+        citations = tuple(citation(n, given[n - 1]) for n in sorted(set(cited)))
         return Answer(question=question, text=text, citations=citations, abstained=False, language=language)
 
     def _check_grounding(self, text: str, given: list[Hit]) -> None:
