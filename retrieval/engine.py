@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answers.extractive import Answerer, ExtractiveAnswerer
-from .answers.followup import Conversations, FollowUp, answer_language, resolve, swapped
+from .answers.followup import Conversations, FollowUp, answer_language, resolve, stands_alone, swapped
 from .answers.kinds import question_kind
 from .answers.late import LateInteraction
 from .answers.measures import asked_measure
@@ -170,6 +170,9 @@ class Engine:
                 elliptical=elliptical,
                 previous_kind=question_kind(previous or ""),
                 previous_measure=asked_measure(previous or ""),
+                # A complete question after "and" is answered with the chat's context, if the articles
+                # answer it as asked ("And who won the World Cup?" is no question about the treaty).
+                alone=tuple(self.search(question, k)) if stands_alone(question, self.analyzer) else None,
             )
         depth = self._answerer.depth(searched, k, follow_up=follow_up)
         hits = self.search(searched, depth, focus=question if follow_up else None)

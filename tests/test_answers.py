@@ -11,7 +11,7 @@ from retrieval import Engine
 from retrieval.answers.authorship import asks_who_wrote
 from retrieval.answers.citing import citation
 from retrieval.answers.extractive import NOT_FOUND
-from retrieval.answers.followup import Conversations, is_follow_up, resolve, swapped
+from retrieval.answers.followup import Conversations, is_follow_up, resolve, stands_alone, swapped
 from retrieval.corpus.analysis import tidy
 from retrieval.evaluation import fold, load_qa
 
@@ -185,6 +185,24 @@ def test_a_follow_up_naming_another_subject_for_a_slot_asks_the_previous_questio
     engine: Engine, question, previous, asks
 ):
     assert swapped(question, previous, engine.analyzer) == asks
+
+
+@pytest.mark.parametrize(
+    ("question", "alone"),
+    [
+        ("And who won the World Cup?", True),
+        ("and the price of oil?", True),
+        ("Et qui a signé le traité ?", True),
+        ("And when was it signed?", False),  # "it": the previous question's subject
+        ("Qu'a-t-il reçu en retour ?", False),
+        ("and who else?", False),  # besides those just named
+        ("Et les autres ?", False),
+        ("and when?", False),
+        ("Et où ?", False),
+    ],
+)
+def test_a_follow_up_stands_alone_when_it_names_what_it_asks_about(engine: Engine, question, alone):
+    assert stands_alone(question, engine.analyzer) is alone
 
 
 def test_a_swapped_follow_up_is_asked_and_remembered_as_a_question_of_its_own(engine: Engine):
@@ -367,6 +385,21 @@ def test_and_about_another_subject_is_answered_about_it(real_engine: Engine):
     follow = real_engine.ask("Et de l'Occident ?", chat="west")
     assert "domination planétaire" in follow.text.split("\n")[0], follow.text
     real_engine.forget("west")
+
+
+@pytest.mark.slow
+def test_a_follow_up_about_something_else_is_refused_when_the_articles_do_not_hold_it(real_engine: Engine):
+    """ "And who won the World Cup?" after a question about the treaty is searched with it, but whether
+    the articles answer it is judged on what it asks alone: read with the treaty, it quoted the
+    treaty. A follow-up that points back ("and who else?") is still judged with its context."""
+    assert not real_engine.ask("Que prévoit le traité ?", chat="cup").abstained
+    cup = real_engine.ask("And who won the World Cup?", chat="cup")
+    assert cup.abstained and cup.text == NOT_FOUND["en"], cup.text
+    real_engine.ask("Qui accompagne Poutine ?", chat="else")
+    others = real_engine.ask("and who else?", chat="else")
+    assert not others.abstained and "Belousov" in others.text, others.text
+    real_engine.forget("cup")
+    real_engine.forget("else")
 
 
 @pytest.mark.slow

@@ -107,6 +107,8 @@ class ExtractiveAnswerer:
             token_match = max(token_match, self._token_match(question, hits, cross) or 0.0)
         if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
             return abstention(question, language)
+        if follow_up is not None and follow_up.alone is not None and self.abstains(asked, follow_up.alone):
+            return abstention(question, language)
         if self._rereads(cross, follow_up):
             hits = self._reranked(asked, hits, matches)
         if asks_who_wrote(asked):

@@ -9,6 +9,8 @@ question ("And about the West?", "Et à la Chine ?") is that question about it, 
 other follow-up is searched together with the previous question of the same chat, answered
 with its own kind of answer (a date for "when?") and with something the previous answer did
 not quote, in its own language: "et quand ?" after an English question gets a French answer.
+One that names what it asks about and points back at nothing ("And who won the World Cup?") is
+answered only when the articles answer it asked alone.
 Memory is per chat, expires after a while and holds a bounded number of chats.
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from ..corpus.analysis import ENGLISH_STOP, QUESTION_WORDS, Analyzer, detect_language, french_stop_words, words
+from ..types import Hit
 from .kinds import question_kind
 from .measures import asked_measure
 
@@ -36,6 +39,8 @@ _PRONOUNS = frozenset(
     "it its that this these those they them their he him his she her there "
     "il elle ils elles lui leur leurs eux ça cela ceci celui celle ceux celles".split()
 )
+# Words that point back as pronouns do: "and who else?" asks who besides those just named.
+_BESIDES = frozenset("else other others another autre autres encore".split())
 MAX_CONTEXT_CHARS = 400
 
 
@@ -51,6 +56,9 @@ class FollowUp:
     previous_kind: str | None = None
     #: the measure the previous question asked for (see :func:`.measures.asked_measure`)
     previous_measure: str | None = None
+    #: the passages found for the follow-up alone, when it stands alone (see :func:`stands_alone`):
+    #: whether the articles answer it is judged on them
+    alone: tuple[Hit, ...] | None = None
 
     @property
     def kind(self) -> str | None:
@@ -78,6 +86,15 @@ def asks_its_own_question(question: str) -> bool:
     """Whether ``question`` has a question word ("what", "Qu'ont-ils vu ?"), rather than only naming a
     new subject for the previous one ("And about the West?", "Et la Chine ?")."""
     return any(w in QUESTION_WORDS or w == "qu" for w in words(question))
+
+
+def stands_alone(question: str, analyzer: Analyzer) -> bool:
+    """Whether a follow-up names what it asks about itself, pointing back at nothing: words of its
+    own and no pronoun ("And who won the World Cup?", "and the price of oil?", "Et qui a signé le
+    traité ?"; not "And when was it signed?", "Qu'a-t-il reçu en retour ?", "and who else?")."""
+    return bool(analyzer.content_words(question)) and not any(
+        w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer)
+    )
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
