@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .answers.authorship import who_wrote_subject
 from .answers.extractive import Answerer, ExtractiveAnswerer
 from .answers.followup import Conversations, FollowUp, answer_language, resolve, stands_alone, swapped
 from .answers.kinds import question_kind
@@ -151,12 +152,15 @@ class Engine:
     def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
         k = k or self.settings.top_k
+        # "Qui a écrit l'article sur le pacte ?" is answered from the bylines of the articles about the pact.
+        subject = who_wrote_subject(question)
         if chat is None:
-            return self.answer_hits(question, self.search(question, self._answerer.depth(question, k)))
+            searched = subject or question
+            return self.answer_hits(question, self.search(searched, self._answerer.depth(searched, k)))
         previous = self.conversations.previous(chat)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
         # the West: asked whole, as a question of its own.
-        swap = swapped(question, previous, self.analyzer)
+        swap = subject or swapped(question, previous, self.analyzer)
         searched = swap or resolve(question, previous, self.analyzer)
         # Else searched with the previous question, answered in the language of the one asked, with
         # the kind of answer it asks for and something the previous answer did not quote.

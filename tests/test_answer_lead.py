@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from retrieval import Engine, load_articles
-from retrieval.answers.authorship import asks_who_wrote
+from retrieval.answers.authorship import article_subject, asks_who_wrote
 from retrieval.answers.extractive import NOT_FOUND, ExtractiveAnswerer
 from retrieval.answers.followup import FollowUp, answer_language, is_follow_up
 from retrieval.corpus.analysis import Analyzer
@@ -221,6 +221,22 @@ def test_quotes_and_their_offsets_are_the_file_s_own(seeds):
 )
 def test_who_wrote_questions_are_told_from_questions_about_the_content(question, about_the_article):
     assert asks_who_wrote(question) is about_the_article
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("Qui a écrit l'article sur le pacte ?", "le pacte"),
+        ("Who wrote the article about Putin's talks in Pyongyang?", "Putin's talks in Pyongyang"),
+        ("Qui est l’auteur de l’article sur le traité ?", "le traité"),
+        ("Which news agency is credited on the story about Kim's invitation?", "Kim's invitation"),
+        ("Qui a écrit l'article à propos de la visite ?", "la visite"),
+        ("Qui a écrit l'article ?", None),
+        ("Que dit-on du traité ? Qui a écrit cet article ?", None),  # the question asked last decides
+    ],
+)
+def test_the_subject_of_the_article_a_who_wrote_question_means(question, subject):
+    assert article_subject(question) == subject
 
 
 def test_who_wrote_is_answered_from_the_byline_and_source(seeds):

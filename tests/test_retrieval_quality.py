@@ -136,6 +136,18 @@ def test_who_wrote_is_answered_with_the_byline_with_the_real_models(real_engine:
 
 
 @pytest.mark.slow
+def test_who_wrote_is_judged_on_the_subject_it_names(real_engine: Engine):
+    """Read whole, "Qui a écrit l'article sur le pacte ?" matched the articles too little and was
+    refused: the articles about the pact are searched, and named with their credits. A subject the
+    articles do not cover is refused; a question naming no subject is answered from the articles found."""
+    pact = real_engine.ask("Qui a écrit l'article sur le pacte ?")
+    assert not pact.abstained and "médias russes" in pact.text and pact.language == "fr", pact.text
+    assert real_engine.ask("Who wrote the article about the World Cup?").abstained
+    anyone = real_engine.ask("Qui a écrit l'article ?")
+    assert not anyone.abstained and anyone.text.startswith("L’article « "), anyone.text
+
+
+@pytest.mark.slow
 def test_unanswerable_dev_questions_abstain_and_answerable_do_not(real_engine: Engine):
     assert real_engine.ask("What is the exchange rate of the euro against the dollar?").abstained
     assert real_engine.ask("Qui est le président de la Commission européenne ?").abstained

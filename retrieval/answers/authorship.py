@@ -40,8 +40,32 @@ def asks_who_wrote(question: str) -> bool:
     A follow-up is searched together with the previous question: only the last question
     of the text decides ("Who wrote the article? and what did Kim say?" is about Kim).
     """
-    asked = [q for q in re.split(r"(?<=\?)\s+", question.strip()) if q][-1:] or [""]
-    return bool(_WHO_WROTE.search(asked[0]) and _THE_ARTICLE.search(asked[0]))
+    asked = _last_question(question)
+    return bool(_WHO_WROTE.search(asked) and _THE_ARTICLE.search(asked))
+
+
+_SUBJECT = re.compile(
+    r"\b(?:article|story|piece|papier|dépêche)s?\s+(?:about|on|regarding|concerning|sur|à\s+propos\s+d[eu']?"
+    r"|au\s+sujet\s+d[eu']?|concernant|de|du|des|d['’])\s*(?P<subject>.*?\w[^?!.]*?)[\s?!.]*$",
+    re.IGNORECASE,
+)
+
+
+def article_subject(question: str) -> str | None:
+    """What the article asked about is about ("Qui a écrit l'article sur le pacte ?": "le pacte"), or
+    None when the question names none ("Who wrote the article?"). Read from the last question of the
+    text, as :func:`asks_who_wrote` reads it."""
+    m = _SUBJECT.search(_last_question(question))
+    return m["subject"].strip() if m else None
+
+
+def who_wrote_subject(question: str) -> str | None:
+    """For a question about who wrote the article on a subject, the subject: what to search for."""
+    return article_subject(question) if asks_who_wrote(question) else None
+
+
+def _last_question(text: str) -> str:
+    return ([q for q in re.split(r"(?<=\?)\s+", text.strip()) if q][-1:] or [""])[0]
 
 
 def credit_line(article: ArticleInfo, language: str) -> str:

@@ -13,7 +13,7 @@ from typing import Protocol
 from ..corpus.analysis import detect_language, language_code, tidy, words
 from ..options import AbstainPolicy
 from ..types import Answer, Hit, Quote, ScoredSentence
-from .authorship import asks_who_wrote, credit_line, credited_hits
+from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp
 from .kinds import question_kind
@@ -96,6 +96,12 @@ class ExtractiveAnswerer:
         asked = follow_up.asked if follow_up else question
         asked_in = detect_language(asked)
         language = language or asked_in
+        if asks_who_wrote(asked):
+            # Answered from the bylines of the articles found, if the articles are about what it names.
+            subject = article_subject(asked)
+            if not hits or (subject is not None and self.abstains(subject, hits)):
+                return abstention(question, language)
+            return credit(question, credited_hits(hits, self.from_hits), language)
         trusted = follow_up is not None and follow_up.about_an_answered_subject and bool(hits)
         cross = self.cross_lingual(asked_in)
         matches = self._passage_matches(asked, hits, cross)
@@ -111,8 +117,6 @@ class ExtractiveAnswerer:
             return abstention(question, language)
         if self._rereads(cross, follow_up):
             hits = self._reranked(asked, hits, matches)
-        if asks_who_wrote(asked):
-            return credit(question, credited_hits(hits, self.from_hits), language)
         if not self._states(follow_up.measure if follow_up else asked_measure(asked), hits):
             return abstention(question, language)
         kind = follow_up.kind if follow_up else question_kind(asked)
