@@ -96,14 +96,18 @@ class ExtractiveAnswerer:
         asked = follow_up.asked if follow_up else question
         asked_in = detect_language(asked)
         language = language or asked_in
+        cross = self.cross_lingual(asked_in)
         if asks_who_wrote(asked):
-            # Answered from the bylines of the articles found, if the articles are about what it names.
+            # Answered from the bylines of the articles found, if they are about what it names (a
+            # fragment, "Putin's talks in Pyongyang", judged in the question's language).
             subject = article_subject(asked)
-            if not hits or (subject is not None and self.abstains(subject, hits)):
+            judged = subject is not None and self.policy.abstains(
+                hits, cross_lingual=cross, token_match=self._token_match(subject, hits, cross)
+            )
+            if not hits or judged:
                 return abstention(question, language)
             return credit(question, credited_hits(hits, self.from_hits), language)
         trusted = follow_up is not None and follow_up.about_an_answered_subject and bool(hits)
-        cross = self.cross_lingual(asked_in)
         matches = self._passage_matches(asked, hits, cross)
         token_match = max(matches[: self.policy.token_passages]) if matches else None
         if follow_up is not None and not trusted and token_match is not None:
