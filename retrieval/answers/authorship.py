@@ -46,7 +46,7 @@ def asks_who_wrote(question: str) -> bool:
 
 _SUBJECT = re.compile(
     r"\b(?:article|story|piece|papier|dépêche)s?\s+(?:about|on|regarding|concerning|sur|à\s+propos\s+d[eu']?"
-    r"|au\s+sujet\s+d[eu']?|concernant|de|du|des|d['’])\s*(?P<subject>.*?\w[^?!.]*?)[\s?!.]*$",
+    r"|au\s+sujet\s+d[eu']?|concernant|de|du|des|d['’])\s*(?P<subject>.*\w)[\s?!.]*$",
     re.IGNORECASE,
 )
 
