@@ -174,6 +174,7 @@ class Engine:
                 elliptical=elliptical,
                 previous_kind=question_kind(previous or ""),
                 previous_measure=asked_measure(previous or ""),
+                previous_language=self.conversations.language(chat),
                 # A complete question after "and" is answered with the chat's context, if the articles
                 # answer it as asked ("And who won the World Cup?" is no question about the treaty).
                 alone=tuple(self.search(question, k)) if stands_alone(question, self.analyzer) else None,

@@ -403,6 +403,17 @@ def test_a_follow_up_about_something_else_is_refused_when_the_articles_do_not_ho
 
 
 @pytest.mark.slow
+def test_a_follow_up_in_the_other_language_is_judged_as_the_question_it_was_searched_with(real_engine: Engine):
+    """ "Et en échange ?" after an English question is searched with it: the passages' cosines are on
+    the English question's scale, below the French threshold, and it was refused."""
+    assert not real_engine.ask("What does the US say North Korea gives Russia?", chat="swap-lang").abstained
+    follow = real_engine.ask("Et en échange ?", chat="swap-lang")
+    assert not follow.abstained and follow.language == "fr", follow.text
+    assert follow.text.startswith("En échange"), follow.text
+    real_engine.forget("swap-lang")
+
+
+@pytest.mark.slow
 def test_a_follow_up_is_read_with_the_previous_question(real_engine: Engine):
     first = real_engine.ask("What did the treaty include?", chat="t")
     follow = real_engine.ask("and when?", chat="t")

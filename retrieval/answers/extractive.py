@@ -115,7 +115,11 @@ class ExtractiveAnswerer:
             # when the articles hold it as asked or read with the previous question, as it was searched
             # (a combined reading matches less when each question has passages of its own).
             token_match = max(token_match, self._token_match(question, hits, cross) or 0.0)
-        if not trusted and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match):
+        if (
+            not trusted
+            and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match)
+            and not (follow_up is not None and self._holds_as_searched(question, hits, follow_up, cross))
+        ):
             return abstention(question, language)
         if follow_up is not None and follow_up.alone is not None and self.abstains(asked, follow_up.alone):
             return abstention(question, language)
@@ -139,6 +143,15 @@ class ExtractiveAnswerer:
         by_rank = {h.rank: h for h in hits}
         citations = tuple(citation(n, by_rank[rank]) for rank, n in numbers.items())
         return Answer(question, text, citations, abstained=False, language=language, quotes=quotes)
+
+    def _holds_as_searched(self, searched: str, hits: Sequence[Hit], follow_up: FollowUp, cross: bool) -> bool:
+        """Whether a follow-up searched with a question in the other language ("Et en échange ?" after
+        an English question) passes when judged as that question is: the hits' cosines are mostly
+        on the scale of the text searched, the previous question's."""
+        if follow_up.previous_language is None or self.cross_lingual(follow_up.previous_language) == cross:
+            return False
+        other = not cross
+        return not self.policy.abstains(hits, cross_lingual=other, token_match=self._token_match(searched, hits, other))
 
     def _states(self, measure: str | None, hits: Sequence[Hit]) -> bool:
         """Whether the passages quoted from (their quotable sentences) state the ``measure`` a question

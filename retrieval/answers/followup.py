@@ -56,6 +56,8 @@ class FollowUp:
     previous_kind: str | None = None
     #: the measure the previous question asked for (see :func:`.measures.asked_measure`)
     previous_measure: str | None = None
+    #: the language the previous question was asked (and answered) in: "en", "fr"
+    previous_language: str | None = None
     #: the passages found for the follow-up alone, when it stands alone (see :func:`stands_alone`):
     #: whether the articles answer it is judged on them
     alone: tuple[Hit, ...] | None = None
