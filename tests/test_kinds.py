@@ -59,3 +59,24 @@ def test_a_count_is_no_date():
 )
 def test_a_time_anchored_to_another_is_no_duration(sentence: str, duration: bool):
     assert ("duration" in sentence_cues(sentence).kinds) is duration
+
+
+@pytest.mark.parametrize(
+    ("sentence", "words"),
+    [
+        ("Il a dit « nous sommes prêts ».", True),
+        # A quotation the sentence splitter cut in two: each half is someone's words.
+        (
+            "Selon le secrétaire général de l'Otan Jens Stoltenberg, cette visite \"montre à quel point le président"
+            " Poutine et Moscou sont désormais dépendants des pays autoritaires du monde entier.",
+            True,
+        ),
+        ("Leurs amis les plus proches et les plus grands soutiens sont la Corée du Nord, l'Iran et la Chine\".", True),
+        ("« Nous continuerons à coopérer dans tous les domaines, y compris militaire.", True),
+        # A mark that opens or closes no quotation is no one's words.
+        ("Le sommet de l'année dernière a donné lieu à des spéculations sur la coopération.", False),
+        ('Il y a 4" de neige.', False),
+    ],
+)
+def test_someone_s_words_are_read_from_a_quotation_whole_or_cut(sentence: str, words: bool):
+    assert ("words" in sentence_cues(sentence).kinds) is words

@@ -220,6 +220,15 @@ def test_an_english_question_is_answered_from_the_passage_its_tokens_match_best(
 
 
 @pytest.mark.slow
+def test_words_cut_by_the_sentence_splitter_still_answer_what_someone_said(real_engine: Engine):
+    """Stoltenberg's quotation runs over two sentences, so neither held a whole « … »: the sentence
+    naming NATO and opening the quotation did not count as someone's words, and a sentence about a
+    UN veto led."""
+    answer = real_engine.ask("What did NATO say about the visit?")
+    assert "Stoltenberg" in answer.text.split("\n")[0], answer.text
+
+
+@pytest.mark.slow
 def test_a_question_across_languages_reads_as_many_passages_as_it_re_ranks_whatever_top_k(real_engine: Engine):
     """`ask` searched RAGBOT_TOP_K (5) passages and re-ranked those, while the benches measured the
     re-ranking of 10: with top_k 1, "Who accompanied Putin on the trip?" was answered from the

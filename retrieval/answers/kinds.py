@@ -160,6 +160,9 @@ _CUES = {
     # désignait comme", "said", "called"); not a source's attribution ("d'après les médias russes").
     "words": re.compile(
         r"«[^»]{3,}»|“[^”]{3,}”|\"[^\"]{3,}\""
+        # A quotation the sentence splitter cut: opened and running to the sentence's end, or
+        # closed at its end with no opening mark ("… cette visite \"montre à quel point … entier.").
+        r"|«[^»]{20,}$|“[^”]{20,}$|(?:^|\s)\"[^\"]{20,}$|^[^\"«»“”]{20,}[\"»”][.!?…]?$"
         r"|\b(?:déclar|affirm|annonc|soulign|insist|estim|assur|ajout|indiqu|expliqu|avert|qualifi|désign"
         r"|surnomm|appel|nomm|décri)\w*|\b(?:dit|dite|dits|promis|répondu|écrit)\b"
         r"|\b(?:said|says|say|stated|told|announced|declared|called|described|named|nicknamed"
