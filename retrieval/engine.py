@@ -159,14 +159,15 @@ class Engine:
             return self.answer_hits(question, self.search(searched, self._answerer.depth(searched, k)))
         previous = self.conversations.previous(chat)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
-        # the West: asked whole, as a question of its own.
-        swap = subject or swapped(question, previous, self.analyzer)
-        searched = swap or resolve(question, previous, self.analyzer)
+        # the West: asked whole, as a question of its own; so is a who-wrote question naming its subject.
+        whole = question if subject else swapped(question, previous, self.analyzer)
+        searched = subject or whole or resolve(question, previous, self.analyzer)
+        asked = whole or searched  # what the answer reads
         # Else searched with the previous question, answered in the language of the one asked, with
         # the kind of answer it asks for and something the previous answer did not quote.
         language = answer_language(question, self.conversations.language(chat))
         follow_up = None
-        if searched != question and swap is None:
+        if whole is None and searched != question:
             elliptical = not self.analyzer.content_words(question)
             follow_up = FollowUp(
                 question,
@@ -179,11 +180,11 @@ class Engine:
                 # answer it as asked ("And who won the World Cup?" is no question about the treaty).
                 alone=tuple(self.search(question, k)) if stands_alone(question, self.analyzer) else None,
             )
-        depth = self._answerer.depth(searched, k, follow_up=follow_up)
+        depth = self._answerer.depth(asked, k, follow_up=follow_up)
         hits = self.search(searched, depth, focus=question if follow_up else None)
-        answer = self._answerer.answer(searched, hits, language=language, follow_up=follow_up)
+        answer = self._answerer.answer(asked, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
-        self.conversations.remember(chat, searched, answer.language, quoted)
+        self.conversations.remember(chat, asked, answer.language, quoted)
         return replace(answer, question=question)
 
     def forget(self, chat: Hashable) -> None:

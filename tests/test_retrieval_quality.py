@@ -145,6 +145,12 @@ def test_who_wrote_is_judged_on_the_subject_it_names(real_engine: Engine):
     assert real_engine.ask("Who wrote the article about the World Cup?").abstained
     anyone = real_engine.ask("Qui a écrit l'article ?")
     assert not anyone.abstained and anyone.text.startswith("L’article « "), anyone.text
+    # In a conversation too, after another question: the bylines, not the pact's sentences.
+    real_engine.ask("What did the treaty include?", chat="byline")
+    again = real_engine.ask("Qui a écrit l'article sur le pacte ?", chat="byline")
+    assert again.text == pact.text, again.text
+    assert real_engine.conversations.previous("byline") == "Qui a écrit l'article sur le pacte ?"
+    real_engine.forget("byline")
 
 
 @pytest.mark.slow
