@@ -178,7 +178,7 @@ class Engine:
                 previous_language=self.conversations.language(chat),
                 # A complete question after "and" is answered with the chat's context, if the articles
                 # answer it as asked ("And who won the World Cup?" is no question about the treaty).
-                alone=tuple(self.search(question, k)) if stands_alone(question, self.analyzer) else None,
+                alone=(lambda: self.search(question, k)) if stands_alone(question, self.analyzer) else None,
             )
         depth = self._answerer.depth(asked, k, follow_up=follow_up)
         hits = self.search(searched, depth, focus=question if follow_up else None)

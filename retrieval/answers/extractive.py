@@ -121,7 +121,7 @@ class ExtractiveAnswerer:
             and not (follow_up is not None and self._holds_as_searched(question, hits, follow_up, cross))
         ):
             return abstention(question, language)
-        if follow_up is not None and follow_up.alone is not None and self.abstains(asked, follow_up.alone):
+        if follow_up is not None and follow_up.alone is not None and self.abstains(asked, follow_up.alone()):
             return abstention(question, language)
         if self._rereads(cross, follow_up):
             hits = self._reranked(asked, hits, matches)

@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from ..corpus.analysis import ENGLISH_STOP, QUESTION_WORDS, Analyzer, detect_language, french_stop_words, words
@@ -58,9 +58,9 @@ class FollowUp:
     previous_measure: str | None = None
     #: the language the previous question was asked (and answered) in: "en", "fr"
     previous_language: str | None = None
-    #: the passages found for the follow-up alone, when it stands alone (see :func:`stands_alone`):
-    #: whether the articles answer it is judged on them
-    alone: tuple[Hit, ...] | None = None
+    #: when it stands alone (see :func:`stands_alone`), what finds its passages searched alone (called
+    #: only if it is not refused already): whether the articles answer it is judged on them
+    alone: Callable[[], Sequence[Hit]] | None = None
 
     @property
     def kind(self) -> str | None:
