@@ -13,7 +13,7 @@ from retrieval.answers.citing import citation
 from retrieval.answers.extractive import NOT_FOUND
 from retrieval.answers.followup import Conversations, is_follow_up, resolve, stands_alone, swapped
 from retrieval.corpus.analysis import tidy
-from retrieval.evaluation import fold, load_qa
+from retrieval.evaluation import fold, load_conversations, load_qa
 
 from .fake_llm import FakeLLM, Reply
 from .support import DEV_QA, TREATY_ARTICLE, fake_encoders, make_settings
@@ -212,6 +212,14 @@ def test_a_swapped_follow_up_is_asked_and_remembered_as_a_question_of_its_own(en
     assert engine.conversations.previous("swap") == "Qu'a dit Poutine sur l'Occident ?"
     engine.ask("Et sur la Chine ?", chat="swap")  # the next swap is of the question as last asked
     assert engine.conversations.previous("swap") == "Qu'a dit Poutine sur la Chine ?"
+
+
+def test_the_follow_up_conversations_set_is_well_formed():
+    """eval/conversations_followups.jsonl reads as `ragbot eval` reads it: each turn expects a gold
+    text or a refusal, and each conversation has a follow-up."""
+    conversations = load_conversations(DEV_QA.parent / "conversations_followups.jsonl")
+    assert len(conversations) == 42 and all(len(c.turns) >= 2 for c in conversations)
+    assert sum(t.refuse for c in conversations for t in c.turns) == 24
 
 
 def test_conversation_memory_expires_and_is_bounded():
