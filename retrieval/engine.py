@@ -163,8 +163,8 @@ class Engine:
         whole = question if subject else swapped(question, previous, self.analyzer)
         searched = subject or whole or resolve(question, previous, self.analyzer)
         asked = whole or searched  # what the answer reads
-        # Else searched with the previous question, answered in the language of the one asked, with
-        # the kind of answer it asks for and something the previous answer did not quote.
+        # Any other follow-up is searched with the previous question and answered in the language of
+        # the one asked, with the kind of answer it asks for and something the previous answer did not quote.
         language = answer_language(question, self.conversations.language(chat))
         follow_up = None
         if whole is None and searched != question:

@@ -20,6 +20,7 @@ from retrieval import Engine, Settings
 from retrieval.evaluation import evaluate, load_qa
 from retrieval.registry import STORES
 from retrieval.stores import LexicalQuery, SearchBreadth, make_store, store_backends
+from retrieval.stores.bm25 import lexical_text
 
 from .support import (
     BRIDGE_ARTICLE,
@@ -112,7 +113,7 @@ def test_lexical_index_keeps_the_contract(store_engine: Engine):
 
 def _lexical_text(snap, row: int) -> str:
     passage, info = snap.passages([row])[0]
-    return f"{info.title}\n{passage.text}"
+    return lexical_text(info.title, passage.text)
 
 
 ORGAN_ARTICLE = """---
