@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .answers.authorship import who_wrote_subject
 from .answers.extractive import Answerer, ExtractiveAnswerer
-from .answers.followup import Conversations, FollowUp, answer_language, resolve, stands_alone, swapped
+from .answers.followup import Conversations, FollowUp, answer_language, renamed, resolve, stands_alone, swapped
 from .answers.kinds import question_kind
 from .answers.late import LateInteraction
 from .answers.measures import asked_measure
@@ -160,7 +160,11 @@ class Engine:
         previous = self.conversations.previous(chat)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
         # the West: asked whole, as a question of its own; so is a who-wrote question naming its subject.
-        whole = question if subject else swapped(question, previous, self.analyzer)
+        whole = (
+            question
+            if subject
+            else swapped(question, previous, self.analyzer) or renamed(question, previous, self.analyzer)
+        )
         searched = subject or whole or resolve(question, previous, self.analyzer)
         asked = whole or searched  # what the answer reads
         # Any other follow-up is searched with the previous question and answered in the language of

@@ -11,7 +11,7 @@ from retrieval import Engine
 from retrieval.answers.authorship import asks_who_wrote
 from retrieval.answers.citing import citation
 from retrieval.answers.extractive import NOT_FOUND
-from retrieval.answers.followup import Conversations, is_follow_up, resolve, stands_alone, swapped
+from retrieval.answers.followup import Conversations, is_follow_up, renamed, resolve, stands_alone, swapped
 from retrieval.corpus.analysis import tidy
 from retrieval.evaluation import fold, load_conversations, load_qa
 
@@ -185,6 +185,36 @@ def test_a_follow_up_naming_another_subject_for_a_slot_asks_the_previous_questio
     engine: Engine, question, previous, asks
 ):
     assert swapped(question, previous, engine.analyzer) == asks
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "asks"),
+    [
+        ("And Kim?", "What did Putin say about the treaty?", "What did Kim say about the treaty?"),
+        ("And South Korea?", "What did the US say?", "What did South Korea say?"),  # "the US" goes whole
+        ("Et la Corée du Sud ?", "Qu'ont dit les États-Unis ?", "Qu'ont dit la Corée du Sud ?"),
+        ("What about Moscow?", "What did Washington say about the weapons?", "What did Moscow say about the weapons?"),
+        ("Et Kim Jong-un ?", "Quand Poutine a-t-il signé le traité ?", "Quand Kim Jong-un a-t-il signé le traité ?"),
+        (
+            "Qu'en est-il de la Chine ?",
+            "Combien de missiles la Russie a-t-elle reçus ?",
+            "Combien de missiles la Chine a-t-elle reçus ?",
+        ),
+        ("And Belousov?", "Who is Lavrov?", "Who is Belousov?"),
+        # Two names (which one goes?), none, a name only elided, no name given, a question: not one.
+        ("Et la Chine ?", "Qu'a dit Poutine sur la Corée du Nord ?", None),
+        ("And Kim?", "Describe the treaty", None),  # a question's first word is no name
+        ("Et Poutine ?", "Que pense l'Occident du traité ?", None),
+        ("And the sanctions?", "What did the US say?", None),
+        ("and when?", "Who is Lavrov?", None),
+        ("And who is Kim?", "Who is Lavrov?", None),
+        ("And Kim?", None, None),
+    ],
+)
+def test_a_follow_up_naming_someone_else_asks_the_previous_question_about_them(
+    engine: Engine, question, previous, asks
+):
+    assert renamed(question, previous, engine.analyzer) == asks
 
 
 @pytest.mark.parametrize(
@@ -393,6 +423,17 @@ def test_and_about_another_subject_is_answered_about_it(real_engine: Engine):
     follow = real_engine.ask("Et de l'Occident ?", chat="west")
     assert "domination planétaire" in follow.text.split("\n")[0], follow.text
     real_engine.forget("west")
+
+
+@pytest.mark.slow
+def test_and_someone_else_is_answered_about_them(real_engine: Engine):
+    """ "And Kim?" after what Putin said of the treaty asks what Kim said of it: read with the whole
+    previous question (Putin and the treaty), it was refused."""
+    real_engine.ask("What did Putin say about the treaty?", chat="kim")
+    follow = real_engine.ask("And Kim?", chat="kim")
+    assert "a insisté M. Kim" in follow.text.split("\n")[0], follow.text
+    assert real_engine.conversations.previous("kim") == "What did Kim say about the treaty?"
+    real_engine.forget("kim")
 
 
 @pytest.mark.slow

@@ -172,13 +172,10 @@ def swapped(question: str, previous: str | None, analyzer: Analyzer) -> str | No
         return None  # "and to whom?": a question of its own
     prep = words(m["prep"])[0]
     slot = next(group for group in _SLOTS if prep in group)
-    tokens = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(previous)]
+    tokens = _tokens(previous)
 
-    def capitalised(k: int) -> bool:
-        return 0 <= k < len(tokens) and tokens[k][0][:1].isupper()
-
-    def in_name(k: int) -> bool:  # "Corée du Nord", "Bank of England": a connector inside a name
-        return capitalised(k - 1) and capitalised(k + 1) and words(tokens[k][0]) in (["du"], ["de"], ["des"], ["of"])
+    def in_name(k: int) -> bool:
+        return _in_name(tokens, k)
 
     for i in range(len(tokens) - 1, -1, -1):
         word = words(tokens[i][0])
@@ -201,6 +198,79 @@ def swapped(question: str, previous: str | None, analyzer: Analyzer) -> str | No
         joiner = "" if m["prep"].endswith(("'", "’")) else " "
         return f"{previous[:start]}{m['prep'].strip()}{joiner}{m['subject']}{tail}".strip()
     return None
+
+
+_Token = tuple[str, int, int]  # text, start, end
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(text)]
+
+
+def _capitalised(tokens: Sequence[_Token], k: int) -> bool:
+    return 0 <= k < len(tokens) and tokens[k][0][:1].isupper()
+
+
+def _in_name(tokens: Sequence[_Token], k: int) -> bool:
+    """Whether token ``k`` is a connector inside a name: "Corée du Nord", "Bank of England"."""
+    return (
+        _capitalised(tokens, k - 1)
+        and _capitalised(tokens, k + 1)
+        and words(tokens[k][0]) in (["du"], ["de"], ["des"], ["of"])
+    )
+
+
+def _names(tokens: Sequence[_Token], analyzer: Analyzer) -> list[tuple[int, int]]:
+    """The (first, last) tokens of each name in ``tokens``: runs of capitalised words of content
+    ("Corée du Nord", "South Korea", "États-Unis") and acronyms ("US"), not the question's first
+    word ("Describe", "Qu'a")."""
+    out: list[tuple[int, int]] = []
+    k = 1
+    while k < len(tokens):
+        text = tokens[k][0]
+        if _capitalised(tokens, k) and (analyzer.content_words(text) or (len(text) > 1 and text.isupper())):
+            first = k
+            while _capitalised(tokens, k + 1) or (_in_name(tokens, k + 1) and _capitalised(tokens, k + 2)):
+                k += 1
+            out.append((first, k))
+        k += 1
+    return out
+
+
+# A follow-up that only names someone or something else: "And Kim?", "What about South Korea?",
+# "Et la Corée du Sud ?", "Qu'en est-il de la Chine ?".
+_RENAME = re.compile(
+    r"^\s*(?:and|but|also|then|what about|how about|et|mais|alors|qu['’]en est-il\s+(?:de|du|des|d['’]))\s*"
+    r"(?P<subject>[^?!.]*\w)[\s?!.]*$",
+    re.IGNORECASE,
+)
+
+
+def renamed(question: str, previous: str | None, analyzer: Analyzer) -> str | None:
+    """The previous question about the name ``question`` gives instead, when ``question`` only names
+    someone or something ("And Kim?", "Et la Chine ?") and the previous question names exactly one
+    ("What did Putin say about the treaty?" → "What did Kim say about the treaty?"); else None.
+    With two names ("What did Putin say about North Korea?"), which one it replaces is anyone's
+    guess: the follow-up is read with the previous question instead."""
+    m = _RENAME.match(question)
+    if not previous or m is None:
+        return None
+    subject = _tokens(m["subject"])
+    if words(subject[0][0])[:1] and words(subject[0][0])[0] in _DETERMINERS:
+        subject = subject[1:]  # "la Corée du Sud"
+    if not subject or not all(_capitalised(subject, k) or _in_name(subject, k) for k in range(len(subject))):
+        return None  # "And the sanctions?", "and when?": no name
+    tokens = _tokens(previous)
+    names = _names(tokens, analyzer)
+    if len(names) != 1:
+        return None
+    first, last = names[0]
+    if "'" in tokens[first][0] or "’" in tokens[first][0]:
+        return None  # "l'Occident", "d'Ukraine": the new name would not fit the elision
+    start = tokens[first][1]
+    if first > 0 and words(tokens[first - 1][0]) and words(tokens[first - 1][0])[0] in _DETERMINERS:
+        start = tokens[first - 1][1]  # "the US", "les États-Unis": the new name brings its own
+    return f"{previous[:start]}{m['subject']}{previous[tokens[last][2] :]}"
 
 
 def answer_language(question: str, previous_language: str | None = None) -> str:
