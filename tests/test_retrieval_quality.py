@@ -40,6 +40,14 @@ def test_analyzer_stems_french_and_drops_stop_words():
         ("Que prévoit le traité ?", "fr"),
         ("Comment Kim appelle-t-il Poutine ?", "fr"),
         ("Quelle base spatiale le cosmodrome doit-il remplacer ?", "fr"),
+        # A name's words say nothing of the language around it ("Un", "Le" are French words).
+        ("Is Kim Jong Un married?", "en"),
+        ("What did Le Monde report?", "en"),
+        ("Kim Jong Un est-il marié ?", "fr"),
+        ("Is Kim Jong-un married?", "en"),
+        ("Où est La Paz ?", "fr"),
+        ("Le traité ? Et la Corée ?", "fr"),
+        ("WHERE IS KIM JONG UN?", "en"),
     ],
 )
 def test_language_detection(question, lang):

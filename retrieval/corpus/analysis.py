@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _WORD = re.compile(r"\w+")
+_COMPOUND = re.compile(r"\w+(?:-\w+)*")
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\t"), " ")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -141,10 +142,24 @@ def detect_language(text: str) -> str:
     return written_language(text) or "fr"
 
 
+def _unnamed_words(text: str) -> list[str]:
+    """:func:`words` of ``text`` but the capitalised ones inside a sentence, which belong to names
+    ("Kim Jong Un", "Le Monde", "The Hague") and say nothing of the language around them."""
+    text = text.replace("’", "'")
+    shouting = text.isupper()
+    out = []
+    for m in _COMPOUND.finditer(text):  # "Jong-un" is one name; "a-t-il" three words
+        word, before = m.group(), text[: m.start()].rstrip()
+        if not shouting and word[:1].isupper() and before and (before[-1].isalnum() or before[-1] in ",'"):
+            continue
+        out.extend(_WORD.findall(word.casefold()))
+    return out
+
+
 def written_language(text: str) -> str | None:
     """``"fr"`` or ``"en"`` as :func:`detect_language` reads ``text``, None when nothing in it tells
     (no function word of either language, no French accent: "missiles balistiques", "Kim")."""
-    tokens = words(text)
+    tokens = _unnamed_words(text)
     french = french_stop_words()
     fr = sum(t in french for t in tokens) + 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
     en = sum(t in ENGLISH_STOP for t in tokens)
