@@ -48,6 +48,11 @@ def test_analyzer_stems_french_and_drops_stop_words():
         ("Où est La Paz ?", "fr"),
         ("Le traité ? Et la Corée ?", "fr"),
         ("WHERE IS KIM JONG UN?", "en"),
+        # What people write to a bot besides questions.
+        ("hello", "en"),
+        ("thanks!", "en"),
+        ("merci !", "fr"),
+        ("Bonjour", "fr"),
     ],
 )
 def test_language_detection(question, lang):

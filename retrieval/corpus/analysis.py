@@ -60,6 +60,10 @@ ENGLISH_STOP = frozenset(
 )
 
 
+# What people write to a bot besides questions ("hello", "merci !"): they tell the language too.
+_ENGLISH_COURTESY = frozenset("hello hi hey thanks thank please bye goodbye yes cheers".split())
+_FRENCH_COURTESY = frozenset("bonjour bonsoir salut merci svp stp oui coucou revoir".split())
+
 # Words that make a question of a word or two ("when?", "Et où ?").
 QUESTION_WORDS = frozenset(
     """who whom whose what when where why which how qui que quoi quand où pourquoi comment combien quel quelle
@@ -161,8 +165,9 @@ def written_language(text: str) -> str | None:
     (no function word of either language, no French accent: "missiles balistiques", "Kim")."""
     tokens = _unnamed_words(text)
     french = french_stop_words()
-    fr = sum(t in french for t in tokens) + 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
-    en = sum(t in ENGLISH_STOP for t in tokens)
+    fr = sum(t in french or t in _FRENCH_COURTESY for t in tokens)
+    fr += 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
+    en = sum(t in ENGLISH_STOP or t in _ENGLISH_COURTESY for t in tokens)
     if en == fr == 0:
         return None
     return "en" if en > fr else "fr"
