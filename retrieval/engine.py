@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING
 
 from .answers.authorship import who_wrote_subject
 from .answers.extractive import Answerer, ExtractiveAnswerer
-from .answers.followup import Conversations, FollowUp, answer_language, renamed, resolve, stands_alone, swapped
+from .answers.followup import (
+    Conversations,
+    FollowUp,
+    answer_language,
+    renamed,
+    resolve,
+    standing_text,
+    stands_alone,
+    swapped,
+)
 from .answers.kinds import question_kind
 from .answers.late import LateInteraction
 from .answers.measures import asked_measure
@@ -182,7 +191,9 @@ class Engine:
                 previous_language=self.conversations.language(chat),
                 # A complete question after "and" is answered with the chat's context, if the articles
                 # answer it as asked ("And who won the World Cup?" is no question about the treaty).
-                alone=(lambda: self.search(question, k)) if stands_alone(question, self.analyzer) else None,
+                alone=(lambda: self.search(standing_text(question), k))
+                if stands_alone(question, self.analyzer)
+                else None,
             )
         depth = self._answerer.depth(asked, k, follow_up=follow_up)
         hits = self.search(searched, depth, focus=question if follow_up else None)

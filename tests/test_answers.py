@@ -11,7 +11,15 @@ from retrieval import Engine
 from retrieval.answers.authorship import asks_who_wrote
 from retrieval.answers.citing import citation
 from retrieval.answers.extractive import NOT_FOUND
-from retrieval.answers.followup import Conversations, is_follow_up, renamed, resolve, stands_alone, swapped
+from retrieval.answers.followup import (
+    Conversations,
+    is_follow_up,
+    renamed,
+    resolve,
+    standing_text,
+    stands_alone,
+    swapped,
+)
 from retrieval.corpus.analysis import tidy
 from retrieval.evaluation import fold, load_conversations, load_qa
 
@@ -235,6 +243,21 @@ def test_a_follow_up_stands_alone_when_it_names_what_it_asks_about(engine: Engin
     assert stands_alone(question, engine.analyzer) is alone
 
 
+@pytest.mark.parametrize(
+    ("question", "judged"),
+    [
+        ("And Kim?", "Kim"),  # "and" says nothing of whether the articles hold Kim
+        ("and the price of oil?", "the price of oil"),
+        ("Et la Coupe du monde ?", "la Coupe du monde"),
+        ("Qu'en est-il de la Chine ?", "la Chine"),
+        ("And who won the World Cup?", "And who won the World Cup?"),  # a question of its own
+        ("Et qui a signé le traité ?", "Et qui a signé le traité ?"),
+    ],
+)
+def test_a_follow_up_standing_alone_is_judged_on_what_it_names(question, judged):
+    assert standing_text(question) == judged
+
+
 def test_a_swapped_follow_up_is_asked_and_remembered_as_a_question_of_its_own(engine: Engine):
     engine.ask("Qu'a dit Poutine sur la Corée du Nord avant son voyage ?", chat="swap")
     answer = engine.ask("Et sur l'Occident ?", chat="swap")
@@ -449,6 +472,27 @@ def test_a_follow_up_about_something_else_is_refused_when_the_articles_do_not_ho
     assert not others.abstained and "Belousov" in others.text, others.text
     real_engine.forget("cup")
     real_engine.forget("else")
+
+
+@pytest.mark.slow
+def test_and_a_name_the_articles_hold_is_answered_and_one_they_do_not_is_refused(real_engine: Engine):
+    """ "And Kim?" after a question naming nobody is judged on Kim, whom the articles name: judged as
+    "And Kim?" (English, so across languages, on a token match diluted by "And"), it was refused.
+    "and the price of oil?" is still refused."""
+    for follow_up, refused in (("And Kim?", False), ("and the price of oil?", True), ("Et la Coupe du monde ?", True)):
+        real_engine.ask("What did the treaty include?", chat="name")
+        answer = real_engine.ask(follow_up, chat="name")
+        assert answer.abstained is refused, (follow_up, answer.text)
+        real_engine.forget("name")
+
+
+@pytest.mark.slow
+def test_a_question_written_in_neither_language_is_answered_when_either_reading_holds(real_engine: Engine):
+    """ "Vostochny" (the English spelling; the articles write Vostotchny) has no word of either language:
+    read as French it was refused; read across languages, the articles hold it. "Macron" fails both."""
+    vostochny = real_engine.ask("Vostochny")
+    assert not vostochny.abstained and "Vostotchny" in vostochny.text.split("\n")[0], vostochny.text
+    assert real_engine.ask("Macron").abstained
 
 
 @pytest.mark.slow

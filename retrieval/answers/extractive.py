@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..corpus.analysis import detect_language, language_code, tidy, words
+from ..corpus.analysis import detect_language, language_code, tidy, words, written_language
 from ..options import AbstainPolicy
 from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
-from .followup import FollowUp
+from .followup import FollowUp, standing_text
 from .kinds import question_kind
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
@@ -119,9 +119,14 @@ class ExtractiveAnswerer:
             not trusted
             and self.policy.abstains(hits, cross_lingual=cross, token_match=token_match)
             and not (follow_up is not None and self._holds_as_searched(question, hits, follow_up, cross))
+            and not (written_language(asked) is None and not self._abstains_read(asked, hits, not cross))
         ):
             return abstention(question, language)
-        if follow_up is not None and follow_up.alone is not None and self.abstains(asked, follow_up.alone()):
+        if (
+            follow_up is not None
+            and follow_up.alone is not None
+            and self.abstains(standing_text(asked), follow_up.alone())
+        ):
             return abstention(question, language)
         if self._rereads(cross, follow_up):
             hits = self._reranked(asked, hits, matches)
@@ -165,8 +170,15 @@ class ExtractiveAnswerer:
         return cross, self.policy.score(hits, cross_lingual=cross, token_match=self._token_match(question, hits, cross))
 
     def abstains(self, question: str, hits: Sequence[Hit]) -> bool:
-        """Whether the articles do not hold what ``question`` (as asked) asks."""
-        cross = self.cross_lingual(detect_language(question))
+        """Whether the articles do not hold what ``question`` (as asked) asks. Written in neither
+        language ("South Korea", "Vostochny"), it is answered when either language's reading of it
+        passes."""
+        language = written_language(question)
+        readings = (self.cross_lingual(language),) if language else (False, True)
+        return all(self._abstains_read(question, hits, cross) for cross in readings)
+
+    def _abstains_read(self, question: str, hits: Sequence[Hit], cross: bool) -> bool:
+        """Whether the articles do not hold ``question`` read as a question across languages or not."""
         return self.policy.abstains(hits, cross_lingual=cross, token_match=self._token_match(question, hits, cross))
 
     def _token_match(self, question: str, hits: Sequence[Hit], cross: bool) -> float | None:

@@ -99,6 +99,15 @@ def stands_alone(question: str, analyzer: Analyzer) -> bool:
     )
 
 
+def standing_text(question: str) -> str:
+    """What a follow-up that stands alone is searched and judged as, alone: the subject it names when
+    it asks no question of its own ("And Kim?" is judged as "Kim", "and the price of oil?" as "the
+    price of oil": the opener says nothing of whether the articles hold it), else itself ("And who
+    won the World Cup?")."""
+    m = _RENAME.match(question)
+    return m["subject"] if m is not None and not asks_its_own_question(m["subject"]) else question
+
+
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
     if _OPENERS.match(question):
         return True
