@@ -33,7 +33,7 @@ from .ratelimit import Decision, RateLimiter
 from .telegram_downloads import DownloadFailed, TooLarge, download_capped
 from .telegram_sending import reply, send
 from .telegram_startup import BotConfigError, check_token_shape, describe_error, json_request
-from .texts import Messages, messages_for
+from .texts import Messages, courtesy, messages_for
 
 if TYPE_CHECKING:
     from telegram import Message, Update
@@ -219,7 +219,11 @@ def rate_limited(*, question: bool) -> Callable[[Handler], Handler]:
 @rate_limited(question=False)
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot knows and how to ask."""
-    texts = _texts(update)
+    await welcome(update, context, _texts(update))
+
+
+async def welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Messages) -> None:
+    """What the bot knows and how to ask, in ``texts``' language."""
     summaries = await _read_index(update, _state(context).engine.sources)
     if summaries is None:
         return
@@ -444,6 +448,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     question = " ".join(question.split())
     if not question:
         await reply(update, texts.empty_question)
+        return
+    if kind := courtesy(question):  # "hello", "merci !": no question to search for
+        await (welcome(update, context, texts) if kind == "greeting" else reply(update, texts.you_are_welcome))
         return
     if len(question) > state.settings.max_question_chars:
         await reply(update, texts.too_long.format(length=len(question), limit=state.settings.max_question_chars))

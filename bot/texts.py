@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,7 @@ class Messages:
     upload_too_large: str
     upload_timeout: str
     upload_download_failed: str
+    you_are_welcome: str
 
 
 EN = Messages(
@@ -116,6 +118,7 @@ EN = Messages(
     upload_too_large="the file is too large (the limit is {limit:,} bytes)",
     upload_timeout="downloading it from Telegram took longer than {seconds:g} s; please send it again",
     upload_download_failed="it could not be downloaded from Telegram; please send it again",
+    you_are_welcome="You’re welcome! Ask me anything else about the articles.",
 )
 
 FR = Messages(
@@ -163,7 +166,28 @@ FR = Messages(
     upload_too_large="le fichier est trop volumineux (la limite est de {limit} octets)",
     upload_timeout="son téléchargement depuis Telegram a pris plus de {seconds:g} s ; renvoyez-le",
     upload_download_failed="il n’a pas pu être téléchargé depuis Telegram ; renvoyez-le",
+    you_are_welcome="Avec plaisir ! Posez-moi une autre question sur les articles.",
 )
+
+
+_GREETINGS = frozenset("hello hi hey hiya good morning afternoon evening bonjour bonsoir salut coucou".split())
+_THANKS = frozenset("thanks thank you thx ty cheers much a lot merci beaucoup bien mille fois".split())
+
+
+def courtesy(text: str) -> str | None:
+    """``"greeting"`` for a message that only greets ("hello", "Bonjour !"), ``"thanks"`` for one that
+    only thanks ("thanks a lot", "merci beaucoup"), else None (a question, even one that opens with
+    "Hi,")."""
+    found = re.findall(r"\w+", text.casefold())
+    if not found:
+        return None
+    if all(w in _GREETINGS for w in found):
+        return "greeting"
+    if all(w in _THANKS for w in found) and any(
+        w in ("thanks", "thank", "thx", "ty", "cheers", "merci") for w in found
+    ):
+        return "thanks"
+    return None
 
 
 def messages_for(language_code: str | None) -> Messages:

@@ -114,6 +114,24 @@ async def test_welcome_in_french_and_english(fake_engine: Engine, fake: FakeBotA
     assert "Hello" in en["text"] and "5 news articles" in en["text"]
 
 
+async def test_a_greeting_is_welcomed_and_thanks_acknowledged_in_the_language_written(
+    fake_engine: Engine, fake: FakeBotAPI
+):
+    """ "hello" and "merci !" are no questions: they were searched and refused ("I could not find this
+    in the articles"). A greeting gets the welcome, thanks a short reply, in the language written
+    (else the account's); a question that opens with a greeting is still answered."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        fake.push_message("hello", user_id=51, language_code="fr")
+        fake.push_message("Merci beaucoup !", user_id=52, language_code="en")
+        fake.push_message("Hi, what did the treaty include?", user_id=53, language_code="en")
+        [hello] = await fake.wait_for_messages(1, chat_id=51)
+        [thanks] = await fake.wait_for_messages(1, chat_id=52)
+        [question] = await fake.wait_for_messages(1, chat_id=53)
+    assert "Hello" in hello["text"] and "5 news articles" in hello["text"], hello["text"]
+    assert thanks["text"] == FR.you_are_welcome
+    assert "[1]" in question["text"] and "reply_markup" in question, question["text"]
+
+
 async def test_a_french_question_is_answered_sourced_and_limited_in_french(fake_engine: Engine, fake: FakeBotAPI):
     """The answer spoke the question's language, but the Sources heading and the rate-limit notice
     spoke the account's: "Quoted passages" under a French answer. Now what the user wrote decides
