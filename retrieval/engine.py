@@ -168,7 +168,8 @@ class Engine:
             return self.answer_hits(question, self.search(searched, self._answerer.depth(searched, k)))
         previous = self.conversations.previous(chat)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
-        # the West: asked whole, as a question of its own; so is a who-wrote question naming its subject.
+        # the West: asked whole, as a question of its own; so is "And Kim?" after a question naming one
+        # person ("What did Putin say about the treaty?"), and a who-wrote question naming its subject.
         whole = (
             question
             if subject
