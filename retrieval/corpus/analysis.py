@@ -153,8 +153,10 @@ def _unnamed_words(text: str) -> list[str]:
     shouting = text.isupper()
     out = []
     for m in _COMPOUND.finditer(text):  # "Jong-un" is one name; "a-t-il" three words
-        word, before = m.group(), text[: m.start()].rstrip()
-        if not shouting and word[:1].isupper() and before and (before[-1].isalnum() or before[-1] in ",'"):
+        word, j = m.group(), m.start() - 1
+        while j >= 0 and text[j].isspace():  # back over the spaces since the last word: linear in all
+            j -= 1
+        if not shouting and word[:1].isupper() and j >= 0 and (text[j].isalnum() or text[j] in ",'"):
             continue
         out.extend(_WORD.findall(word.casefold()))
     return out
