@@ -271,8 +271,8 @@ def test_the_follow_up_conversations_set_is_well_formed():
     """eval/conversations_followups.jsonl reads as `ragbot eval` reads it: each turn expects a gold
     text or a refusal, and each conversation has a follow-up."""
     conversations = load_conversations(DEV_QA.parent / "conversations_followups.jsonl")
-    assert len(conversations) == 42 and all(len(c.turns) >= 2 for c in conversations)
-    assert sum(t.refuse for c in conversations for t in c.turns) == 24
+    assert len(conversations) == 46 and all(len(c.turns) >= 2 for c in conversations)
+    assert sum(t.refuse for c in conversations for t in c.turns) == 25
 
 
 def test_conversation_memory_expires_and_is_bounded():
