@@ -127,7 +127,7 @@ FR = Messages(
         "Bonjour ! Je réponds aux questions sur {articles:article de presse|articles de presse} ({dates}), "
         "en citant les passages d’où vient chaque réponse.\n\n"
         "Envoyez simplement une question, en français ou en anglais, par exemple "
-        "<i>Que prévoit le traité ?</i>\n"
+        "<i>Que prévoit le pacte ?</i>\n"
         "Dans un groupe, mentionnez-moi, répondez à l’un de mes messages ou utilisez /ask suivi de la question.\n\n"
         "Les questions de suite (« et qu’a dit Kim ? ») prolongent la précédente ; /new repart de zéro.\n"
         "/sources liste les articles que je connais ; /help affiche ce message.",
@@ -154,7 +154,7 @@ FR = Messages(
         "fr",
     ),
     reindex_failed="La réindexation a échoué : {reason}",
-    ask_usage="Utilisation : /ask suivi de la question, par exemple /ask Que prévoit le traité ?",
+    ask_usage="Utilisation : /ask suivi de la question, par exemple /ask Que prévoit le pacte ?",
     new_conversation="Nouvelle conversation : la prochaine question repart de zéro.",
     upload_added=Template(
         "Ajouté : « {title} » ({id}). Index : {articles:article|articles}, {passages:passage|passages} "
