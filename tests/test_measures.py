@@ -1,5 +1,5 @@
-"""A question asking for a measure (an age, a height, a population, the weather, a price) is
-answered only from passages that state one of its form."""
+"""A question asking for a measure (an age, a height, a population, the weather, a price, a
+spouse) is answered only from passages that state one of its form."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ from retrieval.types import ArticleInfo, Hit, Passage
         ("Quel est le prix du train blindé ?", "price"),
         ("How heavy is the armoured train?", "weight"),
         ("How fast does the train go?", "speed"),
+        ("Is Kim Jong Un married?", "spouse"),
+        ("Who is Kim Jong Un's wife?", "spouse"),
+        ("Qui est la femme de Poutine ?", "spouse"),
+        ("Kim Jong-un est-il marié ?", "spouse"),
+        ("Avec qui Françoise s'est marié ?", "spouse"),
         # Everything else is left to the other signals: a date, a count, a duration, words.
         ("When did Putin visit Pyongyang?", None),
         ("How many missiles did North Korea send?", None),
@@ -40,6 +45,8 @@ from retrieval.types import ArticleInfo, Hit, Passage
         ("Quelle est la taille de l'armée ?", None),  # a count of soldiers, not a length
         ("Quel était le rôle de la population dans le soulèvement ?", None),
         ("What did the treaty include?", None),
+        ("Quel est le premier pays à revenir sur le mariage homosexuel ?", None),  # marriage as a topic
+        ("Quelle femme d'État a signé ?", None),
     ],
 )
 def test_the_measure_a_question_asks_for(question: str, measure: str | None):
@@ -65,6 +72,11 @@ def test_the_measure_a_question_asks_for(question: str, measure: str | None):
         ("Un accord sur le gel des avoirs.", "price", False),
         ("Le train blindé pèse 50 tonnes.", "weight", True),
         ("Le train roule à 60 km/h.", "speed", True),
+        ("Il a épousé Ri Sol-ju en 2009.", "spouse", True),
+        ("Sa femme, Ri Sol-ju, l'accompagnait.", "spouse", True),
+        ("He is married to Ri Sol-ju.", "spouse", True),
+        ("Une conférence de presse conjointe a suivi.", "spouse", False),
+        ("La délégation qui l’accompagne se rendra à Hanoï.", "spouse", False),
     ],
 )
 def test_what_states_a_measure(text: str, measure: str, states: bool):
@@ -85,6 +97,8 @@ def _hit(text: str, rank: int = 1) -> Hit:
         "What is the population of Pyongyang?",
         "Combien d'habitants compte Pyongyang ?",
         "How tall is Vladimir Putin?",
+        "Is Kim Jong Un married?",
+        "Qui est la femme de Poutine ?",
     ],
 )
 def test_a_measure_no_seeds_passage_states_is_refused_in_the_question_s_language(engine: Engine, question: str):
@@ -95,7 +109,8 @@ def test_a_measure_no_seeds_passage_states_is_refused_in_the_question_s_language
     assert hits
     answer = ExtractiveAnswerer(AbstainPolicy()).answer(question, hits)
     assert answer.abstained
-    assert answer.text.startswith("Je n’ai pas" if "Quel" in question or "Combien" in question else "I could not")
+    french = any(w in question for w in ("Quel", "Combien", "Qui "))
+    assert answer.text.startswith("Je n’ai pas" if french else "I could not")
 
 
 def test_a_measure_a_passage_states_is_answered_from_it():

@@ -2,10 +2,11 @@
 
 "How old is Kim Jong-un?", "What is the weather in Pyongyang?", "Combien d'habitants compte
 Pyongyang ?" name things the articles know well and ask for what they may never state: an age, the
-weather, a population. A passage about Kim Jong-un is found, and its best sentence would be quoted
-as if it answered. An answer of that type has a form a reader recognises: an age is "âgé de", "né
-en", "à 40 ans"; a height or a distance is a number with a unit of length; a price a currency. When
-none of the passages an answer quotes from holds that form, the articles do not answer the question
+weather, a population, a spouse. A passage about Kim Jong-un is found, and its best sentence would be
+quoted as if it answered. An answer of that type has a form a reader recognises: an age is "âgé de",
+"né en", "à 40 ans"; a height or a distance is a number with a unit of length; a price a currency; a
+spouse a word of marriage ("épouse", "marié à", "wife"). When none of the passages an answer quotes
+from holds that form, the articles do not answer the question
 (answer-type matching; what is measured here is narrow on purpose: a date or a count is in nearly
 every news passage, so "when?" and "how many?" are left to the other signals).
 """
@@ -83,6 +84,18 @@ MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("speed", re.compile(r"\bhow\s+fast\b|\bat\s+what\s+speed\b|\bà\s+quelle\s+vitesse\b|\bquelle\s+vitesse\b", _I)),
+    (
+        # Someone's marriage: "Is Kim Jong Un married?", "Qui est la femme de Poutine ?"; not marriage
+        # as a topic ("la loi sur le mariage homosexuel").
+        "spouse",
+        re.compile(
+            r"\b(?:is|was|are|were|get|got|gets)\s+(?:[\w’'-]+\s+){0,4}?married\b|\bmarried\s+(?:to|with)\b"
+            r"|\bdid\s+(?:[\w’'-]+\s+){1,4}?marry\b|\b(?:wife|wives|husband|spouse)\b"
+            r"|\b(?:est|était|sont|étaient)(?:-(?:il|elle|ils|elles))?\s+mariée?s?\b|\bmariée?s?\s+(?:à|avec)\b"
+            r"|\bs['’]est\s+mariée?\b|\bépou(?:se|x)\b|\b(?:le|son|leur)\s+mari\b|\b(?:la|sa|leur)\s+femme\s+(?:de|du|d['’])",
+            _I,
+        ),
+    ),
 )
 
 _STATED: dict[str, re.Pattern[str]] = {
@@ -117,12 +130,18 @@ _STATED: dict[str, re.Pattern[str]] = {
         r"|\b(?:vitesse|speed|mach)\b",
         _I,
     ),
+    "spouse": re.compile(
+        r"\bmari(?:é|ée|és|ées|age|ages|er|èrent)?\b|\bépou(?:x|se|ses|sé|sée|sés|sées|ser|sa|sèrent)\b"
+        r"|\b(?:la|sa|leur)\s+femme\b|\bwi(?:fe|ves)\b|\bhusbands?\b|\bspouses?\b|\bmarr(?:y|ies|ied|iage|iages)\b"
+        r"|\bveu(?:f|ve|ves)\b|\bwidow\w*|\bdivorc\w*|\bnoces?\b|\bweddings?\b|\bcompagne\b",
+        _I,
+    ),
 }
 
 
 def asked_measure(question: str) -> str | None:
     """The measured attribute ``question`` asks for ("age", "length", "population", "weather",
-    "price", "weight", "speed"), or None."""
+    "price", "weight", "speed", "spouse"), or None."""
     for measure, pattern in MEASURES:
         if pattern.search(question):
             return measure
