@@ -5,12 +5,13 @@ A question counts as a follow-up when it opens like one ("and …", "what about 
 où ?"), or when it is short and leans on a personal or demonstrative pronoun ("how did he
 describe it?", "Which of them…"). Articles are not pronouns: "Qui a signé le traité ?" is a
 complete question. A follow-up that only names another subject for a slot of the previous
-question ("And about the West?", "Et à la Chine ?") is that question about it, asked whole. Any
+question ("And about the West?", "Et à la Chine ?") is that question about it, asked whole; so is
+one that only names someone else ("And Kim?") after a question naming one person or thing. Any
 other follow-up is searched together with the previous question of the same chat, answered
 with its own kind of answer (a date for "when?") and with something the previous answer did
 not quote, in its own language: "et quand ?" after an English question gets a French answer.
 One that names what it asks about and points back at nothing ("And who won the World Cup?") is
-answered only when the articles answer it asked alone.
+answered only when the articles answer it asked alone ("And Kim?" alone is "Kim").
 Memory is per chat, expires after a while and holds a bounded number of chats.
 """
 
