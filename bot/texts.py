@@ -7,6 +7,8 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from retrieval.corpus.analysis import GREETINGS, THANKS
+
 
 def count(n: int, forms: str, lang: str = "en") -> str:
     """``n`` and the word that goes with it: ``count(1, "passage|passages")`` is ``1 passage``.
@@ -170,8 +172,11 @@ FR = Messages(
 )
 
 
-_GREETINGS = frozenset("hello hi hey hiya good morning afternoon evening bonjour bonsoir salut coucou".split())
-_THANKS = frozenset("thanks thank you thx ty cheers much a lot merci beaucoup bien mille fois".split())
+# Greeting and thanking words (retrieval.corpus.analysis, which reads the language from them too),
+# with what may go along: "good morning", "thank you very much", "merci mille fois".
+_THANKING = frozenset().union(*THANKS.values()) | {"thx", "ty"}
+_GREETINGS = frozenset().union(*GREETINGS.values()) | frozenset("hiya good morning afternoon evening".split())
+_THANKS = _THANKING | frozenset("you much a lot beaucoup bien mille fois".split())
 
 
 def courtesy(text: str) -> str | None:
@@ -183,9 +188,7 @@ def courtesy(text: str) -> str | None:
         return None
     if all(w in _GREETINGS for w in found):
         return "greeting"
-    if all(w in _THANKS for w in found) and any(
-        w in ("thanks", "thank", "thx", "ty", "cheers", "merci") for w in found
-    ):
+    if all(w in _THANKS for w in found) and any(w in _THANKING for w in found):
         return "thanks"
     return None
 

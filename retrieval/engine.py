@@ -179,7 +179,8 @@ class Engine:
         asked = whole or searched  # what the answer reads
         # Any other follow-up is searched with the previous question and answered in the language of
         # the one asked, with the kind of answer it asks for and something the previous answer did not quote.
-        language = answer_language(question, self.conversations.language(chat))
+        previous_language = self.conversations.language(chat)
+        language = answer_language(question, previous_language)
         follow_up = None
         if whole is None and searched != question:
             elliptical = not self.analyzer.content_words(question)
@@ -189,7 +190,7 @@ class Engine:
                 elliptical=elliptical,
                 previous_kind=question_kind(previous or ""),
                 previous_measure=asked_measure(previous or ""),
-                previous_language=self.conversations.language(chat),
+                previous_language=previous_language,
                 # A complete question after "and" is answered with the chat's context, if the articles
                 # answer it as asked ("And who won the World Cup?" is no question about the treaty).
                 alone=(lambda: self.search(standing_text(question), k))

@@ -183,20 +183,16 @@ def swapped(question: str, previous: str | None, analyzer: Analyzer) -> str | No
     prep = words(m["prep"])[0]
     slot = next(group for group in _SLOTS if prep in group)
     tokens = _tokens(previous)
-
-    def in_name(k: int) -> bool:
-        return _in_name(tokens, k)
-
     for i in range(len(tokens) - 1, -1, -1):
         word = words(tokens[i][0])
-        if not word or word[0] not in slot or in_name(i):
+        if not word or word[0] not in slot or _in_name(tokens, i):
             continue
         start = tokens[i][1]
         j = i + 1 if len(word) == 1 else i  # "d'Ukraine": the slot's word and its subject are one token
         if j < len(tokens) and len(after := words(tokens[j][0])) == 1 and after[0] in _DETERMINERS:
             j += 1  # "the", "la" ("l'Occident" is one token, and a word of its own)
         end = None
-        while j < len(tokens) and (analyzer.content_words(tokens[j][0]) or (end is not None and in_name(j))):
+        while j < len(tokens) and (analyzer.content_words(tokens[j][0]) or (end is not None and _in_name(tokens, j))):
             end = tokens[j][2]
             j += 1
         if end is None:

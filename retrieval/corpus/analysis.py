@@ -60,9 +60,12 @@ ENGLISH_STOP = frozenset(
 )
 
 
-# What people write to a bot besides questions ("hello", "merci !"): they tell the language too.
-_ENGLISH_COURTESY = frozenset("hello hi hey thanks thank please bye goodbye yes cheers".split())
-_FRENCH_COURTESY = frozenset("bonjour bonsoir salut merci svp stp oui coucou revoir".split())
+# What people write to a bot besides questions ("hello", "merci !"): greetings and thanks (the bot
+# answers a message of only those, bot/texts.py), and a few more words; all tell the language too.
+GREETINGS = {"en": frozenset("hello hi hey".split()), "fr": frozenset("bonjour bonsoir salut coucou".split())}
+THANKS = {"en": frozenset("thanks thank cheers".split()), "fr": frozenset({"merci"})}
+_ENGLISH_COURTESY = GREETINGS["en"] | THANKS["en"] | frozenset("please bye goodbye yes".split())
+_FRENCH_COURTESY = GREETINGS["fr"] | THANKS["fr"] | frozenset("svp stp oui revoir".split())
 
 # Words that make a question of a word or two ("when?", "Et où ?").
 QUESTION_WORDS = frozenset(
