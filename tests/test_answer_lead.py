@@ -287,6 +287,8 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("and who else?", True),
         ("Qu'a-t-il reçu en retour ?", True),
         ("Qu'ont-ils vu ?", True),
+        ("Où travaille-t-il ?", True),  # the inverted pronoun's verb names no subject
+        ("Que prévoit-elle ?", True),
         ("How did he describe the pact?", True),
         ("Which of them signed?", True),
         ("What about the West?", True),
@@ -294,6 +296,7 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("Qui a signé le traité ?", False),
         ("Que prévoit la déclaration commune sur les sanctions ?", False),
         ("Les États-Unis ont-ils réagi ?", False),
+        ("Pourquoi Kim a-t-il accepté l'invitation de Poutine ?", False),
         ("Since when have Moscow and Pyongyang been allies?", False),
         ("banderoles ?", False),
     ],

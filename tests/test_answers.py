@@ -233,6 +233,9 @@ def test_a_follow_up_naming_someone_else_asks_the_previous_question_about_them(
         ("Et qui a signé le traité ?", True),
         ("And when was it signed?", False),  # "it": the previous question's subject
         ("Qu'a-t-il reçu en retour ?", False),
+        ("Où travaille-t-il ?", False),  # "il" is the one the previous question named
+        ("Et que pense-t-il du Brexit ?", True),  # whoever "il" is, the articles must hold Brexit
+        ("What does he think of Macron?", True),
         ("and who else?", False),  # besides those just named
         ("Et les autres ?", False),
         ("and when?", False),
@@ -457,6 +460,19 @@ def test_and_someone_else_is_answered_about_them(real_engine: Engine):
     assert "a insisté M. Kim" in follow.text.split("\n")[0], follow.text
     assert real_engine.conversations.previous("kim") == "What did Kim say about the treaty?"
     real_engine.forget("kim")
+
+
+@pytest.mark.slow
+def test_a_french_follow_up_whose_inverted_pronoun_points_back_is_answered_about_that_person(real_engine: Engine):
+    """ "Où travaille-t-il ?" after a question about Ramon Pacheco Pardo asks where he works: its
+    only word ("travaille") names nobody, so "il" is the previous question's subject. Taken for a
+    complete question, it was refused; "Et que pense-t-il du Brexit ?" still is."""
+    real_engine.ask("What does Ramon Pacheco Pardo expect?", chat="works")
+    works = real_engine.ask("Où travaille-t-il ?", chat="works")
+    assert not works.abstained and "King’s College" in works.text.split("\n")[0], works.text
+    brexit = real_engine.ask("Et que pense-t-il du Brexit ?", chat="works")
+    assert brexit.abstained, brexit.text
+    real_engine.forget("works")
 
 
 @pytest.mark.slow

@@ -92,12 +92,15 @@ def asks_its_own_question(question: str) -> bool:
 
 
 def stands_alone(question: str, analyzer: Analyzer) -> bool:
-    """Whether a follow-up names what it asks about itself, pointing back at nothing: words of its
-    own and no pronoun ("And who won the World Cup?", "and the price of oil?", "Et qui a signé le
-    traité ?"; not "And when was it signed?", "Qu'a-t-il reçu en retour ?", "and who else?")."""
-    return bool(analyzer.content_words(question)) and not any(
-        w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer)
-    )
+    """Whether a follow-up names what it asks about itself: words of its own and no pronoun ("And
+    who won the World Cup?", "and the price of oil?", "Et qui a signé le traité ?"), or a name
+    beside its pronoun ("Et que pense-t-il du Brexit ?": whatever "il" is, the articles must hold
+    Brexit). Not "And when was it signed?", "Qu'a-t-il reçu en retour ?", "Où travaille-t-il ?",
+    "and who else?"."""
+    if not analyzer.content_words(question):
+        return False
+    leans = any(w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer))
+    return not leans or bool(_names(_tokens(question), analyzer))
 
 
 def standing_text(question: str) -> str:
@@ -119,6 +122,8 @@ def is_follow_up(question: str, analyzer: Analyzer) -> bool:
 
 
 _INVERTED = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
+# The verb the inverted pronoun is attached to ("travaille" in "Où travaille-t-il ?"): no subject.
+_VERB_END = re.compile(r"[\w’']+$")
 
 
 def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
@@ -126,7 +131,8 @@ def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
     repeats a subject the question names ("Les États-Unis ont-ils réagi ?", "Pourquoi Kim a-t-il…")."""
     out = words(_INVERTED.sub(" ", question))
     for m in _INVERTED.finditer(question):
-        if not analyzer.content_words(question[: m.start()]):  # "Qu'ont-ils vu ?": nothing before names one
+        before_verb = _VERB_END.sub("", question[: m.start()])
+        if not analyzer.content_words(before_verb):  # "Qu'ont-ils vu ?", "Où travaille-t-il ?": none named
             out.append(m.group(1).lower())
     return out
 
