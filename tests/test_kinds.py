@@ -23,6 +23,11 @@ from retrieval.answers.kinds import question_kind, sentence_cues
         ("Combien de temps ont duré les discussions ?", "duration"),
         ("Combien de missiles la Corée du Nord a-t-elle fournis ?", "number"),
         ("Depuis quand Moscou et Pyongyang sont-ils alliés ?", "date"),
+        # A plural asks for the same kind as the singular.
+        ("Which ministers took part in the talks?", "person"),
+        ("Quels ministres participaient aux discussions ?", "person"),
+        ("Which countries back Russia?", "place"),
+        ("Dans quelles villes Kim s'est-il rendu ?", "place"),
     ],
 )
 def test_the_first_question_word_decides_the_kind(question: str, kind: str | None):

@@ -59,18 +59,18 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "place",
         re.compile(
-            r"\bwhere\b|\bwhich\s+(?:country|city|place|town|region|capital)\b|\bwhat\s+(?:country|city|place|town)\b"
-            r"|(?:^|\s)où\b|\bd['’]où\b|\bquel(?:le)?\s+(?:pays|ville|lieu|endroit|région|capitale)\b"
-            r"|\bdans\s+quel(?:le)?\s+(?:pays|ville|lieu|région)\b",
+            r"\bwhere\b|\b(?:which|what)\s+(?:country|countries|city|cities|place|places|towns?|regions?|capitals?)\b"
+            r"|(?:^|\s)où\b|\bd['’]où\b|\bquel(?:le)?s?\s+(?:pays|villes?|lieux?|endroits?|régions?|capitales?)\b"
+            r"|\bdans\s+quel(?:le)?s?\s+(?:pays|villes?|lieux?|régions?)\b",
             _I,
         ),
     ),
     (
         "person",
         re.compile(
-            r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich\s+(?:person|leader|minister|official|president)\b"
+            r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\s+(?:persons?|people|leaders?|ministers?|officials?|presidents?)\b"
             r"|(?<!\bce)(?:^|[\s,'’-])qui\b(?!\s+(?:a\s+été|est|était)\s+(?:le|la)\s+(?:cause|raison))|\bpar\s+qui\b"
-            r"|\bquel(?:le)?\s+(?:personne|dirigeant|ministre|responsable|président)\b",
+            r"|\bquel(?:le)?s?\s+(?:personnes?|dirigeants?|ministres?|responsables?|présidents?)\b",
             _I,
         ),
     ),
