@@ -48,6 +48,10 @@ def test_analyzer_stems_french_and_drops_stop_words():
         ("Où est La Paz ?", "fr"),
         ("Le traité ? Et la Corée ?", "fr"),
         ("WHERE IS KIM JONG UN?", "en"),
+        # An apostrophe before "s" is English's possessive; French elides "s'" before a word.
+        ("Is Kim Jong Un Putin's friend?", "en"),
+        ("Putin’s treaty?", "en"),
+        ("S'il a signé, quand ?", "fr"),
         # What people write to a bot besides questions.
         ("hello", "en"),
         ("thanks!", "en"),

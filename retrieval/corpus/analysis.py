@@ -66,6 +66,7 @@ GREETINGS = {"en": frozenset("hello hi hey".split()), "fr": frozenset("bonjour b
 THANKS = {"en": frozenset("thanks thank cheers".split()), "fr": frozenset({"merci"})}
 _ENGLISH_COURTESY = GREETINGS["en"] | THANKS["en"] | frozenset("please bye goodbye yes".split())
 _FRENCH_COURTESY = GREETINGS["fr"] | THANKS["fr"] | frozenset("svp stp oui revoir".split())
+POSSESSIVE = "'s"  # the English possessive, as :func:`_unnamed_words` gives it
 
 # Words that make a question of a word or two ("when?", "Et où ?").
 QUESTION_WORDS = frozenset(
@@ -161,6 +162,9 @@ def _unnamed_words(text: str) -> list[str]:
             j -= 1
         if not shouting and word[:1].isupper() and j >= 0 and (text[j].isalnum() or text[j] in ",'"):
             continue
+        if word.casefold() == "s" and j >= 0 and text[j] == "'" and j > 0 and text[j - 1].isalnum():
+            out.append(POSSESSIVE)  # "Putin's": English, where French elides before a word ("s'il")
+            continue
         out.extend(_WORD.findall(word.casefold()))
     return out
 
@@ -172,7 +176,7 @@ def written_language(text: str) -> str | None:
     french = french_stop_words()
     fr = sum(t in french or t in _FRENCH_COURTESY for t in tokens)
     fr += 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
-    en = sum(t in ENGLISH_STOP or t in _ENGLISH_COURTESY for t in tokens)
+    en = sum(t in ENGLISH_STOP or t in _ENGLISH_COURTESY or t == POSSESSIVE for t in tokens)
     if en == fr == 0:
         return None
     return "en" if en > fr else "fr"
