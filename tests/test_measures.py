@@ -1,5 +1,5 @@
 """A question asking for a measure (an age, a height, a population, the weather, a price, a
-spouse) is answered only from passages that state one of its form."""
+birth, a spouse) is answered only from passages that state one of its form."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ from retrieval.types import ArticleInfo, Hit, Passage
         ("Qui est la femme de Poutine ?", "spouse"),
         ("Kim Jong-un est-il marié ?", "spouse"),
         ("Avec qui Françoise s'est marié ?", "spouse"),
+        ("Where was Kim Jong Un born?", "birth"),
+        ("Où est né Kim Jong-un ?", "birth"),
+        ("Quand Poutine est-il né ?", "birth"),
+        ("Quelle est l'année de naissance de l'US Tourcoing ?", "birth"),
         # Everything else is left to the other signals: a date, a count, a duration, words.
         ("When did Putin visit Pyongyang?", None),
         ("How many missiles did North Korea send?", None),
@@ -77,6 +81,11 @@ def test_the_measure_a_question_asks_for(question: str, measure: str | None):
         ("He is married to Ri Sol-ju.", "spouse", True),
         ("Une conférence de presse conjointe a suivi.", "spouse", False),
         ("La délégation qui l’accompagne se rendra à Hanoï.", "spouse", False),
+        ("Anselm Franz (né le 21 janvier 1900 à Schladming) est un ingénieur.", "birth", True),
+        ("Comme Le Caravage (1571-1610), il fut un artiste brillant.", "birth", True),
+        ("L'Union sportive de Tourcoing, qui voit le jour en 1902, est sacrée.", "birth", True),
+        ("À la suite de la création de la Ligue du Nord en 1919, la rivalité grandit.", "birth", True),
+        ("Kim Jong-un a succédé à son père en 2011.", "birth", False),
     ],
 )
 def test_what_states_a_measure(text: str, measure: str, states: bool):
@@ -99,6 +108,8 @@ def _hit(text: str, rank: int = 1) -> Hit:
         "How tall is Vladimir Putin?",
         "Is Kim Jong Un married?",
         "Qui est la femme de Poutine ?",
+        "Where was Kim Jong Un born?",
+        "Quand est né Poutine ?",
     ],
 )
 def test_a_measure_no_seeds_passage_states_is_refused_in_the_question_s_language(engine: Engine, question: str):
@@ -109,7 +120,7 @@ def test_a_measure_no_seeds_passage_states_is_refused_in_the_question_s_language
     assert hits
     answer = ExtractiveAnswerer(AbstainPolicy()).answer(question, hits)
     assert answer.abstained
-    french = any(w in question for w in ("Quel", "Combien", "Qui "))
+    french = any(w in question for w in ("Quel", "Combien", "Qui ", "Quand"))
     assert answer.text.startswith("Je n’ai pas" if french else "I could not")
 
 

@@ -2,12 +2,12 @@
 
 "How old is Kim Jong-un?", "What is the weather in Pyongyang?", "Combien d'habitants compte
 Pyongyang ?" name things the articles know well and ask for what they may never state: an age, the
-weather, a population, a spouse. A passage about Kim Jong-un is found, and its best sentence would be
-quoted as if it answered. An answer of that type has a form a reader recognises: an age is "âgé de",
-"né en", "à 40 ans"; a height or a distance is a number with a unit of length; a price a currency; a
-spouse a word of marriage ("épouse", "marié à", "wife"). When none of the passages an answer quotes
-from holds that form, the articles do not answer the question
-(answer-type matching; what is measured here is narrow on purpose: a date or a count is in nearly
+weather, a population, a birth, a spouse. A passage about Kim Jong-un is found, and its best sentence
+would be quoted as if it answered. An answer of that type has a form a reader recognises: an age is
+"âgé de", "né en", "à 40 ans"; a height or a distance is a number with a unit of length; a price a
+currency; a birth "né le", "naissance", "born"; a spouse a word of marriage ("épouse", "marié à",
+"wife"). When none of the passages an answer quotes from holds that form, the articles do not answer
+the question (answer-type matching; what is measured here is narrow on purpose: a date or a count is in nearly
 every news passage, so "when?" and "how many?" are left to the other signals).
 """
 
@@ -85,6 +85,15 @@ MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("speed", re.compile(r"\bhow\s+fast\b|\bat\s+what\s+speed\b|\bà\s+quelle\s+vitesse\b|\bquelle\s+vitesse\b", _I)),
     (
+        # Someone's birth: "Where was Kim Jong Un born?", "Quand est né Poutine ?", "lieu de naissance".
+        "birth",
+        re.compile(
+            r"\b(?:is|was|are|were)\s+(?:[\w’'-]+\s+){0,4}?born\b|\bbirth(?:place|day|date)?\b|\bnative\s+of\b"
+            r"|\b(?:est|sont|était|étaient)(?:-(?:il|elle|ils|elles))?\s+née?s?\b|\bnaissance\b|\bnatal(?:e|es)?\b",
+            _I,
+        ),
+    ),
+    (
         # Someone's marriage: "Is Kim Jong Un married?", "Qui est la femme de Poutine ?"; not marriage
         # as a topic ("la loi sur le mariage homosexuel").
         "spouse",
@@ -130,6 +139,16 @@ _STATED: dict[str, re.Pattern[str]] = {
         r"|\b(?:vitesse|speed|mach)\b",
         _I,
     ),
+    # "né le 8 janvier 1984 à Pyongyang", "sa naissance", "born in", "originaire de", "voit le jour",
+    # "(1571-1610)", "fondée en 1919".
+    "birth": re.compile(
+        r"\bnée?s?\b|\bnaissance\b|\bnatal(?:e|es)?\b|\bnatifs?\b|\bnatives?\b|\boriginaires?\b|\bborn\b|\bbirth\w*"
+        r"|\b(?:voit|vit|voient|virent|a\s+vu)\s+le\s+jour\b"
+        # A life's span, "Le Caravage (1571-1610)"; a body's birth is its founding.
+        r"|\(\s*\d{3,4}\s*[-–]\s*\d{3,4}\s*\)|\bcréations?\b|\bcréée?s?\b|\bfondée?s?\b|\bfondations?\b"
+        r"|\bfounded\b|\bfounding\b|\bestablished\b",
+        _I,
+    ),
     "spouse": re.compile(
         r"\bmari(?:é|ée|és|ées|age|ages|er|èrent)?\b|\bépou(?:x|se|ses|sé|sée|sés|sées|ser|sa|sèrent)\b"
         r"|\b(?:la|sa|leur)\s+femme\b|\bwi(?:fe|ves)\b|\bhusbands?\b|\bspouses?\b|\bmarr(?:y|ies|ied|iage|iages)\b"
@@ -141,7 +160,7 @@ _STATED: dict[str, re.Pattern[str]] = {
 
 def asked_measure(question: str) -> str | None:
     """The measured attribute ``question`` asks for ("age", "length", "population", "weather",
-    "price", "weight", "speed", "spouse"), or None."""
+    "price", "weight", "speed", "birth", "spouse"), or None."""
     for measure, pattern in MEASURES:
         if pattern.search(question):
             return measure
