@@ -22,6 +22,7 @@ from .answers.followup import (
     resolve,
     standing_text,
     stands_alone,
+    subject_words,
     swapped,
 )
 from .answers.kinds import question_kind
@@ -183,7 +184,7 @@ class Engine:
         language = answer_language(question, previous_language)
         follow_up = None
         if whole is None and searched != question:
-            elliptical = not self.analyzer.content_words(question)
+            elliptical = not subject_words(question, self.analyzer)
             follow_up = FollowUp(
                 question,
                 self.conversations.quoted(chat),

@@ -289,12 +289,18 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("Qu'ont-ils vu ?", True),
         ("Où travaille-t-il ?", True),  # the inverted pronoun's verb names no subject
         ("Que prévoit-elle ?", True),
+        ("Qui l'a annoncé ?", True),  # an object pronoun: an article never precedes an auxiliary
+        ("Qui les a imposées ?", True),
+        ("On what occasion?", True),  # its only word is what "what" asks for
+        ("En quelle année ?", True),
         ("How did he describe the pact?", True),
         ("Which of them signed?", True),
         ("What about the West?", True),
         # Complete questions, whatever articles or pronoun-like words they hold.
         ("Qui a signé le traité ?", False),
         ("Que prévoit la déclaration commune sur les sanctions ?", False),
+        ("Quel est le nom officiel de la Corée du Nord ?", False),
+        ("Qui a signé l'accord avec la Russie ?", False),
         ("Les États-Unis ont-ils réagi ?", False),
         ("Pourquoi Kim a-t-il accepté l'invitation de Poutine ?", False),
         ("Since when have Moscow and Pyongyang been allies?", False),

@@ -240,6 +240,8 @@ def test_a_follow_up_naming_someone_else_asks_the_previous_question_about_them(
         ("Et les autres ?", False),
         ("and when?", False),
         ("Et où ?", False),
+        ("On what occasion?", False),  # "occasion" is what "what" asks for, no subject
+        ("Pour quelle raison ?", False),
     ],
 )
 def test_a_follow_up_stands_alone_when_it_names_what_it_asks_about(engine: Engine, question, alone):

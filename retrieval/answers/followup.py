@@ -1,9 +1,10 @@
 """Follow-up questions ("and when?", "Qu'a-t-il reçu en retour ?") read in the light of the previous one.
 
 A question counts as a follow-up when it opens like one ("and …", "what about …", "et …",
-"qu'en est-il …"), when it has no word of its own besides question words ("when?", "Et
-où ?"), or when it is short and leans on a personal or demonstrative pronoun ("how did he
-describe it?", "Which of them…"). Articles are not pronouns: "Qui a signé le traité ?" is a
+"qu'en est-il …"), when it has no word of its own besides question words and what they ask for
+("when?", "Et où ?", "On what occasion?", "En quelle année ?"), or when it is short and leans on a
+personal, demonstrative or object pronoun ("how did he describe it?", "Which of them…", "Qui l'a
+annoncé ?"). Articles are not pronouns: "Qui a signé le traité ?" is a
 complete question. A follow-up that only names another subject for a slot of the previous
 question ("And about the West?", "Et à la Chine ?") is that question about it, asked whole; so is
 one that only names someone else ("And Kim?") after a question naming one person or thing. Any
@@ -34,12 +35,13 @@ _OPENERS = re.compile(
     r"et|mais|aussi|alors|donc|qu['’]en est-il|et pour|et qu)\b",
     re.IGNORECASE,
 )
+OBJECT = "l'"  # a French object pronoun, as :func:`_leaning_words` gives it (no word is written so)
 # Personal and demonstrative pronouns only: the French articles le/la/les (and "en", "y", mostly
 # prepositions) would make every complete French question a follow-up.
 _PRONOUNS = frozenset(
     "it its that this these those they them their he him his she her there "
     "il elle ils elles lui leur leurs eux ça cela ceci celui celle ceux celles".split()
-)
+) | {OBJECT}
 # Words that point back as pronouns do: "and who else?" asks who besides those just named.
 _BESIDES = frozenset("else other others another autre autres encore".split())
 MAX_CONTEXT_CHARS = 400
@@ -97,7 +99,7 @@ def stands_alone(question: str, analyzer: Analyzer) -> bool:
     beside its pronoun ("Et que pense-t-il du Brexit ?": whatever "il" is, the articles must hold
     Brexit). Not "And when was it signed?", "Qu'a-t-il reçu en retour ?", "Où travaille-t-il ?",
     "and who else?"."""
-    if not analyzer.content_words(question):
+    if not subject_words(question, analyzer):
         return False
     leans = any(w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer))
     return not leans or bool(_names(_tokens(question), analyzer))
@@ -117,19 +119,40 @@ def is_follow_up(question: str, analyzer: Analyzer) -> bool:
         return True
     own, typed = analyzer.content_words(question), words(question)
     if len(own) <= 3 and any(w in _PRONOUNS for w in _leaning_words(question, analyzer)):
-        return True  # "Qu'ont-ils vu ?", "how did he describe it?"
-    return not own and any(w in QUESTION_WORDS for w in typed)  # "when?", "Et où ?", "Pourquoi ?"
+        return True  # "Qu'ont-ils vu ?", "how did he describe it?", "Qui l'a annoncé ?"
+    # "when?", "Et où ?", "Pourquoi ?", "On what occasion?", "En quelle année ?"
+    return not subject_words(question, analyzer) and any(w in QUESTION_WORDS for w in typed)
+
+
+# What a question word asks for: "what occasion", "which year", "quelle raison", "combien de jours".
+_ASKED_FOR = re.compile(
+    r"\b(?:what|which|quel(?:le)?s?)\s+[\w’'-]+|\bcombien\s+d(?:e\s+|['’]\s*)[\w’'-]+", re.IGNORECASE
+)
+
+
+def subject_words(question: str, analyzer: Analyzer) -> list[str]:
+    """The content words of ``question`` that name a subject: not what a question word asks for
+    ("occasion" in "On what occasion?", "année" in "En quelle année ?"). None: it is elliptical, about
+    the previous question's subject."""
+    return analyzer.content_words(_ASKED_FOR.sub(" ", question))
 
 
 _INVERTED = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
+_OBJECT_PRONOUN = re.compile(
+    r"\b(?:l['’]\s*|(?:le|la|les)\s+)(?:a|ont|avait|avaient|aura|auront|aurait|auraient|est|sont|était|étaient)\b",
+    re.IGNORECASE,
+)
 # The verb the inverted pronoun is attached to ("travaille" in "Où travaille-t-il ?"): no subject.
 _VERB_END = re.compile(r"[\w’']+$")
 
 
 def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
     """The words of ``question`` that may point back, without the French inverted pronoun that
-    repeats a subject the question names ("Les États-Unis ont-ils réagi ?", "Pourquoi Kim a-t-il…")."""
+    repeats a subject the question names ("Les États-Unis ont-ils réagi ?", "Pourquoi Kim a-t-il…"),
+    with the French object pronoun before an auxiliary ("Qui l'a annoncé ?", "Qui les a imposées ?"),
+    which an article never precedes."""
     out = words(_INVERTED.sub(" ", question))
+    out += [OBJECT] * len(_OBJECT_PRONOUN.findall(question))
     for m in _INVERTED.finditer(question):
         before_verb = _VERB_END.sub("", question[: m.start()])
         if not analyzer.content_words(before_verb):  # "Qu'ont-ils vu ?", "Où travaille-t-il ?": none named
