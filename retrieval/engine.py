@@ -199,7 +199,10 @@ class Engine:
                 else None,
             )
         depth = self._answerer.depth(asked, k, follow_up=follow_up)
-        hits = self.search(searched, depth, focus=question if follow_up else None)
+        # The sentence that answers holds what was typed: a follow-up's own words, or the subject a
+        # swapped or renamed one puts in the previous question ("Et sur les sanctions ?").
+        typed = follow_up is not None or whole not in (None, question)
+        hits = self.search(searched, depth, focus=question if typed else None)
         answer = self._answerer.answer(asked, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
         self.conversations.remember(chat, asked, answer.language, quoted)

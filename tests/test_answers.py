@@ -465,6 +465,18 @@ def test_and_someone_else_is_answered_about_them(real_engine: Engine):
 
 
 @pytest.mark.slow
+def test_a_subject_swapped_into_a_follow_up_leads_the_answer(real_engine: Engine):
+    """ "Et sur les sanctions ?" after "Qu'a-t-il dit sur les satellites ?" (read with "Qui est Matthew
+    Miller ?") asks what Miller said of sanctions: the sentence that answers holds what was typed.
+    It led with the satellites sentence again, read as a question for a person (the first "Qui")."""
+    real_engine.ask("Qui est Matthew Miller ?", chat="miller")
+    real_engine.ask("Qu'a-t-il dit sur les satellites ?", chat="miller")
+    sanctions = real_engine.ask("Et sur les sanctions ?", chat="miller")
+    assert "n’hésiteront pas" in sanctions.text.split("\n")[0], sanctions.text
+    real_engine.forget("miller")
+
+
+@pytest.mark.slow
 def test_a_french_follow_up_whose_inverted_pronoun_points_back_is_answered_about_that_person(real_engine: Engine):
     """ "Où travaille-t-il ?" after a question about Ramon Pacheco Pardo asks where he works: its
     only word ("travaille") names nobody, so "il" is the previous question's subject. Taken for a

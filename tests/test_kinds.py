@@ -23,6 +23,9 @@ from retrieval.answers.kinds import question_kind, sentence_cues
         ("Combien de temps ont duré les discussions ?", "duration"),
         ("Combien de missiles la Corée du Nord a-t-elle fournis ?", "number"),
         ("Depuis quand Moscou et Pyongyang sont-ils alliés ?", "date"),
+        # Of several questions (a follow-up read with the one before it), the last is asked.
+        ("Qui est Matthew Miller ? Qu'a-t-il dit sur les sanctions ?", "words"),
+        ("Who signed it? And when?", "date"),
         # A plural asks for the same kind as the singular.
         ("Which ministers took part in the talks?", "person"),
         ("Quels ministres participaient aux discussions ?", "person"),

@@ -101,12 +101,18 @@ _WORDS_QUESTION = re.compile(
 )
 
 
+_LAST_QUESTION = re.compile(r"(?<=\?)\s+(?=\S)")
+
+
 def question_kind(question: str) -> str | None:
     """The kind of answer ``question`` asks for (one of :data:`KINDS`), or None for what/how/which.
 
     The first question word decides: "Qui dirigeait l'équipe quand il l'a rejointe ?" asks for a
     person, "What did Putin say when he arrived?" for words. At the same word, the order of
-    :data:`_QUESTION_KINDS` ("combien de temps" before "combien"), words last."""
+    :data:`_QUESTION_KINDS` ("combien de temps" before "combien"), words last. Of several questions
+    ("Qui est Matthew Miller ? Qu'a-t-il dit sur les sanctions ?", a follow-up read with the one
+    before it), the last is the one asked."""
+    question = _LAST_QUESTION.split(question.strip())[-1]
     found = [
         (m.start(), order, kind)
         for order, (kind, pattern) in enumerate(_QUESTION_KINDS)
