@@ -301,6 +301,7 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("Que prévoit la déclaration commune sur les sanctions ?", False),
         ("Quel est le nom officiel de la Corée du Nord ?", False),
         ("Qui a signé l'accord avec la Russie ?", False),
+        ("Combien de bananes ?", False),  # what "combien" asks for is a subject here, not a kind
         ("Les États-Unis ont-ils réagi ?", False),
         ("Pourquoi Kim a-t-il accepté l'invitation de Poutine ?", False),
         ("Since when have Moscow and Pyongyang been allies?", False),

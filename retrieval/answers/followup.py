@@ -124,9 +124,15 @@ def is_follow_up(question: str, analyzer: Analyzer) -> bool:
     return not subject_words(question, analyzer) and any(w in QUESTION_WORDS for w in typed)
 
 
-# What a question word asks for: "what occasion", "which year", "quelle raison", "combien de jours".
+# What a question word asks for, when it names no subject: "what occasion", "which year", "quelle
+# raison", "combien de jours"; not "combien de missiles", "which treaty".
+_GENERIC = (
+    r"occasions?|circumstances?|years?|dates?|days?|months?|times?|moments?|reasons?|purposes?|ways?|places?"
+    r"|countries|country|cities|city|persons?|people|circonstances?|années?|ans|jours?|mois|heures?|raisons?"
+    r"|buts?|manières?|façons?|lieux?|endroits?|pays|villes?|époques?|personnes?"
+)
 _ASKED_FOR = re.compile(
-    r"\b(?:what|which|quel(?:le)?s?)\s+[\w’'-]+|\bcombien\s+d(?:e\s+|['’]\s*)[\w’'-]+", re.IGNORECASE
+    rf"\b(?:(?:what|which|quel(?:le)?s?|combien\s+de)\s+|combien\s+d['’]\s*)(?:{_GENERIC})\b", re.IGNORECASE
 )
 
 
