@@ -287,3 +287,20 @@ def test_a_wire_copy_does_not_fill_the_top_k_twice(tmp_path, articles_dir):
     texts = [h.passage.text for h in hits]
     assert len(texts) == len(set(texts)) == 5
     assert sum("aide réciproque en cas d’attaque" in t for t in texts) == 1
+
+
+def test_an_english_question_s_words_match_french_sentences_by_their_cognates(engine: Engine):
+    """The articles' stemmer cuts "visit" to "vis", as it cuts "visant": an English question's words
+    are matched by their first letters instead ("visit" and "visite"; not "visant")."""
+    analyzer = Analyzer("french")
+    assert analyzer.truncated_terms("visit visite visant Ministres") == ["visit", "visit", "visan", "minis"]
+    hits = engine.search("What did they say about the visit?", 10)
+    sentences = [s for h in hits for s in h.sentences]
+    visiting = [s for s in sentences if "visite" in s.text.casefold()]
+    aiming = [s for s in sentences if "visant" in s.text and "visit" not in s.text.casefold()]
+    assert visiting and aiming
+    assert all(s.coverage > 0 for s in visiting)
+    assert all(s.coverage == 0 for s in aiming)
+    # A French question keeps the articles' stems: "visites" is "visit", "visant" is not.
+    french = [s for h in engine.search("Qu'ont-ils dit de la visite ?", 10) for s in h.sentences]
+    assert any(s.coverage > 0 for s in french if "visite" in s.text.casefold())

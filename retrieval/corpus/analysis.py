@@ -89,6 +89,9 @@ def fold_accents(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+TRUNCATION = 5  # letters a word keeps to match its cognates in another language (McNamee & Mayfield)
+
+
 @dataclass(frozen=True)
 class Analyzer:
     """Turns text into index terms: stop words out, accents folded, Snowball-stemmed.
@@ -119,6 +122,12 @@ class Analyzer:
         """Index terms of ``text``, in order, repeated as often as they occur."""
         kept = [fold_accents(w) for w in words(text) if len(w) > 1 and w not in self._stop]
         return self._stemmer.stemWords(kept)
+
+    def truncated_terms(self, text: str) -> list[str]:
+        """Terms of ``text`` across languages: each word's first five letters, accents folded
+        ("visit" and "visite" share "visit", "minister" and "ministres" "minis"; "visant" does not).
+        The articles' stemmer cuts an English word as a French one ("visit" to "vis", as "visant")."""
+        return [fold_accents(w)[:TRUNCATION] for w in words(text) if len(w) > 1 and w not in self._stop]
 
     def content_words(self, text: str) -> list[str]:
         """Distinct words worth translating or matching (no stop words, no bare numbers)."""

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..corpus.analysis import Analyzer, detect_language, language_code
+from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
@@ -58,7 +58,9 @@ class Searcher:
             return []
         pool = min(self.settings.candidates, n)
         w = self.settings.weights
-        if self.settings.cross_lingual_weights and detect_language(text) != language_code(self.analyzer.language):
+        own = language_code(self.analyzer.language)
+        cross = detect_language(text) != own
+        if self.settings.cross_lingual_weights and cross:
             w = self.settings.cross_lingual_weights
         proposals: list[Callable[[], np.ndarray]] = []  # each signal's best passages, asked for at once
         exact: dict[str, tuple[float, object]] = {}  # signal -> (weight, scorer(candidates) -> scores)
@@ -112,24 +114,37 @@ class Searcher:
         rarity, unseen = self._rarity(text)
 
         # A sentence answers the question as asked: a follow-up's own words, not the previous question's.
-        asked_terms, asked_rarity = (
-            (self._word_terms(focus, expansions), self._rarity(focus)[0])
-            if focus
-            else (
-                word_terms,
-                rarity,
-            )
-        )
+        # Words in another language than the articles' match by their cognates (see Analyzer.truncated_terms).
+        across = detect_language(focus) != own if focus else cross
+        if across:
+            # No document frequency is kept for a cognate: each weighs alike.
+            asked_terms = [
+                {cut: 1.0}
+                for w in self.analyzer.content_words(focus or text)
+                for cut in self.analyzer.truncated_terms(w)
+            ]
+            asked_rarity = [(set(terms), 1.0) for terms in asked_terms]
+        elif focus:
+            asked_terms, asked_rarity = self._word_terms(focus, expansions), self._rarity(focus)[0]
+        else:
+            asked_terms, asked_rarity = word_terms, rarity
 
         sentence_terms: dict[str, set[str]] = {}  # each sentence analysed once, for itself and its passage
+        sentence_cognates: dict[str, set[str]] = {}
 
         def terms(sentence: str) -> set[str]:
             if sentence not in sentence_terms:
                 sentence_terms[sentence] = set(self.analyzer.terms(sentence))
             return sentence_terms[sentence]
 
+        def cognates(sentence: str) -> set[str]:
+            if sentence not in sentence_cognates:
+                cut = self.analyzer.truncated_terms(sentence)
+                sentence_cognates[sentence] = set(cut) | {t[: TRUNCATION - 1] for t in cut}  # "pact", "pacte"
+            return sentence_cognates[sentence]
+
         def coverage(sentence: str) -> tuple[float, float]:
-            present = terms(sentence)
+            present = cognates(sentence) if across else terms(sentence)
             return _coverage(asked_terms, present), _rare_coverage(asked_rarity, present)
 
         hits = []
