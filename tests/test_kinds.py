@@ -63,6 +63,10 @@ def test_a_count_is_no_date():
         ("Quelques heures avant son arrivée prévue, Vladimir Poutine s'est félicité du soutien.", False),
         ("Il a quitté le pouvoir il y a 25 ans.", False),
         ("Two days later, the treaty was published.", False),
+        # One of a unit is a duration; how long ago is none.
+        ("La visite d’une journée de Poutine prévoyait une réception d’État.", True),
+        ("Sa précédente visite en Corée du Nord remonte à près de 25 ans.", False),
+        ("Il est arrivé il y a un an.", False),
     ],
 )
 def test_a_time_anchored_to_another_is_no_duration(sentence: str, duration: bool):

@@ -152,7 +152,7 @@ _CUES = {
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|%", _I),
     "duration": re.compile(
         # Not a time anchored to something else: "quelques heures avant son arrivée", "il y a 25 ans".
-        rf"(?<!il\sy\sa\s)\b(?:\d+|{_NUMBER_WORDS}|quelques|plusieurs|several|few)\s+(?:\w+\s+)?(?:{_UNITS})\b"
+        rf"(?<!il\sy\sa\s)\b(?:\d+|{_NUMBER_WORDS}|une?|one|quelques|plusieurs|several|few)\s+(?:\w+\s+)?(?:{_UNITS})\b"
         r"(?!\s+(?:avant|après|plus\s+tôt|plus\s+tard|auparavant|before|after|earlier|later|ago)\b)"
         r"|\b(?:pendant|durant|depuis|for|during|since)\b",
         _I,
@@ -189,6 +189,8 @@ _CUES = {
         r"|spokesman|spokeswoman|spokesperson|secretary|ambassador)\b",
     ),
 }
+# Just before a time that says how long ago, not how long: "remonte à près de 25 ans", "il y a deux ans".
+_AGO = re.compile(r"\b(?:il\s+y\s+a|remont(?:e|ent|ait|aient)\s+à)(?:\s+(?:près|plus|moins)\s+de)?\s*$", _I)
 # What could happen, rather than what happened: a conditional or modal verb ("pourraient signer",
 # "could sign"). Words about speculation ("des spéculations", "d'éventuelles transactions") are not
 # it: the sentence may state a fact about them.
@@ -217,6 +219,8 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     kinds = set()
     for kind, pattern in _CUES.items():
         for m in pattern.finditer(text):
+            if kind == "duration" and _AGO.search(text, 0, m.start()):
+                continue  # "remonte à près de 25 ans": how long ago, no duration
             own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
             if kind in ("reason", "words") or any(len(w) > 1 or w.isdigit() for w in own):
                 kinds.add(kind)
