@@ -148,8 +148,6 @@ _OBJECT_PRONOUN = re.compile(
     r"\b(?:l['’]\s*|(?:le|la|les)\s+)(?:a|ont|avait|avaient|aura|auront|aurait|auraient|est|sont|était|étaient)\b",
     re.IGNORECASE,
 )
-# The verb the inverted pronoun is attached to ("travaille" in "Où travaille-t-il ?"): no subject.
-_VERB_END = re.compile(r"[\w’']+$")
 
 
 def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
@@ -160,10 +158,19 @@ def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
     out = words(_INVERTED.sub(" ", question))
     out += [OBJECT] * len(_OBJECT_PRONOUN.findall(question))
     for m in _INVERTED.finditer(question):
-        before_verb = _VERB_END.sub("", question[: m.start()])
+        before_verb = _without_last_word(question[: m.start()])
         if not analyzer.content_words(before_verb):  # "Qu'ont-ils vu ?", "Où travaille-t-il ?": none named
             out.append(m.group(1).lower())
     return out
+
+
+def _without_last_word(text: str) -> str:
+    """``text`` without the word it ends with: the verb an inverted pronoun is attached to
+    ("travaille" in "Où travaille-t-il ?"), which names no subject. Linear in ``text``."""
+    end = len(text)
+    while end > 0 and (text[end - 1].isalnum() or text[end - 1] in "_’'"):
+        end -= 1
+    return text[:end]
 
 
 def resolve(question: str, previous: str | None, analyzer: Analyzer) -> str:

@@ -219,7 +219,7 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     kinds = set()
     for kind, pattern in _CUES.items():
         for m in pattern.finditer(text):
-            if kind == "duration" and _AGO.search(text, 0, m.start()):
+            if kind == "duration" and _AGO.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "remonte à près de 25 ans": how long ago, no duration
             own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
             if kind in ("reason", "words") or any(len(w) > 1 or w.isdigit() for w in own):
