@@ -218,6 +218,9 @@ class Settings(BaseSettings):
     abstain_passage_weight: float = Field(1.0, ge=0, le=4)
     abstain_coverage_weight: float = Field(0.15, ge=0, le=2)
     abstain_unseen_weight: float = Field(0.05, ge=0, le=2)
+    # A question in the articles' language naming someone or something no article holds, nor a
+    # close spelling of it ("Que pense Macron de la visite ?"), is refused whatever its cosines.
+    abstain_unseen_names: bool = True
     # At most this many sentences are quoted; one after the first only when it comes from a passage
     # not yet quoted, the lead scorer finds it at least answer_extra_share as likely to answer as the
     # first, and it adds a fact. Dev sets (bench.quality), a second sentence from any passage at 0.4
@@ -493,6 +496,7 @@ def abstain_policy(settings: Settings) -> AbstainPolicy:
         passage_weight=settings.abstain_passage_weight,
         coverage_weight=settings.abstain_coverage_weight,
         unseen_weight=settings.abstain_unseen_weight,
+        unseen_names=settings.abstain_unseen_names,
     )
 
 

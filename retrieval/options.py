@@ -103,6 +103,7 @@ class AbstainPolicy:
     unseen_weight: float = 0.05
     cross_lingual_token_threshold: float | None = None  # None: cross-lingual questions on cosines
     token_passages: int = 3
+    unseen_names: bool = True  # refuse a question (in the articles' language) naming what no article holds
 
     def confidence(self, hit: Hit, *, cross_lingual: bool = False) -> float | None:
         if hit.evidence is None:
@@ -142,7 +143,10 @@ class AbstainPolicy:
     def _judged(
         self, hits: Sequence[Hit], cross_lingual: bool, token_match: float | None
     ) -> tuple[float | None, float]:
-        """The score a question is judged on and the threshold it must reach."""
+        """The score a question is judged on and the threshold it must reach: none (-inf) for a
+        question about someone or something no article names."""
+        if self.unseen_names and not cross_lingual and hits and hits[0].unseen_name is not None:
+            return float("-inf"), self.limit(cross_lingual=cross_lingual)
         if token_match is not None and self.cross_lingual_token_threshold is not None and cross_lingual:
             return token_match, self.cross_lingual_token_threshold
         return self.best(hits, cross_lingual=cross_lingual), self.limit(cross_lingual=cross_lingual)

@@ -95,6 +95,9 @@ class Hit:
     #: share of the question's content words that appear nowhere in the collection (the same for
     #: every hit of a search): a question about something the articles never mention
     unseen: float = 0.0
+    #: a name in the question (in the articles' language) that no article holds, nor a close spelling
+    #: of it ("Que pense Macron de la visite ?"); the same for every hit of a search
+    unseen_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from retrieval import Engine
 from retrieval.answers.extractive import ExtractiveAnswerer
 from retrieval.answers.late import LateInteraction
 from retrieval.config import Settings, abstain_policy
-from retrieval.corpus.analysis import tidy
+from retrieval.corpus.analysis import names_in, tidy
 from retrieval.options import AbstainPolicy, ChunkSettings
+from retrieval.stores.spelling import Spellings
 from retrieval.types import ArticleInfo, Hit, Passage
 
 from .support import TREATY_ARTICLE, FakeEmbedder, fake_encoders, make_settings
@@ -151,3 +152,40 @@ def test_search_defaults_are_the_settings_defaults():
     from retrieval.options import FusionWeights
 
     assert search_settings(Settings(_env_file=None)).weights == FusionWeights()
+
+
+def test_a_question_naming_what_no_article_holds_is_refused_in_the_articles_language(engine: Engine):
+    """ "Que pense Macron de la visite ?" finds passages about the visit; the seeds never name Macron.
+    A typo of a name they hold ("Stoltemberg") is theirs; an English question's names may be spelt
+    otherwise in French ("Putin", "Moscow"): it is judged on its token match as before."""
+    answerer = ExtractiveAnswerer(AbstainPolicy())  # a threshold of 0: only the name refuses
+    macron = engine.search("Que pense Macron de la visite ?", 5)
+    assert macron[0].unseen_name == "Macron"
+    assert answerer.answer("Que pense Macron de la visite ?", macron).abstained
+    typo = engine.search("Que pense Stoltemberg de la visite ?", 5)
+    assert typo[0].unseen_name is None
+    assert not answerer.answer("Que pense Stoltemberg de la visite ?", typo).abstained
+    assert engine.search("What does Macron think of the visit?", 5)[0].unseen_name is None
+    assert not ExtractiveAnswerer(AbstainPolicy(unseen_names=False)).answer("Que pense Macron ?", macron).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Que pense Macron de la visite ?", ["Macron"]),
+        ("Qu'a dit Kim Jong-un à Vladimir Poutine ?", ["Kim", "Jong-un", "Vladimir", "Poutine"]),
+        ("Poutine a-t-il signé ?", []),  # a sentence's first word may be any word
+        ("Contre qui a eu lieu la finale de NHL ?", []),  # acronyms are often spelt otherwise
+        ("Que fait Louis XIV en 1672 ?", ["Louis"]),
+        ("Par quoi se caractérise le XVIIIième siècle ?", []),
+        ("QUI EST KIM ?", []),
+    ],
+)
+def test_the_names_a_question_holds(question, names):
+    assert names_in(question) == names
+
+
+def test_close_spellings():
+    spellings = Spellings(["struthof", "gesualdo", "poutin", "kim"])
+    assert spellings.close("strutthof") and spellings.close("guesaldo")
+    assert not spellings.close("macron") and not spellings.close("kin")  # short terms must match exactly

@@ -143,6 +143,18 @@ def test_bm25_reads_every_passage_with_its_article_s_title(store_engine: Engine)
     assert store_engine.search("l'orgue hydraulique", 1)[0].article.id == "900_orgue"
 
 
+def test_a_name_no_article_holds_is_unseen_on_every_backend(store_engine: Engine):
+    """A French question naming someone the seeds never mention is about nothing they hold; the
+    names they hold are seen. A server backend may not look for close spellings (None), never a
+    wrong answer."""
+    lexical = store_engine.snapshot().lexical
+    assert lexical.spelt_like("stoltenberg") is True
+    assert lexical.spelt_like("macron") in (False, None)
+    assert store_engine.search("Que pense Stoltenberg de la visite ?", 3)[0].unseen_name is None
+    macron = store_engine.search("Que pense Macron de la visite ?", 3)[0].unseen_name
+    assert macron == ("Macron" if lexical.spelt_like("macron") is False else None)
+
+
 def test_add_update_remove_one_article(store_engine: Engine):
     settings = store_engine.settings
     before = store_engine.snapshot()

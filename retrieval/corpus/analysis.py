@@ -159,6 +159,29 @@ def detect_language(text: str) -> str:
     return written_language(text) or "fr"
 
 
+_ROMAN = re.compile(r"[IVXLCDM][IVXLCDMl]*(?:e|er|ème|ième|eme)?$")  # "XIVe", "XVIIIième", "XlV"
+_TITLES = frozenset("mme mmes mlle mlles mr mrs ms dr pr me mgr st ste sir lord lady".split())
+
+
+def names_in(text: str) -> list[str]:
+    """The capitalised words inside a sentence of ``text``: names ("Que pense Macron de la visite ?"
+    gives "Macron"). Not a sentence's first word, an acronym ("NHL", "JC": often spelt otherwise in
+    the articles), a numeral ("XVIIIième", "2019") nor a title ("Mme"). Linear in ``text``."""
+    text = text.replace("’", "'")
+    if text.isupper():
+        return []
+    out = []
+    for m in _COMPOUND.finditer(text):
+        word, j = m.group(), m.start() - 1
+        while j >= 0 and text[j].isspace():
+            j -= 1
+        inside = j >= 0 and (text[j].isalnum() or text[j] in ",'")
+        numeral = _ROMAN.match(word) is not None or any(c.isdigit() for c in word)
+        if inside and word[:1].isupper() and not word.isupper() and not numeral and word.casefold() not in _TITLES:
+            out.append(word)
+    return out
+
+
 def _unnamed_words(text: str) -> list[str]:
     """:func:`words` of ``text`` but the capitalised ones inside a sentence, which belong to names
     ("Kim Jong Un", "Le Monde", "The Hague") and say nothing of the language around them."""

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code
+from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code, names_in
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
@@ -112,6 +112,7 @@ class Searcher:
         best_sentence = evidence.best if evidence is not None else {}
         word_terms = self._word_terms(text, expansions)
         rarity, unseen = self._rarity(text)
+        unseen_name = None if cross else self._unseen_name(text)
 
         # A sentence answers the question as asked: a follow-up's own words, not the previous question's.
         # Words in another language than the articles' match by their cognates (see Analyzer.truncated_terms).
@@ -170,6 +171,7 @@ class Searcher:
                     similarity=passage_cosine.raw.get(row) if passage_cosine is not None else None,
                     rare_coverage=_rare_coverage(rarity, present),
                     unseen=unseen,
+                    unseen_name=unseen_name,
                 )
             )
         return hits
@@ -234,6 +236,18 @@ class Searcher:
             missing += df == 0
             out.append((terms, math.log(1 + (n - df + 0.5) / (df + 0.5))))
         return out, (missing / len(out) if out else 0.0)
+
+    def _unseen_name(self, text: str) -> str | None:
+        """The first name of ``text`` none of whose terms a passage holds, nor a close spelling of
+        one; None when every name is known, or the lexical backend cannot tell."""
+        lexical = self.snapshot.lexical
+        if lexical is None:
+            return None
+        for name in names_in(text):
+            terms = self.analyzer.terms(name)
+            if terms and all(lexical.spelt_like(t) is False for t in terms):
+                return name
+        return None
 
     def _encode(self, encoder: object, role: str, texts: list[str]) -> np.ndarray:
         vector = encode_queries(encoder, texts)  # type: ignore[arg-type]

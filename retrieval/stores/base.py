@@ -86,6 +86,10 @@ class LexicalIndex(Protocol):
         """How many passages hold the analysed ``term``; None when the backend does not say
         (abstention then weighs every word alike and counts none as unseen)."""
 
+    def spelt_like(self, term: str) -> bool | None:
+        """Whether a passage holds a term spelt like the analysed ``term`` (a typo away: "strutthof"
+        for "struthof"); None when the backend cannot tell (then no name counts as unseen)."""
+
 
 class Expander(Protocol):
     """The collection's words in the multilingual space (cross-lingual query expansion)."""

@@ -22,7 +22,7 @@ import json
 import math
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -334,6 +334,10 @@ class LexicalIndex:
         col = self.vocab.get(term)
         return 0 if col is None else int(self.indptr[col + 1] - self.indptr[col])
 
+    def terms(self) -> Iterable[str]:
+        """Every term a passage holds."""
+        return iter(self.vocab)
+
     def scores(self, weighted_terms: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every passage for terms weighted 0..1 (1 = typed by the user)."""
         out = np.zeros(self.n_docs, dtype=np.float32)
@@ -405,6 +409,10 @@ class SegmentedLexical:
             return rows + (int(self.starts[j]) - shift), at
         assert self._live_of is not None
         return self._live_of[rows + self.starts[j]], at
+
+    def terms(self) -> Iterable[str]:
+        """Every term a segment holds (a passage deleted since may be the only one)."""
+        return iter(set().union(*(s.vocab for s in self.segments)))
 
     def document_frequency(self, term: str) -> int:
         """How many live passages hold ``term``."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .base import LexicalQuery, SearchBreadth
+from .spelling import Spellings
 
 if TYPE_CHECKING:
     from ..corpus.analysis import Analyzer
@@ -123,6 +124,7 @@ class AnalyzedLexical:
     def __init__(self, index: LexicalIndex | SegmentedLexical, analyzer: Analyzer) -> None:
         self.index = index
         self.analyzer = analyzer
+        self._spellings: Spellings | None = None  # built at the first unseen term asked about
 
     @property
     def n_docs(self) -> int:
@@ -130,6 +132,13 @@ class AnalyzedLexical:
 
     def document_frequency(self, term: str) -> int:
         return self.index.document_frequency(term)
+
+    def spelt_like(self, term: str) -> bool:
+        if self.index.document_frequency(term) > 0:
+            return True
+        if self._spellings is None:
+            self._spellings = Spellings(self.index.terms())
+        return self._spellings.close(term)
 
     def query(self, query: LexicalQuery) -> _ArrayScores:
         from .bm25 import weighted_query_terms

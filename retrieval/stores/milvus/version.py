@@ -398,6 +398,10 @@ class MilvusLexical:
             self._wanted.update(self.analyzer.terms(query.text))
         return _Scores(self, weighted_text(query, self.analyzer))
 
+    def spelt_like(self, term: str) -> bool | None:
+        """True when a passage holds ``term``; else None: the server is not searched for close spellings."""
+        return True if self.document_frequency(term) > 0 else None
+
     def document_frequency(self, term: str) -> int:
         with self._lock:
             if term not in self._frequencies:
