@@ -128,8 +128,9 @@ def is_follow_up(question: str, analyzer: Analyzer) -> bool:
 # raison", "combien de jours"; not "combien de missiles", "which treaty".
 _GENERIC = (
     r"occasions?|circumstances?|years?|dates?|days?|months?|times?|moments?|reasons?|purposes?|ways?|places?"
-    r"|countries|country|cities|city|persons?|people|circonstances?|années?|ans|jours?|mois|heures?|raisons?"
-    r"|buts?|manières?|façons?|lieux?|endroits?|pays|villes?|époques?|personnes?"
+    r"|countries|country|cities|city|persons?|people|means|kinds?|sorts?|types?|circonstances?|années?|ans"
+    r"|jours?|mois|heures?|temps|durée|fois|raisons?|buts?|manières?|façons?|moyens?|sortes?|genres?|lieux?"
+    r"|endroits?|pays|villes?|époques?|personnes?"
 )
 _ASKED_FOR = re.compile(
     rf"\b(?:(?:what|which|quel(?:le)?s?|combien\s+de)\s+|combien\s+d['’]\s*)(?:{_GENERIC})\b", re.IGNORECASE
@@ -159,7 +160,7 @@ def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
     out += [OBJECT] * len(_OBJECT_PRONOUN.findall(question))
     for m in _INVERTED.finditer(question):
         before_verb = _without_last_word(question[: m.start()])
-        if not analyzer.content_words(before_verb):  # "Qu'ont-ils vu ?", "Où travaille-t-il ?": none named
+        if not subject_words(before_verb, analyzer):  # "Qu'ont-ils vu ?", "Où travaille-t-il ?": none named
             out.append(m.group(1).lower())
     return out
 
