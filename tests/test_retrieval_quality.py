@@ -304,3 +304,13 @@ def test_an_english_question_s_words_match_french_sentences_by_their_cognates(en
     # A French question keeps the articles' stems: "visites" is "visit", "visant" is not.
     french = [s for h in engine.search("Qu'ont-ils dit de la visite ?", 10) for s in h.sentences]
     assert any(s.coverage > 0 for s in french if "visite" in s.text.casefold())
+
+
+def test_a_question_s_numbers_count_in_what_a_sentence_is_matched_on(engine: Engine):
+    """ "Et en 2022 ?" has no content word but its year: the sentences that hold it match it, in
+    either language ("And in 2022?" reads the French sentences by their cognates)."""
+    for question in ("Et en 2022 ?", "And in 2022?"):
+        sentences = [s for h in engine.search(question, 10) for s in h.sentences]
+        holding = [s for s in sentences if "2022" in s.text]
+        assert holding and all(s.coverage == 1.0 for s in holding), question
+        assert all(s.coverage == 0.0 for s in sentences if "2022" not in s.text), question

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code, names_in
+from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code, names_in, words
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
@@ -120,9 +120,7 @@ class Searcher:
         if across:
             # No document frequency is kept for a cognate: each weighs alike.
             asked_terms = [
-                {cut: 1.0}
-                for w in self.analyzer.content_words(focus or text)
-                for cut in self.analyzer.truncated_terms(w)
+                {cut: 1.0} for w in self._matched_words(focus or text) for cut in self.analyzer.truncated_terms(w)
             ]
             asked_rarity = [(set(terms), 1.0) for terms in asked_terms]
         elif focus:
@@ -204,10 +202,16 @@ class Searcher:
                     return chosen, kept, seen_terms
         return chosen, kept, seen_terms
 
+    def _matched_words(self, text: str) -> list[str]:
+        """The question's words a passage or a sentence is matched on: its content words, and its
+        numbers ("And in 2022?"), which say nothing of the question's rarity but where to look."""
+        numbers = dict.fromkeys(w for w in words(text) if w.isdigit() and len(w) >= 2)
+        return [*self.analyzer.content_words(text), *numbers]
+
     def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
         """For each content word of the question: the index terms that would match it, with their weight."""
         out = []
-        for word in self.analyzer.content_words(text):
+        for word in self._matched_words(text):
             terms = dict.fromkeys(self.analyzer.terms(word), 1.0)
             for neighbour, similarity in expansions.get(word, []):
                 for term in self.analyzer.terms(neighbour):
