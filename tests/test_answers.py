@@ -280,6 +280,15 @@ def test_the_follow_up_conversations_set_is_well_formed():
     assert sum(t.refuse for c in conversations for t in c.turns) == 25
 
 
+def test_the_users_conversations_set_is_well_formed():
+    """eval/conversations_users.jsonl reads as `ragbot eval` reads it, its ids unique."""
+    conversations = load_conversations(DEV_QA.parent / "conversations_users.jsonl")
+    assert len(conversations) == 69 and len({c.id for c in conversations}) == 69
+    assert sum(len(c.turns) for c in conversations) == 115
+    assert sum(t.refuse for c in conversations for t in c.turns) == 20
+    assert all(t.refuse or t.gold for c in conversations for t in c.turns)
+
+
 def test_conversation_memory_expires_and_is_bounded():
     now = [0.0]
     memory = Conversations(ttl=60, capacity=3, clock=lambda: now[0])
