@@ -453,16 +453,6 @@ def test_an_english_follow_up_is_answered_from_the_passage_its_own_words_match(r
 
 
 @pytest.mark.slow
-def test_and_about_another_subject_is_answered_about_it(real_engine: Engine):
-    """ "Et de l'Occident ?" after what Putin said of North Korea is what he said of the West: read
-    with the whole previous question (North Korea, his trip), it quoted another sentence."""
-    real_engine.ask("Qu'a dit Poutine de la Corée du Nord avant son voyage ?", chat="west")
-    follow = real_engine.ask("Et de l'Occident ?", chat="west")
-    assert "domination planétaire" in follow.text.split("\n")[0], follow.text
-    real_engine.forget("west")
-
-
-@pytest.mark.slow
 def test_and_someone_else_is_answered_about_them(real_engine: Engine):
     """ "And Kim?" after what Putin said of the treaty asks what Kim said of it: read with the whole
     previous question (Putin and the treaty), it was refused."""
@@ -474,15 +464,29 @@ def test_and_someone_else_is_answered_about_them(real_engine: Engine):
 
 
 @pytest.mark.slow
-def test_a_subject_swapped_into_a_follow_up_leads_the_answer(real_engine: Engine):
-    """ "Et sur les sanctions ?" after "Qu'a-t-il dit sur les satellites ?" (read with "Qui est Matthew
-    Miller ?") asks what Miller said of sanctions: the sentence that answers holds what was typed.
-    It led with the satellites sentence again, read as a question for a person (the first "Qui")."""
-    real_engine.ask("Qui est Matthew Miller ?", chat="miller")
-    real_engine.ask("Qu'a-t-il dit sur les satellites ?", chat="miller")
-    sanctions = real_engine.ask("Et sur les sanctions ?", chat="miller")
-    assert "n’hésiteront pas" in sanctions.text.split("\n")[0], sanctions.text
-    real_engine.forget("miller")
+@pytest.mark.parametrize(
+    ("turns", "lead"),
+    [
+        # What Putin said of the West: read with the whole previous question (North Korea, his
+        # trip), it quoted another sentence.
+        (("Qu'a dit Poutine de la Corée du Nord avant son voyage ?", "Et de l'Occident ?"), "domination planétaire"),
+        # What Miller said of sanctions: the sentence that answers holds what was typed. It led with
+        # the satellites sentence again, read as a question for a person (the first "Qui" of the
+        # previous question, read with the one before it).
+        (
+            ("Qui est Matthew Miller ?", "Qu'a-t-il dit sur les satellites ?", "Et sur les sanctions ?"),
+            "n’hésiteront pas",
+        ),
+    ],
+)
+def test_a_follow_up_naming_another_subject_for_a_slot_is_answered_about_it(
+    real_engine: Engine, turns: tuple[str, ...], lead: str
+):
+    for question in turns[:-1]:
+        real_engine.ask(question, chat="slot")
+    follow = real_engine.ask(turns[-1], chat="slot")
+    real_engine.forget("slot")
+    assert lead in follow.text.split("\n")[0], follow.text
 
 
 @pytest.mark.slow
