@@ -643,7 +643,7 @@ def test_eval_scores_a_conversations_file_turn_by_turn(indexed, tmp_path):
             ensure_ascii=False,
         )
         + "\n"
-        + json.dumps({"id": "c2", "turns": [{"q": "Qui a gagné la Coupe du monde 2018 ?", "refuse": True}]})
+        + json.dumps({"id": "c2", "turns": [{"q": "Qui a gagné la coupe du monde 2018 ?", "refuse": True}]})
         + "\n",
         encoding="utf-8",
     )
@@ -652,13 +652,14 @@ def test_eval_scores_a_conversations_file_turn_by_turn(indexed, tmp_path):
     report = json.loads(out)
     assert (report["answerable"], report["must_refuse"]) == (2, 1)
     assert report["lead"] == 1 and report["anywhere"] == 1  # the first turn's quote; the second misses
-    assert report["refused"] == 0 and report["false_refusals"] == 0  # abstention is off with the fake encoder
+    # Abstention is off with the fake encoder (no name the seeds lack: "la Coupe du monde" would be refused).
+    assert report["refused"] == 0 and report["false_refusals"] == 0
     assert report["mean_answer_chars"] > 0
     turns = report["turns"]
     assert [(t["conversation"], t["question"]) for t in turns] == [
         ("c1", "aide réciproque en cas d'attaque"),
         ("c1", "et quand ?"),
-        ("c2", "Qui a gagné la Coupe du monde 2018 ?"),
+        ("c2", "Qui a gagné la coupe du monde 2018 ?"),
     ]
     assert turns[0]["lead"] and not turns[1]["anywhere"]
     code, text, _ = indexed("eval", str(conversations))
