@@ -294,6 +294,7 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("On what occasion?", True),  # its only word is what "what" asks for
         ("En quelle année ?", True),
         ("Par quel moyen ?", True),
+        ("Quelle marque ?", True),  # what the car just named is called
         ("Combien de temps y est-il resté ?", True),  # "combien de temps" names no subject for "il"
         ("How did he describe the pact?", True),
         ("Which of them signed?", True),

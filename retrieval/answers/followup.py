@@ -131,6 +131,8 @@ _GENERIC = (
     r"|countries|country|cities|city|persons?|people|means|kinds?|sorts?|types?|circonstances?|années?|ans"
     r"|jours?|mois|heures?|temps|durée|fois|raisons?|buts?|manières?|façons?|moyens?|sortes?|genres?|lieux?"
     r"|endroits?|pays|villes?|époques?|personnes?"
+    # What something is called or looks like: "Quelle marque ?", "What colour?" (a car just named).
+    r"|names?|brands?|models?|colou?rs?|titles?|noms?|marques?|modèles?|couleurs?|titres?"
 )
 _ASKED_FOR = re.compile(
     rf"\b(?:(?:what|which|quel(?:le)?s?|combien\s+de)\s+|combien\s+d['’]\s*)(?:{_GENERIC})\b", re.IGNORECASE
