@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,17 +168,12 @@ def names_in(text: str) -> list[str]:
     """The capitalised words inside a sentence of ``text``: names ("Que pense Macron de la visite ?"
     gives "Macron"). Not a sentence's first word, an acronym ("NHL", "JC": often spelt otherwise in
     the articles), a numeral ("XVIIIième", "2019") nor a title ("Mme"). Linear in ``text``."""
-    text = text.replace("’", "'")
     if text.isupper():
         return []
     out = []
-    for m in _COMPOUND.finditer(text):
-        word, j = m.group(), m.start() - 1
-        while j >= 0 and text[j].isspace():
-            j -= 1
-        inside = j >= 0 and (text[j].isalnum() or text[j] in ",'")
+    for word, before in _placed_words(text):
         numeral = _ROMAN.match(word) is not None or any(c.isdigit() for c in word)
-        if inside and word[:1].isupper() and not word.isupper() and not numeral and word.casefold() not in _TITLES:
+        if _named(word, before) and not word.isupper() and not numeral and word.casefold() not in _TITLES:
             out.append(word)
     return out
 
@@ -185,20 +181,33 @@ def names_in(text: str) -> list[str]:
 def _unnamed_words(text: str) -> list[str]:
     """:func:`words` of ``text`` but the capitalised ones inside a sentence, which belong to names
     ("Kim Jong Un", "Le Monde", "The Hague") and say nothing of the language around them."""
-    text = text.replace("’", "'")
     shouting = text.isupper()
     out = []
-    for m in _COMPOUND.finditer(text):  # "Jong-un" is one name; "a-t-il" three words
-        word, j = m.group(), m.start() - 1
-        while j >= 0 and text[j].isspace():  # back over the spaces since the last word: linear in all
-            j -= 1
-        if not shouting and word[:1].isupper() and j >= 0 and (text[j].isalnum() or text[j] in ",'"):
+    for word, before in _placed_words(text):
+        if not shouting and _named(word, before):
             continue
-        if word.casefold() == "s" and j >= 0 and text[j] == "'" and j > 0 and text[j - 1].isalnum():
+        if word.casefold() == "s" and before[-1:] == "'" and before[:1].isalnum() and len(before) == 2:
             out.append(POSSESSIVE)  # "Putin's": English, where French elides before a word ("s'il")
             continue
         out.extend(_WORD.findall(word.casefold()))
     return out
+
+
+def _placed_words(text: str) -> Iterator[tuple[str, str]]:
+    """Each word of ``text`` ("Jong-un" is one name; "a-t-il" three words, read apart later) with the
+    two characters before it, the spaces since the last word skipped ("" at the start). Linear in
+    all: each step backs over the spaces since the last word only."""
+    text = text.replace("’", "'")
+    for m in _COMPOUND.finditer(text):
+        j = m.start() - 1
+        while j >= 0 and text[j].isspace():
+            j -= 1
+        yield m.group(), text[max(0, j - 1) : j + 1]
+
+
+def _named(word: str, before: str) -> bool:
+    """Whether ``word`` (with the characters ``before`` it) is capitalised inside a sentence: part of a name."""
+    return word[:1].isupper() and bool(before) and (before[-1].isalnum() or before[-1] in ",'")
 
 
 def written_language(text: str) -> str | None:
