@@ -209,7 +209,8 @@ class Searcher:
         return [*self.analyzer.content_words(text), *numbers]
 
     def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
-        """For each content word of the question: the index terms that would match it, with their weight."""
+        """For each word the question is matched on (:meth:`_matched_words`): the index terms that would
+        match it, with their weight."""
         out = []
         for word in self._matched_words(text):
             terms = dict.fromkeys(self.analyzer.terms(word), 1.0)
