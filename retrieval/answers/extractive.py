@@ -16,7 +16,7 @@ from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp, standing_text
-from .kinds import question_kind
+from .kinds import question_kind, sentence_cues, speculation, states
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
@@ -239,13 +239,16 @@ class ExtractiveAnswerer:
         (as asked), most likely first; ``kind``: the kind of answer it asks for, by default
         ``question``'s own.
 
-        Speculation ("pourraient signer") weighs less than a stated fact, and a follow-up is
-        answered with something new where it can: a sentence quoted last time weighs less."""
+        Speculation ("pourraient signer") weighs less than a stated fact. Where a passage found states
+        what a candidate only says could happen ("signé ce jour"), that statement takes the
+        speculation's place. A follow-up is answered with something new where it can: a sentence
+        quoted last time weighs less."""
         pool = list(hits[: self.from_hits])
-        usable = [
-            [s for s in (h.sentences or (_whole_passage(h),)) if len(s.text) >= 8 and not is_instruction_like(s.text)]
-            for h in pool
-        ]
+        usable = [_usable(h) for h in pool]
+        statements = self._statements(hits, pool, usable)
+        for hit, stated in statements.values():
+            pool.append(hit)
+            usable.append(stated)
         kind = kind or question_kind(question)
         cands = candidates(pool, question, kind, usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
@@ -255,7 +258,24 @@ class ExtractiveAnswerer:
             for c in cands
         ]
         probs = self.scorer.probabilities(cands, penalties)
+        _stated_for_speculated(cands, probs)
         return sorted(zip(cands, probs, strict=True), key=lambda cp: -cp[1])
+
+    def _statements(
+        self, hits: Sequence[Hit], pool: Sequence[Hit], usable: Sequence[Sequence[ScoredSentence]]
+    ) -> dict[int, tuple[Hit, list[ScoredSentence]]]:
+        """The sentences of the hits after ``pool`` that state what a sentence of the pool only says
+        could happen, by hit rank."""
+        said = [x for ss in usable for s in ss if (x := speculation(s.text)) is not None]
+        found: dict[int, tuple[Hit, list[ScoredSentence]]] = {}
+        if not said:
+            return found
+        for hit in hits[len(pool) :]:
+            for sentence in _usable(hit):
+                text = sentence.text
+                if not sentence_cues(text).speculative and any(states(text, x) for x in said):
+                    found.setdefault(hit.rank, (hit, []))[1].append(sentence)
+        return found
 
     def _choose(self, ranked: list[tuple[Candidate, float]], kind: str | None) -> list[Candidate]:
         lead, p_lead = ranked[0]
@@ -275,6 +295,26 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(cand)
         return chosen
+
+
+def _usable(hit: Hit) -> list[ScoredSentence]:
+    """A hit's sentences an answer may quote."""
+    return [
+        s for s in (hit.sentences or (_whole_passage(hit),)) if len(s.text) >= 8 and not is_instruction_like(s.text)
+    ]
+
+
+def _stated_for_speculated(cands: Sequence[Candidate], probs: list[float]) -> None:
+    """Where a candidate states what a likelier one only says could happen, the two trade places."""
+    for i in sorted(range(len(cands)), key=lambda j: -probs[j]):
+        said = speculation(cands[i].sentence.text) if cands[i].cues.speculative else None
+        if said is None:
+            continue
+        stating = [j for j, c in enumerate(cands) if not c.cues.speculative and states(c.sentence.text, said)]
+        if stating:
+            j = max(stating, key=lambda j: probs[j])
+            if probs[j] < probs[i]:
+                probs[i], probs[j] = probs[j], probs[i]
 
 
 def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool:

@@ -16,6 +16,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ..corpus.analysis import ENGLISH_STOP, french_stop_words
+
 KINDS = ("person", "date", "place", "number", "duration", "reason", "words")
 
 _I = re.IGNORECASE
@@ -198,6 +200,40 @@ _SPECULATION = re.compile(
     r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should)\b",
     _I,
 )
+
+
+# What a speculation says could happen: the verb after the modal, past pronouns, negations and
+# adverbs ("pourraient signer un traité", "devraient ensuite se rendre à Hanoï"), and what follows it.
+_SPECULATED = re.compile(
+    r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should)\s+"
+    r"(?:(?:se|s['’]|ne|n['’]|pas|y|en|l['’]|le|la|les|lui|leur|bien|également|aussi|encore|ensuite|donc|alors"
+    r"|not|also|then|soon|be|have)\s*)*(\w+)((?:\W+\w+){0,5})",
+    _I,
+)
+
+
+def speculation(text: str) -> tuple[str, frozenset[str]] | None:
+    """What ``text`` says could happen, if it speculates: the verb's stem ("signer": "signe") and the
+    content words after it, cut to six letters ("un « traité de partenariat »": "traite", "parten")."""
+    m = _SPECULATED.search(text)
+    if m is None:
+        return None
+    stop = french_stop_words() | ENGLISH_STOP
+    after = frozenset(_cut(w) for w in re.findall(r"\w+", m.group(2).casefold()) if len(w) > 3 and w not in stop)
+    return _stem(m.group(1).casefold()), after
+
+
+def states(text: str, speculated: tuple[str, frozenset[str]]) -> bool:
+    """Whether ``text`` holds what ``speculated`` (see :func:`speculation`) says could happen: the
+    same verb ("signé") and a content word after it ("partenariat"). Whether it only speculates too
+    is the caller's to check."""
+    verb, after = speculated
+    found = re.findall(r"\w+", text.casefold())
+    return verb in {_stem(w) for w in found} and not after.isdisjoint(_cut(w) for w in found)
+
+
+def _cut(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()[:6]
 
 
 @dataclass(frozen=True)
