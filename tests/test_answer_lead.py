@@ -144,6 +144,26 @@ def test_a_stated_fact_leads_and_speculation_never_pads_it(seeds):
     assert all(not q.text.startswith(COULD_SIGN) for q in answer.quotes)
 
 
+def test_a_statement_found_lower_takes_the_place_of_the_speculation_it_settles(seeds):
+    """The passages read first only say the treaty could be signed; one found fourth says what the
+    signed one holds: it leads, cited with its own number."""
+    treaty, visit = seeds[TREATY_ARTICLE], seeds["004_34fdb793e7d525a8"]
+    could = sentence(visit, COULD_SIGN, 0.85, 0.5)
+    hits = [
+        hit(visit, 1, 1.0, could),
+        hit(visit, 2, 0.9, sentence(visit, PUTIN_VISIT, 0.7, 0.0)),
+        hit(visit, 3, 0.9, sentence(visit, EARLIER_VISIT, 0.7, 0.0)),
+        hit(treaty, 4, 0.7, sentence(treaty, MUTUAL_AID, 0.82, 0.0)),
+    ]
+    answer = ANSWERER.answer("Que prévoit l'accord ?", hits)
+    assert answer.quotes[0].text.startswith(MUTUAL_AID)
+    assert answer.citations[0].article.id == TREATY_ARTICLE
+    assert all(not q.text.startswith(COULD_SIGN) for q in answer.quotes)
+    # Nothing found settles it: the speculation is what the articles say.
+    alone = ANSWERER.answer("Que prévoit l'accord ?", hits[:3])
+    assert alone.quotes[0].text.startswith(COULD_SIGN)
+
+
 def test_a_near_duplicate_never_follows(seeds):
     treaty = seeds[TREATY_ARTICLE]
     first = sentence(treaty, MUTUAL_AID, 0.85, 0.5)

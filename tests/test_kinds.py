@@ -1,11 +1,12 @@
 """What a question asks for, and what a sentence could answer: the first question word decides,
-and a date is any year of the last millennium or two, a century, an era."""
+and a date is any year of the last millennium or two, a century, an era. A speculation ("pourraient
+signer") is settled by a statement of the same verb and what follows it."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.answers.kinds import question_kind, sentence_cues
+from retrieval.answers.kinds import question_kind, sentence_cues, speculation, states
 
 
 @pytest.mark.parametrize(
@@ -92,3 +93,38 @@ def test_a_time_anchored_to_another_is_no_duration(sentence: str, duration: bool
 )
 def test_someone_s_words_are_read_from_a_quotation_whole_or_cut(sentence: str, words: bool):
     assert ("words" in sentence_cues(sentence).kinds) is words
+
+
+USHAKOV = (
+    "Le conseiller présidentiel russe, Yury Ushakov, a récemment déclaré aux journalistes que Moscou et Pyongyang "
+    "pourraient signer un « traité de partenariat stratégique global » pendant ou peu après la visite de Poutine."
+)
+HANOI = (
+    "Après avoir quitté Pyongyang le 19 juin, Vladimir Poutine et la délégation qui l’accompagne devraient se rendre "
+    "à Hanoï pour s’entretenir avec des responsables vietnamiens."
+)
+
+
+@pytest.mark.parametrize(
+    ("speculating", "statement", "settled"),
+    [
+        # the same verb and a content word after it: the fact itself
+        (USHAKOV, "« Le contrat de partenariat global signé ce jour inclut, entre autres, une aide réciproque »", True),
+        ("The two countries could sign a partnership treaty.", "The treaty they signed sets up a partnership.", True),
+        # the verb alone, with other words: another fact ("se rendre à Hanoï" is not "s'est rendu à Pyongyang")
+        (HANOI, "Le président russe Vladimir Poutine s’est rendu le 18 juin à Pyongyang en visite d’État.", False),
+        # a word after it alone ("entre" is a stop word, "entretenir" cut to "entret")
+        (HANOI, "Kim a accepté de renforcer les liens entre Moscou et Pyongyang.", False),
+        (USHAKOV, "Le traité de partenariat a été discuté pendant des heures.", False),
+    ],
+)
+def test_a_statement_settles_a_speculation_with_its_verb_and_what_follows(
+    speculating: str, statement: str, settled: bool
+):
+    said = speculation(speculating)
+    assert said is not None
+    assert states(statement, said) is settled
+
+
+def test_a_sentence_without_a_modal_speculates_nothing():
+    assert speculation("Moscou et Pyongyang ont signé un traité de partenariat stratégique global.") is None

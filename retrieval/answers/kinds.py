@@ -225,11 +225,11 @@ def speculation(text: str) -> tuple[str, frozenset[str]] | None:
 
 def states(text: str, speculated: tuple[str, frozenset[str]]) -> bool:
     """Whether ``text`` holds what ``speculated`` (see :func:`speculation`) says could happen: the
-    same verb ("signé") and a content word after it ("partenariat"). Whether it only speculates too
+    same verb ("signé"; "signed" for "sign") and a content word after it ("partenariat"). Whether it only speculates too
     is the caller's to check."""
     verb, after = speculated
     found = re.findall(r"\w+", text.casefold())
-    return verb in {_stem(w) for w in found} and not after.isdisjoint(_cut(w) for w in found)
+    return any(_stem(w).startswith(verb) for w in found) and not after.isdisjoint(_cut(w) for w in found)
 
 
 def _cut(word: str) -> str:
