@@ -57,6 +57,24 @@ def test_a_count_is_no_date():
 
 
 @pytest.mark.parametrize(
+    ("sentence", "count"),
+    [
+        ("Poutine s’est rendu le 18 juin à Pyongyang.", False),
+        ("Quelques heures avant son arrivée prévue ce mardi (18.06) à Pyongyang.", False),
+        ("En 2017, le Conseil a imposé une série de sanctions.", False),
+        ("Par Adam Morrow 19 juin 2024 23:09", False),
+        ("It was signed on June 19, 2024.", False),
+        # a number beside the date still counts; a bare four-digit number may be a count
+        ("Le 17 juin, il a évoqué plus de 11.000 conteneurs de munitions.", True),
+        ("Il a fourni 1500 missiles en 2023.", True),
+        ("Leur dernière rencontre remonte à 24 ans.", True),
+    ],
+)
+def test_a_date_s_digits_count_nothing(sentence: str, count: bool):
+    assert ("number" in sentence_cues(sentence).kinds) is count
+
+
+@pytest.mark.parametrize(
     ("sentence", "duration"),
     [
         ("Le président russe doit effectuer une visite d'Etat de deux jours dans le pays.", True),

@@ -191,6 +191,14 @@ _CUES = {
         r"|spokesman|spokeswoman|spokesperson|secretary|ambassador)\b",
     ),
 }
+# A date's or a time's digits, which count nothing: "le 18 juin", "June 18", "(18.06)", "en 2017",
+# "23:09". A bare four-digit number may be a count ("1500 soldats"): a year only after a month or "en".
+_DATE_DIGITS = re.compile(
+    rf"\b\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?"
+    rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?|\b(?:{_MONTHS})\s+\d{{4}}\b"
+    r"|\b(?:en|in|depuis|since|de|of|an|année)\s+(?:1\d|20)\d\d\b|\b\d{1,2}[./:h]\d{2}\b(?:[./]\d{2,4})?",
+    _I,
+)
 # Just before a time that says how long ago, not how long: "remonte à près de 25 ans", "il y a deux ans".
 _AGO = re.compile(r"\b(?:il\s+y\s+a|remont(?:e|ent|ait|aient)\s+à)(?:\s+(?:près|plus|moins)\s+de)?\s*$", _I)
 # What could happen, rather than what happened: a conditional or modal verb ("pourraient signer",
@@ -252,9 +260,12 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     answers "when did X meet Y in 2023?" with a date other than 2023, "who met Kim?" with a name
     other than Kim's."""
     asked = {_stem(w) for w in re.findall(r"\w+", question.casefold())}
+    dates = [m.span() for m in _DATE_DIGITS.finditer(text)]
     kinds = set()
     for kind, pattern in _CUES.items():
         for m in pattern.finditer(text):
+            if kind == "number" and any(a <= m.start() < b for a, b in dates):
+                continue  # "le 18 juin" counts nothing
             if kind == "duration" and _AGO.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "remonte à près de 25 ans": how long ago, no duration
             own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
