@@ -306,6 +306,18 @@ def test_an_english_question_s_words_match_french_sentences_by_their_cognates(en
     assert any(s.coverage > 0 for s in french if "visite" in s.text.casefold())
 
 
+def test_a_name_in_an_english_question_matches_by_more_letters_than_a_cognate(engine: Engine):
+    """Five letters would match "Vladivostok" with "Vladimir": a name's words keep eight."""
+    analyzer = Analyzer("french")
+    assert analyzer.name_terms("Vladivostok Vladimir Kim") == ["vladivos", "vladimir", "kim"]
+    sentences = [s for h in engine.search("Why did he go to Vladivostok?", 10) for s in h.sentences]
+    naming = [s for s in sentences if "Vladivostok" in s.text]
+    other = [s for s in sentences if "Vladimir" in s.text and "Vladivostok" not in s.text]
+    assert naming and other
+    assert all(s.coverage > 0 for s in naming)
+    assert all(s.coverage == 0 for s in other)
+
+
 def test_a_question_s_numbers_count_in_what_a_sentence_is_matched_on(engine: Engine):
     """ "Et en 2022 ?" has no content word but its year: the sentences that hold it match it, in
     either language ("And in 2022?" reads the French sentences by their cognates)."""

@@ -91,6 +91,9 @@ def fold_accents(word: str) -> str:
 
 
 TRUNCATION = 5  # letters a word keeps to match its cognates in another language (McNamee & Mayfield)
+# A name keeps more: names are spelt alike across languages or not at all ("Putin", "Poutine"), and
+# five letters would match "Vladivostok" with "Vladimir".
+NAME_TRUNCATION = 8
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class Analyzer:
         ("visit" and "visite" share "visit", "minister" and "ministres" "minis"; "visant" does not).
         The articles' stemmer cuts an English word as a French one ("visit" to "vis", as "visant")."""
         return [fold_accents(w)[:TRUNCATION] for w in words(text) if len(w) > 1 and w not in self._stop]
+
+    def name_terms(self, text: str) -> list[str]:
+        """:meth:`truncated_terms` for the words of a name: each word's first eight letters."""
+        return [fold_accents(w)[:NAME_TRUNCATION] for w in words(text) if len(w) > 1 and w not in self._stop]
 
     def content_words(self, text: str) -> list[str]:
         """Distinct words worth translating or matching (no stop words, no bare numbers)."""

@@ -118,9 +118,13 @@ class Searcher:
         # Words in another language than the articles' match by their cognates (see Analyzer.truncated_terms).
         across = detect_language(focus) != own if focus else cross
         if across:
-            # No document frequency is kept for a cognate: each weighs alike.
+            # No document frequency is kept for a cognate: each weighs alike. A name's words keep more
+            # letters (see NAME_TRUNCATION).
+            named = {w for name in names_in(focus or text) for w in self.analyzer.content_words(name)}
             asked_terms = [
-                {cut: 1.0} for w in self._matched_words(focus or text) for cut in self.analyzer.truncated_terms(w)
+                {cut: 1.0}
+                for w in self._matched_words(focus or text)
+                for cut in (self.analyzer.name_terms(w) if w in named else self.analyzer.truncated_terms(w))
             ]
             asked_rarity = [(set(terms), 1.0) for terms in asked_terms]
         elif focus:
@@ -139,7 +143,9 @@ class Searcher:
         def cognates(sentence: str) -> set[str]:
             if sentence not in sentence_cognates:
                 cut = self.analyzer.truncated_terms(sentence)
-                sentence_cognates[sentence] = set(cut) | {t[: TRUNCATION - 1] for t in cut}  # "pact", "pacte"
+                sentence_cognates[sentence] = (
+                    set(cut) | {t[: TRUNCATION - 1] for t in cut} | set(self.analyzer.name_terms(sentence))
+                )  # "pact", "pacte"; "vladivos"
             return sentence_cognates[sentence]
 
         def coverage(sentence: str) -> tuple[float, float]:
