@@ -32,6 +32,11 @@ from retrieval.answers.kinds import question_kind, sentence_cues, speculation, s
         ("Quels ministres participaient aux discussions ?", "person"),
         ("Which countries back Russia?", "place"),
         ("Dans quelles villes Kim s'est-il rendu ?", "place"),
+        # Someone's function is told by a title or a role; something's is not a person.
+        ("What is his job?", "person"),
+        ("Quel est son rôle ?", "person"),
+        ("What is the role of the treaty?", None),
+        ("Quelle est la fonction du cosmodrome ?", None),
     ],
 )
 def test_the_first_question_word_decides_the_kind(question: str, kind: str | None):

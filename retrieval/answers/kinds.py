@@ -72,7 +72,13 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\s+(?:persons?|people|leaders?|ministers?|officials?|presidents?)\b"
             r"|(?<!\bce)(?:^|[\s,'’-])qui\b(?!\s+(?:a\s+été|est|était)\s+(?:le|la)\s+(?:cause|raison))|\bpar\s+qui\b"
-            r"|\bquel(?:le)?s?\s+(?:personnes?|dirigeants?|ministres?|responsables?|présidents?)\b",
+            r"|\bquel(?:le)?s?\s+(?:personnes?|dirigeants?|ministres?|responsables?|présidents?)\b"
+            # Someone's function, told by a title or a role: "What is his job?", "Quel est son rôle ?" (not
+            # "the role of the treaty")
+            r"|\b(?:what|which)\s+(?:is|was|are|were)\s+(?:his|her|their)\s+"
+            r"(?:jobs?|roles?|positions?|posts?|titles?|functions?|occupations?|professions?)\b"
+            r"|\bquel(?:le)?s?\s+(?:est|était|sont|étaient)\s+(?:son|sa|ses|leur|leurs)\s+"
+            r"(?:rôles?|roles?|postes?|fonctions?|métiers?|professions?|titres?)\b",
             _I,
         ),
     ),
