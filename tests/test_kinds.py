@@ -51,9 +51,13 @@ def test_the_first_question_word_decides_the_kind(question: str, kind: str | Non
         "The custom dates back to the 12th century.",
         "La céramique est adoptée vers -500.",
         "Le terme existe au moins depuis les années 1100.",
+        # how long ago says when
+        "Sa précédente et première visite en Corée du Nord remonte à près de 25 ans.",
+        "Il est arrivé il y a deux ans.",
+        "It happened two years ago.",
     ],
 )
-def test_a_year_a_century_or_an_era_is_a_date(sentence: str):
+def test_a_year_a_century_an_era_or_how_long_ago_is_a_date(sentence: str):
     assert "date" in sentence_cues(sentence).kinds
 
 

@@ -154,7 +154,11 @@ _CUES = {
         # A century or an era: "au XVIe siècle", "19th century", "vers -500", "av. J.-C.", "les années 1100".
         r"|\b[IVXL]+(?:e|er|ème)\s+siècle\b|\b\d{1,2}(?:e|er|ème|st|nd|rd|th)\s+(?:siècle|century)\b|\bsiècles?\b|\bcentury\b"
         r"|(?<![\w-])-\d{3,5}\b|\bav\.?\s*J\.?-?C\b|\b(?:BC|BCE)\b|\bannées\s+\d{2,4}\b"
-        r"|\b(?:hier|aujourd['’]hui|demain|yesterday|today|tomorrow|la\s+veille|le\s+lendemain)\b",
+        r"|\b(?:hier|aujourd['’]hui|demain|yesterday|today|tomorrow|la\s+veille|le\s+lendemain)\b"
+        # How long ago, which says when: "il y a 25 ans", "remonte à près de 25 ans", "two years ago".
+        rf"|\b(?:il\s+y\s+a|remont(?:e|ent|ait|aient)\s+à)(?:\s+(?:près|plus|moins)\s+de)?\s+"
+        rf"(?:\d+|{_NUMBER_WORDS}|une?|quelques|plusieurs)\s+(?:{_UNITS})\b"
+        rf"|\b(?:\d+|{_NUMBER_WORDS}|an?|one|a\s+few|several)\s+(?:{_UNITS})\s+ago\b",
         _I,
     ),
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|%", _I),
