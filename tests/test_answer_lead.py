@@ -68,6 +68,7 @@ COULD_SIGN = "Les deux pays pourraient signer un accord de partenariat stratégi
 TWO_HOURS = "La durée des discussions entre les deux leaders a été d’environ deux heures"
 PUTIN_VISIT = "Le président russe doit effectuer une visite d'Etat de deux jours dans le pays."
 EARLIER_VISIT = "Sa précédente et première visite en Corée du Nord remonte à près de 25 ans."
+USHAKOV = "Le conseiller présidentiel russe, Yury Ushakov, a récemment déclaré aux journalistes"
 
 
 def test_the_answering_sentence_comes_first_even_from_a_lower_ranked_passage(seeds):
@@ -162,6 +163,19 @@ def test_a_statement_found_lower_takes_the_place_of_the_speculation_it_settles(s
     # Nothing found settles it: the speculation is what the articles say.
     alone = ANSWERER.answer("Que prévoit l'accord ?", hits[:3])
     assert alone.quotes[0].text.startswith(COULD_SIGN)
+
+
+def test_a_statement_does_not_take_the_place_of_a_speculation_by_someone_the_question_names(seeds):
+    """ "Qui est Yury Ushakov ?" is answered by what he said would happen, not by what did."""
+    talks, treaty = seeds[TALKS_ARTICLE], seeds[TREATY_ARTICLE]
+    hits = [
+        hit(talks, 1, 1.0, sentence(talks, USHAKOV, 0.85, 1.0)),
+        hit(treaty, 2, 0.8, sentence(treaty, MUTUAL_AID, 0.8, 0.0)),
+    ]
+    answer = ANSWERER.answer("Qui est Yury Ushakov ?", hits)
+    assert answer.quotes[0].text.startswith(USHAKOV)
+    settled = ANSWERER.answer("Que dit le conseiller du traité ?", hits)
+    assert settled.quotes[0].text.startswith(MUTUAL_AID)
 
 
 def test_a_near_duplicate_never_follows(seeds):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..corpus.analysis import detect_language, language_code, tidy, words, written_language
+from ..corpus.analysis import detect_language, fold_accents, language_code, names_in, tidy, words, written_language
 from ..options import AbstainPolicy
 from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
@@ -258,7 +258,7 @@ class ExtractiveAnswerer:
             for c in cands
         ]
         probs = self.scorer.probabilities(cands, penalties)
-        _stated_for_speculated(cands, probs)
+        _stated_for_speculated(cands, probs, question)
         return sorted(zip(cands, probs, strict=True), key=lambda cp: -cp[1])
 
     def _statements(
@@ -304,17 +304,29 @@ def _usable(hit: Hit) -> list[ScoredSentence]:
     ]
 
 
-def _stated_for_speculated(cands: Sequence[Candidate], probs: list[float]) -> None:
-    """Where a candidate states what a likelier one only says could happen, the two trade places."""
+def _stated_for_speculated(cands: Sequence[Candidate], probs: list[float], question: str) -> None:
+    """Where a candidate states what a likelier one only says could happen, the two trade places;
+    not when it leaves out someone the question names and the speculation holds ("Qui est Yury
+    Ushakov ?" is answered by what he said would happen, not by what did)."""
+    named = {fold_accents(w) for name in names_in(question) for w in words(name)}
     for i in sorted(range(len(cands)), key=lambda j: -probs[j]):
         said = speculation(cands[i].sentence.text) if cands[i].cues.speculative else None
         if said is None:
             continue
-        stating = [j for j, c in enumerate(cands) if not c.cues.speculative and states(c.sentence.text, said)]
+        held = named & _folded_words(cands[i].sentence.text)
+        stating = [
+            j
+            for j, c in enumerate(cands)
+            if not c.cues.speculative and states(c.sentence.text, said) and held <= _folded_words(c.sentence.text)
+        ]
         if stating:
             j = max(stating, key=lambda j: probs[j])
             if probs[j] < probs[i]:
                 probs[i], probs[j] = probs[j], probs[i]
+
+
+def _folded_words(text: str) -> set[str]:
+    return {fold_accents(w) for w in words(text)}
 
 
 def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool:
