@@ -16,7 +16,7 @@ from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp, standing_text
-from .kinds import question_kind, sentence_cues, speculation, states
+from .kinds import question_kind, speculates, speculation, states
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
@@ -273,7 +273,7 @@ class ExtractiveAnswerer:
         for hit in hits[len(pool) :]:
             for sentence in _usable(hit):
                 text = sentence.text
-                if not sentence_cues(text).speculative and any(states(text, x) for x in said):
+                if not speculates(text) and any(states(text, x) for x in said):
                     found.setdefault(hit.rank, (hit, []))[1].append(sentence)
         return found
 

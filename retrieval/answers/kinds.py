@@ -230,6 +230,11 @@ _SPECULATED = re.compile(
 )
 
 
+def speculates(text: str) -> bool:
+    """Whether ``text`` only says what could be (see :class:`Cues`)."""
+    return _SPECULATION.search(text) is not None
+
+
 def speculation(text: str) -> tuple[str, frozenset[str]] | None:
     """What ``text`` says could happen, if it speculates: the verb's stem ("signer": "signe") and the
     content words after it, cut to six letters ("un « traité de partenariat »": "traite", "parten")."""
@@ -284,7 +289,7 @@ def sentence_cues(text: str, question: str = "") -> Cues:
                 break
     if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):
         kinds.discard("duration")  # "depuis", "pendant" without a unit of time is no duration
-    return Cues(frozenset(kinds), bool(_SPECULATION.search(text)))
+    return Cues(frozenset(kinds), speculates(text))
 
 
 def _stem(word: str) -> str:
