@@ -77,6 +77,7 @@ def test_a_count_is_no_date():
         ("Le 17 juin, il a évoqué plus de 11.000 conteneurs de munitions.", True),
         ("Il a fourni 1500 missiles en 2023.", True),
         ("Leur dernière rencontre remonte à 24 ans.", True),
+        ("Le billet coûte 12.50 euros.", True),
     ],
 )
 def test_a_date_s_digits_count_nothing(sentence: str, count: bool):

@@ -206,7 +206,9 @@ _CUES = {
 _DATE_DIGITS = re.compile(
     rf"\b\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:{_MONTHS})\b(?:\s+\d{{4}})?"
     rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?|\b(?:{_MONTHS})\s+\d{{4}}\b"
-    r"|\b(?:en|in|depuis|since|de|of|an|année)\s+(?:1\d|20)\d\d\b|\b\d{1,2}[./:h]\d{2}\b(?:[./]\d{2,4})?",
+    r"|\b(?:en|in|depuis|since|de|of|an|année)\s+(?:1\d|20)\d\d\b"
+    # a day and month ("18.06", not a price, "12.50") or a time of day ("23:09", "21h57")
+    r"|\b(?:0?[1-9]|[12]\d|3[01])[./](?:0?[1-9]|1[0-2])\b(?:[./]\d{2,4})?|\b(?:[01]?\d|2[0-3])[:h][0-5]\d\b",
     _I,
 )
 # Just before a time that says how long ago, not how long: "remonte à près de 25 ans", "il y a deux ans".
@@ -248,8 +250,8 @@ def speculation(text: str) -> tuple[str, frozenset[str]] | None:
 
 def states(text: str, speculated: tuple[str, frozenset[str]]) -> bool:
     """Whether ``text`` holds what ``speculated`` (see :func:`speculation`) says could happen: the
-    same verb ("signé"; "signed" for "sign") and a content word after it ("partenariat"). Whether it only speculates too
-    is the caller's to check."""
+    same verb ("signé"; "signed" for "sign") and a content word after it ("partenariat"). Whether
+    it only speculates too is the caller's to check."""
     verb, after = speculated
     found = re.findall(r"\w+", text.casefold())
     return any(_stem(w).startswith(verb) for w in found) and not after.isdisjoint(_cut(w) for w in found)
