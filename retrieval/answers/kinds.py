@@ -216,16 +216,14 @@ _AGO = re.compile(r"\b(?:il\s+y\s+a|remont(?:e|ent|ait|aient)\s+à)(?:\s+(?:prè
 # What could happen, rather than what happened: a conditional or modal verb ("pourraient signer",
 # "could sign"). Words about speculation ("des spéculations", "d'éventuelles transactions") are not
 # it: the sentence may state a fact about them.
-_SPECULATION = re.compile(
-    r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should)\b",
-    _I,
-)
+_MODALS = r"pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should"
+_SPECULATION = re.compile(rf"\b(?:{_MODALS})\b", _I)
 
 
 # What a speculation says could happen: the verb after the modal, past pronouns, negations and
 # adverbs ("pourraient signer un traité", "devraient ensuite se rendre à Hanoï"), and what follows it.
 _SPECULATED = re.compile(
-    r"\b(?:pourrai(?:t|ent)|devrai(?:t|ent)|pourront|devront|could|might|may|would|should)\s+"
+    rf"\b(?:{_MODALS})\s+"
     r"(?:(?:se|s['’]|ne|n['’]|pas|y|en|l['’]|le|la|les|lui|leur|bien|également|aussi|encore|ensuite|donc|alors"
     r"|not|also|then|soon|be|have)\s*)*(\w+)((?:\W+\w+){0,5})",
     _I,
@@ -258,7 +256,8 @@ def states(text: str, speculated: tuple[str, frozenset[str]]) -> bool:
 
 
 def _cut(word: str) -> str:
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()[:6]
+    """A word's first six letters, accents aside (see :func:`_stem`)."""
+    return _stem(word, 6)
 
 
 @dataclass(frozen=True)
@@ -294,6 +293,6 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     return Cues(frozenset(kinds), speculates(text))
 
 
-def _stem(word: str) -> str:
+def _stem(word: str, letters: int = 5) -> str:
     """A word's first letters, accents aside: "Putin" and "Poutine" differ, "Pyongyang" matches itself."""
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()[:5]
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()[:letters]
