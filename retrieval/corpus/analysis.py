@@ -90,6 +90,8 @@ def fold_accents(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+_FOLDED_FEMININE = re.compile(r"ee(s?)$")
+
 TRUNCATION = 5  # letters a word keeps to match its cognates in another language (McNamee & Mayfield)
 # A name keeps more: names are spelt alike across languages or not at all ("Putin", "Poutine"), and
 # five letters would match "Vladivostok" with "Vladimir".
@@ -125,6 +127,11 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """Index terms of ``text``, in order, repeated as often as they occur."""
         kept = [fold_accents(w) for w in words(text) if len(w) > 1 and w not in self._stop]
+        if self.language == "french":
+            # Folded, a feminine participle ("signée", "sanctionnées") ends in "ee", which Snowball
+            # does not strip: it is cut as "signe" where "signé" and "signer" are "sign". Written
+            # with or without accents, both now meet ("coree", "corée": "cor").
+            kept = [_FOLDED_FEMININE.sub(r"e\1", w) for w in kept]
         return self._stemmer.stemWords(kept)
 
     def truncated_terms(self, text: str) -> list[str]:
@@ -151,7 +158,7 @@ class Analyzer:
         return {
             "language": self.language,
             "stemmer": "snowball",
-            "accents": "folded",
+            "accents": "folded, -ée as -é" if self.language == "french" else "folded",
             "stop_words": "fr+en",
             "passages": "title+text",
         }
