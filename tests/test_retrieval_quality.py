@@ -33,6 +33,27 @@ def test_analyzer_stems_french_and_drops_stop_words():
 
 
 @pytest.mark.parametrize(
+    ("feminine", "other"),
+    [
+        ("sanctionnée", "sanctions"),  # "Pourquoi la Corée du Nord est-elle sanctionnée ?"
+        ("signée", "signé"),
+        ("signées", "signer"),
+        ("créée", "créé"),
+        ("Corée", "coree"),  # typed without accents
+        ("durée", "duree"),
+    ],
+)
+def test_a_feminine_participle_meets_its_masculine_with_or_without_accents(feminine: str, other: str):
+    analyzer = Analyzer()
+    assert analyzer.terms(feminine) == analyzer.terms(other)
+
+
+def test_only_french_strips_a_folded_feminine_ending():
+    assert Analyzer("english").terms("committee") != Analyzer("english").terms("committe")
+    assert Analyzer().as_dict()["accents"] != Analyzer("english").as_dict()["accents"]
+
+
+@pytest.mark.parametrize(
     ("question", "lang"),
     [
         ("What did the treaty include?", "en"),
