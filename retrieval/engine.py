@@ -29,6 +29,7 @@ from .answers.kinds import question_kind
 from .answers.late import LateInteraction
 from .answers.measures import asked_measure
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
+from .corpus.accents import AccentRestorer
 from .corpus.analysis import Analyzer
 from .corpus.ingest import Added, AddReport, Library
 from .corpus.samples import seed_articles_folder
@@ -85,6 +86,8 @@ class Engine:
         self._lock = threading.Lock()
         self.conversations = Conversations(ttl=settings.followup_ttl_seconds)
         self._analyzer: Analyzer | None = None
+        # A question typed without accents is read with them ("ete" as "été"): see corpus.accents.
+        self.accents = AccentRestorer(settings.articles_language)
         #: the store RAGBOT_STORE names (a Milvus client connects on first use)
         self.store: StoreBackend = make_store(settings)
 
@@ -157,16 +160,21 @@ class Engine:
             return self._searcher
 
     def search(self, question: str, k: int | None = None, *, focus: str | None = None) -> list[Hit]:
-        return self.searcher(answering=True).search(question, k or self.settings.top_k, focus=focus)
+        read = self.accents.restore
+        return self.searcher(answering=True).search(
+            read(question), k or self.settings.top_k, focus=read(focus) if focus else None
+        )
 
     def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
         k = k or self.settings.top_k
+        typed_question, question = question, self.accents.restore(question)
         # "Qui a écrit l'article sur le pacte ?" is answered from the bylines of the articles about the pact.
         subject = who_wrote_subject(question)
         if chat is None:
             searched = subject or question
-            return self.answer_hits(question, self.search(searched, self._answerer.depth(searched, k)))
+            hits = self.search(searched, self._answerer.depth(searched, k))
+            return replace(self._answerer.answer(question, hits), question=typed_question)
         previous = self.conversations.previous(chat)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
         # the West: asked whole, as a question of its own; so is "And Kim?" after a question naming one
@@ -206,7 +214,7 @@ class Engine:
         answer = self._answerer.answer(asked, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
         self.conversations.remember(chat, asked, answer.language, quoted)
-        return replace(answer, question=question)
+        return replace(answer, question=typed_question)
 
     def forget(self, chat: Hashable) -> None:
         """Start over: the chat's next question is not read as a follow-up."""
@@ -214,7 +222,8 @@ class Engine:
 
     def answer_hits(self, question: str, hits: list[Hit], *, language: str | None = None) -> Answer:
         """The answer from ``hits``, in ``language`` (by default the question's)."""
-        return self._answerer.answer(question, hits, language=language)
+        answer = self._answerer.answer(self.accents.restore(question), hits, language=language)
+        return replace(answer, question=question)
 
     def index(self, *, progress: Progress | None = None, rebuild: bool = False) -> IndexReport:
         """Re-index the articles folder (incrementally unless ``rebuild``); served from the next question on."""
