@@ -22,6 +22,11 @@ def restorer() -> AccentRestorer:
         ("Quel est le role de Iouri Ouchakov ?", "Quel est le rôle de Iouri Ouchakov ?"),
         ("combien de missiles la COREE a-t-elle fournis", "combien de missiles la CORÉE a-t-elle fournis"),
         ("qu'a-t-il dit apres ?", "qu'a-t-il dit après ?"),
+        # "ou" asks where where the conjunction cannot stand
+        ("Et ou va-t-il ensuite ?", "Et où va-t-il ensuite ?"),
+        ("Ou se trouve le cosmodrome ?", "Où se trouve le cosmodrome ?"),
+        ("D'ou vient-il ?", "D'où vient-il ?"),
+        ("ou ?", "où ?"),
     ],
 )
 def test_a_question_typed_without_accents_is_read_with_the_common_spelling(
@@ -33,7 +38,7 @@ def test_a_question_typed_without_accents_is_read_with_the_common_spelling(
 @pytest.mark.parametrize(
     "question",
     [
-        "Et ou va-t-il ensuite ?",  # "ou" and "a" are words as typed, "où" and "à" no likelier
+        "Qui l'a signe, Poutine ou Kim ?",  # "ou", "a" and "signe" are words as typed
         "Qui a signé le traite ?",  # accents typed: the ones meant
         "What did the treaty include?",  # another language than the articles'
         "Who is the president of the Security Council?",

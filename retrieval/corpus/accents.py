@@ -7,8 +7,8 @@ questions score lower and are refused more often than the same questions spelt i
 is given back its accents from a word-frequency dictionary of the language (pyspellchecker's,
 MIT): only when the question holds no accented letter at all (someone who types accents typed
 the ones they meant), and only when the accented spelling is much the commoner ("ete": "été";
-"coree": "corée"; not "a" for "à", "ou" for "où" or "traite" for "traité", which are words as
-typed).
+"coree": "corée"; not "a" for "à" or "traite" for "traité", which are words as typed). "ou" is
+"où" where the conjunction cannot stand ("Et ou va-t-il ?").
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ _DICTIONARIES = {"french": "fr"}
 # An accented spelling replaces the word as typed when it is at least this many times commoner.
 _COMMONER = 10
 _WORD = re.compile(r"[^\W\d_]+")
+# "ou" asks where ("où") where the conjunction cannot stand: opening the question, after "et",
+# "mais" or "d'", or just before its question mark ("Et ou va-t-il ?", "ou ?", "D'ou vient-il ?").
+_WHERE = re.compile(r"(?:^|(?<=\bet\s)|(?<=\bmais\s)|(?<=\bd')|(?<=\bd’))ou\b|\bou(?=\s*\?)", re.IGNORECASE)
 _ACCENTED = re.compile(r"[^\x00-\x7f]")
 
 
@@ -40,6 +43,7 @@ class AccentRestorer:
         if code is None or _ACCENTED.search(question) or detect_language(question) != language_code(self.language):
             return question
         forms = self._table(code)
+        question = _WHERE.sub(lambda m: "Où" if m.group()[0].isupper() else "où", question)
         return _WORD.sub(lambda m: _respelt(m.group(), forms), question)
 
     def _table(self, code: str) -> dict[str, str]:
