@@ -55,14 +55,28 @@ def test_the_first_question_word_decides_the_kind(question: str, kind: str | Non
         "Sa précédente et première visite en Corée du Nord remonte à près de 25 ans.",
         "Il est arrivé il y a deux ans.",
         "It happened two years ago.",
+        # a time told from the day it is written
+        "Le mois dernier, le ministre russe de la Défense a effectué un rare voyage à Pyongyang.",
+        "Le sommet Poutine-Kim de l’année dernière a donné lieu à des spéculations.",
+        "L'accord doit être signé cette année.",
+        "He visited Pyongyang last month.",
     ],
 )
 def test_a_year_a_century_an_era_or_how_long_ago_is_a_date(sentence: str):
     assert "date" in sentence_cues(sentence).kinds
 
 
-def test_a_count_is_no_date():
-    assert "date" not in sentence_cues("Il a fourni des dizaines de missiles et 11.000 conteneurs.").kinds
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Il a fourni des dizaines de missiles et 11.000 conteneurs.",
+        "Le contrat a été signé par les deux dirigeants.",  # "été", the participle
+        "Les mois passent sans accord.",
+        "This agreement matters.",
+    ],
+)
+def test_a_count_a_participle_or_a_bare_month_is_no_date(sentence: str):
+    assert "date" not in sentence_cues(sentence).kinds
 
 
 @pytest.mark.parametrize(

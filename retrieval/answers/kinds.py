@@ -155,6 +155,12 @@ _CUES = {
         r"|\b[IVXL]+(?:e|er|ème)\s+siècle\b|\b\d{1,2}(?:e|er|ème|st|nd|rd|th)\s+(?:siècle|century)\b|\bsiècles?\b|\bcentury\b"
         r"|(?<![\w-])-\d{3,5}\b|\bav\.?\s*J\.?-?C\b|\b(?:BC|BCE)\b|\bannées\s+\d{2,4}\b"
         r"|\b(?:hier|aujourd['’]hui|demain|yesterday|today|tomorrow|la\s+veille|le\s+lendemain)\b"
+        # A time told from the day it is written: "le mois dernier", "l'an dernier", "cette année",
+        # "last week", "earlier this year".
+        r"|\b(?:le|la|l['’])\s*(?:mois|semaine|année|an|printemps|été|automne|hiver)\s+"
+        r"(?:dernier|dernière|prochain|prochaine|passé|passée|précédent|précédente|suivant|suivante)\b"
+        r"|\b(?:ce|cette|cet)\s+(?:mois|semaine|année|printemps|été|automne|hiver)\b"
+        r"|\b(?:last|next|this|that)\s+(?:week|month|year|spring|summer|autumn|fall|winter)\b"
         # How long ago, which says when: "il y a 25 ans", "remonte à près de 25 ans", "two years ago".
         rf"|\b(?:il\s+y\s+a|remont(?:e|ent|ait|aient)\s+à)(?:\s+(?:près|plus|moins)\s+de)?\s+"
         rf"(?:\d+|{_NUMBER_WORDS}|une?|quelques|plusieurs)\s+(?:{_UNITS})\b"
