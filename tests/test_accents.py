@@ -39,6 +39,7 @@ def test_a_question_typed_without_accents_is_read_with_the_common_spelling(
     "question",
     [
         "Qui l'a signe, Poutine ou Kim ?",  # "ou", "a" and "signe" are words as typed
+        "Comment Saraswati surnomme-t-il Maharishi ?",  # before its subject, a verb is conjugated
         "Qui a signé le traite ?",  # accents typed: the ones meant
         "What did the treaty include?",  # another language than the articles'
         "Who is the president of the Security Council?",

@@ -28,6 +28,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 # "mais" or "d'", or just before its question mark ("Et ou va-t-il ?", "ou ?", "D'ou vient-il ?").
 _WHERE = re.compile(r"(?:^|(?<=\bet\s)|(?<=\bmais\s)|(?<=\bd')|(?<=\bd’))ou\b|\bou(?=\s*\?)", re.IGNORECASE)
 _ACCENTED = re.compile(r"[^\x00-\x7f]")
+# A verb put before its subject is conjugated ("surnomme-t-il"): never the participle ("surnommé").
+_INVERTED = re.compile(r"-(?:t-)?(?:il|elle|on|ils|elles)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class AccentRestorer:
             return question
         forms = self._table(code)
         question = _WHERE.sub(lambda m: "Où" if m.group()[0].isupper() else "où", question)
-        return _WORD.sub(lambda m: _respelt(m.group(), forms), question)
+        return _WORD.sub(
+            lambda m: m.group() if _INVERTED.match(question, m.end()) else _respelt(m.group(), forms), question
+        )
 
     def _table(self, code: str) -> dict[str, str]:
         if not self._forms:
