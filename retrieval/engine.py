@@ -31,6 +31,7 @@ from .answers.measures import asked_measure
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.accents import AccentRestorer
 from .corpus.analysis import Analyzer
+from .corpus.casing import is_lower_case, truecased
 from .corpus.ingest import Added, AddReport, Library
 from .corpus.samples import seed_articles_folder
 from .encoders.embedding import DISABLED, make_embedder, make_multilingual, preload
@@ -168,7 +169,7 @@ class Engine:
     def ask(self, question: str, k: int | None = None, *, chat: Hashable | None = None) -> Answer:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
         k = k or self.settings.top_k
-        typed_question, question = question, self.accents.restore(question)
+        typed_question, question = question, self._read(question)
         # "Qui a écrit l'article sur le pacte ?" is answered from the bylines of the articles about the pact.
         subject = who_wrote_subject(question)
         if chat is None:
@@ -215,6 +216,16 @@ class Engine:
         quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
         self.conversations.remember(chat, asked, answer.language, quoted)
         return replace(answer, question=typed_question)
+
+    def _read(self, question: str) -> str:
+        """``question`` as an answer reads it: with the accents its language spells it with (see
+        corpus.accents) and, typed all in lower case, with the capitals its names have in the
+        passages it finds (see corpus.casing)."""
+        question = self.accents.restore(question)
+        if not is_lower_case(question):
+            return question
+        hits = self.searcher(answering=True).search(question, self.settings.top_k)
+        return truecased(question, (h.passage.text for h in hits), ignore=self.analyzer.stop_words())
 
     def forget(self, chat: Hashable) -> None:
         """Start over: the chat's next question is not read as a follow-up."""

@@ -69,7 +69,7 @@ def test_the_engine_reads_the_restored_question_and_answers_the_one_typed(engine
     monkeypatch.setattr(engine.searcher(answering=True), "search", recording)
     typed = "Quand le traite a-t-il ete signe ?"
     answer = engine.ask(typed)
-    assert searched == ["Quand le traite a-t-il été signe ?"]
+    assert searched and set(searched) == {"Quand le traite a-t-il été signe ?"}
     assert answer.question == typed
     assert engine.ask(typed, chat="c").question == typed
     assert engine.answer_hits(typed, engine.search(typed)).question == typed

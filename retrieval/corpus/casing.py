@@ -1,0 +1,61 @@
+"""Capitals put back on the names of a question typed all in lower case ("et lavrov ?",
+"quand choigou est-il alle a pyongyang"), from the passages it finds.
+
+Names drive much of what an answer does with a question: a follow-up that only names someone
+("And Kim?") asks the previous question about them, a pronoun stands for the name before it, a
+name no article holds is refused, and across languages names are what matches. Names are told
+by their capitals. When a question has none (its first letter aside: a phone's), a word takes the
+capitals (and accents) it has in the passages the question finds where those never write it in
+lower case and write it capitalised at least once inside a sentence ("Choïgou", "Lavrov",
+"Pyongyang"; not "visite", which starts a sentence only).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from .analysis import fold_accents
+
+_WORD = re.compile(r"[^\W\d_]+")
+_OPENERS = '.!?…:;«»"“”('
+
+
+def truecased(question: str, texts: Iterable[str], *, ignore: frozenset[str] = frozenset()) -> str:
+    """``question`` with each of its words of three letters or more (not in ``ignore``, the stop
+    words) spelt as a name of ``texts`` spells it, when the question has no capital but maybe
+    its first letter (a phone's)."""
+    if not is_lower_case(question):
+        return question
+    wanted = {fold_accents(w) for w in _WORD.findall(question) if len(w) >= 3 and w not in ignore}
+    if not wanted:
+        return question
+    names: dict[str, Counter[str]] = {}
+    lower: set[str] = set()
+    for text in texts:
+        for m in _WORD.finditer(text):
+            word = m.group()
+            key = fold_accents(word.casefold())
+            if key not in wanted:
+                continue
+            if word[0].islower():
+                lower.add(key)
+            elif not _starts_sentence(text, m.start()):
+                names.setdefault(key, Counter())[word] += 1
+    spelt = {key: forms.most_common(1)[0][0] for key, forms in names.items() if key not in lower}
+    if not spelt:
+        return question
+    return _WORD.sub(lambda m: spelt.get(fold_accents(m.group()), m.group()), question)
+
+
+def is_lower_case(question: str) -> bool:
+    """Whether ``question`` has no capital, but maybe its first letter."""
+    rest = question.lstrip()[1:]
+    return rest == rest.lower()
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 4) : start]
+    kept = before.rstrip()
+    return "\n" in before or not kept or kept[-1] in _OPENERS
