@@ -27,6 +27,8 @@ def restorer() -> AccentRestorer:
         ("Ou se trouve le cosmodrome ?", "Où se trouve le cosmodrome ?"),
         ("D'ou vient-il ?", "D'où vient-il ?"),
         ("ou ?", "où ?"),
+        # before its subject, a verb is conjugated: respelt, but never as a participle
+        ("Et que recoit-elle en echange ?", "Et que reçoit-elle en échange ?"),
     ],
 )
 def test_a_question_typed_without_accents_is_read_with_the_common_spelling(

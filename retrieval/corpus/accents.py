@@ -28,7 +28,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 # "mais" or "d'", or just before its question mark ("Et ou va-t-il ?", "ou ?", "D'ou vient-il ?").
 _WHERE = re.compile(r"(?:^|(?<=\bet\s)|(?<=\bmais\s)|(?<=\bd')|(?<=\bd’))ou\b|\bou(?=\s*\?)", re.IGNORECASE)
 _ACCENTED = re.compile(r"[^\x00-\x7f]")
-# A verb put before its subject is conjugated ("surnomme-t-il"): never the participle ("surnommé").
+# A verb put before its subject is conjugated: never a participle ("surnomme-t-il" is not "surnommé-t-il";
+# "recoit-elle" is "reçoit-elle").
 _INVERTED = re.compile(r"-(?:t-)?(?:il|elle|on|ils|elles)\b", re.IGNORECASE)
 
 
@@ -39,6 +40,7 @@ class AccentRestorer:
 
     language: str = "french"
     _forms: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _words: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def restore(self, question: str) -> str:
         code = _DICTIONARIES.get(self.language)
@@ -46,15 +48,34 @@ class AccentRestorer:
             return question
         forms = self._table(code)
         question = _WHERE.sub(lambda m: "Où" if m.group()[0].isupper() else "où", question)
-        return _WORD.sub(
-            lambda m: m.group() if _INVERTED.match(question, m.end()) else _respelt(m.group(), forms), question
-        )
+
+        def respelt(m: re.Match[str]) -> str:
+            word, form = m.group(), _respelt(m.group(), forms)
+            if _INVERTED.match(question, m.end()) and form[-1:] in ("é", "É"):
+                return word  # "surnomme-t-il", not the participle "surnommé"; but "recoit-elle": "reçoit"
+            return form
+
+        return _WORD.sub(respelt, question)
+
+    def writes(self, question: str) -> bool:
+        """Whether ``question`` is in the articles' language and a dictionary of it is at hand."""
+        code = _DICTIONARIES.get(self.language)
+        return code is not None and detect_language(question) == language_code(self.language) and self._loaded(code)
+
+    def knows(self, word: str) -> bool:
+        """Whether the language's dictionary holds ``word`` (see :meth:`writes`)."""
+        return word.casefold() in self._words
 
     def _table(self, code: str) -> dict[str, str]:
-        if not self._forms:
-            self._forms.update(accented_forms(_frequencies(code)))
-            self._forms.setdefault("", "")  # loaded, if to nothing: not loaded again
+        self._loaded(code)
         return self._forms
+
+    def _loaded(self, code: str) -> bool:
+        if not self._forms:
+            self._words.update(_frequencies(code))
+            self._forms.update(accented_forms(self._words))
+            self._forms.setdefault("", "")  # loaded, if to nothing: not loaded again
+        return bool(self._words)
 
 
 def accented_forms(frequencies: dict[str, int]) -> dict[str, str]:
