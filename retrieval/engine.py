@@ -225,8 +225,7 @@ class Engine:
         if not is_lower_case(question):
             return question
         hits = self.searcher(answering=True).search(question, self.settings.top_k)
-        known = self.accents.knows if self.accents.writes(question) else None
-        return truecased(question, (h.passage.text for h in hits), ignore=self.analyzer.stop_words(), known=known)
+        return truecased(question, (h.passage.text for h in hits), ignore=self.analyzer.stop_words())
 
     def forget(self, chat: Hashable) -> None:
         """Start over: the chat's next question is not read as a follow-up."""

@@ -56,19 +56,3 @@ def test_a_lower_case_follow_up_naming_someone_asks_the_previous_question_about_
     cased = engine.ask("Et Lavrov ?", chat="c")
     assert lower.text == cased.text and lower.quotes == cased.quotes
     assert "Lavrov" in (SEEDS / f"{cased.quotes[0].article_id}.txt").read_text(encoding="utf-8")
-
-
-def test_a_word_neither_the_passages_nor_the_language_have_is_a_name():
-    french = {"que", "pense", "de", "la", "visite", "et", "recoit", "elle"}.__contains__
-    stop = french_stop_words()
-    assert truecased("que pense macron de la visite ?", PASSAGES, ignore=stop, known=french) == (
-        "que pense Macron de la visite ?"
-    )
-    assert truecased("et que recoit-elle ?", PASSAGES, ignore=stop, known=lambda w: False) == "et que recoit-elle ?"
-    assert truecased("que pense macron de la visite ?", PASSAGES, ignore=stop) == "que pense macron de la visite ?"
-
-
-def test_a_lower_case_question_naming_someone_no_article_names_is_refused(engine: Engine):
-    assert engine.ask("Que pense Macron de la visite ?").abstained
-    assert engine.ask("que pense macron de la visite ?").abstained
-    assert not engine.ask("que pense choigou de la visite ?").abstained

@@ -40,7 +40,6 @@ class AccentRestorer:
 
     language: str = "french"
     _forms: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _words: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def restore(self, question: str) -> str:
         code = _DICTIONARIES.get(self.language)
@@ -57,25 +56,11 @@ class AccentRestorer:
 
         return _WORD.sub(respelt, question)
 
-    def writes(self, question: str) -> bool:
-        """Whether ``question`` is in the articles' language and a dictionary of it is at hand."""
-        code = _DICTIONARIES.get(self.language)
-        return code is not None and detect_language(question) == language_code(self.language) and self._loaded(code)
-
-    def knows(self, word: str) -> bool:
-        """Whether the language's dictionary holds ``word`` (see :meth:`writes`)."""
-        return word.casefold() in self._words
-
     def _table(self, code: str) -> dict[str, str]:
-        self._loaded(code)
-        return self._forms
-
-    def _loaded(self, code: str) -> bool:
         if not self._forms:
-            self._words.update(_frequencies(code))
-            self._forms.update(accented_forms(self._words))
+            self._forms.update(accented_forms(_frequencies(code)))
             self._forms.setdefault("", "")  # loaded, if to nothing: not loaded again
-        return bool(self._words)
+        return self._forms
 
 
 def accented_forms(frequencies: dict[str, int]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from .analysis import fold_accents
 
@@ -22,18 +22,10 @@ _WORD = re.compile(r"[^\W\d_]+")
 _OPENERS = '.!?…:;«»"“”('
 
 
-def truecased(
-    question: str,
-    texts: Iterable[str],
-    *,
-    ignore: frozenset[str] = frozenset(),
-    known: Callable[[str], bool] | None = None,
-) -> str:
+def truecased(question: str, texts: Iterable[str], *, ignore: frozenset[str] = frozenset()) -> str:
     """``question`` with each of its words of three letters or more (not in ``ignore``, the stop
     words) spelt as a name of ``texts`` spells it, when the question has no capital but maybe
-    its first letter (a phone's). ``known``: whether the question's language has a word; one
-    that ``texts`` never write and the language does not have is a name too ("que pense macron
-    de la visite ?": "Macron", whom no article names)."""
+    its first letter (a phone's)."""
     if not is_lower_case(question):
         return question
     wanted = {fold_accents(w) for w in _WORD.findall(question) if len(w) >= 3 and w not in ignore}
@@ -52,13 +44,6 @@ def truecased(
             elif not _starts_sentence(text, m.start()):
                 names.setdefault(key, Counter())[word] += 1
     spelt = {key: forms.most_common(1)[0][0] for key, forms in names.items() if key not in lower}
-    if known is not None:
-        for m in _WORD.finditer(question):
-            word, key = m.group(), fold_accents(m.group())
-            if question[m.end() : m.end() + 1] == "-":
-                continue  # "recoit-elle": a verb before its subject
-            if key in wanted and key not in names and key not in lower and not known(word):
-                spelt[key] = word[0].upper() + word[1:]
     if not spelt:
         return question
     return _WORD.sub(lambda m: spelt.get(fold_accents(m.group()), m.group()), question)
