@@ -219,13 +219,15 @@ class Engine:
 
     def _read(self, question: str) -> str:
         """``question`` as an answer reads it: with the accents its language spells it with (see
-        corpus.accents) and, typed all in lower case, with the capitals its names have in the
-        passages it finds (see corpus.casing)."""
+        corpus.accents); typed all in lower case or without accents, with the capitals and accents
+        its words have in the passages it finds (see corpus.casing)."""
+        bare = self.accents.bare(question)
         question = self.accents.restore(question)
-        if not is_lower_case(question):
+        if not (bare or is_lower_case(question)):
             return question
         hits = self.searcher(answering=True).search(question, self.settings.top_k)
-        return truecased(question, (h.passage.text for h in hits), ignore=self.analyzer.stop_words())
+        texts = (h.passage.text for h in hits)
+        return truecased(question, texts, ignore=self.analyzer.stop_words(), accents=bare)
 
     def forget(self, chat: Hashable) -> None:
         """Start over: the chat's next question is not read as a follow-up."""

@@ -56,3 +56,32 @@ def test_a_lower_case_follow_up_naming_someone_asks_the_previous_question_about_
     cased = engine.ask("Et Lavrov ?", chat="c")
     assert lower.text == cased.text and lower.quotes == cased.quotes
     assert "Lavrov" in (SEEDS / f"{cased.quotes[0].article_id}.txt").read_text(encoding="utf-8")
+
+
+TREATY = (
+    "Le contrat de partenariat global signé ce jour inclut une aide réciproque, selon le traité.",
+    "Poutine a qualifié le traité de « document véritablement innovant ».",
+    "Un signe de rapprochement, selon Moscou.",
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        # the passages found always write "traité"; "signe" they also write as typed
+        ("Quand le traite a-t-il ete signe par Poutine ?", "Quand le traité a-t-il ete signe par Poutine ?"),
+        ("quand le traite a-t-il ete signe ?", "quand le traité a-t-il ete signe ?"),
+        ("qu'a dit poutine du TRAITE ?", "qu'a dit poutine du TRAITÉ ?"),  # a capital inside: no names
+    ],
+)
+def test_typed_without_accents_a_word_takes_those_its_passages_always_write(typed: str, read: str):
+    assert truecased(typed, TREATY, ignore=french_stop_words(), accents=True) == read
+
+
+def test_accents_are_taken_from_the_passages_only_for_a_question_typed_without():
+    typed = "Quand le traite a-t-il ete signe par Poutine ?"
+    assert truecased(typed, TREATY, ignore=french_stop_words()) == typed
+
+
+def test_a_question_typed_without_accents_is_answered_as_spelt_in_full(engine: Engine):
+    assert engine.ask("qu'a dit poutine sur le traite ?").text == engine.ask("Qu'a dit Poutine sur le traité ?").text

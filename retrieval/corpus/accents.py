@@ -41,11 +41,19 @@ class AccentRestorer:
     language: str = "french"
     _forms: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def bare(self, question: str) -> bool:
+        """Whether ``question`` is typed without any accent in the articles' language, one that
+        writes accents (see :data:`_DICTIONARIES`)."""
+        return (
+            self.language in _DICTIONARIES
+            and not _ACCENTED.search(question)
+            and detect_language(question) == language_code(self.language)
+        )
+
     def restore(self, question: str) -> str:
-        code = _DICTIONARIES.get(self.language)
-        if code is None or _ACCENTED.search(question) or detect_language(question) != language_code(self.language):
+        if not self.bare(question):
             return question
-        forms = self._table(code)
+        forms = self._table(_DICTIONARIES[self.language])
         question = _WHERE.sub(lambda m: "Où" if m.group()[0].isupper() else "où", question)
 
         def respelt(m: re.Match[str]) -> str:
