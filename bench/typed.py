@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from bench.stats import existing_file
+from retrieval.corpus.analysis import fold_accents
 from retrieval.errors import RagbotError
 from retrieval.evaluation import Conversation, evaluate_conversations, load_conversations
 
 TYPINGS: dict[str, Callable[[str], str]] = {
     "as_written": lambda q: q,
-    "without_accents": lambda q: "".join(c for c in unicodedata.normalize("NFKD", q) if not unicodedata.combining(c)),
+    "without_accents": fold_accents,
     "lower_case": str.lower,
 }
 

@@ -25,7 +25,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from ..corpus.analysis import ENGLISH_STOP, QUESTION_WORDS, Analyzer, detect_language, french_stop_words, words
+from ..corpus.analysis import (
+    ENGLISH_STOP,
+    INVERTED_SUBJECT,
+    QUESTION_WORDS,
+    Analyzer,
+    detect_language,
+    french_stop_words,
+    words,
+)
 from ..types import Hit
 from .kinds import question_kind
 from .measures import asked_measure
@@ -146,7 +154,6 @@ def subject_words(question: str, analyzer: Analyzer) -> list[str]:
     return analyzer.content_words(_ASKED_FOR.sub(" ", question))
 
 
-_INVERTED = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
 _OBJECT_PRONOUN = re.compile(
     r"\b(?:l['’]\s*|(?:le|la|les)\s+)(?:a|ont|avait|avaient|aura|auront|aurait|auraient|est|sont|était|étaient)\b",
     re.IGNORECASE,
@@ -158,9 +165,9 @@ def _leaning_words(question: str, analyzer: Analyzer) -> list[str]:
     repeats a subject the question names ("Les États-Unis ont-ils réagi ?", "Pourquoi Kim a-t-il…"),
     with the French object pronoun before an auxiliary ("Qui l'a annoncé ?", "Qui les a imposées ?"),
     which an article never precedes."""
-    out = words(_INVERTED.sub(" ", question))
+    out = words(INVERTED_SUBJECT.sub(" ", question))
     out += [OBJECT] * len(_OBJECT_PRONOUN.findall(question))
-    for m in _INVERTED.finditer(question):
+    for m in INVERTED_SUBJECT.finditer(question):
         before_verb = _without_last_word(question[: m.start()])
         if not subject_words(before_verb, analyzer):  # "Qu'ont-ils vu ?", "Où travaille-t-il ?": none named
             out.append(m.group(1).lower())

@@ -16,21 +16,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .analysis import detect_language, fold_accents, language_code
+from .analysis import INVERTED_SUBJECT, LETTERS, cased_like, detect_language, fold_accents, language_code
 
 # The articles' language (a Snowball name) -> pyspellchecker's dictionary. Only languages the
 # question's language is detected in (see analysis.detect_language) and that write accents.
 _DICTIONARIES = {"french": "fr"}
 # An accented spelling replaces the word as typed when it is at least this many times commoner.
 _COMMONER = 10
-_WORD = re.compile(r"[^\W\d_]+")
 # "ou" asks where ("où") where the conjunction cannot stand: opening the question, after "et",
 # "mais" or "d'", or just before its question mark ("Et ou va-t-il ?", "ou ?", "D'ou vient-il ?").
 _WHERE = re.compile(r"(?:^|(?<=\bet\s)|(?<=\bmais\s)|(?<=\bd')|(?<=\bd’))ou\b|\bou(?=\s*\?)", re.IGNORECASE)
 _ACCENTED = re.compile(r"[^\x00-\x7f]")
-# A verb put before its subject is conjugated: never a participle ("surnomme-t-il" is not "surnommé-t-il";
-# "recoit-elle" is "reçoit-elle").
-_INVERTED = re.compile(r"-(?:t-)?(?:il|elle|on|ils|elles)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,11 +54,12 @@ class AccentRestorer:
 
         def respelt(m: re.Match[str]) -> str:
             word, form = m.group(), _respelt(m.group(), forms)
-            if _INVERTED.match(question, m.end()) and form[-1:] in ("é", "É"):
+            # A verb put before its subject is conjugated, never a participle.
+            if INVERTED_SUBJECT.match(question, m.end()) and form[-1:] in ("é", "É"):
                 return word  # "surnomme-t-il", not the participle "surnommé"; but "recoit-elle": "reçoit"
             return form
 
-        return _WORD.sub(respelt, question)
+        return LETTERS.sub(respelt, question)
 
     def _table(self, code: str) -> dict[str, str]:
         if not self._forms:
@@ -86,11 +83,7 @@ def accented_forms(frequencies: dict[str, int]) -> dict[str, str]:
 
 def _respelt(word: str, forms: dict[str, str]) -> str:
     form = forms.get(word.casefold())
-    if form is None:
-        return word
-    if word.isupper() and len(word) > 1:
-        return form.upper()
-    return form[0].upper() + form[1:] if word[0].isupper() else form
+    return word if form is None else cased_like(word, form)
 
 
 def _frequencies(code: str) -> dict[str, int]:

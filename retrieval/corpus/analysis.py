@@ -85,12 +85,24 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.replace("’", "'").casefold())
 
 
+def cased_like(typed: str, form: str) -> str:
+    """``form`` (lower case) with the capitals of ``typed``: all of them ("COREE": "CORÉE"), the
+    first ("Coree": "Corée"), or none."""
+    if typed.isupper() and len(typed) > 1:
+        return form.upper()
+    return form[0].upper() + form[1:] if typed[:1].isupper() else form
+
+
 def fold_accents(word: str) -> str:
     decomposed = unicodedata.normalize("NFKD", word)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 _FOLDED_FEMININE = re.compile(r"ee(s?)$")
+#: A word's letters: no digit, no underscore, no apostrophe or hyphen ("a-t-il" is three words).
+LETTERS = re.compile(r"[^\W\d_]+")
+#: A French verb's subject pronoun put after it ("a-t-il", "ont-ils", "reçoit-elle"): group 1.
+INVERTED_SUBJECT = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
 
 TRUNCATION = 5  # letters a word keeps to match its cognates in another language (McNamee & Mayfield)
 # A name keeps more: names are spelt alike across languages or not at all ("Putin", "Poutine"), and

@@ -14,13 +14,11 @@ spelling cannot say which is meant; the passages about the treaty can ("traité"
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 
-from .analysis import fold_accents
+from .analysis import LETTERS, cased_like, fold_accents
 
-_WORD = re.compile(r"[^\W\d_]+")
 _OPENERS = '.!?…:;«»"“”('
 
 
@@ -35,7 +33,7 @@ def truecased(
     names_wanted = is_lower_case(question)
     if not (names_wanted or accents):
         return question
-    typed = [w.casefold() for w in _WORD.findall(question)]
+    typed = [w.casefold() for w in LETTERS.findall(question)]
     wanted = {fold_accents(w) for w in typed if len(w) >= 3 and w not in ignore}
     if not wanted:
         return question
@@ -44,7 +42,7 @@ def truecased(
     accented: dict[str, Counter[str]] = {}
     plain: set[str] = set()
     for text in texts:
-        for m in _WORD.finditer(text):
+        for m in LETTERS.finditer(text):
             word = m.group()
             folded = word.casefold()
             key = fold_accents(folded)
@@ -65,18 +63,14 @@ def truecased(
         spelt.update({key: forms.most_common(1)[0][0] for key, forms in names.items() if key not in lower})
     if not spelt:
         return question
-    return _WORD.sub(lambda m: _as_typed(m.group(), spelt.get(fold_accents(m.group().casefold()))), question)
+    return LETTERS.sub(lambda m: _as_typed(m.group(), spelt.get(fold_accents(m.group().casefold()))), question)
 
 
 def _as_typed(typed: str, form: str | None) -> str:
     """``form`` as ``typed`` has it: a name keeps its capitals; else the typed word's capitals."""
     if form is None:
         return typed
-    if form[:1].isupper():
-        return form
-    if typed.isupper() and len(typed) > 1:
-        return form.upper()
-    return form[0].upper() + form[1:] if typed[0].isupper() else form
+    return form if form[:1].isupper() else cased_like(typed, form)
 
 
 def is_lower_case(question: str) -> bool:
