@@ -520,6 +520,26 @@ def test_milvus_a_full_build_moves_the_alias_or_says_the_pointer_serves(
     assert engine.search("aide réciproque en cas d'attaque", 1)[0].article.id == TREATY_ARTICLE
 
 
+def test_a_store_in_this_process_is_searched_without_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A question's searches on the embedded store run one after the other in the asking thread:
+    each takes well under a millisecond on the seeds, and starting threads to overlap them cost more
+    than it saved. A server's round trips still overlap (the Milvus test below)."""
+    engine = Engine(make_settings(tmp_path), encoders=fake_encoders())
+    engine.index()
+    assert engine.snapshot().remote is False
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def recorded(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", recorded)
+    hits = engine.search("aide réciproque en cas d'attaque", 5)
+    assert hits[0].article.id == TREATY_ARTICLE
+    assert not [name for name in started if name.startswith("ragbot-search")], started
+
+
 @pytest.fixture
 def milvus_proxy(milvus_uri: str):
     from .milvus_proxy import MilvusProxy

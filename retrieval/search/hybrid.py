@@ -18,7 +18,8 @@ question words' coverage weighted by rarity, and the share of words the collecti
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Set
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -32,6 +33,9 @@ from .question import clean_question
 from .sentences import Recorded, SentenceScorer
 
 T = TypeVar("T")
+# Texts whose index terms a searcher keeps: a passage's or a sentence's are analysed once, not at
+# every question that finds it (the analysis was a third of a warm search on the seeds).
+ANALYSED_TEXTS = 16_384
 
 
 class Searcher:
@@ -46,6 +50,18 @@ class Searcher:
         self.analyzer = Analyzer(snapshot.manifest.analyzer.get("language", "french"))
         self._checked: set[str] = set()
         self._breadth = SearchBreadth(self.settings.hnsw_ef_search, self.settings.ivf_nprobe)
+        # A version's texts never change: their analyses are kept (bounded, safe across threads).
+        self._terms = lru_cache(maxsize=ANALYSED_TEXTS)(self._analysed)
+        self._cognates = lru_cache(maxsize=ANALYSED_TEXTS)(self._analysed_cognates)
+
+    def _analysed(self, text: str) -> frozenset[str]:
+        return frozenset(self.analyzer.terms(text))
+
+    def _analysed_cognates(self, text: str) -> frozenset[str]:
+        """What a question in another language matches in ``text``: its words' first letters, one
+        fewer too ("pact", "pacte"), and its names' first eight ("vladivos")."""
+        cut = self.analyzer.truncated_terms(text)
+        return frozenset(cut) | {t[: TRUNCATION - 1] for t in cut} | frozenset(self.analyzer.name_terms(text))
 
     def search(self, question: str, k: int = 5, *, focus: str | None = None) -> list[Hit]:
         """The ``k`` best passages for ``question``. ``focus``: the question as typed, when ``question``
@@ -98,11 +114,14 @@ class Searcher:
             proposals.append(lambda b=bm25: b.top(pool))
             exact["bm25"] = (w.bm25, bm25.scores)
 
-        proposed = _together(proposals)
+        proposed = _together(proposals, overlap=snap.remote)
         candidates = np.unique(np.concatenate(proposed)) if proposed else np.arange(min(n, pool))
         # The sentence and passage cosines also feed the abstention decision: computed at weight 0 too.
         scoring = {name: ws for name, ws in exact.items() if ws[0] > 0 or name in ("sentences", "multilingual")}
-        scored = _together([lambda s=scorer: s(candidates) for _, scorer in scoring.values()])  # type: ignore[operator]
+        scored = _together(
+            [lambda s=scorer: s(candidates) for _, scorer in scoring.values()],  # type: ignore[operator]
+            overlap=snap.remote,
+        )
         fused = np.zeros(len(candidates), dtype=np.float64)
         for (weight, _), scores in zip(scoring.values(), scored, strict=True):
             fused += weight * _minmax(np.asarray(scores, dtype=np.float64))
@@ -132,24 +151,10 @@ class Searcher:
         else:
             asked_terms, asked_rarity = word_terms, rarity
 
-        sentence_terms: dict[str, set[str]] = {}  # each sentence analysed once, for itself and its passage
-        sentence_cognates: dict[str, set[str]] = {}
-
-        def terms(sentence: str) -> set[str]:
-            if sentence not in sentence_terms:
-                sentence_terms[sentence] = set(self.analyzer.terms(sentence))
-            return sentence_terms[sentence]
-
-        def cognates(sentence: str) -> set[str]:
-            if sentence not in sentence_cognates:
-                cut = self.analyzer.truncated_terms(sentence)
-                sentence_cognates[sentence] = (
-                    set(cut) | {t[: TRUNCATION - 1] for t in cut} | set(self.analyzer.name_terms(sentence))
-                )  # "pact", "pacte"; "vladivos"
-            return sentence_cognates[sentence]
+        terms = self._terms
 
         def coverage(sentence: str) -> tuple[float, float]:
-            present = cognates(sentence) if across else terms(sentence)
+            present = self._cognates(sentence) if across else terms(sentence)
             return _coverage(asked_terms, present), _rare_coverage(asked_rarity, present)
 
         hits = []
@@ -187,18 +192,18 @@ class Searcher:
 
     def _diverse(
         self, ranked: np.ndarray, candidates: np.ndarray, k: int
-    ) -> tuple[list[int], list[tuple[Passage, ArticleInfo]], list[set[str]]]:
+    ) -> tuple[list[int], list[tuple[Passage, ArticleInfo]], list[frozenset[str]]]:
         """The best ``k`` candidates, skipping any that repeats a better one nearly word for word
         (the same wire copy in two articles), so the top k are k different pieces of evidence.
         Also returns each kept passage's index terms, which word coverage reuses."""
         chosen: list[int] = []
         kept: list[tuple[Passage, ArticleInfo]] = []
-        seen_terms: list[set[str]] = []
+        seen_terms: list[frozenset[str]] = []
         step = max(3 * k, k + 10)
         for offset in range(0, len(ranked), step):  # more candidates only while duplicates crowd the top
             pool = [int(i) for i in ranked[offset : offset + step]]
             for i, found in zip(pool, self.snapshot.passages([int(candidates[i]) for i in pool]), strict=True):
-                terms = set(self.analyzer.terms(found[0].text))
+                terms = self._terms(found[0].text)
                 if any(_jaccard(terms, other) >= self.settings.duplicate_jaccard for other in seen_terms):
                     continue
                 chosen.append(i)
@@ -268,10 +273,12 @@ class Searcher:
         return np.ascontiguousarray(vector, dtype=np.float32)
 
 
-def _together(calls: list[Callable[[], T]]) -> list[T]:
-    """``[call() for call in calls]``, the calls running at once: independent questions to the store,
-    whose round trips to a server then overlap (a store's calls are safe from several threads)."""
-    if len(calls) < 2:
+def _together(calls: list[Callable[[], T]], *, overlap: bool) -> list[T]:
+    """``[call() for call in calls]``; with ``overlap``, the calls running at once: independent
+    questions to a store's server, whose round trips then overlap (a store's calls are safe from
+    several threads). A store in this process answers each in well under a millisecond on the seeds:
+    starting threads for them cost more than they saved (warm search p50 -2 to -4 ms without)."""
+    if not overlap or len(calls) < 2:
         return [call() for call in calls]
     from concurrent.futures import ThreadPoolExecutor
 
@@ -280,7 +287,7 @@ def _together(calls: list[Callable[[], T]]) -> list[T]:
         return [future.result() for future in futures]
 
 
-def _rare_coverage(rarity: list[tuple[set[str], float]], present: set[str]) -> float:
+def _rare_coverage(rarity: list[tuple[set[str], float]], present: Set[str]) -> float:
     """IDF-weighted share of the question's typed words found among ``present`` terms."""
     total = sum(idf for _, idf in rarity)
     if total <= 0:
@@ -288,7 +295,7 @@ def _rare_coverage(rarity: list[tuple[set[str], float]], present: set[str]) -> f
     return sum(idf for terms, idf in rarity if terms & present) / total
 
 
-def _coverage(word_terms: list[dict[str, float]], present: set[str]) -> float:
+def _coverage(word_terms: list[dict[str, float]], present: Set[str]) -> float:
     """Share of the question's words found among ``present`` terms (a neighbour counts by its similarity)."""
     if not word_terms:
         return 0.0
@@ -296,7 +303,7 @@ def _coverage(word_terms: list[dict[str, float]], present: set[str]) -> float:
     return found / len(word_terms)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: Set[str], b: Set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 

@@ -107,6 +107,9 @@ class StoreVersion(Protocol):
 
     version: str
     manifest: Manifest
+    #: whether its searches are round trips to a server (a question's independent searches then run
+    #: at once) rather than calls in this process
+    remote: bool
     expander: Expander | None
     lexical: LexicalIndex | None
     #: (passage_row, char_start, char_end) per sentence row, and each passage's sentence rows

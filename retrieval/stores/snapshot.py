@@ -79,6 +79,8 @@ def mmap_flags(kind: str) -> int:
 class Snapshot:
     """A loaded snapshot: the FAISS indexes memory-mapped, passages read from SQLite on demand."""
 
+    remote = False  # searched in this process
+
     def __init__(self, path: Path, *, verify: bool = True) -> None:
         self.path = Path(path)
         self.version = self.path.name

@@ -103,6 +103,8 @@ class RowMap:
 class MilvusVersion:
     """A :class:`~retrieval.stores.base.StoreVersion` whose rows live on the Milvus server."""
 
+    remote = True  # each search is a round trip to the server: a question's searches overlap
+
     def __init__(self, connection: Connection, record: Record, rows: RowMap) -> None:
         self.connection = connection
         self.record = record
