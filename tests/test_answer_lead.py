@@ -393,7 +393,8 @@ def test_late_interaction_matches_the_question_token_by_token():
 
 def test_late_interaction_encodes_a_text_it_has_read_once_within_its_budget():
     """Each English question re-read its ten passages token by token, encoding them again for
-    a follow-up or another user's question about the same articles."""
+    a follow-up or another user's question about the same articles; one answer encoded its own
+    question again at each reading (passages, then sentences)."""
     from retrieval.answers.late import LateInteraction
 
     from .support import FakeEmbedder
@@ -404,11 +405,11 @@ def test_late_interaction_encodes_a_text_it_has_read_once_within_its_budget():
     first = late.scores("Qui a offert une Aurus ?", passages[:2])
     before = embedder.calls
     assert late.scores("Qui a offert une Aurus ?", passages[:2]) == first
-    assert embedder.calls == before + 1  # the question alone
+    assert embedder.calls == before  # the question and its passages, all kept
     late.scores("Et Kim ?", passages)
-    assert embedder.calls == before + 1 + 2  # the question and the one new passage
+    assert embedder.calls == before + 2  # the new question and the one new passage
 
-    tight = LateInteraction(lambda: embedder, cache_bytes=1)  # nothing fits: every text read afresh
+    tight = LateInteraction(lambda: embedder, cache_bytes=1)  # no passage fits: every one read afresh
     tight.scores("Qui ?", passages)
     before = embedder.calls
-    assert tight.scores("Qui ?", passages) == late.scores("Qui ?", passages) and embedder.calls == before + 1 + 1 + 3
+    assert tight.scores("Qui ?", passages) == late.scores("Qui ?", passages) and embedder.calls == before + 3 + 1

@@ -19,6 +19,8 @@ import numpy as np
 
 from ..types import Embedder, Hit
 
+QUESTIONS_KEPT = 64  # questions whose token states are kept (a few KB each)
+
 
 class LateInteraction:
     """``scores(question, sentences)``: MaxSim of each sentence with the question; None when the
@@ -27,7 +29,10 @@ class LateInteraction:
     The token states of the texts it reads (passages, sentences) are kept, most recently used
     first, up to ``cache_bytes``: a follow-up, or another user's question about the same
     articles, re-reads the same passages without encoding them again (ten passages an English
-    question). Keyed by the text itself, so an article changed by a re-index is read afresh."""
+    question). Keyed by the text itself, so an article changed by a re-index is read afresh. The
+    last questions' own states are kept too: one answer reads its question against its passages,
+    then its candidate sentences (and a follow-up against its previous question's), each a forward
+    pass of the model before."""
 
     def __init__(self, encoder: Callable[[], Embedder | None], *, cache_bytes: int = 64 << 20) -> None:
         self._encoder = encoder  # called when first needed: the model loads lazily
@@ -35,17 +40,32 @@ class LateInteraction:
         self._cache_bytes = cache_bytes
         self._held = 0
         self._lock = threading.Lock()  # the bot answers in worker threads
+        self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def scores(self, question: str, sentences: Sequence[str]) -> list[float] | None:
         encoder = self._encoder()
         token_states = getattr(encoder, "token_states", None)
         if token_states is None or not sentences:
             return None
-        asked = token_states([question], query=True)[0]
+        asked = self._question(token_states, question)
         out = []
         for states in self._states(token_states, sentences):
             out.append(float((asked @ states.T).max(axis=1).mean()) if len(states) and len(asked) else 0.0)
         return out
+
+    def _question(self, token_states: Callable[..., list[np.ndarray]], question: str) -> np.ndarray:
+        """``question``'s token states, encoded once for the last :data:`QUESTIONS_KEPT` questions."""
+        with self._lock:
+            states = self._questions.get(question)
+            if states is not None:
+                self._questions.move_to_end(question)
+                return states
+        states = token_states([question], query=True)[0]
+        with self._lock:
+            self._questions[question] = states
+            while len(self._questions) > QUESTIONS_KEPT:
+                self._questions.popitem(last=False)
+        return states
 
     def _states(self, token_states: Callable[..., list[np.ndarray]], texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's token states: from the cache, the missing ones encoded together and kept."""
