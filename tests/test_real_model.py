@@ -216,6 +216,29 @@ def test_answering_compiles_only_the_question_model(real_engine: Engine):
     assert encoder._single is not None and encoder._queue is None
 
 
+def test_a_question_is_run_through_the_model_once_for_its_search_and_its_answer(real_engine: Engine):
+    """Its vector (the search) and its token states (the answer's late interaction) come from one
+    forward pass, the same numbers a fresh encoder computes for each."""
+    question = "Qu'a déclaré Kim Jong-un à propos du pacte ?"
+    encoder = Engine(real_engine.settings).encoders.multilingual
+    assert encoder is not None and encoder.backend == "openvino-int8"
+    vector = encoder.encode_queries([question])
+    _, request = encoder._latency_model()
+    runs = []
+    infer = request.infer
+    request.infer = lambda *args, **kw: runs.append(1) or infer(*args, **kw)
+    try:
+        states = encoder.token_states([question], query=True)[0]
+        again = encoder.encode_queries([question])
+    finally:
+        request.infer = infer
+    assert runs == []
+    fresh = Engine(real_engine.settings).encoders.multilingual
+    assert np.array_equal(again, vector) and np.array_equal(vector, fresh.encode_queries([question]))
+    assert np.array_equal(states, fresh.token_states([question], query=True)[0])
+    assert np.array_equal(states, encoder.token_states([question, "Et ensuite ?"], query=True)[0])
+
+
 def _everything_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
