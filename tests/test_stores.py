@@ -523,7 +523,8 @@ def test_milvus_a_full_build_moves_the_alias_or_says_the_pointer_serves(
 def test_a_store_in_this_process_is_searched_without_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A question's searches on the embedded store run one after the other in the asking thread:
     each takes well under a millisecond on the seeds, and starting threads to overlap them cost more
-    than it saved. A server's round trips still overlap (the Milvus test below)."""
+    than it saved. A server's round trips still overlap (the Milvus test below), and so do those of a
+    store that does not say (a plugin written before ``StoreVersion.remote``)."""
     engine = Engine(make_settings(tmp_path), encoders=fake_encoders())
     engine.index()
     assert engine.snapshot().remote is False
@@ -538,6 +539,10 @@ def test_a_store_in_this_process_is_searched_without_threads(tmp_path: Path, mon
     hits = engine.search("aide réciproque en cas d'attaque", 5)
     assert hits[0].article.id == TREATY_ARTICLE
     assert not [name for name in started if name.startswith("ragbot-search")], started
+    # A store written before versions said where they run is read as a server's, as all were.
+    monkeypatch.delattr(type(engine.snapshot()), "remote")
+    assert engine.search("aide réciproque en cas d'attaque", 5) == hits
+    assert [name for name in started if name.startswith("ragbot-search")], started
 
 
 @pytest.fixture

@@ -115,13 +115,15 @@ class Searcher:
             proposals.append(lambda b=bm25: b.top(pool))
             exact["bm25"] = (w.bm25, bm25.scores)
 
-        proposed = _together(proposals, overlap=snap.remote)
+        # A store written before StoreVersion.remote is read as a server's: its calls overlap, as they all did.
+        overlap = getattr(snap, "remote", True)
+        proposed = _together(proposals, overlap=overlap)
         candidates = np.unique(np.concatenate(proposed)) if proposed else np.arange(min(n, pool))
         # The sentence and passage cosines also feed the abstention decision: computed at weight 0 too.
         scoring = {name: ws for name, ws in exact.items() if ws[0] > 0 or name in ("sentences", "multilingual")}
         scored = _together(
             [lambda s=scorer: s(candidates) for _, scorer in scoring.values()],  # type: ignore[operator]
-            overlap=snap.remote,
+            overlap=overlap,
         )
         fused = np.zeros(len(candidates), dtype=np.float64)
         for (weight, _), scores in zip(scoring.values(), scored, strict=True):
