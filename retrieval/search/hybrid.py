@@ -154,10 +154,8 @@ class Searcher:
         else:
             asked_terms, asked_rarity = word_terms, rarity
 
-        terms = self._terms
-
         def coverage(sentence: str) -> tuple[float, float]:
-            present = self._cognates(sentence) if across else terms(sentence)
+            present = self._cognates(sentence) if across else self._terms(sentence)
             return _coverage(asked_terms, present), _rare_coverage(asked_rarity, present)
 
         hits = []
@@ -169,7 +167,7 @@ class Searcher:
             if sentences:
                 # What the passage holds is what an answer could quote: a credit line ("Agence
                 # France-Presse"), a byline or a dateline is searchable, but no evidence.
-                present = set().union(*(terms(s.text) for s in sentences))
+                present = set().union(*(self._terms(s.text) for s in sentences))
             hits.append(
                 Hit(
                     rank=rank,
