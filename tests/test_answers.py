@@ -428,6 +428,22 @@ def test_treaty_answer_quotes_the_mutual_assistance_sentence(real_engine: Engine
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("question", ["Who signed the treaty and when?", "Qui a signé le traité et quand ?"])
+def test_a_question_word_joined_to_a_question_is_answered_too(real_engine: Engine, question: str):
+    """ "Who signed the treaty and when?" is judged as "Who signed the treaty?" (its "and when"
+    names nothing the articles could hold; it was refused), and the sentence that tells when joins
+    the lead."""
+    answer = real_engine.ask(question)
+    assert not answer.abstained, answer.text
+    assert (
+        answer.quotes[0].text
+        == real_engine.ask(question.replace(" et quand", "").replace(" and when", "")).quotes[0].text
+    )
+    assert any("19 juin" in q.text for q in answer.quotes[1:]), answer.text
+    assert_grounded(real_engine, answer)
+
+
+@pytest.mark.slow
 def test_dev_answers_are_grounded_and_unanswerables_abstain(real_engine: Engine):
     for item in load_qa(DEV_QA):
         answer = real_engine.ask(item.question)

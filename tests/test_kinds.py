@@ -6,7 +6,37 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answers.kinds import question_kind, sentence_cues, speculation, states
+from retrieval.answers.kinds import Joined, joined_question, question_kind, sentence_cues, speculation, states
+
+
+@pytest.mark.parametrize(
+    ("question", "joined"),
+    [
+        # A question word joined at the end or the start asks for a second kind of answer, and names nothing.
+        ("Who signed the treaty and when?", Joined("Who signed the treaty?", "date")),
+        ("Qui a signé le traité, et quand ?", Joined("Qui a signé le traité ?", "date")),
+        ("When and where was the treaty signed?", Joined("When was the treaty signed?", "place")),
+        (
+            "Où et quand Poutine et Kim se sont-ils rencontrés ?",
+            Joined("Où Poutine et Kim se sont-ils rencontrés ?", "date"),
+        ),
+        ("What did Putin give Kim and why?", Joined("What did Putin give Kim?", "reason")),
+        ("Qui a signé le pacte et par qui", Joined("Qui a signé le pacte", "person")),
+        ("What did Putin give Kim, and how?", Joined("What did Putin give Kim?", None)),
+        # A follow-up of one question word, or a name and one, is a single question.
+        ("and when?", Joined("and when?", None)),
+        ("Et quand ?", Joined("Et quand ?", None)),
+        ("Poutine et qui ?", Joined("Poutine et qui ?", None)),
+        # A question word with its own verb, or inside the sentence, is no joined word.
+        (
+            "Who is Ramon Pacheco Pardo and where does he work?",
+            Joined("Who is Ramon Pacheco Pardo and where does he work?", None),
+        ),
+        ("What did Putin say when he arrived?", Joined("What did Putin say when he arrived?", None)),
+    ],
+)
+def test_a_question_word_joined_to_a_question_asks_for_a_second_kind(question: str, joined: Joined):
+    assert joined_question(question) == joined
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp, standing_text
-from .kinds import question_kind, speculates, speculation, states
+from .kinds import joined_question, question_kind, speculates, speculation, states
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
@@ -137,6 +137,10 @@ class ExtractiveAnswerer:
         if not ranked:
             return abstention(question, language)
         chosen = self._choose(ranked, kind)
+        also = joined_question(asked).kind
+        if also is not None and not any(also in c.cues.kinds for c in chosen):
+            # "Who signed the treaty and when?": the sentence that best tells when joins the lead.
+            chosen = self._also(chosen, self.rank(hits, asked, follow_up, kind=also), also)
         numbers: dict[int, int] = {}
         for c in chosen:
             numbers.setdefault(c.hit.rank, len(numbers) + 1)
@@ -183,7 +187,8 @@ class ExtractiveAnswerer:
 
     def _token_match(self, question: str, hits: Sequence[Hit], cross: bool) -> float | None:
         if hits and self.late is not None and self.policy.judges_tokens(cross_lingual=cross):
-            return self.late.best_passage(question, hits[: self.policy.token_passages])
+            # "Who signed the treaty and when?" holds nothing "Who signed the treaty?" does not.
+            return self.late.best_passage(joined_question(question).question, hits[: self.policy.token_passages])
         return None
 
     def reranked_hits(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
@@ -226,7 +231,7 @@ class ExtractiveAnswerer:
         )
         if not hits or self.late is None or n == 0:
             return None
-        return self.late.passages(question, hits[:n])
+        return self.late.passages(joined_question(question).question, hits[:n])
 
     def cross_lingual(self, question_language: str) -> bool:
         """Whether a question in ``question_language`` is asked across languages of these articles."""
@@ -276,6 +281,20 @@ class ExtractiveAnswerer:
                 if not speculates(text) and any(states(text, x) for x in said):
                     found.setdefault(hit.rank, (hit, []))[1].append(sentence)
         return found
+
+    def _also(self, chosen: list[Candidate], ranked: list[tuple[Candidate, float]], kind: str) -> list[Candidate]:
+        """``chosen`` with the likeliest sentence of ``ranked`` holding the ``kind`` of answer a
+        question joined to the first asks for ("and when?") in the last place; as it is without one."""
+        lead = chosen[0]
+        for cand, _ in ranked:
+            if (
+                kind in cand.cues.kinds
+                and _is_statement(cand.sentence.text)
+                and not (cand.cues.speculative and not lead.cues.speculative)
+                and not any(_near_duplicate(cand.sentence.text, c.sentence.text) for c in chosen)
+            ):
+                return [*chosen[: self.max_sentences - 1], cand]
+        return chosen
 
     def _choose(self, ranked: list[tuple[Candidate, float]], kind: str | None) -> list[Candidate]:
         lead, p_lead = ranked[0]

@@ -131,6 +131,42 @@ def question_kind(question: str) -> str | None:
     return min(found)[2] if found else None
 
 
+# A question word joined to a question by "and" / "et": "Who signed the treaty and when?", "Where
+# and when did they meet?", "Qui a signé le traité, et quand ?". It asks for a second kind of answer
+# and names nothing to look for.
+_JOINABLE = (
+    r"by\s+whom|with\s+whom|to\s+whom|since\s+when|how\s+long|how\s+many|how\s+much|how\s+often|when|where|why"
+    r"|whom|who|how|par\s+qui|avec\s+qui|à\s+qui|depuis\s+quand|combien\s+de\s+temps|combien|quand|où|pourquoi"
+    r"|qui|comment"
+)
+_JOINED_LAST = re.compile(rf"\s*,?\s+(?:and|et|or|ou)\s+(?P<wh>{_JOINABLE})(?P<end>\s*[?!.]*)\s*$", _I)
+_JOINED_FIRST = re.compile(rf"^\s*(?:{_JOINABLE})(?P<joined>\s*,?\s+(?:and|et|or|ou)\s+(?P<wh>{_JOINABLE}))\b", _I)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A question with a question word joined to it: what it asks without that word, and the kind
+    of answer the word asks for (see :func:`joined_question`)."""
+
+    question: str
+    kind: str | None
+
+
+def joined_question(question: str) -> Joined:
+    """``question`` without a question word joined to it ("Who signed the treaty and when?": "Who
+    signed the treaty?", a date), or as it is (kind None). A word standing for a whole question
+    ("And when?", "Poutine et qui ?") is no second question."""
+    if m := _JOINED_LAST.search(question):
+        rest = question[: m.start()] + m.group("end")
+    elif m := _JOINED_FIRST.search(question):
+        rest = question[: m.start("joined")] + question[m.end("joined") :]
+    else:
+        return Joined(question, None)
+    if len(re.findall(r"\w+", rest)) < 3:
+        return Joined(question, None)
+    return Joined(rest, question_kind(m.group("wh") + " ?"))
+
+
 _MONTHS = (
     r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
     r"|january|february|march|april|may|june|july|august|september|october|november|december"
