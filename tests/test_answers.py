@@ -444,6 +444,15 @@ def test_a_question_word_joined_to_a_question_is_answered_too(real_engine: Engin
 
 
 @pytest.mark.slow
+def test_an_acronym_finds_its_form_in_the_other_language(real_engine: Engine):
+    """ "NATO" is "l'Otan" in the articles: its secretary general's words lead (a US spokesman's led,
+    the re-reading across languages having dropped his passage from the three read)."""
+    answer = real_engine.ask("What did NATO say?")
+    assert "Otan" in answer.quotes[0].text, answer.text
+    assert_grounded(real_engine, answer)
+
+
+@pytest.mark.slow
 def test_dev_answers_are_grounded_and_unanswerables_abstain(real_engine: Engine):
     for item in load_qa(DEV_QA):
         answer = real_engine.ask(item.question)

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ..corpus.acronyms import acronym_translations
 from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code, names_in, words
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
@@ -105,6 +106,9 @@ class Searcher:
                     proposals.append(lambda q=q_ml, s=sentences: self._sentence_proposal(s, q, pool))
                 evidence = SentenceScorer(snap, q_ml, q_focus)
                 exact["sentences"] = (w.sentences, evidence)
+        # "NATO" is "OTAN" in French: a sure translation, typed terms' weight.
+        for word, other in acronym_translations(text).items():
+            expansions[word] = [*expansions.get(word, []), (other, 1.0)]
         if self.encoders.embedding is not None:
             q_st = self._encode(self.encoders.embedding, "embedding", [text])
             embedding = snap.vector_set("embedding")
@@ -143,8 +147,9 @@ class Searcher:
             # No document frequency is kept for a cognate: each weighs alike. A name's words keep more
             # letters (see NAME_TRUNCATION).
             named = {w for name in names_in(focus or text) for w in self.analyzer.content_words(name)}
+            translated = acronym_translations(focus or text)
             asked_terms = [
-                {cut: 1.0}
+                {cut: 1.0, **dict.fromkeys(self.analyzer.truncated_terms(translated.get(w, "")), 1.0)}
                 for w in self._matched_words(focus or text)
                 for cut in (self.analyzer.name_terms(w) if w in named else self.analyzer.truncated_terms(w))
             ]

@@ -1,0 +1,56 @@
+"""An organisation's acronym in English and in French: "NATO" is "OTAN", "UN" "ONU", "EU" "UE".
+
+Spelt from each language's word order, the two acronyms of one name share no letters in place, so
+no cognate rule (a word's first letters) pairs them and a multilingual model pairs them weakly: "What
+did NATO say?" did not find "le secrétaire général de l'Otan" among the sentences it read. These
+are the common international bodies, states and terms whose acronym differs between the two
+languages; one the same in both ("UNESCO", "FBI") needs nothing. An acronym is read as one when
+typed in capitals ("UN", not the French article "un") or, four letters and more, with a capital
+first ("Otan", as the French press writes it).
+"""
+
+from __future__ import annotations
+
+import re
+
+# (English, French), each lower case.
+PAIRS = (
+    ("nato", "otan"),
+    ("un", "onu"),
+    ("eu", "ue"),
+    ("unsc", "csnu"),
+    ("who", "oms"),
+    ("imf", "fmi"),
+    ("wto", "omc"),
+    ("iaea", "aiea"),
+    ("icc", "cpi"),
+    ("icj", "cij"),
+    ("ecb", "bce"),
+    ("oecd", "ocde"),
+    ("opec", "opep"),
+    ("asean", "anase"),
+    ("unhcr", "hcr"),
+    ("echr", "cedh"),
+    ("dprk", "rpdc"),
+    ("ussr", "urss"),
+    ("uae", "eau"),
+    ("ngo", "ong"),
+    ("gdp", "pib"),
+    ("vat", "tva"),
+    ("aids", "sida"),
+    ("dna", "adn"),
+)
+_OTHER = {a: b for pair in PAIRS for a, b in (pair, pair[::-1])}
+_TYPED = re.compile(r"\b(?:[A-Z]{2,}|[A-Z][a-z]{3,})s?\b")
+
+
+def acronym_translations(text: str) -> dict[str, str]:
+    """Each acronym typed in ``text`` (lower case) with its form in the other language."""
+    out = {}
+    for m in _TYPED.finditer(text):
+        typed = m.group().casefold()
+        for word in (typed, typed.removesuffix("s")):
+            if (other := _OTHER.get(word)) is not None:
+                out[word] = other
+                break
+    return out
