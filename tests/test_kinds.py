@@ -167,6 +167,19 @@ def test_someone_s_words_are_read_from_a_quotation_whole_or_cut(sentence: str, w
     assert ("words" in sentence_cues(sentence).kinds) is words
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        # Someone named by kin, when the question names everyone else: "Who was Kim Jong Il?"
+        ("Vladimir Poutine avait rencontré le père de Kim Jong Un, Kim Jong Il.", "Who was Kim Jong Il?"),
+        ("Kim Jong Un, fils de Kim Jong Il, dirige le pays.", "Qui est Kim Jong Un ?"),
+        ("His brother and his sister met Kim Jong Un.", "Who met Kim Jong Un?"),
+    ],
+)
+def test_someone_named_by_kin_is_a_person(sentence: str, question: str):
+    assert "person" in sentence_cues(sentence, question).kinds
+
+
 USHAKOV = (
     "Le conseiller présidentiel russe, Yury Ushakov, a récemment déclaré aux journalistes que Moscou et Pyongyang "
     "pourraient signer un « traité de partenariat stratégique global » pendant ou peu après la visite de Poutine."

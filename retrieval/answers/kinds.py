@@ -240,7 +240,9 @@ _CUES = {
         r"|(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ’'-]+\s+(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ’'-]+|[A-ZÀ-ÖØ-Þ]{2,})\b"
         r"|\b(?:président|présidente|ministre|conseiller|conseillère|porte-parole|dirigeant|dirigeante|leader"
         r"|secrétaire|chef|ambassadeur|expert|experte|general|général|president|minister|adviser|advisor"
-        r"|spokesman|spokeswoman|spokesperson|secretary|ambassador)\b",
+        r"|spokesman|spokeswoman|spokesperson|secretary|ambassador"
+        # someone named by kin: "le père de Kim Jong Un"
+        r"|père|mère|fils|fille|frère|sœur|soeur|father|mother|daughter|brother|sister)\b",
     ),
 }
 # A date's or a time's digits, which count nothing: "le 18 juin", "June 18", "(18.06)", "en 2017",
