@@ -180,6 +180,28 @@ def test_someone_named_by_kin_is_a_person(sentence: str, question: str):
     assert "person" in sentence_cues(sentence, question).kinds
 
 
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        # An event after which something was done gives the reason for it...
+        (
+            "En 2017, le Conseil de sécurité des Nations unies (CSNU) a imposé une série de sanctions à Pyongyang "
+            "après le tir d’essai d’un missile balistique.",
+            True,
+        ),
+        ("The UN imposed sanctions after the test of a missile.", True),
+        # ...not one that opens the sentence (when), nor a verb after it.
+        (
+            "Après l’arrivée du dirigeant nord-coréen en Russie, Kim Jong-un et Vladimir Poutine ont visité le site.",
+            False,
+        ),
+        ("Il est rentré après avoir quitté Pyongyang le 19 juin.", False),
+    ],
+)
+def test_an_event_after_which_something_was_done_is_its_reason(sentence: str, reason: bool):
+    assert ("reason" in sentence_cues(sentence).kinds) is reason
+
+
 USHAKOV = (
     "Le conseiller présidentiel russe, Yury Ushakov, a récemment déclaré aux journalistes que Moscou et Pyongyang "
     "pourraient signer un « traité de partenariat stratégique global » pendant ou peu après la visite de Poutine."

@@ -213,6 +213,9 @@ _CUES = {
     ),
     "reason": re.compile(
         r"\b(?:pour|afin\s+de|afin\s+que|parce\s+que?|car|en\s+raison|à\s+cause|grâce\s+à|puisque|après\s+que"
+        # an event after which something was done, inside the sentence ("a imposé des sanctions après le
+        # tir d'essai"); opening it, "Après l'arrivée de Kim, …" tells when
+        r"|(?<=\w\s)(?:après\s+(?:le|la|les|un|une|des)(?=\s)|après\s+l['’]|after\s+(?:the|a|an)(?=\s))"
         r"|because|in\s+order\s+to|due\s+to|so\s+that|owing\s+to|as\s+a\s+result)\b",
         _I,
     ),
