@@ -449,8 +449,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if not question:
         await reply(update, texts.empty_question)
         return
-    if kind := courtesy(question):  # "hello", "merci !": no question to search for
-        await (welcome(update, context, texts) if kind == "greeting" else reply(update, texts.you_are_welcome))
+    if kind := courtesy(question):  # "hello", "merci !", "what can you do?": no question to search for
+        await (reply(update, texts.you_are_welcome) if kind == "thanks" else welcome(update, context, texts))
         return
     if len(question) > state.settings.max_question_chars:
         await reply(update, texts.too_long.format(length=len(question), limit=state.settings.max_question_chars))

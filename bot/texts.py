@@ -179,10 +179,31 @@ _GREETINGS = frozenset().union(*GREETINGS.values()) | frozenset("hiya good morni
 _THANKS = _THANKING | frozenset("you much a lot beaucoup bien mille fois".split())
 
 
+# A message about the bot itself or what it knows ("What can you do?", "Quels articles as-tu ?",
+# "Who are you?", "help"): it names the one it speaks to or the articles, and nothing else.
+_ADDRESSEE = frozenset("you your yourself tu toi te tes ton ta vous vos votre".split())
+_COLLECTION = frozenset(
+    "articles article sources source documents news topics subjects sujets sujet thèmes help aide".split()
+)
+_ABOUT = (
+    _ADDRESSEE
+    | _COLLECTION
+    | frozenset(
+        "what which who how are is am do does can could have has know about the a an of on in tell me us all list"
+        " show give there available cover covers contain talk answer questions work works use able"
+        " quels quelles quel quelle qui que quoi qu es êtes est sont as avez connais connaissez sais savez faire"
+        " fais faites peux pouvez de du des les la le l d parlent parle parles parlez traitent sur à propos liste"
+        " montre montrez donne dis dites moi m y en disponibles couvre couvrent répondre réponds fonctionne"
+        " fonctionnes sers sert ce c ça marche tous toutes".split()
+    )
+)
+
+
 def courtesy(text: str) -> str | None:
     """``"greeting"`` for a message that only greets ("hello", "Bonjour !"), ``"thanks"`` for one that
-    only thanks ("thanks a lot", "merci beaucoup"), else None (a question, even one that opens with
-    "Hi,")."""
+    only thanks ("thanks a lot", "merci beaucoup"), ``"about"`` for one that asks about the bot or
+    what it knows ("What can you do?", "Quels articles as-tu ?"), else None (a question, even one
+    that opens with "Hi,", or asks what it knows of something: "What do you know about the treaty?")."""
     found = re.findall(r"\w+", text.casefold())
     if not found:
         return None
@@ -190,6 +211,8 @@ def courtesy(text: str) -> str | None:
         return "greeting"
     if all(w in _THANKS for w in found) and any(w in _THANKING for w in found):
         return "thanks"
+    if all(w in _ABOUT or w in _GREETINGS for w in found) and any(w in _ADDRESSEE or w in _COLLECTION for w in found):
+        return "about"
     return None
 
 

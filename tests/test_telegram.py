@@ -17,7 +17,7 @@ import pytest
 from bot.logs import setup_logging
 from bot.render import html_to_plain
 from bot.telegram import build_application
-from bot.texts import EN, FR
+from bot.texts import EN, FR, courtesy
 from retrieval import Engine, Settings
 from retrieval.stores.pointer import POINTER, current_version
 
@@ -130,6 +130,43 @@ async def test_a_greeting_is_welcomed_and_thanks_acknowledged_in_the_language_wr
     assert "Hello" in hello["text"] and "5 news articles" in hello["text"], hello["text"]
     assert thanks["text"] == FR.you_are_welcome
     assert "[1]" in question["text"] and "reply_markup" in question, question["text"]
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("hello", "greeting"),
+        ("merci beaucoup !", "thanks"),
+        ("What can you do?", "about"),
+        ("Who are you?", "about"),
+        ("Quels articles as-tu ?", "about"),
+        ("De quoi parlent les articles ?", "about"),
+        ("help", "about"),
+        # A question about something the articles may hold is a question, whoever it addresses.
+        ("What do you know about the treaty?", None),
+        ("Can you tell me who signed the treaty?", None),
+        ("Do you know Kim?", None),
+        ("Who signed it?", None),
+    ],
+)
+def test_what_is_no_question_for_the_articles(message: str, kind: str | None):
+    assert courtesy(message) == kind
+
+
+async def test_a_question_about_the_bot_gets_the_welcome_in_the_language_written(fake_engine: Engine, fake: FakeBotAPI):
+    """ "What can you do?" and "Quels articles as-tu ?" ask about the bot and what it knows: they were
+    searched, and quoted a passage about North Korean media publishing articles. They get the welcome
+    (what it does, how many articles, from when); a question about something it knows is answered."""
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        fake.push_message("What can you do?", user_id=61, language_code="fr")
+        fake.push_message("Quels articles as-tu ?", user_id=62, language_code="en")
+        fake.push_message("What do you know about the treaty?", user_id=63, language_code="en")
+        [what] = await fake.wait_for_messages(1, chat_id=61)
+        [which] = await fake.wait_for_messages(1, chat_id=62)
+        [known] = await fake.wait_for_messages(1, chat_id=63)
+    assert "Hello" in what["text"] and "5 news articles" in what["text"], what["text"]
+    assert "Bonjour" in which["text"] and "5 articles de presse" in which["text"], which["text"]
+    assert "Hello" not in known["text"], known["text"]
 
 
 async def test_a_french_question_is_answered_sourced_and_limited_in_french(fake_engine: Engine, fake: FakeBotAPI):
