@@ -114,22 +114,33 @@ async def test_welcome_in_french_and_english(fake_engine: Engine, fake: FakeBotA
     assert "Hello" in en["text"] and "5 news articles" in en["text"]
 
 
-async def test_a_greeting_is_welcomed_and_thanks_acknowledged_in_the_language_written(
+async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_acknowledged(
     fake_engine: Engine, fake: FakeBotAPI
 ):
     """ "hello" and "merci !" are no questions: they were searched and refused ("I could not find this
-    in the articles"). A greeting gets the welcome, thanks a short reply, in the language written
-    (else the account's); a question that opens with a greeting is still answered."""
+    in the articles"); "What can you do?" and "Quels articles as-tu ?" quoted a passage about North
+    Korean media publishing articles. A greeting, or a question about the bot and what it knows, gets
+    the welcome (what it does, how many articles, from when), thanks a short reply, in the language
+    written (else the account's); a question that opens with a greeting, or asks what the bot knows
+    of something, is still answered."""
+    messages = {
+        51: ("hello", "fr"),
+        52: ("Merci beaucoup !", "en"),
+        53: ("Hi, what did the treaty include?", "en"),
+        54: ("What can you do?", "fr"),
+        55: ("Quels articles as-tu ?", "en"),
+        56: ("What do you know about the treaty?", "en"),
+    }
     async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
-        fake.push_message("hello", user_id=51, language_code="fr")
-        fake.push_message("Merci beaucoup !", user_id=52, language_code="en")
-        fake.push_message("Hi, what did the treaty include?", user_id=53, language_code="en")
-        [hello] = await fake.wait_for_messages(1, chat_id=51)
-        [thanks] = await fake.wait_for_messages(1, chat_id=52)
-        [question] = await fake.wait_for_messages(1, chat_id=53)
-    assert "Hello" in hello["text"] and "5 news articles" in hello["text"], hello["text"]
-    assert thanks["text"] == FR.you_are_welcome
-    assert "[1]" in question["text"] and "reply_markup" in question, question["text"]
+        for user, (text, language) in messages.items():
+            fake.push_message(text, user_id=user, language_code=language)
+        sent = {user: (await fake.wait_for_messages(1, chat_id=user))[0]["text"] for user in messages}
+    assert "Hello" in sent[51] and "5 news articles" in sent[51], sent[51]
+    assert sent[52] == FR.you_are_welcome
+    assert "Hello" in sent[54] and "5 news articles" in sent[54], sent[54]
+    assert "Bonjour" in sent[55] and "5 articles de presse" in sent[55], sent[55]
+    for question in (53, 56):
+        assert "[1]" in sent[question] and "Hello" not in sent[question], sent[question]
 
 
 @pytest.mark.parametrize(
@@ -151,22 +162,6 @@ async def test_a_greeting_is_welcomed_and_thanks_acknowledged_in_the_language_wr
 )
 def test_what_is_no_question_for_the_articles(message: str, kind: str | None):
     assert courtesy(message) == kind
-
-
-async def test_a_question_about_the_bot_gets_the_welcome_in_the_language_written(fake_engine: Engine, fake: FakeBotAPI):
-    """ "What can you do?" and "Quels articles as-tu ?" ask about the bot and what it knows: they were
-    searched, and quoted a passage about North Korean media publishing articles. They get the welcome
-    (what it does, how many articles, from when); a question about something it knows is answered."""
-    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
-        fake.push_message("What can you do?", user_id=61, language_code="fr")
-        fake.push_message("Quels articles as-tu ?", user_id=62, language_code="en")
-        fake.push_message("What do you know about the treaty?", user_id=63, language_code="en")
-        [what] = await fake.wait_for_messages(1, chat_id=61)
-        [which] = await fake.wait_for_messages(1, chat_id=62)
-        [known] = await fake.wait_for_messages(1, chat_id=63)
-    assert "Hello" in what["text"] and "5 news articles" in what["text"], what["text"]
-    assert "Bonjour" in which["text"] and "5 articles de presse" in which["text"], which["text"]
-    assert "Hello" not in known["text"], known["text"]
 
 
 async def test_a_french_question_is_answered_sourced_and_limited_in_french(fake_engine: Engine, fake: FakeBotAPI):
