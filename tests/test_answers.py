@@ -427,6 +427,18 @@ def test_treaty_answer_quotes_the_mutual_assistance_sentence(real_engine: Engine
     assert_grounded(real_engine, answer)
 
 
+@pytest.mark.parametrize("sentences", [1, 2])
+def test_a_joined_question_word_never_takes_the_lead_s_place(tmp_path: Path, sentences: int):
+    """The sentence for "et quand ?" comes after the lead, within ``answer_sentences``: with room for one,
+    the answer is the lead alone."""
+    engine = Engine(make_settings(tmp_path, answer_sentences=sentences), encoders=fake_encoders())
+    engine.index()
+    joined = engine.ask("Qui a signé le traité et quand ?")
+    alone = engine.ask("Qui a signé le traité ?")
+    assert joined.quotes[0].text == alone.quotes[0].text
+    assert len(joined.quotes) <= sentences
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("question", ["Who signed the treaty and when?", "Qui a signé le traité et quand ?"])
 def test_a_question_word_joined_to_a_question_is_answered_too(real_engine: Engine, question: str):

@@ -284,7 +284,10 @@ class ExtractiveAnswerer:
 
     def _also(self, chosen: list[Candidate], ranked: list[tuple[Candidate, float]], kind: str) -> list[Candidate]:
         """``chosen`` with the likeliest sentence of ``ranked`` holding the ``kind`` of answer a
-        question joined to the first asks for ("and when?") in the last place; as it is without one."""
+        question joined to the first asks for ("and when?") in the last place; as it is without one,
+        or with room for one sentence only (the lead stays)."""
+        if self.max_sentences < 2:
+            return chosen
         lead = chosen[0]
         for cand, _ in ranked:
             if (
