@@ -288,14 +288,8 @@ class ExtractiveAnswerer:
         or with room for one sentence only (the lead stays)."""
         if self.max_sentences < 2:
             return chosen
-        lead = chosen[0]
         for cand, _ in ranked:
-            if (
-                kind in cand.cues.kinds
-                and _is_statement(cand.sentence.text)
-                and not (cand.cues.speculative and not lead.cues.speculative)
-                and not any(_near_duplicate(cand.sentence.text, c.sentence.text) for c in chosen)
-            ):
+            if kind in cand.cues.kinds and _adds(cand, chosen):
                 return [*chosen[: self.max_sentences - 1], cand]
         return chosen
 
@@ -307,16 +301,22 @@ class ExtractiveAnswerer:
                 break
             if any(cand.hit.rank == c.hit.rank for c in chosen):
                 continue  # a passage is quoted once: its other sentences are one tap away, in its source
-            if not _is_statement(cand.sentence.text):
-                continue  # a heading may answer, never pad
-            if cand.cues.speculative and not lead.cues.speculative:
-                continue  # "could sign" beside "signed"
             if kind is not None and kind not in cand.cues.kinds:
                 continue  # "when?" is answered with dates only
-            if any(_near_duplicate(cand.sentence.text, c.sentence.text) for c in chosen):
-                continue
-            chosen.append(cand)
+            if _adds(cand, chosen):
+                chosen.append(cand)
         return chosen
+
+
+def _adds(cand: Candidate, chosen: Sequence[Candidate]) -> bool:
+    """Whether ``cand`` may follow the sentences ``chosen`` (the lead first): a statement (a heading
+    may answer, never pad), no speculation beside a stated fact ("could sign" beside "signed"), and no
+    near-duplicate of one of them."""
+    return (
+        _is_statement(cand.sentence.text)
+        and not (cand.cues.speculative and not chosen[0].cues.speculative)
+        and not any(_near_duplicate(cand.sentence.text, c.sentence.text) for c in chosen)
+    )
 
 
 def _usable(hit: Hit) -> list[ScoredSentence]:

@@ -147,12 +147,12 @@ class Searcher:
             # No document frequency is kept for a cognate: each weighs alike. A name's words keep more
             # letters (see NAME_TRUNCATION).
             named = {w for name in names_in(focus or text) for w in self.analyzer.content_words(name)}
-            translated = acronym_translations(focus or text)
-            asked_terms = [
-                {cut: 1.0, **dict.fromkeys(self.analyzer.truncated_terms(translated.get(w, "")), 1.0)}
-                for w in self._matched_words(focus or text)
-                for cut in (self.analyzer.name_terms(w) if w in named else self.analyzer.truncated_terms(w))
-            ]
+            translated = acronym_translations(focus or text)  # "NATO" matches "Otan" too
+            asked_terms = []
+            for w in self._matched_words(focus or text):
+                other = dict.fromkeys(self.analyzer.truncated_terms(translated[w]), 1.0) if w in translated else {}
+                for cut in self.analyzer.name_terms(w) if w in named else self.analyzer.truncated_terms(w):
+                    asked_terms.append({cut: 1.0, **other})
             asked_rarity = [(set(terms), 1.0) for terms in asked_terms]
         elif focus:
             asked_terms, asked_rarity = self._word_terms(focus, expansions), self._rarity(focus)[0]
