@@ -112,6 +112,10 @@ def test_hits_carry_the_passage_cosine_rare_coverage_and_unseen_share(engine: En
     assert 0 < hit.rare_coverage <= 1
     [odd] = engine.search("Que dit le traité sur les zorglubs ?", 1)
     assert odd.unseen == pytest.approx(1 / 2)  # of its content words, "traité" is there, "zorglubs" nowhere
+    # how a request is put is not what it asks: "Parle-moi de l'Aurus" misses no word the articles lack
+    asked = engine.search("Parle-moi de l'Aurus", 10)
+    car = next(h for h in asked if "Aurus" in h.passage.text)
+    assert car.unseen == 0.0 and car.rare_coverage == 1.0
     # a rare word found weighs more than a common one: "Aurus" (one passage) adds more to the hit
     # holding it and "Kim" than "Kim" (most passages, and titles) gives a hit holding it alone
     hits = engine.search("Aurus voiture Kim", 10)

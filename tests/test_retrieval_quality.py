@@ -33,6 +33,27 @@ def test_analyzer_stems_french_and_drops_stop_words():
 
 
 @pytest.mark.parametrize(
+    ("asked", "plain"),
+    [
+        ("Parle-moi de l'Aurus", "l'Aurus"),
+        ("Dites-le-nous : qui a signé le traité ?", "qui a signé le traité ?"),
+        ("Peux-tu me parler du pacte ?", "du pacte ?"),
+        ("Pouvez-vous m’expliquer le pacte ?", "le pacte ?"),
+        ("Tell me about the Aurus", "the Aurus"),
+    ],
+)
+def test_the_verb_of_a_request_is_no_word_to_match(asked: str, plain: str):
+    assert Analyzer().content_words(asked) == Analyzer().content_words(plain)
+
+
+def test_a_verb_asked_about_is_a_word_to_match():
+    # a verb the question asks about stays, even one a request could use; "-il" is its subject
+    assert Analyzer().content_words("Qu'a-t-il expliqué ?") == ["expliqué"]
+    assert Analyzer().content_words("Où va-t-il ensuite ?") == ["ensuite"]
+    assert "raconte" in Analyzer().content_words("Que raconte Poutine ?")
+
+
+@pytest.mark.parametrize(
     ("feminine", "other"),
     [
         ("sanctionnée", "sanctions"),  # "Pourquoi la Corée du Nord est-elle sanctionnée ?"
@@ -196,6 +217,13 @@ def test_unanswerable_dev_questions_abstain_and_answerable_do_not(real_engine: E
     assert real_engine.ask("What is the exchange rate of the euro against the dollar?").abstained
     assert real_engine.ask("Qui est le président de la Commission européenne ?").abstained
     assert not real_engine.ask("What did the treaty include?").abstained
+
+
+@pytest.mark.slow
+def test_a_request_is_answered_as_the_question_it_puts(real_engine: Engine):
+    """ "Parle-moi de" is how the question is put: "parle" being a word no article uses once refused it."""
+    answer = real_engine.ask("Parle-moi de l'Aurus")
+    assert not answer.abstained and "Aurus" in answer.quotes[0].text
 
 
 def test_an_english_question_whose_words_no_passage_holds_is_refused_on_its_token_match(real_engine: Engine):

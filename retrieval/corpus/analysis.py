@@ -105,6 +105,14 @@ _FOLDED_FEMININE = re.compile(r"ee(s?)$")
 LETTERS = re.compile(r"[^\W\d_]+")
 #: A French verb's subject pronoun put after it ("a-t-il", "ont-ils", "reçoit-elle"): group 1.
 INVERTED_SUBJECT = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
+#: A verb addressed to the one asked or said by the asker ("Parle-moi de", "Dites-le-nous",
+#: "Pouvez-vous", "me parler de", "tell me about"): how a request is put, not what it is about.
+REQUEST_VERB = re.compile(
+    r"(\w+)(?:-(?:le|la|les|en|y))?-(?:moi|nous|vous|tu|toi)\b"
+    r"|(?:\bme\s+|\bm['’]|\bnous\s+)(parler|dire|expliquer|raconter|décrire|montrer|résumer|présenter)\b"
+    r"|\b(tell|show|give|explain|describe)\s+(?:me|us)\b",
+    re.IGNORECASE,
+)
 
 TRUNCATION = 5  # letters a word keeps to match its cognates in another language (McNamee & Mayfield)
 # A name keeps more: names are spelt alike across languages or not at all ("Putin", "Poutine"), and
@@ -159,10 +167,12 @@ class Analyzer:
         return [fold_accents(w)[:NAME_TRUNCATION] for w in words(text) if len(w) > 1 and w not in self._stop]
 
     def content_words(self, text: str) -> list[str]:
-        """Distinct words worth translating or matching (no stop words, no bare numbers)."""
+        """Distinct words worth translating or matching (no stop words, no bare numbers, no verb of a
+        request: "Parle-moi de l'Aurus" is about the Aurus, as "Qu'est-ce que l'Aurus ?" is)."""
+        request = {next(filter(None, m.groups())).casefold() for m in REQUEST_VERB.finditer(text)}
         seen: dict[str, None] = {}
         for w in words(text):
-            if len(w) >= 3 and not w.isdigit() and w not in self._stop:
+            if len(w) >= 3 and not w.isdigit() and w not in self._stop and w not in request:
                 seen.setdefault(w, None)
         return list(seen)
 
