@@ -34,7 +34,9 @@ from retrieval.evaluation import fold, load_qa
 def collect(engine: Engine, qa: Path, k: int) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, int]]:
     """Per answerable question: its candidates' features and which of them hold the gold text."""
     # Its candidate pool and features, late interaction included; the weights play no part here.
-    answerer = ExtractiveAnswerer(late=LateInteraction(lambda: engine.encoders.multilingual))
+    answerer = ExtractiveAnswerer(
+        late=LateInteraction(lambda: engine.encoders.multilingual, language=engine.settings.articles_language)
+    )
     groups, labels, counts = [], [], {"questions": 0, "no_gold_candidate": 0, "kept": 0}
     for item in load_qa(qa):
         if not item.answerable:

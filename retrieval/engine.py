@@ -100,7 +100,7 @@ class Engine:
             max_sentences=s.answer_sentences,
             extra_share=s.answer_extra_share,
             corpus_language=s.articles_language,
-            late=LateInteraction(lambda: self.encoders.multilingual),
+            late=LateInteraction(lambda: self.encoders.multilingual, language=s.articles_language),
             rerank_passages=s.rerank_passages,
             rerank_weight=s.rerank_weight,
         )

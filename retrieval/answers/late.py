@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..corpus.translations import in_language
 from ..types import Embedder, Hit
 
 QUESTIONS_KEPT = 64  # questions whose token states are kept (a few KB each)
@@ -34,8 +35,13 @@ class LateInteraction:
     then its candidate sentences (and a follow-up against its previous question's), each a forward
     pass of the model before."""
 
-    def __init__(self, encoder: Callable[[], Embedder | None], *, cache_bytes: int = 64 << 20) -> None:
+    def __init__(
+        self, encoder: Callable[[], Embedder | None], *, cache_bytes: int = 64 << 20, language: str | None = None
+    ) -> None:
         self._encoder = encoder  # called when first needed: the model loads lazily
+        # the articles' language: a question is read with its sure translations in it ("18 June" as
+        # "18 juin"; see corpus.translations), the tokens of one language matching its own best
+        self._language = language
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._held = 0
@@ -60,7 +66,8 @@ class LateInteraction:
             if states is not None:
                 self._questions.move_to_end(question)
                 return states
-        states = token_states([question], query=True)[0]
+        read = in_language(question, self._language) if self._language else question
+        states = token_states([read], query=True)[0]
         with self._lock:
             self._questions[question] = states
             while len(self._questions) > QUESTIONS_KEPT:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from .named import Named
+
 # (English, French), each lower case.
 PAIRS = (
     ("nato", "otan"),
@@ -41,16 +43,17 @@ PAIRS = (
     ("dna", "adn"),
 )
 _OTHER = {a: b for pair in PAIRS for a, b in (pair, pair[::-1])}
+_ENGLISH = frozenset(english for english, _ in PAIRS)
 _TYPED = re.compile(r"\b(?:[A-Z]{2,}|[A-Z][a-z]{3,})s?\b")
 
 
-def acronym_translations(text: str) -> dict[str, str]:
-    """Each acronym typed in ``text`` (lower case) with its form in the other language."""
-    out = {}
+def typed_acronyms(text: str) -> list[Named]:
+    """Each acronym typed in ``text``, with its form in the other language, in capitals."""
+    out = []
     for m in _TYPED.finditer(text):
         typed = m.group().casefold()
         for word in (typed, typed.removesuffix("s")):
             if (other := _OTHER.get(word)) is not None:
-                out[word] = other
+                out.append(Named(m.start(), m.end(), word, other, other.upper(), word in _ENGLISH))
                 break
     return out

@@ -24,8 +24,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..corpus.acronyms import acronym_translations
 from ..corpus.analysis import TRUNCATION, Analyzer, detect_language, language_code, names_in, words
+from ..corpus.translations import in_language, sure_translations
 from ..encoders.embedding import encode_queries
 from ..options import SearchSettings
 from ..stores.base import LexicalQuery, SearchBreadth, StoreVersion, VectorSet
@@ -85,14 +85,17 @@ class Searcher:
 
         evidence = None
         passage_cosine = None
+        # The encoders read the question with its sure translations in the articles' language ("What
+        # happened on 18 juin?"): the words a multilingual model pairs weakly across languages.
+        read = in_language(text, self.analyzer.language)
         ml = self.encoders.multilingual
         expansions: dict[str, list[tuple[str, float]]] = {}
         if ml is not None:
             # One encoder call for the question and its words (the words drive query expansion).
             expanding = snap.expander is not None and bool(snap.expander.vocabulary)
             words = self.analyzer.content_words(text) if expanding else []
-            asked = [focus] if focus else []
-            vectors = self._encode(ml, "multilingual", [text, *asked, *words])
+            asked = [in_language(focus, self.analyzer.language)] if focus else []
+            vectors = self._encode(ml, "multilingual", [read, *asked, *words])
             q_ml, q_focus = vectors[:1], (vectors[1:2] if focus else None)
             if words:
                 expansions = snap.expander.neighbours(words, vectors[1 + len(asked) :], self.settings.expansion)
@@ -106,11 +109,11 @@ class Searcher:
                     proposals.append(lambda q=q_ml, s=sentences: self._sentence_proposal(s, q, pool))
                 evidence = SentenceScorer(snap, q_ml, q_focus)
                 exact["sentences"] = (w.sentences, evidence)
-        # "NATO" is "OTAN" in French: a sure translation, typed terms' weight.
-        for word, other in acronym_translations(text).items():
+        # "NATO" is "OTAN" in French, "June" "juin": a sure translation, typed terms' weight.
+        for word, other in sure_translations(text).items():
             expansions[word] = [*expansions.get(word, []), (other, 1.0)]
         if self.encoders.embedding is not None:
-            q_st = self._encode(self.encoders.embedding, "embedding", [text])
+            q_st = self._encode(self.encoders.embedding, "embedding", [read])
             embedding = snap.vector_set("embedding")
             proposals.append(lambda q=q_st: embedding.top(q, pool, self._breadth))  # type: ignore[union-attr]
             exact["embedding"] = (w.embedding, lambda c, q=q_st: embedding.scores(q, c))  # type: ignore[union-attr]
@@ -147,7 +150,7 @@ class Searcher:
             # No document frequency is kept for a cognate: each weighs alike. A name's words keep more
             # letters (see NAME_TRUNCATION).
             named = {w for name in names_in(focus or text) for w in self.analyzer.content_words(name)}
-            translated = acronym_translations(focus or text)  # "NATO" matches "Otan" too
+            translated = sure_translations(focus or text)  # "NATO" matches "Otan" too, "June" "juin"
             asked_terms = []
             for w in self._matched_words(focus or text):
                 other = dict.fromkeys(self.analyzer.truncated_terms(translated[w]), 1.0) if w in translated else {}
