@@ -202,6 +202,28 @@ def test_an_event_after_which_something_was_done_is_its_reason(sentence: str, re
     assert ("reason" in sentence_cues(sentence).kinds) is reason
 
 
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        # The occasion of what was done, or what it answers, is why it was done...
+        (
+            "Kim a fait cette promesse dans une lettre au président russe Vladimir Poutine mardi, à l’occasion "
+            "de l’anniversaire de la libération de la Corée.",
+            True,
+        ),
+        ("Pyongyang a tiré deux missiles en réponse aux manœuvres.", True),
+        ("Un concert en l'honneur du président russe.", True),
+        ("Kim wrote to Putin on the occasion of the anniversary.", True),
+        ("Seoul fired warning shots in response to the crossing.", True),
+        # ...not a chance to do something.
+        ("Ce fut une occasion de parler de coopération.", False),
+        ("The visit was an occasion to sign documents.", False),
+    ],
+)
+def test_an_occasion_or_a_response_is_a_reason(sentence: str, reason: bool):
+    assert ("reason" in sentence_cues(sentence).kinds) is reason
+
+
 USHAKOV = (
     "Le conseiller présidentiel russe, Yury Ushakov, a récemment déclaré aux journalistes que Moscou et Pyongyang "
     "pourraient signer un « traité de partenariat stratégique global » pendant ou peu après la visite de Poutine."

@@ -216,6 +216,9 @@ _CUES = {
         # an event after which something was done, inside the sentence ("a imposé des sanctions après le
         # tir d'essai"); opening it, "Après l'arrivée de Kim, …" tells when
         r"|(?<=\w\s)(?:après\s+(?:le|la|les|un|une|des)(?=\s)|après\s+l['’]|after\s+(?:the|a|an)(?=\s))"
+        # the occasion or what it answers ("une lettre … à l'occasion de l'anniversaire de la libération")
+        r"|à\s+l['’]occasion\s+d(?:e|u|es|['’])|en\s+l['’]honneur\s+d(?:e|u|es|['’])|en\s+réponse\s+(?:à|aux?)"
+        r"|en\s+représailles|on\s+the\s+occasion\s+of|in\s+hono(?:u)?r\s+of|in\s+response\s+to|in\s+retaliation"
         r"|because|in\s+order\s+to|due\s+to|so\s+that|owing\s+to|as\s+a\s+result)\b",
         _I,
     ),
