@@ -210,6 +210,26 @@ def test_a_follow_up_is_answered_with_something_the_previous_answer_did_not_quot
     assert again.quotes[0].text == other.text
 
 
+def test_an_elliptical_follow_up_reads_again_the_passage_just_quoted(seeds):
+    """ "Quand ?" after "Pourquoi Kim a-t-il écrit à Poutine ?": searched with the question before it,
+    the letter's passage came fourth, past the three an answer reads, and a sentence with no date led.
+    The passage quoted last time is read again; a follow-up with words of its own reads as found."""
+    letter_article, treaty = seeds["002_3620be85bbcd42ef"], seeds[TREATY_ARTICLE]
+    letter = sentence(letter_article, "Kim a fait cette promesse dans une lettre", 0.8, 0.0)
+    hits = [
+        hit(treaty, 1, 1.0, sentence(treaty, BEST_FRIEND, 0.8, 0.0)),
+        hit(treaty, 2, 1.0, sentence(treaty, UNDISCLOSED, 0.8, 0.0)),
+        hit(treaty, 3, 1.0, sentence(treaty, GIFTS, 0.8, 0.0)),
+        hit(letter_article, 4, 0.9, letter),
+    ]
+    quoted = frozenset({(letter_article.id, letter.char_start)})
+    searched = "Pourquoi Kim a-t-il écrit à Poutine ? Quand ?"
+    when = ANSWERER.answer(searched, hits, follow_up=FollowUp("Quand ?", quoted, elliptical=True))
+    assert when.quotes[0].text == letter.text and when.citations[0].passage == hits[3].passage
+    own = ANSWERER.answer(searched, hits, follow_up=FollowUp("Quand le pacte a-t-il été conclu ?", quoted))
+    assert all(q.text != letter.text for q in own.quotes)
+
+
 def test_a_follow_up_may_quote_again_the_sentence_that_holds_what_it_asks(seeds):
     """ "Where did he say this?": the sentence quoted last time names the place (« À Vostotchny, … »);
     it is not passed over for a new sentence that does not. "Et avant ?" still gets something new."""

@@ -249,6 +249,9 @@ class ExtractiveAnswerer:
         speculation's place. A follow-up is answered with something new where it can: a sentence
         quoted last time weighs less."""
         pool = list(hits[: self.from_hits])
+        if follow_up is not None and follow_up.elliptical:
+            # "Quand ?" asks about what was just answered: the passage quoted is read again if found
+            pool += [h for h in hits[self.from_hits :] if _quoted_in(h, follow_up.previous)]
         usable = [_usable(h) for h in pool]
         statements = self._statements(hits, pool, usable)
         for hit, stated in statements.values():
@@ -349,6 +352,12 @@ def _stated_for_speculated(cands: Sequence[Candidate], probs: list[float], quest
 
 def _folded_words(text: str) -> set[str]:
     return {fold_accents(w) for w in words(text)}
+
+
+def _quoted_in(hit: Hit, quoted: frozenset[tuple[str, int]]) -> bool:
+    """Whether a sentence ``quoted`` (article id, start) lies in ``hit``'s passage."""
+    p = hit.passage
+    return any(a == hit.article.id and p.char_start <= start < p.char_end for a, start in quoted)
 
 
 def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool:
