@@ -237,6 +237,10 @@ def test_a_follow_up_naming_someone_else_asks_the_previous_question_about_them(
         ("Et que pense-t-il du Brexit ?", True),  # whoever "il" is, the articles must hold Brexit
         ("What does he think of Macron?", True),
         ("and who else?", False),  # besides those just named
+        ("And in exchange?", False),  # for what was just said
+        ("Et en retour ?", False),
+        ("And what happened as a result?", False),
+        ("And what did the UN do in response?", True),  # whatever it responds to, the articles must hold the UN
         ("Et les autres ?", False),
         ("and when?", False),
         ("Et où ?", False),

@@ -52,6 +52,12 @@ _PRONOUNS = frozenset(
 ) | {OBJECT}
 # Words that point back as pronouns do: "and who else?" asks who besides those just named.
 _BESIDES = frozenset("else other others another autre autres encore".split())
+# So do the phrases that relate to what was just said: "And in exchange?", "Et en retour ?".
+_RELATING = re.compile(
+    r"\b(?:in\s+(?:exchange|return|response|retaliation|turn)|as\s+a\s+result"
+    r"|en\s+(?:échange|retour|contrepartie|réponse|représailles)|à\s+(?:son|leur)\s+tour|par\s+conséquent)\b",
+    re.IGNORECASE,
+)
 MAX_CONTEXT_CHARS = 400
 
 
@@ -106,10 +112,12 @@ def stands_alone(question: str, analyzer: Analyzer) -> bool:
     who won the World Cup?", "and the price of oil?", "Et qui a signé le traité ?"), or a name
     beside its pronoun ("Et que pense-t-il du Brexit ?": whatever "il" is, the articles must hold
     Brexit). Not "And when was it signed?", "Qu'a-t-il reçu en retour ?", "Où travaille-t-il ?",
-    "and who else?"."""
+    "and who else?", "And in exchange?"."""
     if not subject_words(question, analyzer):
         return False
-    leans = any(w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer))
+    leans = _RELATING.search(question) is not None or any(
+        w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer)
+    )
     return not leans or bool(_names(_tokens(question), analyzer))
 
 
