@@ -224,6 +224,27 @@ def test_an_occasion_or_a_response_is_a_reason(sentence: str, reason: bool):
     assert ("reason" in sentence_cues(sentence).kinds) is reason
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("And in exchange?", "exchange"),
+        ("Et que reçoit-elle en échange ?", "exchange"),
+        ("Qu'a-t-il reçu en retour ?", "exchange"),
+        ("What did Russia give North Korea in return?", "exchange"),
+        ("Who gave the car in exchange?", "person"),  # the first question word decides
+    ],
+)
+def test_what_was_given_in_exchange_is_a_kind_of_answer(question: str, kind: str):
+    assert question_kind(question) == kind
+
+
+def test_a_sentence_telling_what_was_given_in_exchange_holds_that_kind():
+    said = "Les allégations suggèrent que la Corée du Nord fournit des munitions, recevant en échange un soutien."
+    assert "exchange" in sentence_cues(said, "And in exchange?").kinds
+    assert "exchange" in sentence_cues("In return, Russia sent food aid.").kinds
+    assert "exchange" not in sentence_cues("Les deux pays ont échangé des présents.").kinds
+
+
 USHAKOV = (
     "Le conseiller présidentiel russe, Yury Ushakov, a récemment déclaré aux journalistes que Moscou et Pyongyang "
     "pourraient signer un « traité de partenariat stratégique global » pendant ou peu après la visite de Poutine."

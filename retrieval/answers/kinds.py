@@ -2,10 +2,11 @@
 
 A question asks for a person (who / qui), a date (when / quand), a place (where / où), a
 number (how many / combien), a duration (how long / combien de temps), a reason (why /
-pourquoi), someone's words or what something is called ("what did Kim call Putin?",
-"Qu'a-t-il annoncé ?", "Comment appelle-t-on …"), or something else (what / que / comment).
-A sentence is read for the same kinds of answer: names, dates, places, numbers, durations,
-reasons, quotations and reported speech ("a déclaré", « … », "surnommé"). It may also only say what
+pourquoi), what was given in exchange (in return / en échange), someone's words or what
+something is called ("what did Kim call Putin?", "Qu'a-t-il annoncé ?", "Comment appelle-t-on …"),
+or something else (what / que / comment). A sentence is read for the same kinds of answer: names,
+dates, places, numbers, durations, reasons, exchanges ("recevant en échange"), quotations and
+reported speech ("a déclaré", « … », "surnommé"). It may also only say what
 *could* happen ("pourraient signer", "could sign"), which is a weaker answer than a sentence
 stating the fact.
 """
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 
 from ..corpus.analysis import ENGLISH_STOP, french_stop_words
 
-KINDS = ("person", "date", "place", "number", "duration", "reason", "words")
+KINDS = ("person", "date", "place", "number", "duration", "reason", "words", "exchange")
 
 _I = re.IGNORECASE
+_EXCHANGE = r"\b(?:in\s+(?:exchange|return)|en\s+(?:échange|retour|contrepartie)|in\s+compensation)\b"
 # Checked in order: "combien de temps" before "combien", "since when" before "when".
 _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -82,6 +84,8 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             _I,
         ),
     ),
+    # What was given or got back for something: "And in exchange?", "Qu'a-t-il reçu en retour ?".
+    ("exchange", re.compile(_EXCHANGE, _I)),
 )
 
 
@@ -222,6 +226,8 @@ _CUES = {
         r"|because|in\s+order\s+to|due\s+to|so\s+that|owing\s+to|as\s+a\s+result)\b",
         _I,
     ),
+    # What was given for something: "recevant en échange un soutien", "in return for".
+    "exchange": re.compile(_EXCHANGE, _I),
     # Someone's words or a name: a quotation, or a verb of saying or naming ("a déclaré", "qu'il
     # désignait comme", "said", "called"); not a source's attribution ("d'après les médias russes").
     "words": re.compile(
@@ -335,7 +341,7 @@ def sentence_cues(text: str, question: str = "") -> Cues:
             if kind == "duration" and _AGO.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "remonte à près de 25 ans": how long ago, no duration
             own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
-            if kind in ("reason", "words") or any(len(w) > 1 or w.isdigit() for w in own):
+            if kind in ("reason", "words", "exchange") or any(len(w) > 1 or w.isdigit() for w in own):
                 kinds.add(kind)
                 break
     if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):
