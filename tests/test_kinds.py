@@ -59,6 +59,10 @@ def test_a_question_word_joined_to_a_question_asks_for_a_second_kind(question: s
         ("Who signed it? And when?", "date"),
         # A plural asks for the same kind as the singular.
         ("Which ministers took part in the talks?", "person"),
+        # ... with a word or two before the noun: not a verb's ("What did the leaders discuss?")
+        ("Which Russian ministers went to Vostochny?", "person"),
+        ("What North Korean officials met him?", "person"),
+        ("What did the leaders discuss?", None),
         ("Quels ministres participaient aux discussions ?", "person"),
         ("Which countries back Russia?", "place"),
         ("Dans quelles villes Kim s'est-il rendu ?", "place"),

@@ -72,7 +72,10 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "person",
         re.compile(
-            r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\s+(?:persons?|people|leaders?|ministers?|officials?|presidents?)\b"
+            r"\bwho\b|\bwhom\b|\bwhose\b"
+            # "Which ministers…", "Which Russian ministers…", "Quels ministres (russes)…"
+            r"|\b(?:which|what)\s+(?:(?!(?:did|does|do|was|were|is|are|has|have|had|will|would|the|a|an)\b)[\w-]+\s+){0,2}?"
+            r"(?:persons?|people|leaders?|ministers?|officials?|presidents?)\b"
             r"|(?<!\bce)(?:^|[\s,'’-])qui\b(?!\s+(?:a\s+été|est|était)\s+(?:le|la)\s+(?:cause|raison))|\bpar\s+qui\b"
             r"|\bquel(?:le)?s?\s+(?:personnes?|dirigeants?|ministres?|responsables?|présidents?)\b"
             # Someone's function, told by a title or a role: "What is his job?", "Quel est son rôle ?" (not
