@@ -40,6 +40,8 @@ def test_analyzer_stems_french_and_drops_stop_words():
         ("Peux-tu me parler du pacte ?", "du pacte ?"),
         ("Pouvez-vous m’expliquer le pacte ?", "le pacte ?"),
         ("Tell me about the Aurus", "the Aurus"),
+        ("Résume l'article sur le pacte", "l'article sur le pacte"),
+        ("Explain the treaty", "the treaty"),
     ],
 )
 def test_the_verb_of_a_request_is_no_word_to_match(asked: str, plain: str):
@@ -51,6 +53,7 @@ def test_a_verb_asked_about_is_a_word_to_match():
     assert Analyzer().content_words("Qu'a-t-il expliqué ?") == ["expliqué"]
     assert Analyzer().content_words("Où va-t-il ensuite ?") == ["ensuite"]
     assert "raconte" in Analyzer().content_words("Que raconte Poutine ?")
+    assert "explique" in Analyzer().content_words("Pourquoi Poutine explique-t-il ce choix ?")
 
 
 @pytest.mark.parametrize(

@@ -106,11 +106,14 @@ LETTERS = re.compile(r"[^\W\d_]+")
 #: A French verb's subject pronoun put after it ("a-t-il", "ont-ils", "reçoit-elle"): group 1.
 INVERTED_SUBJECT = re.compile(r"-(?:t-)?(il|elle|ils|elles|on)\b", re.IGNORECASE)
 #: A verb addressed to the one asked or said by the asker ("Parle-moi de", "Dites-le-nous",
-#: "Pouvez-vous", "me parler de", "tell me about"): how a request is put, not what it is about.
+#: "Pouvez-vous", "me parler de", "tell me about", "Résume …"): how a request is put, not what it is about.
 REQUEST_VERB = re.compile(
     r"(\w+)(?:-(?:le|la|les|en|y))?-(?:moi|nous|vous|tu|toi)\b"
     r"|(?:\bme\s+|\bm['’]|\bnous\s+)(parler|dire|expliquer|raconter|décrire|montrer|résumer|présenter)\b"
-    r"|\b(tell|show|give|explain|describe)\s+(?:me|us)\b",
+    r"|\b(tell|show|give|explain|describe)\s+(?:me|us)\b"
+    # an imperative opening the request: "Résume l'article sur le pacte", "Summarize the treaty"
+    r"|^\W*(résume|résumez|explique|expliquez|décris|décrivez|raconte|racontez|présente|présentez|cite|citez"
+    r"|summari[sz]e|explain|describe|list|name)\b",
     re.IGNORECASE,
 )
 
