@@ -14,14 +14,14 @@ from .calendar import named_dates
 from .named import Named
 
 
-def named(text: str) -> list[Named]:
+def sure_words(text: str) -> list[Named]:
     """The words of ``text`` with a sure translation, in order."""
     return sorted([*typed_acronyms(text), *named_dates(text)], key=lambda n: n.start)
 
 
 def sure_translations(text: str) -> dict[str, str]:
     """Each word of ``text`` with a sure translation (lower case), with its form in the other language."""
-    return {n.word: n.other for n in named(text)}
+    return {n.word: n.other for n in sure_words(text)}
 
 
 def in_language(text: str, language: str) -> str:
@@ -30,7 +30,7 @@ def in_language(text: str, language: str) -> str:
     if language not in ("french", "english"):
         return text
     out, at = [], 0
-    for n in named(text):
+    for n in sure_words(text):
         if n.english == (language == "french"):  # a word of the other language
             out += [text[at : n.start], n.written]
             at = n.end
