@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .named import Named
+from .named import Named, both_ways
 
 # (English, French), each lower case.
 PAIRS = (
@@ -42,8 +42,7 @@ PAIRS = (
     ("aids", "sida"),
     ("dna", "adn"),
 )
-_OTHER = {a: b for pair in PAIRS for a, b in (pair, pair[::-1])}
-_ENGLISH = frozenset(english for english, _ in PAIRS)
+_OTHER, _ENGLISH = both_ways(PAIRS)
 _TYPED = re.compile(r"\b(?:[A-Z]{2,}|[A-Z][a-z]{3,})s?\b")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .named import Named
+from .named import Named, both_ways
 
 # (English, French), each lower case.
 PAIRS = (
@@ -36,8 +36,7 @@ PAIRS = (
     ("saturday", "samedi"),
     ("sunday", "dimanche"),
 )
-_OTHER = {a: b for pair in PAIRS for a, b in (pair, pair[::-1])}
-_ENGLISH = frozenset(english for english, _ in PAIRS)
+_OTHER, _ENGLISH = both_ways(PAIRS)
 _COMMON = frozenset({"may", "march"})  # English words first: a month only as "May", "March" mid-question
 _WORD = re.compile(r"\w+")
 
