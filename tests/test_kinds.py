@@ -185,6 +185,27 @@ def test_someone_named_by_kin_is_a_person(sentence: str, question: str):
 
 
 @pytest.mark.parametrize(
+    ("sentence", "question", "person"),
+    [
+        # the one the question names, by any of their names or as the other language spells them, is
+        # no answer to who was with them...
+        (
+            "Après avoir quitté Pyongyang, Vladimir Poutine et la délégation qui l’accompagne iront à Hanoï.",
+            "Qui a accompagné Poutine à Pyongyang ?",
+            False,
+        ),
+        ("Le 19 juin, Vladimir Poutine et la délégation iront à Hanoï.", "Who accompanied Putin?", False),
+        ("Après la visite, Kim Jong-un et la délégation iront à Moscou.", "Who met Kim?", False),
+        # ...someone else is
+        ("Poutine est accompagné du ministre, Sergey Lavrov.", "Who accompanied Putin?", True),
+        ("Kim Jong-un et Vladimir Poutine ont visité le cosmodrome.", "Who met Kim?", True),
+    ],
+)
+def test_a_person_the_question_names_answers_no_who(sentence: str, question: str, person: bool):
+    assert ("person" in sentence_cues(sentence, question).kinds) is person
+
+
+@pytest.mark.parametrize(
     ("sentence", "reason"),
     [
         # An event after which something was done gives the reason for it...

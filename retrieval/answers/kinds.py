@@ -335,6 +335,7 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     answers "when did X meet Y in 2023?" with a date other than 2023, "who met Kim?" with a name
     other than Kim's."""
     asked = {_stem(w) for w in re.findall(r"\w+", question.casefold())}
+    heard = {_stem(_heard(w)) for w in re.findall(r"\w+", question.casefold())}
     dates = [m.span() for m in _DATE_DIGITS.finditer(text)]
     kinds = set()
     for kind, pattern in _CUES.items():
@@ -343,13 +344,21 @@ def sentence_cues(text: str, question: str = "") -> Cues:
                 continue  # "le 18 juin" counts nothing
             if kind == "duration" and _AGO.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "remonte à près de 25 ans": how long ago, no duration
-            own = [w for w in re.findall(r"\w+", m.group().casefold()) if _stem(w) not in asked]
+            found = re.findall(r"\w+", m.group().casefold())
+            own = [w for w in found if _stem(w) not in asked]
+            if kind == "person" and any(_stem(_heard(w)) in heard for w in found):
+                continue  # "Vladimir Poutine" is no answer to "Qui a accompagné Poutine ?", nor to "…Putin?"
             if kind in ("reason", "words", "exchange") or any(len(w) > 1 or w.isdigit() for w in own):
                 kinds.add(kind)
                 break
     if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):
         kinds.discard("duration")  # "depuis", "pendant" without a unit of time is no duration
     return Cues(frozenset(kinds), speculates(text))
+
+
+def _heard(word: str) -> str:
+    """A name as both languages transcribe it from another alphabet ("Putin", "Poutine": "putin")."""
+    return re.sub(r"tch|sh", "ch", _stem(word, 99)).replace("ou", "u")
 
 
 def _stem(word: str, letters: int = 5) -> str:
