@@ -4,12 +4,9 @@ only looks like one is not), the months and days of the week ("June" is "juin"),
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from retrieval.corpus import acronyms, calendar, places
-from retrieval.corpus.analysis import fold_accents
 from retrieval.corpus.translations import in_language, sure_translations
 
 
@@ -89,13 +86,6 @@ def test_a_french_place_is_read_in_english():
     assert in_language("Que dit la Corée du Nord de l’Occident ?", "english", places=True) == (
         "Que dit la North Korea de l’West ?"
     )
-
-
-def test_no_place_is_listed_that_the_cognate_rule_pairs():
-    """A one-word name whose two forms share their first four letters ("Moscow", « Moscou ») is paired
-    by the cognate rule already: listed, it only changed how a question is read."""
-    one_word = [(e, f) for e, f, _ in places.PAIRS if " " not in e and not re.search(r"[\s-]", f)]
-    assert one_word and all(fold_accents(e)[:4] != fold_accents(f).casefold()[:4] for e, f in one_word)
 
 
 @pytest.mark.parametrize("table", [acronyms.PAIRS, calendar.PAIRS, [(e, f) for e, f, _ in places.PAIRS]])

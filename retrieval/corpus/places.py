@@ -1,13 +1,13 @@
 """Places and powers named differently in English and in French: "North Korea" is « la Corée du Nord »,
 "the West" « l'Occident », "the White House" « la Maison-Blanche », "Beijing" « Pékin ».
 
-A name of another alphabet is transcribed alike in both languages ("Pyongyang", "Vladivostok") and the
-cognate rule pairs many others by their first letters ("Ukraine"; "Moscow" and "Moscou", "China" and
-« Chine »: four letters alike); these are the countries, regions, cities and institutions of
-international news whose two forms share fewer, and that a multilingual model pairs weakly inside a
-question: "And about the West?" did not find Putin's words on « l'Occident dans son ensemble », "What
-did the White House allege?" was refused. A closed list, each name read whatever its case, but for the
-words that are also common ones ("West", "Turkey", "Wales"), which count only with a capital.
+A name of another alphabet is transcribed alike in both languages ("Pyongyang", "Vladivostok") and a
+cognate rule pairs many others ("Ukraine", "Moscow" and "Moscou"); these are the countries, regions,
+cities and institutions of international news whose two forms share too little for either, and that a
+multilingual model pairs weakly inside a question: "And about the West?" did not find Putin's words on
+« l'Occident dans son ensemble », "What did the White House allege?" was refused. A closed list, each
+name read whatever its case, but for the words that are also common ones ("West", "Turkey", "Georgia"
+as a name), which count only with a capital.
 """
 
 from __future__ import annotations
@@ -35,61 +35,67 @@ PAIRS = (
     ("south africa", "Afrique du Sud", False),
     ("new zealand", "Nouvelle-Zélande", False),
     ("czech republic", "République tchèque", False),
-    ("saint petersburg", "Saint-Pétersbourg", False),
-    ("new mexico", "Nouveau-Mexique", False),
-    ("ivory coast", "Côte d'Ivoire", False),
-    ("latin america", "Amérique latine", False),
-    ("north america", "Amérique du Nord", False),
-    ("south america", "Amérique du Sud", False),
+    ("st petersburg", "Saint-Pétersbourg", False),
     ("western", "occidental", True),
     ("west", "Occident", True),
     ("britain", "Grande-Bretagne", False),
-    ("england", "Angleterre", False),
-    ("scotland", "Écosse", False),
-    ("wales", "pays de Galles", True),
-    ("korea", "Corée", False),
-    ("asia", "Asie", False),
-    ("iceland", "Islande", False),
-    ("greenland", "Groenland", False),
-    ("kyrgyzstan", "Kirghizistan", False),
-    ("tajikistan", "Tadjikistan", False),
-    ("kuwait", "Koweït", False),
-    ("sudan", "Soudan", False),
-    ("ecuador", "Équateur", False),
     ("germany", "Allemagne", False),
     ("spain", "Espagne", False),
+    ("china", "Chine", False),
     ("japan", "Japon", False),
     ("india", "Inde", False),
     ("belarus", "Biélorussie", False),
     ("poland", "Pologne", False),
     ("greece", "Grèce", False),
     ("turkey", "Turquie", True),
+    ("syria", "Syrie", False),
+    ("egypt", "Égypte", False),
     ("netherlands", "Pays-Bas", False),
     ("switzerland", "Suisse", False),
     ("sweden", "Suède", False),
     ("norway", "Norvège", False),
+    ("finland", "Finlande", False),
     ("denmark", "Danemark", False),
     ("ireland", "Irlande", False),
     ("hungary", "Hongrie", False),
     ("austria", "Autriche", False),
     ("brazil", "Brésil", False),
+    ("mexico", "Mexique", False),
     ("lebanon", "Liban", False),
     ("cyprus", "Chypre", False),
+    ("algeria", "Algérie", False),
     ("morocco", "Maroc", False),
+    ("libya", "Libye", False),
+    ("ethiopia", "Éthiopie", False),
+    ("australia", "Australie", False),
+    ("argentina", "Argentine", False),
+    ("chile", "Chili", True),
     ("peru", "Pérou", False),
+    ("cambodia", "Cambodge", False),
+    ("singapore", "Singapour", False),
+    ("thailand", "Thaïlande", False),
+    ("mongolia", "Mongolie", False),
+    ("georgia", "Géorgie", True),
     ("iraq", "Irak", False),
+    ("jordan", "Jordanie", True),
     ("uzbekistan", "Ouzbékistan", False),
     ("romania", "Roumanie", False),
     ("lithuania", "Lituanie", False),
     ("latvia", "Lettonie", False),
+    ("moldova", "Moldavie", False),
+    ("crimea", "Crimée", False),
+    ("siberia", "Sibérie", False),
     ("beijing", "Pékin", False),
+    ("london", "Londres", False),
     ("kyiv", "Kiev", False),
+    ("vienna", "Vienne", False),
+    ("geneva", "Genève", False),
     ("brussels", "Bruxelles", False),
     ("warsaw", "Varsovie", False),
+    ("athens", "Athènes", False),
+    ("lisbon", "Lisbonne", False),
+    ("copenhagen", "Copenhague", False),
     ("cairo", "Le Caire", False),
-    ("baghdad", "Bagdad", False),
-    ("mecca", "La Mecque", False),
-    ("algiers", "Alger", False),
     ("havana", "La Havane", False),
 )
 _ENGLISH = re.compile(
