@@ -1,12 +1,12 @@
 """Sure translations: an organisation's acronym in the other language ("NATO" is "OTAN"; a word that
-only looks like one is not), the months and days of the week ("June" is "juin"), places and powers
-("the White House" is « la Maison-Blanche »), and a question read with them in the articles' language."""
+only looks like one is not), the months and days of the week ("June" is "juin"), and a question read
+with them in the articles' language."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.corpus import acronyms, calendar, places
+from retrieval.corpus import acronyms, calendar
 from retrieval.corpus.translations import in_language, sure_translations
 
 
@@ -63,32 +63,7 @@ def test_a_question_is_read_with_its_sure_translations_in_the_articles_language(
     assert in_language(question, language) == read
 
 
-@pytest.mark.parametrize(
-    ("question", "read"),
-    [
-        ("What did the White House allege?", "What did the Maison-Blanche allege?"),
-        ("And about the West?", "And about the Occident?"),
-        ("What do North Koreans think?", "What do nord-coréen think?"),  # the longest name, plural too
-        ("What did the UN Security Council do?", "What did the ONU Conseil de sécurité do?"),
-        ("What did Beijing say on Tuesday?", "What did Pékin say on mardi?"),
-        # a common word is a place only with its capital
-        ("Where is the west gate?", "Where is the west gate?"),
-        ("Is turkey on the menu?", "Is turkey on the menu?"),
-    ],
-)
-def test_a_question_is_read_with_places_and_powers_in_the_articles_language(question: str, read: str):
-    assert in_language(question, "french", places=True) == read
-    # the search reads acronyms and the calendar only
-    assert "Maison-Blanche" not in in_language("What did the White House allege?", "french")
-
-
-def test_a_french_place_is_read_in_english():
-    assert in_language("Que dit la Corée du Nord de l’Occident ?", "english", places=True) == (
-        "Que dit la North Korea de l’West ?"
-    )
-
-
-@pytest.mark.parametrize("table", [acronyms.PAIRS, calendar.PAIRS, [(e, f) for e, f, _ in places.PAIRS]])
+@pytest.mark.parametrize("table", [acronyms.PAIRS, calendar.PAIRS])
 def test_each_word_has_one_form_in_each_language(table):
     english, french = zip(*table, strict=True)
     assert len(set(english)) == len(english) and len(set(french)) == len(french)

@@ -40,10 +40,7 @@ class LateInteraction:
     ) -> None:
         self._encoder = encoder  # called when first needed: the model loads lazily
         # the articles' language: a question is read with its sure translations in it ("18 June" as
-        # "18 juin", "the White House" as "la Maison-Blanche"; see corpus.translations), the tokens of
-        # one language matching its own best. Places and powers are read so here only: the search's
-        # word matches and vectors reading « Corée du Nord » for "North Korea" favoured the passages
-        # naming it over those saying "Pyongyang" (users' conversations: as many leads lost as won).
+        # "18 juin"; see corpus.translations), the tokens of one language matching its own best
         self._language = language
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_bytes = cache_bytes
@@ -69,7 +66,7 @@ class LateInteraction:
             if states is not None:
                 self._questions.move_to_end(question)
                 return states
-        read = in_language(question, self._language, places=True) if self._language else question
+        read = in_language(question, self._language) if self._language else question
         states = token_states([read], query=True)[0]
         with self._lock:
             self._questions[question] = states
