@@ -45,15 +45,15 @@ def test_analyzer_stems_french_and_drops_stop_words():
     ],
 )
 def test_the_verb_of_a_request_is_no_word_to_match(asked: str, plain: str):
-    assert Analyzer().content_words(asked) == Analyzer().content_words(plain)
+    assert Analyzer().asked_words(asked) == Analyzer().asked_words(plain)
 
 
 def test_a_verb_asked_about_is_a_word_to_match():
     # a verb the question asks about stays, even one a request could use; "-il" is its subject
-    assert Analyzer().content_words("Qu'a-t-il expliqué ?") == ["expliqué"]
-    assert Analyzer().content_words("Où va-t-il ensuite ?") == ["ensuite"]
-    assert "raconte" in Analyzer().content_words("Que raconte Poutine ?")
-    assert "explique" in Analyzer().content_words("Pourquoi Poutine explique-t-il ce choix ?")
+    assert Analyzer().asked_words("Qu'a-t-il expliqué ?") == ["expliqué"]
+    assert Analyzer().asked_words("Où va-t-il ensuite ?") == ["ensuite"]
+    assert "raconte" in Analyzer().asked_words("Que raconte Poutine ?")
+    assert "explique" in Analyzer().asked_words("Pourquoi Poutine explique-t-il ce choix ?")
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,7 @@ def standing_text(question: str) -> str:
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
     if _OPENERS.match(question):
         return True
-    own, typed = analyzer.content_words(question), words(question)
+    own, typed = analyzer.asked_words(question), words(question)
     if len(own) <= 3 and any(w in _PRONOUNS for w in _leaning_words(question, analyzer)):
         return True  # "Qu'ont-ils vu ?", "how did he describe it?", "Qui l'a annoncé ?"
     # "when?", "Et où ?", "Pourquoi ?", "On what occasion?", "En quelle année ?"
@@ -159,7 +159,7 @@ def subject_words(question: str, analyzer: Analyzer) -> list[str]:
     """The content words of ``question`` that name a subject: not what a question word asks for
     ("occasion" in "On what occasion?", "année" in "En quelle année ?"). None: it is elliptical, about
     the previous question's subject."""
-    return analyzer.content_words(_ASKED_FOR.sub(" ", question))
+    return analyzer.asked_words(_ASKED_FOR.sub(" ", question))
 
 
 _OBJECT_PRONOUN = re.compile(

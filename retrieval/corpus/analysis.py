@@ -170,14 +170,19 @@ class Analyzer:
         return [fold_accents(w)[:NAME_TRUNCATION] for w in words(text) if len(w) > 1 and w not in self._stop]
 
     def content_words(self, text: str) -> list[str]:
-        """Distinct words worth translating or matching (no stop words, no bare numbers, no verb of a
-        request: "Parle-moi de l'Aurus" is about the Aurus, as "Qu'est-ce que l'Aurus ?" is)."""
-        request = {next(filter(None, m.groups())).casefold() for m in REQUEST_VERB.finditer(text)}
+        """Distinct words worth translating or matching (no stop words, no bare numbers)."""
         seen: dict[str, None] = {}
         for w in words(text):
-            if len(w) >= 3 and not w.isdigit() and w not in self._stop and w not in request:
+            if len(w) >= 3 and not w.isdigit() and w not in self._stop:
                 seen.setdefault(w, None)
         return list(seen)
+
+    def asked_words(self, question: str) -> list[str]:
+        """:meth:`content_words` of a question, without the verb of a request: "Parle-moi de l'Aurus"
+        is about the Aurus, as "Qu'est-ce que l'Aurus ?" is (a question's, not an article's: indexing
+        never pays for it)."""
+        request = {next(filter(None, m.groups())).casefold() for m in REQUEST_VERB.finditer(question)}
+        return [w for w in self.content_words(question) if w not in request]
 
     def as_dict(self) -> dict[str, str]:
         # "passages": what BM25 reads of a passage (stores.bm25.lexical_text); an index built otherwise

@@ -93,7 +93,7 @@ class Searcher:
         if ml is not None:
             # One encoder call for the question and its words (the words drive query expansion).
             expanding = snap.expander is not None and bool(snap.expander.vocabulary)
-            words = self.analyzer.content_words(text) if expanding else []
+            words = self.analyzer.asked_words(text) if expanding else []
             asked = [in_language(focus, self.analyzer.language)] if focus else []
             vectors = self._encode(ml, "multilingual", [read, *asked, *words])
             q_ml, q_focus = vectors[:1], (vectors[1:2] if focus else None)
@@ -226,7 +226,7 @@ class Searcher:
         """The question's words a passage or a sentence is matched on: its content words, and its
         numbers ("And in 2022?"), which say nothing of the question's rarity but where to look."""
         numbers = dict.fromkeys(w for w in words(text) if w.isdigit() and len(w) >= 2)
-        return [*self.analyzer.content_words(text), *numbers]
+        return [*self.analyzer.asked_words(text), *numbers]
 
     def _word_terms(self, text: str, expansions: dict[str, list[tuple[str, float]]]) -> list[dict[str, float]]:
         """For each word the question is matched on (:meth:`_matched_words`): the index terms that would
@@ -249,7 +249,7 @@ class Searcher:
             return [], 0.0
         n = self.snapshot.size
         out, missing = [], 0
-        for word in self.analyzer.content_words(text):
+        for word in self.analyzer.asked_words(text):
             terms = set(self.analyzer.terms(word))
             if not terms:
                 continue
