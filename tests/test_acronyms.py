@@ -13,6 +13,7 @@ from retrieval.corpus.translations import in_language, sure_translations
 @pytest.mark.parametrize(
     ("question", "translated"),
     [
+        # An acronym.
         ("What did NATO say?", {"nato": "otan"}),
         ("Qu'a dit l'Otan ?", {"otan": "nato"}),
         ("Does the deal violate UN resolutions?", {"un": "onu"}),
@@ -24,15 +25,7 @@ from retrieval.corpus.translations import in_language, sure_translations
         ("What did Washington say?", {}),
         # The same in both languages: nothing to translate.
         ("What did the FBI say?", {}),
-    ],
-)
-def test_an_acronym_is_read_in_the_other_language(question: str, translated: dict[str, str]):
-    assert sure_translations(question) == translated
-
-
-@pytest.mark.parametrize(
-    ("question", "translated"),
-    [
+        # A month or a day of the week.
         ("What happened on 18 June?", {"june": "juin"}),
         ("what happened on tuesday", {"tuesday": "mardi"}),
         ("Que s'est-il passé le 18 juin ?", {"juin": "june"}),
@@ -44,7 +37,7 @@ def test_an_acronym_is_read_in_the_other_language(question: str, translated: dic
         ("Did they march in Pyongyang?", {}),
     ],
 )
-def test_a_month_or_a_day_is_read_in_the_other_language(question: str, translated: dict[str, str]):
+def test_an_acronym_a_month_or_a_day_is_read_in_the_other_language(question: str, translated: dict[str, str]):
     assert sure_translations(question) == translated
 
 

@@ -221,15 +221,6 @@ def test_a_person_the_question_names_answers_no_who(sentence: str, question: str
             False,
         ),
         ("Il est rentré après avoir quitté Pyongyang le 19 juin.", False),
-    ],
-)
-def test_an_event_after_which_something_was_done_is_its_reason(sentence: str, reason: bool):
-    assert ("reason" in sentence_cues(sentence).kinds) is reason
-
-
-@pytest.mark.parametrize(
-    ("sentence", "reason"),
-    [
         # The occasion of what was done, or what it answers, is why it was done...
         (
             "Kim a fait cette promesse dans une lettre au président russe Vladimir Poutine mardi, à l’occasion "
@@ -245,7 +236,7 @@ def test_an_event_after_which_something_was_done_is_its_reason(sentence: str, re
         ("The visit was an occasion to sign documents.", False),
     ],
 )
-def test_an_occasion_or_a_response_is_a_reason(sentence: str, reason: bool):
+def test_an_event_after_which_it_was_done_its_occasion_or_what_it_answers_is_its_reason(sentence: str, reason: bool):
     assert ("reason" in sentence_cues(sentence).kinds) is reason
 
 
