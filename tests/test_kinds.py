@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answers.kinds import Joined, joined_question, question_kind, sentence_cues, speculation, states
+from retrieval.answers.kinds import (
+    Joined,
+    joined_question,
+    people_named,
+    question_kind,
+    sentence_cues,
+    speculation,
+    states,
+)
 
 
 @pytest.mark.parametrize(
@@ -221,6 +229,15 @@ def test_a_person_the_question_names_answers_no_who(sentence: str, question: str
             False,
         ),
         ("Il est rentré après avoir quitté Pyongyang le 19 juin.", False),
+        # ...nor a time after another ("neuf mois après que", "shortly after the"): when, not why.
+        (
+            "Ce voyage en Corée du Nord a lieu neuf mois après que Vladimir Poutine a accueilli Kim Jong Un dans "
+            "l'Extrême-Orient russe.",
+            False,
+        ),
+        ("Il est reparti peu après la signature du traité.", False),
+        ("He left two days after the summit.", False),
+        ("She resigned shortly after the vote.", False),
         # The occasion of what was done, or what it answers, is why it was done...
         (
             "Kim a fait cette promesse dans une lettre au président russe Vladimir Poutine mardi, à l’occasion "
@@ -294,3 +311,33 @@ def test_a_statement_settles_a_speculation_with_its_verb_and_what_follows(
 
 def test_a_sentence_without_a_modal_speculates_nothing():
     assert speculation("Moscou et Pyongyang ont signé un traité de partenariat stratégique global.") is None
+
+
+def test_people_are_named_with_their_title_or_role():
+    texts = [
+        "Le président russe Vladimir Poutine s’est rendu à Pyongyang.",
+        "Il a rencontré son homologue nord-coréen, Kim Jong-un.",
+        "M. Miller a réitéré cette affirmation.",
+        "Le président de la France est venu à Séoul.",  # a role of a place: France is no person
+    ]
+    assert people_named(texts) == {"vladimir", "poutine", "kim", "jong-un", "miller"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "people", "place"),
+    [
+        ("Il est allé à Hanoï.", "Where did he go?", frozenset(), True),
+        # Someone's name after "de" is no place, when the passages read name them with a title...
+        ("C'est la première visite de Poutine dans la capitale.", "Where did they meet?", {"poutine"}, False),
+        ("C'est la première visite de Poutine dans la capitale.", "Where did they meet?", frozenset(), True),
+        # ...nor a place the question names, as typed or as the other language transcribes it...
+        ("La visite de Poutine à Pyongyang a eu lieu.", "Where did Putin go after Pyongyang?", frozenset(), False),
+        # ...nor "d'État", a capitalised common noun; "aux États-Unis" is one.
+        ("Ce fut une visite d’État.", "Where?", frozenset(), False),
+        ("Il est allé aux États-Unis.", "Where?", frozenset(), True),
+    ],
+)
+def test_a_place_answers_where_unless_the_question_names_it_or_it_is_someone(
+    sentence: str, question: str, people: frozenset[str], place: bool
+):
+    assert ("place" in sentence_cues(sentence, question, frozenset(people)).kinds) is place

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..corpus.analysis import ENGLISH_STOP, french_stop_words
@@ -245,9 +246,10 @@ _CUES = {
         _I,
     ),
     # A place: a capitalised name after a preposition of place ("à Pyongyang", "en Corée", "in Seoul").
+    # Not "d'État" ("visite d'État", "chef d'État"): a capitalised common noun, no place.
     "place": re.compile(
         r"\b(?i:à|au|aux|en|dans|vers|depuis|de|d['’]|in|at|to|from|near)\s*(?:la\s+|le\s+|l['’]|les\s+|the\s+)?"
-        r"[A-ZÀ-ÖØ-Þ][\w’'-]+"
+        r"(?!États?\b(?!-))[A-ZÀ-ÖØ-Þ][\w’'-]+"
     ),
     # A person: a title or a role before a name, or two capitalised words ("Jake Sullivan", "M. Kim").
     "person": re.compile(
@@ -272,6 +274,14 @@ _DATE_DIGITS = re.compile(
 )
 # Just before a time that says how long ago, not how long: "remonte à près de 25 ans", "il y a deux ans".
 _AGO = re.compile(r"\b(?:il\s+y\s+a|remont(?:e|ent|ait|aient)\s+à)(?:\s+(?:près|plus|moins)\s+de)?\s*$", _I)
+# Just before "après" / "after" that tells when, not why: a time between ("neuf mois après que",
+# "two days after the") or "shortly" ("peu après le", "soon after the").
+_TIME_BEFORE_AFTER = re.compile(
+    rf"(?:\b(?:\d+|{_NUMBER_WORDS}|une?|one|a|quelques|plusieurs|several|few)\s+(?:{_UNITS})"
+    r"|\b(?:peu|juste|aussitôt|sitôt|longtemps|immédiatement|peu\s+de\s+temps|shortly|soon|just|long|right|immediately))"
+    r"\s*$",
+    _I,
+)
 # What could happen, rather than what happened: a conditional or modal verb ("pourraient signer",
 # "could sign"). Words about speculation ("des spéculations", "d'éventuelles transactions") are not
 # it: the sentence may state a fact about them.
@@ -330,10 +340,38 @@ class Cues:
         return kind is None or kind in self.kinds
 
 
-def sentence_cues(text: str, question: str = "") -> Cues:
+# Someone's title or role just before their name: "M. Kim", "le président russe Vladimir Poutine",
+# "son homologue nord-coréen, Kim Jong-un", "US Secretary of State Antony Blinken" (role words and up
+# to two lower-case words of no more than the role, then the name).
+_TITLED = re.compile(
+    r"(?:\b(?:M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)|\b(?i:président|présidente|ministre|conseiller|conseillère"
+    r"|porte-parole|dirigeant|dirigeante|leader|secrétaire|chef|ambassadeur|ambassadrice|général|homologue"
+    r"|roi|reine|empereur|impératrice|pape|president|minister|adviser|advisor|spokesman|spokeswoman"
+    r"|spokesperson|secretary|ambassador|general|king|queen|emperor|pope|counterpart))"
+    r"(?P<between>(?:\s+[a-zà-öø-ÿ][\w’'-]*){0,2}?)\s*,?\s+"
+    r"(?P<name>[A-ZÀ-ÖØ-Þ][\w’'-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]+){0,2})"
+)
+
+
+def people_named(texts: Sequence[str]) -> frozenset[str]:
+    """The words of the names that ``texts`` give with a title or a role ("M. Poutine", "le
+    dirigeant nord-coréen Kim Jong-un"): people, whatever preposition they follow elsewhere ("la
+    visite de Poutine" names no place)."""
+    stop = french_stop_words() | ENGLISH_STOP
+    out: set[str] = set()
+    for text in texts:
+        for m in _TITLED.finditer(text):
+            if any(w.casefold() in stop for w in m["between"].split()):
+                continue  # "le président de la France": a role of a place
+            out.update(w.casefold() for w in m["name"].split())
+    return frozenset(out)
+
+
+def sentence_cues(text: str, question: str = "", people: frozenset[str] = frozenset()) -> Cues:
     """The kinds of answer ``text`` holds that ``question`` does not already name: a sentence
     answers "when did X meet Y in 2023?" with a date other than 2023, "who met Kim?" with a name
-    other than Kim's."""
+    other than Kim's. ``people``: words of names known to be people's (see :func:`people_named`),
+    which tell no place."""
     asked = {_stem(w) for w in re.findall(r"\w+", question.casefold())}
     heard = {_stem(_heard(w)) for w in re.findall(r"\w+", question.casefold())}
     dates = [m.span() for m in _DATE_DIGITS.finditer(text)]
@@ -344,6 +382,10 @@ def sentence_cues(text: str, question: str = "") -> Cues:
                 continue  # "le 18 juin" counts nothing
             if kind == "duration" and _AGO.search(text, max(0, m.start() - 40), m.start()):
                 continue  # "remonte à près de 25 ans": how long ago, no duration
+            if kind == "place" and _named_place(m.group(), asked, heard, people):
+                continue  # "à Pyongyang" answers no "where?" about Pyongyang; "la visite de Poutine" no place
+            if kind == "reason" and _TIME_BEFORE_AFTER.search(text, max(0, m.start() - 40), m.start()):
+                continue  # "neuf mois après que …": when, not why
             found = re.findall(r"\w+", m.group().casefold())
             own = [w for w in found if _stem(w) not in asked]
             if kind == "person" and any(_stem(_heard(w)) in heard for w in found):
@@ -354,6 +396,13 @@ def sentence_cues(text: str, question: str = "") -> Cues:
     if "duration" in kinds and not re.search(rf"\b(?:{_UNITS})\b", text, _I):
         kinds.discard("duration")  # "depuis", "pendant" without a unit of time is no duration
     return Cues(frozenset(kinds), speculates(text))
+
+
+def _named_place(found: str, asked: set[str], heard: set[str], people: frozenset[str]) -> bool:
+    """Whether the place ``found`` ("à Pyongyang", "de Poutine") is one the question names (as typed
+    or as the other language transcribes it), or someone's name (``people``)."""
+    name = re.split(r"[\s'’]", found)[-1].casefold()
+    return name in people or _stem(name) in asked or _stem(_heard(name)) in heard
 
 
 def _heard(word: str) -> str:

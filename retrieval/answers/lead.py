@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from ..types import Hit, ScoredSentence
-from .kinds import Cues, sentence_cues
+from .kinds import Cues, people_named, sentence_cues
 from .late import LateInteraction, gaps
 
 FEATURES = (
@@ -65,9 +65,10 @@ def candidates(
     best_focus = max(focused) if focused else None
     top = max((h.score for h in hits), default=1.0) or 1.0
     first = hits[0].rank if hits else 1
+    people = people_named([s.text for _, s in pairs])
     out = []
     for (hit, sentence), late_gap in zip(pairs, late_gaps, strict=True):
-        cues = sentence_cues(sentence.text, question)
+        cues = sentence_cues(sentence.text, question, people)
         gap = sentence.similarity - best
         focus_gap = (
             sentence.focus_similarity - best_focus
