@@ -145,6 +145,17 @@ def test_a_stated_fact_leads_and_speculation_never_pads_it(seeds):
     assert all(not q.text.startswith(COULD_SIGN) for q in answer.quotes)
 
 
+def test_a_plan_answers_a_question_about_what_comes_next(seeds):
+    """ "Where will he go next?" is answered by what should happen; "Where did he go?" by what did."""
+    talks = seeds[TALKS_ARTICLE]
+    went = sentence(talks, "Le président russe Vladimir Poutine s’est rendu le 18 juin à Pyongyang", 0.8, 0.3)
+    plan = sentence(talks, "Après avoir quitté Pyongyang le 19 juin", 0.8, 0.3)
+    hits = [hit(talks, 1, 1.0, went, plan)]  # alike in every score
+    assert ANSWERER.answer("Where will Putin go next?", hits).quotes[0].text.startswith("Après avoir quitté")
+    assert ANSWERER.answer("Et où va-t-il ensuite ?", hits).quotes[0].text.startswith("Après avoir quitté")
+    assert ANSWERER.answer("Where did Putin go?", hits).quotes[0].text.startswith("Le président russe")
+
+
 def test_a_statement_found_lower_takes_the_place_of_the_speculation_it_settles(seeds):
     """The passages read first only say the treaty could be signed; one found fourth says what the
     signed one holds: it leads, cited with its own number."""

@@ -8,6 +8,7 @@ import pytest
 
 from retrieval.answers.kinds import (
     Joined,
+    asks_ahead,
     joined_question,
     people_named,
     question_kind,
@@ -341,3 +342,18 @@ def test_a_place_answers_where_unless_the_question_names_it_or_it_is_someone(
     sentence: str, question: str, people: frozenset[str], place: bool
 ):
     assert ("place" in sentence_cues(sentence, question, frozenset(people)).kinds) is place
+
+
+@pytest.mark.parametrize(
+    ("question", "ahead"),
+    [
+        ("Et où va-t-il ensuite ?", True),
+        ("Where was Putin going next after leaving North Korea?", True),
+        ("What will Kim see in Vladivostok?", True),
+        ("Où Poutine est-il allé ?", False),
+        ("Que prévoit le traité ?", False),
+        ("What did the treaty include?", False),
+    ],
+)
+def test_a_question_about_what_comes_next_is_told_apart(question: str, ahead: bool):
+    assert asks_ahead(question) is ahead

@@ -16,7 +16,7 @@ from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp, standing_text
-from .kinds import joined_question, question_kind, speculates, speculation, states
+from .kinds import asks_ahead, joined_question, question_kind, speculates, speculation, states
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
@@ -260,8 +260,10 @@ class ExtractiveAnswerer:
         kind = kind or question_kind(question)
         cands = candidates(pool, question, kind, usable, self.late)
         previous = follow_up.previous if follow_up else frozenset()
+        # "Et où va-t-il ensuite ?": what should happen is the answer, no weaker than a stated fact.
+        speculation_penalty = 0.0 if asks_ahead(question) else self.speculation_penalty
         penalties = [
-            self.speculation_penalty * c.cues.speculative
+            speculation_penalty * c.cues.speculative
             + self.repeat_penalty * (_repeats(c, previous) and not (kind and kind in c.cues.kinds))
             for c in cands
         ]

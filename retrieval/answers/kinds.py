@@ -299,6 +299,21 @@ _SPECULATED = re.compile(
 )
 
 
+# A question about what comes next ("Where will he go next?", "Et où va-t-il ensuite ?"): a plan,
+# which news tells in the conditional ("devraient se rendre à Hanoï"), answers it.
+_AHEAD = re.compile(
+    r"\b(?:will|going\s+to|next|afterwards|after\s+that|plans?|planned|expected|future"
+    r"|ensuite|après\s+(?:cela|ça|quoi)|prochaine?s?|ira|iront|irait|va-t-(?:il|elle|on)|vont-(?:ils|elles)"
+    r"|prévue?s?\s+(?:pour|de|à)|projette|futur|futurs|future|futures)\b",
+    _I,
+)
+
+
+def asks_ahead(question: str) -> bool:
+    """Whether ``question`` asks what comes next, which a sentence saying what should happen answers."""
+    return _AHEAD.search(question) is not None
+
+
 def speculates(text: str) -> bool:
     """Whether ``text`` only says what could be (see :class:`Cues`)."""
     return _SPECULATION.search(text) is not None
