@@ -364,6 +364,8 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("How did he describe the pact?", True),
         ("Which of them signed?", True),
         ("What about the West?", True),
+        ("How did the South respond?", True),  # to what was just said
+        ("Comment la Chine a-t-elle réagi ?", True),
         # Complete questions, whatever articles or pronoun-like words they hold.
         ("Qui a signé le traité ?", False),
         ("Que prévoit la déclaration commune sur les sanctions ?", False),
@@ -371,6 +373,7 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("Qui a signé l'accord avec la Russie ?", False),
         ("Combien de bananes ?", False),  # what "combien" asks for is a subject here, not a kind
         ("Les États-Unis ont-ils réagi ?", False),
+        ("How did South Korea respond to the incursion?", False),  # it says to what
         ("Pourquoi Kim a-t-il accepté l'invitation de Poutine ?", False),
         ("Since when have Moscow and Pyongyang been allies?", False),
         ("banderoles ?", False),

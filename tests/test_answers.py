@@ -241,6 +241,8 @@ def test_a_follow_up_naming_someone_else_asks_the_previous_question_about_them(
         ("Et en retour ?", False),
         ("And what happened as a result?", False),
         ("And what did the UN do in response?", True),  # whatever it responds to, the articles must hold the UN
+        ("How did France react?", True),  # to what was just said; the articles must hold France
+        ("How did they react?", False),
         ("Et les autres ?", False),
         ("and when?", False),
         ("Et où ?", False),
@@ -261,6 +263,8 @@ def test_a_follow_up_stands_alone_when_it_names_what_it_asks_about(engine: Engin
         ("Qu'en est-il de la Chine ?", "la Chine"),
         ("And who won the World Cup?", "And who won the World Cup?"),  # a question of its own
         ("Et qui a signé le traité ?", "Et qui a signé le traité ?"),
+        ("How did the South respond?", "South"),  # to what, it does not say: the name is what it asks of
+        ("Comment la Chine a-t-elle réagi ?", "Chine"),
     ],
 )
 def test_a_follow_up_standing_alone_is_judged_on_what_it_names(question, judged):

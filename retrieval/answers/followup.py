@@ -32,6 +32,7 @@ from ..corpus.analysis import (
     Analyzer,
     detect_language,
     french_stop_words,
+    names_in,
     words,
 )
 from ..types import Hit
@@ -56,6 +57,16 @@ _BESIDES = frozenset("else other others another autre autres encore".split())
 _RELATING = re.compile(
     r"\b(?:in\s+(?:exchange|return|response|retaliation|turn)|as\s+a\s+result"
     r"|en\s+(?:échange|retour|contrepartie|réponse|représailles)|à\s+(?:son|leur)\s+tour|par\s+conséquent)\b",
+    re.IGNORECASE,
+)
+# How someone reacted, with nothing said of what to: "How did the South respond?", "Comment la Chine
+# a-t-elle réagi ?" ask about a reaction to what was just said. ("Les États-Unis ont-ils réagi ?" asks
+# whether they did, of the articles' subject: a question of its own.)
+_REACTING = re.compile(
+    r"^\s*(?:(?:and|et)\s+)?(?:how|comment)\b[^?!.]*\b"
+    r"(?:respond|responded|responds|react|reacted|reacts|reply|replied|retaliate|retaliated"
+    r"|réagi|réagir|réagit|réagissent|réagira|répondu|répondre|répond|répondent|riposté|riposter|riposte)"
+    r"(?:-t-(?:il|elle|on)|-(?:il|elle|ils|elles))?\s*[?!.…]*\s*$",
     re.IGNORECASE,
 )
 MAX_CONTEXT_CHARS = 400
@@ -115,6 +126,9 @@ def stands_alone(question: str, analyzer: Analyzer) -> bool:
     "and who else?", "And in exchange?"."""
     if not subject_words(question, analyzer):
         return False
+    if _REACTING.search(question):
+        # "How did France react?": to what was just said, whatever it was; the articles must hold France
+        return bool(names_in(question))
     leans = _RELATING.search(question) is not None or any(
         w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer)
     )
@@ -126,12 +140,14 @@ def standing_text(question: str) -> str:
     it asks no question of its own ("And Kim?" is judged as "Kim", "and the price of oil?" as "the
     price of oil": the opener says nothing of whether the articles hold it), else itself ("And who
     won the World Cup?")."""
+    if _REACTING.search(question) and (names := names_in(question)):
+        return " ".join(names)  # "How did the South respond?" is judged as "South": to what, it does not say
     m = _RENAME.match(question)
     return m["subject"] if m is not None and not asks_its_own_question(m["subject"]) else question
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
-    if _OPENERS.match(question):
+    if _OPENERS.match(question) or _REACTING.search(question):
         return True
     own, typed = analyzer.asked_words(question), words(question)
     if len(own) <= 3 and any(w in _PRONOUNS for w in _leaning_words(question, analyzer)):
