@@ -15,7 +15,7 @@ import pytest
 from retrieval import Engine, load_articles
 from retrieval.answers.authorship import article_subject, asks_who_wrote
 from retrieval.answers.extractive import NOT_FOUND, ExtractiveAnswerer
-from retrieval.answers.followup import FollowUp, answer_language, is_follow_up
+from retrieval.answers.followup import FollowUp, answer_language, is_follow_up, subject_words
 from retrieval.corpus.analysis import Analyzer
 from retrieval.options import AbstainPolicy
 from retrieval.types import Article, Hit, Passage, ScoredSentence
@@ -215,10 +215,14 @@ def test_a_follow_up_is_answered_with_something_the_previous_answer_did_not_quot
     quoted, other = sentence(visit, PUTIN_VISIT, 0.8, 0.0), sentence(visit, EARLIER_VISIT, 0.8, 0.0)
     hits = [hit(visit, 1, 1.0, quoted, other)]
     fresh = ANSWERER.answer("Et avant ?", hits)
-    follow_up = FollowUp("Et avant ?", frozenset({(visit.id, quoted.char_start)}))
+    follow_up = FollowUp("Et avant ?", frozenset({(visit.id, quoted.char_start)}), elliptical=True)
     again = ANSWERER.answer("Combien de jours ? Et avant ?", hits, follow_up=follow_up)
     assert fresh.quotes[0].text == quoted.text  # alike, the first in the passage leads
     assert again.quotes[0].text == other.text
+    # A follow-up with words of its own asks for them, wherever they are: the sentence just quoted too.
+    own = FollowUp("Combien de jours dure-t-elle ?", frozenset({(visit.id, quoted.char_start)}))
+    asked = ANSWERER.answer("Combien de jours ? Combien de jours dure-t-elle ?", hits, follow_up=own)
+    assert asked.quotes[0].text == quoted.text
 
 
 def test_an_elliptical_follow_up_reads_again_the_passage_just_quoted(seeds):
@@ -364,6 +368,8 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
         ("How did he describe the pact?", True),
         ("Which of them signed?", True),
         ("What about the West?", True),
+        ("Et ensuite ?", True),
+        ("And then?", True),
         ("How did the South respond?", True),  # to what was just said
         ("Comment la Chine a-t-elle réagi ?", True),
         # Complete questions, whatever articles or pronoun-like words they hold.
@@ -381,6 +387,20 @@ def test_who_wrote_still_abstains_without_evidence(seeds):
 )
 def test_follow_ups_are_told_from_complete_questions(question, follows):
     assert is_follow_up(question, Analyzer("french")) is follows
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("Et ensuite ?", []),  # what comes next names no subject: elliptical, about the previous one
+        ("And then?", []),
+        ("Where did he go next?", []),
+        ("Et où va-t-il ensuite ?", []),
+        ("Which base will Vostotchny replace next?", ["base", "vostotchny", "replace"]),
+    ],
+)
+def test_what_comes_next_names_no_subject(question, subject):
+    assert subject_words(question, Analyzer("french")) == subject
 
 
 def test_answer_language_is_the_follow_up_s_own_unless_it_has_no_telling_word():

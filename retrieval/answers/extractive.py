@@ -259,7 +259,9 @@ class ExtractiveAnswerer:
             usable.append(stated)
         kind = kind or question_kind(question)
         cands = candidates(pool, question, kind, usable, self.late)
-        previous = follow_up.previous if follow_up else frozenset()
+        # Only a follow-up with no word of its own ("and when?") asks for something new; "What will it
+        # replace?" may be answered by the sentence just quoted.
+        previous = follow_up.previous if follow_up and follow_up.elliptical else frozenset()
         # "Et où va-t-il ensuite ?": what should happen is the answer, no weaker than a stated fact.
         speculation_penalty = 0.0 if asks_ahead(question) else self.speculation_penalty
         penalties = [

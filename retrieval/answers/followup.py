@@ -167,7 +167,10 @@ _GENERIC = (
     r"|names?|brands?|models?|colou?rs?|titles?|noms?|marques?|modèles?|couleurs?|titres?"
 )
 _ASKED_FOR = re.compile(
-    rf"\b(?:(?:what|which|quel(?:le)?s?|combien\s+de)\s+|combien\s+d['’]\s*)(?:{_GENERIC})\b", re.IGNORECASE
+    rf"\b(?:(?:what|which|quel(?:le)?s?|combien\s+de)\s+|combien\s+d['’]\s*)(?:{_GENERIC})\b"
+    # what comes next, which names no subject either: "Et ensuite ?", "And then?", "What happened next?"
+    r"|\b(?:ensuite|puis|après\s+(?:cela|ça)|then|next|afterwards|after\s+that)\b",
+    re.IGNORECASE,
 )
 
 
