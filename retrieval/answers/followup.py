@@ -168,7 +168,7 @@ _GENERIC = (
 )
 _ASKED_FOR = re.compile(
     rf"\b(?:(?:what|which|quel(?:le)?s?|combien\s+de)\s+|combien\s+d['’]\s*)(?:{_GENERIC})\b"
-    # what comes next, which names no subject either: "Et ensuite ?", "And then?", "What happened next?"
+    # what comes next, which names no subject either: "Et ensuite ?", "And then?", "Where did he go next?"
     r"|\b(?:ensuite|puis|après\s+(?:cela|ça)|then|next|afterwards|after\s+that)\b",
     re.IGNORECASE,
 )

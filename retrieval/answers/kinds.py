@@ -302,7 +302,7 @@ _SPECULATED = re.compile(
 # A question about what comes next ("Where will he go next?", "Et où va-t-il ensuite ?"): a plan,
 # which news tells in the conditional ("devraient se rendre à Hanoï"), answers it.
 _AHEAD = re.compile(
-    r"\b(?:will|going\s+to|next|afterwards|after\s+that|plans?|planned|expected|future"
+    r"\b(?:will|going\s+to|next|afterwards|after\s+that|plans?|planned|expected"
     r"|ensuite|après\s+(?:cela|ça|quoi)|prochaine?s?|ira|iront|irait|va-t-(?:il|elle|on)|vont-(?:ils|elles)"
     r"|prévue?s?\s+(?:pour|de|à)|projette|futur|futurs|future|futures)\b",
     _I,
@@ -356,8 +356,8 @@ class Cues:
 
 
 # Someone's title or role just before their name: "M. Kim", "le président russe Vladimir Poutine",
-# "son homologue nord-coréen, Kim Jong-un", "US Secretary of State Antony Blinken" (role words and up
-# to two lower-case words of no more than the role, then the name).
+# "son homologue nord-coréen, Kim Jong-un", "spokesman John Kirby" (the role, up to two lower-case
+# words that are no stop words, then the name).
 _TITLED = re.compile(
     r"(?:\b(?:M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)|\b(?i:président|présidente|ministre|conseiller|conseillère"
     r"|porte-parole|dirigeant|dirigeante|leader|secrétaire|chef|ambassadeur|ambassadrice|général|homologue"
