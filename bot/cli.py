@@ -17,6 +17,7 @@ from pydantic_settings import SettingsError
 from typer.core import TyperGroup
 
 from retrieval.config import Settings, dotenv_names, settings_error, unknown_variables
+from retrieval.corpus.analysis import detect_language
 from retrieval.encoders.exported import NOTICE_LOGGER
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
@@ -27,6 +28,7 @@ from .cli_output import emit_json, say
 from .cli_progress import EmbeddingProgress, NoticeHandler
 from .cli_questions import CLI_CHAT, HISTORY_FILE, run_questions
 from .logs import log_crash, setup_logging
+from .texts import courtesy, messages_for
 
 
 def _no_bool_metavar(command: Any, ctx: Any) -> Any:
@@ -237,6 +239,11 @@ def ask(
     engine.open_for_questions()  # fail fast when there is no usable index; the model loads meanwhile
 
     def one(q: str, chat: str | None = None) -> None:
+        if not as_json and (kind := courtesy(q)):
+            # "merci", "hello", "what can you do?": a person in the loop is answered as the bot answers
+            # them; a script's JSON stays the engine's answer (the contract)
+            say(render.courtesy_text(kind, messages_for(detect_language(q)), engine.sources()))
+            return
         answer = engine.ask(q, k, chat=chat)
         if as_json:
             emit_json(render.answer_json(answer))

@@ -196,6 +196,20 @@ def answer_text(answer: Answer, *, passages: bool = False) -> str:
     return "\n".join(lines)
 
 
+def date_span(summaries: list[ArticleSummary]) -> str:
+    """The months the articles were published in, first to last ("2023-08 – 2024-06"), or "?"."""
+    dates = sorted(s.info.date for s in summaries if s.info.date)
+    return f"{dates[0][:7]} – {dates[-1][:7]}" if dates else "?"
+
+
+def courtesy_text(kind: str, texts: Messages, summaries: list[ArticleSummary]) -> str:
+    """The question loop's answer to a message that only thanks, greets or asks what it can do
+    (see :func:`.texts.courtesy`): no question to search for."""
+    if kind == "thanks":
+        return texts.you_are_welcome
+    return texts.cli_welcome.format(articles=len(summaries), dates=date_span(summaries))
+
+
 def sources_text(summaries: list[ArticleSummary]) -> str:
     lines = []
     for s in summaries:

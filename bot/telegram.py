@@ -227,9 +227,7 @@ async def welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Mes
     summaries = await _read_index(update, _state(context).engine.sources)
     if summaries is None:
         return
-    dates = sorted(s.info.date for s in summaries if s.info.date)
-    span = f"{dates[0][:7]} – {dates[-1][:7]}" if dates else "?"
-    await reply(update, texts.welcome.format(articles=len(summaries), dates=span), html=True)
+    await reply(update, texts.welcome.format(articles=len(summaries), dates=render.date_span(summaries)), html=True)
 
 
 @rate_limited(question=False)

@@ -75,6 +75,7 @@ class Messages:
     upload_timeout: str
     upload_download_failed: str
     you_are_welcome: str
+    cli_welcome: str  # the question loop's answer to "hello" or "what can you do?"
 
 
 EN = Messages(
@@ -121,6 +122,13 @@ EN = Messages(
     upload_timeout="downloading it from Telegram took longer than {seconds:g} s; please send it again",
     upload_download_failed="it could not be downloaded from Telegram; please send it again",
     you_are_welcome="You’re welcome! Ask me anything else about the articles.",
+    cli_welcome=Template(
+        "Hello! I answer questions about {articles:news article|news articles} ({dates}), "
+        "quoting the passages each answer comes from. Ask in English or French, e.g. "
+        "“What did the treaty include?”; a follow-up (“and when?”) builds on the previous question, "
+        ":new starts over, :q leaves. `ragbot sources` lists the articles.",
+        "en",
+    ),
 )
 
 FR = Messages(
@@ -169,6 +177,13 @@ FR = Messages(
     upload_timeout="son téléchargement depuis Telegram a pris plus de {seconds:g} s ; renvoyez-le",
     upload_download_failed="il n’a pas pu être téléchargé depuis Telegram ; renvoyez-le",
     you_are_welcome="Avec plaisir ! Posez-moi une autre question sur les articles.",
+    cli_welcome=Template(
+        "Bonjour ! Je réponds aux questions sur {articles:article de presse|articles de presse} ({dates}), "
+        "en citant les passages d’où vient chaque réponse. Posez-les en français ou en anglais, par exemple "
+        "« Que prévoit le pacte ? » ; une question de suite (« et quand ? ») prolonge la précédente, "
+        ":new repart de zéro, :q quitte. `ragbot sources` liste les articles.",
+        "fr",
+    ),
 )
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from bot.logs import setup_logging
+from bot.texts import FR
 from retrieval import Settings
 
 from .support import DEV_QA, SEEDS, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings
@@ -162,6 +163,25 @@ def test_ask_json_conversation_reads_follow_ups_and_new_starts_over(indexed):
     assert [json.loads(line)["question"] for line in plain.splitlines()] == [o["question"] for o in objs]
     assert "error" not in json.loads(plain.splitlines()[2])  # ":new" is just a question there
     assert json.loads(plain.splitlines()[1])["answer"] != objs[1]["answer"]  # read alone, not with the treaty
+
+
+def test_thanks_and_greetings_are_answered_as_the_bot_answers_them(indexed):
+    """In plain text "merci" is thanked back and "hello" told what the loop can do, in their language,
+    and neither is searched nor ends a conversation; a script's JSON keeps the engine's answer."""
+    _, thanked, _ = indexed("ask", "merci beaucoup")
+    assert thanked.strip() == FR.you_are_welcome
+    _, greeted, _ = indexed("ask", "hello")
+    assert greeted.startswith("Hello! I answer questions about 5 news articles (2023-08 – 2024-06)")
+    assert ":new starts over" in greeted and "[1]" not in greeted
+    _, french, _ = indexed("ask", "Qu'est-ce que tu sais faire ?")
+    assert french.startswith("Bonjour ! Je réponds aux questions sur 5 articles de presse")
+    lines = "Que prévoit le traité ?\nmerci\net quand ?\n"
+    _, polite, _ = indexed("ask", "--conversation", stdin=lines)
+    _, plain, _ = indexed("ask", "--conversation", stdin=lines.replace("merci\n", ""))
+    assert FR.you_are_welcome in polite
+    assert polite.replace(FR.you_are_welcome + "\n", "") == plain  # "et quand ?" still follows up on the treaty
+    code, out, _ = indexed("ask", "--json", stdin="merci\n")
+    assert code == 0 and set(json.loads(out)) >= {"question", "answer", "abstained", "citations"}
 
 
 def test_piped_plain_questions_are_answered_in_turn(indexed):
