@@ -1,5 +1,5 @@
 """A question asking for a measure (an age, a height, a population, the weather, a price, a
-birth, a spouse) is answered only from passages that state one of its form."""
+birth, a spouse, a relative) is answered only from passages that state one of its form."""
 
 from __future__ import annotations
 
@@ -41,6 +41,16 @@ from retrieval.types import ArticleInfo, Hit, Passage
         ("Où est né Kim Jong-un ?", "birth"),
         ("Quand Poutine est-il né ?", "birth"),
         ("Quelle est l'année de naissance de l'US Tourcoing ?", "birth"),
+        # A relative, the unknown of the question, in either language
+        ("Comment s'appelle la sœur de Kim Jong-un ?", "sibling"),
+        ("Who is Kim Jong-un's sister?", "sibling"),
+        ("Et sa fille ?", "child"),
+        ("Does Putin have any children?", "child"),
+        ("Combien d'enfants a-t-il ?", "child"),
+        ("Who was Kim Jong Un's father?", "father"),
+        ("Qui est le beau-frère d'Henriette ?", "in-law"),
+        ("Who was Kim Jong Il?", None),  # a person asked by name
+        ("Que symbolise le fils aîné dans la parabole du fils prodigue ?", None),  # "le fils aîné" is named
         # Everything else is left to the other signals: a date, a count, a duration, words.
         ("When did Putin visit Pyongyang?", None),
         ("How many missiles did North Korea send?", None),
@@ -86,6 +96,11 @@ def test_the_measure_a_question_asks_for(question: str, measure: str | None):
         ("L'Union sportive de Tourcoing, qui voit le jour en 1902, est sacrée.", "birth", True),
         ("À la suite de la création de la Ligue du Nord en 1919, la rivalité grandit.", "birth", True),
         ("Kim Jong-un a succédé à son père en 2011.", "birth", False),
+        ("Vladimir Poutine avait rencontré le père de Kim Jong Un, Kim Jong Il.", "father", True),
+        ("Dhritarashtra eut cent fils.", "child", True),  # sons are children
+        ("His daughter Maria was born in 1987.", "child", True),
+        ("Kim Yo-jong, la sœur du dirigeant, a déclaré…", "sibling", True),
+        ("Vladimir Poutine avait rencontré le père de Kim Jong Un, Kim Jong Il.", "sibling", False),
     ],
 )
 def test_what_states_a_measure(text: str, measure: str, states: bool):
@@ -110,6 +125,8 @@ def _hit(text: str, rank: int = 1) -> Hit:
         "Qui est la femme de Poutine ?",
         "Where was Kim Jong Un born?",
         "Quand est né Poutine ?",
+        "Who is Kim Jong-un's sister?",
+        "Qui sont les enfants de Poutine ?",
     ],
 )
 def test_a_measure_no_seeds_passage_states_is_refused_in_the_question_s_language(engine: Engine, question: str):

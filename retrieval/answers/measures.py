@@ -107,7 +107,67 @@ MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 
+# Someone's relatives: "Who is Kim Jong-un's sister?", "Comment s'appelle la sœur de Kim Jong-un ?",
+# "Kim a-t-il des enfants ?", "Combien d'enfants a-t-il ?". A passage answers only if it names the
+# relation, in either language ("la sœur de Kim", "sa fille", "his daughter", "cent fils" for children).
+# Each relation: the words a question asks it by (French | English), and the words that state it.
+_KIN: tuple[tuple[str, str, str, str], ...] = (
+    ("father", r"pères?", r"fathers?", r"pères?|fathers?|parents?|papa"),
+    ("mother", r"mères?", r"mothers?", r"mères?|mothers?|parents?|maman"),
+    (
+        "sibling",
+        r"frères?|sœurs?|soeurs?|demi-frères?|demi-sœurs?|demi-soeurs?",
+        r"brothers?|sisters?|siblings?|half-brothers?|half-sisters?",
+        r"frères?|sœurs?|soeurs?|fratries?|brothers?|sisters?|siblings?",
+    ),
+    (
+        "child",
+        r"enfants?|fils|filles?",
+        r"children|child|sons?|daughters?|kids?",
+        # an English "son" with an English word before or after it: the French possessive is no son
+        r"enfants?|fils|filles?|children|child|sons|daughters?|kids?|héritiers?|heirs?|descendants?|descendance"
+        r"|(?:his|her|their|a|the|only|eldest|youngest|first|second)\s+son|son\s+of",
+    ),
+    (
+        "grandparent",
+        r"grand-pères?|grand-mères?|grands-parents|aïeule?s?",
+        r"grandfathers?|grandmothers?|grandparents?",
+        r"grand-pères?|grand-mères?|grands-parents|aïeule?s?|grandfathers?|grandmothers?|grandparents?",
+    ),
+    (
+        "grandchild",
+        r"petits?-fils|petites?-filles?|petits-enfants",
+        r"grandsons?|granddaughters?|grandchild(?:ren)?",
+        r"petits?-fils|petites?-filles?|petits-enfants|grandsons?|granddaughters?|grandchild(?:ren)?",
+    ),
+    (
+        "uncle or aunt",
+        r"oncles?|tantes?",
+        r"uncles?|aunts?",
+        r"oncles?|tantes?|uncles?|aunts?",
+    ),
+    ("cousin", r"cousine?s?", r"cousins?", r"cousine?s?|cousins?"),
+    ("nephew or niece", r"neveux?|nièces?", r"nephews?|nieces?", r"neveux?|nièces?|nephews?|nieces?"),
+    (
+        "in-law",
+        r"beaux?-frères?|belles?-sœurs?|belles?-soeurs?|beaux?-pères?|belles?-mères?|gendres?|brus?",
+        r"brothers?-in-law|sisters?-in-law|fathers?-in-law|mothers?-in-law|sons?-in-law|daughters?-in-law",
+        r"beaux?-frères?|belles?-sœurs?|belles?-soeurs?|beaux?-pères?|belles?-mères?|gendres?|brus?|in-law",
+    ),
+)
+# The relation asked for is the unknown: "la sœur de X", "Et sa fille ?", "des enfants", "combien
+# d'enfants", "X's sister", "the father of", "any children" (not "la parabole du fils prodigue").
+_KIN_ASKED = (
+    r"\b(?:(?:le|la|les|l['’]|sa|son|ses|leur|leurs|un|une|des)\s+(?:{fr})\s+(?:de|du|des|d['’])"
+    r"|(?:un|une|des|sa|son|ses|leur|leurs|combien\s+d['’]|combien\s+de|quels?|quelles?)\s*(?:{fr})\b"
+    r"|(?:['’]s|\b(?:the|a|an|any|his|her|their|its|how\s+many|which))\s+(?:{en})\b)"
+)
+KIN_MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(_KIN_ASKED.format(fr=fr, en=en), _I)) for name, fr, en, _ in _KIN
+)
+
 _STATED: dict[str, re.Pattern[str]] = {
+    **{name: re.compile(rf"\b(?:{stated})\b", _I) for name, _, _, stated in _KIN},
     # "âgé de 40 ans", "né en 1984", "à 40 ans", "(40 ans)", "40-year-old"; not "il y a 25 ans".
     "age": re.compile(
         rf"\bâgée?s?\b|\baged\b|\byears?\s+old\b|\b\d+-year-old\b|\bâge\b|\bnée?s?\s+(?:le|en|à|au)\b|\bborn\b"
@@ -160,8 +220,8 @@ _STATED: dict[str, re.Pattern[str]] = {
 
 def asked_measure(question: str) -> str | None:
     """The measured attribute ``question`` asks for ("age", "length", "population", "weather",
-    "price", "weight", "speed", "birth", "spouse"), or None."""
-    for measure, pattern in MEASURES:
+    "price", "weight", "speed", "birth", "spouse", a relative: "sibling", "child"…), or None."""
+    for measure, pattern in (*MEASURES, *KIN_MEASURES):
         if pattern.search(question):
             return measure
     return None
