@@ -18,7 +18,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..corpus.analysis import ENGLISH_STOP, french_stop_words
+from ..corpus import calendar
+from ..corpus.analysis import ENGLISH_STOP, fold_accents, french_stop_words
 
 KINDS = ("person", "date", "place", "number", "duration", "reason", "words", "exchange")
 
@@ -175,13 +176,20 @@ def joined_question(question: str) -> Joined:
     return Joined(rest, question_kind(m.group("wh") + " ?"))
 
 
-_MONTHS = (
-    r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
-    r"|january|february|march|april|may|june|july|august|september|october|november|december"
+def _named(pairs: tuple[tuple[str, str], ...]) -> str:
+    """The words of (English, French) ``pairs`` as alternatives, French ones also as typed without accents."""
+    found = [w for pair in pairs for w in pair]
+    return "|".join(dict.fromkeys([*found, *(fold_accents(w) for w in found)]))
+
+
+# Someone's title or role, before their name or for it: "le président russe", "spokesman John Kirby".
+_ROLES = (
+    r"président|présidente|ministre|conseiller|conseillère|porte-parole|dirigeant|dirigeante|leader"
+    r"|secrétaire|chef|ambassadeur|general|général|president|minister|adviser|advisor"
+    r"|spokesman|spokeswoman|spokesperson|secretary|ambassador"
 )
-_WEEKDAYS = (
-    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-)
+_MONTHS = _named(calendar.MONTHS)
+_WEEKDAYS = _named(calendar.DAYS)
 _NUMBER_WORDS = (
     r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|cinquante"
     r"|soixante|cent|cents|mille|million|millions|milliard|milliards|dizaine|dizaines|centaine|centaines"
@@ -255,9 +263,7 @@ _CUES = {
     "person": re.compile(
         r"\b(?:M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+[A-ZÀ-ÖØ-Þ]"
         r"|(?<![.!?]\s)(?<!^)\b[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ’'-]+\s+(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ’'-]+|[A-ZÀ-ÖØ-Þ]{2,})\b"
-        r"|\b(?:président|présidente|ministre|conseiller|conseillère|porte-parole|dirigeant|dirigeante|leader"
-        r"|secrétaire|chef|ambassadeur|expert|experte|general|général|president|minister|adviser|advisor"
-        r"|spokesman|spokeswoman|spokesperson|secretary|ambassador"
+        rf"|\b(?:{_ROLES}|expert|experte"
         # someone named by kin: "le père de Kim Jong Un"
         r"|père|mère|fils|fille|frère|sœur|soeur|father|mother|daughter|brother|sister)\b",
     ),
@@ -359,10 +365,8 @@ class Cues:
 # "son homologue nord-coréen, Kim Jong-un", "spokesman John Kirby" (the role, up to two lower-case
 # words that are no stop words, then the name).
 _TITLED = re.compile(
-    r"(?:\b(?:M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)|\b(?i:président|présidente|ministre|conseiller|conseillère"
-    r"|porte-parole|dirigeant|dirigeante|leader|secrétaire|chef|ambassadeur|ambassadrice|général|homologue"
-    r"|roi|reine|empereur|impératrice|pape|president|minister|adviser|advisor|spokesman|spokeswoman"
-    r"|spokesperson|secretary|ambassador|general|king|queen|emperor|pope|counterpart))"
+    rf"(?:\b(?:M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)|\b(?i:{_ROLES}|ambassadrice|homologue|roi|reine|empereur"
+    r"|impératrice|pape|king|queen|emperor|pope|counterpart))"
     r"(?P<between>(?:\s+[a-zà-öø-ÿ][\w’'-]*){0,2}?)\s*,?\s+"
     r"(?P<name>[A-ZÀ-ÖØ-Þ][\w’'-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]+){0,2})"
 )

@@ -15,7 +15,7 @@ import re
 from .named import Named, both_ways
 
 # (English, French), each lower case.
-PAIRS = (
+MONTHS = (
     ("january", "janvier"),
     ("february", "février"),
     ("march", "mars"),
@@ -28,6 +28,8 @@ PAIRS = (
     ("october", "octobre"),
     ("november", "novembre"),
     ("december", "décembre"),
+)
+DAYS = (
     ("monday", "lundi"),
     ("tuesday", "mardi"),
     ("wednesday", "mercredi"),
@@ -36,6 +38,7 @@ PAIRS = (
     ("saturday", "samedi"),
     ("sunday", "dimanche"),
 )
+PAIRS = MONTHS + DAYS
 _OTHER, _ENGLISH = both_ways(PAIRS)
 _COMMON = frozenset({"may", "march"})  # English words first: a month only as "May", "March" mid-question
 _WORD = re.compile(r"\w+")
