@@ -213,7 +213,7 @@ class Engine:
         typed = follow_up is not None or whole not in (None, question)
         hits = self.search(searched, depth, focus=question if typed else None)
         answer = self._answerer.answer(asked, hits, language=language, follow_up=follow_up)
-        quoted = frozenset((q.article_id, q.char_start) for q in answer.quotes)
+        quoted = frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))
         self.conversations.remember(chat, asked, answer.language, quoted)
         return replace(answer, question=typed_question)
 

@@ -67,6 +67,9 @@ class ScoredSentence:
     #: cosine with the question as typed, when what was searched is more (a follow-up read with the
     #: question before it); None otherwise
     focus_similarity: float | None = None
+    #: the sentence before, when this one points back to it (« Ils ont assisté … »): what it is
+    #: about is named there (see retrieval.corpus.reference); else ""
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class Quote:
     text: str
     char_start: int  # in the article's file, as every offset
     char_end: int
+    #: where each sentence it quotes starts: one, or two when a sentence is quoted with the one its
+    #: pronoun points back to (« Selon lui, … ») or that goes on from it; () means (char_start,)
+    starts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

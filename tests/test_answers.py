@@ -473,6 +473,42 @@ def test_an_acronym_finds_its_form_in_the_other_language(real_engine: Engine):
 
 
 @pytest.mark.slow
+def test_a_sentence_whose_pronoun_points_back_is_quoted_with_the_sentence_it_points_to(real_engine: Engine):
+    """« Ils soupçonnent … » says who only through the sentence before it (« … l'inquiétude de
+    l'Occident »): the two are one quote, verbatim at its offsets, and a follow-up knows both were told."""
+    answer = real_engine.ask("Qui soupçonne la Corée du Nord de fournir des munitions à l'armée russe ?", chat="who")
+    lead = answer.quotes[0]
+    assert lead.text.startswith("Le renforcement de la collaboration militaire"), answer.text
+    assert "Ils soupçonnent la Corée du Nord" in lead.text and len(lead.starts) == 2
+    assert_grounded(real_engine, answer)
+    told = real_engine.conversations.quoted("who")
+    assert {(lead.article_id, start) for start in lead.starts} <= told
+    real_engine.forget("who")
+
+
+@pytest.mark.slow
+def test_a_sentence_the_chat_was_just_told_is_not_quoted_again_before_the_one_going_on_from_it(
+    real_engine: Engine,
+):
+    real_engine.ask("Quand Choïgou est-il allé à Pyongyang ?", chat="seen")
+    seen = real_engine.ask("Qu'ont-ils vu ?", chat="seen")
+    real_engine.forget("seen")
+    assert seen.quotes[0].text.startswith("Ils ont assisté à une exposition militaire"), seen.text
+    assert "Choïgou" not in seen.quotes[0].text
+
+
+@pytest.mark.slow
+def test_a_lead_that_only_sets_the_scene_is_quoted_with_the_sentence_going_on_from_it(real_engine: Engine):
+    """« … ont diffusé des images de la capitale Pyongyang. » answers nothing alone; « On y voit
+    d'immenses banderoles … », right after it and about as likely, says what they show."""
+    answer = real_engine.ask("What did the images of Pyongyang show?")
+    lead = answer.quotes[0]
+    assert "images de la capitale Pyongyang" in lead.text and "banderoles" in lead.text, answer.text
+    assert len(lead.starts) == 2
+    assert_grounded(real_engine, answer)
+
+
+@pytest.mark.slow
 def test_dev_answers_are_grounded_and_unanswerables_abstain(real_engine: Engine):
     for item in load_qa(DEV_QA):
         answer = real_engine.ask(item.question)

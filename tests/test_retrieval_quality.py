@@ -386,3 +386,19 @@ def test_a_question_s_numbers_count_in_what_a_sentence_is_matched_on(engine: Eng
         holding = [s for s in sentences if "2022" in s.text]
         assert holding and all(s.coverage == 1.0 for s in holding), question
         assert all(s.coverage == 0.0 for s in sentences if "2022" not in s.text), question
+
+
+def test_a_sentence_pointing_back_is_matched_with_the_words_of_the_one_before(engine: Engine):
+    """« Ils ont assisté à une exposition militaire … » names who through the sentence before it (« …
+    Sergueï Choïgou, a effectué un rare voyage à Pyongyang … »): a question naming him matches it by
+    both sentences' words; a sentence naming its subject is matched by its own."""
+    hits = engine.search("Qu'a vu Choïgou à l'exposition militaire ?", 5)
+    sentences = [s for h in hits for s in h.sentences]
+    seen = next(s for s in sentences if s.text.startswith("Ils ont assisté à une exposition militaire"))
+    assert "Choïgou" in seen.context
+    alone = engine.search("Qu'a vu Kim à l'exposition militaire ?", 5)  # a name the sentence before does not give
+    seen_alone = next(
+        s for h in alone for s in h.sentences if s.text.startswith("Ils ont assisté à une exposition militaire")
+    )
+    assert seen.coverage > seen_alone.coverage
+    assert all(s.context == "" for s in sentences if s.text.startswith("Le mois dernier, le ministre russe"))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..corpus.analysis import detect_language, fold_accents, language_code, names_in, tidy, words, written_language
+from ..corpus.reference import unclear_alone
 from ..options import AbstainPolicy
 from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
@@ -70,6 +71,7 @@ class ExtractiveAnswerer:
         extra_share: float = 0.2,
         speculation_penalty: float = 1.0,
         repeat_penalty: float = 1.0,
+        join_share: float = 0.5,
         corpus_language: str = "french",
         late: LateInteraction | None = None,
         rerank_passages: int = 0,
@@ -82,6 +84,7 @@ class ExtractiveAnswerer:
         self.extra_share = extra_share
         self.speculation_penalty = speculation_penalty
         self.repeat_penalty = repeat_penalty
+        self.join_share = join_share
         self.late = late  # token-level matching of question and sentences, when the encoder offers it
         # A question across languages: its first passages re-ranked by late interaction before answering.
         self.rerank_passages = rerank_passages
@@ -144,14 +147,63 @@ class ExtractiveAnswerer:
         numbers: dict[int, int] = {}
         for c in chosen:
             numbers.setdefault(c.hit.rank, len(numbers) + 1)
+        read = self._read_whole(chosen, ranked, follow_up.previous if follow_up else frozenset())
         quotes = tuple(
-            Quote(numbers[c.hit.rank], c.hit.article.id, c.sentence.text, c.sentence.char_start, c.sentence.char_end)
-            for c in chosen
+            Quote(
+                numbers[c.hit.rank],
+                c.hit.article.id,
+                " ".join(s.text for s in sentences),
+                sentences[0].char_start,
+                sentences[-1].char_end,
+                tuple(s.char_start for s in sentences),
+            )
+            for c, sentences in zip(chosen, read, strict=True)
         )
         text = "\n".join(f"{q.text} [{q.n}]" for q in quotes)
         by_rank = {h.rank: h for h in hits}
         citations = tuple(citation(n, by_rank[rank]) for rank, n in numbers.items())
         return Answer(question, text, citations, abstained=False, language=language, quotes=quotes)
+
+    def _read_whole(
+        self,
+        chosen: Sequence[Candidate],
+        ranked: Sequence[tuple[Candidate, float]],
+        quoted: frozenset[tuple[str, int]],
+    ) -> list[tuple[ScoredSentence, ...]]:
+        """The sentences each chosen one is quoted with, in order: the one before it, when a pronoun of
+        it stands for someone or somewhere named there (« Selon lui, Poutine a offert … » after « Iouri
+        Ouchakov … a informé … ») and the chat was not just told it; for the lead, the one after it,
+        when that one goes on from it and is about as likely to answer (« On y voit d'immenses
+        banderoles » after « … des images de la capitale Pyongyang »)."""
+        told = set(quoted) | {(c.hit.article.id, c.sentence.char_start) for c in chosen}
+        out: list[tuple[ScoredSentence, ...]] = []
+        for i, c in enumerate(chosen):
+            sentences: tuple[ScoredSentence, ...] = (c.sentence,)
+            before = _before(c)
+            if (
+                before is not None
+                and unclear_alone(c.sentence.text)
+                and (c.hit.article.id, before.char_start) not in told
+            ):
+                sentences = (before, *sentences)
+            if i == 0:
+                p_lead = ranked[0][1]
+                after = next(
+                    (
+                        d
+                        for d, p in ranked[1:]
+                        if p >= self.join_share * p_lead
+                        and d.hit.rank == c.hit.rank
+                        and (went_on := _before(d)) is not None
+                        and went_on.char_start == c.sentence.char_start
+                        and _adds(d, [c])
+                    ),
+                    None,
+                )
+                if after is not None and (c.hit.article.id, after.sentence.char_start) not in told:
+                    sentences = (*sentences, after.sentence)
+            out.append(sentences)
+        return out
 
     def _holds_as_searched(self, searched: str, hits: Sequence[Hit], follow_up: FollowUp, cross: bool) -> bool:
         """Whether a follow-up searched with a question in the other language ("Et en échange ?" after
@@ -362,6 +414,20 @@ def _quoted_in(hit: Hit, quoted: frozenset[tuple[str, int]]) -> bool:
     """Whether a sentence ``quoted`` (article id, start) lies in ``hit``'s passage."""
     p = hit.passage
     return any(a == hit.article.id and p.char_start <= start < p.char_end for a, start in quoted)
+
+
+def _before(candidate: Candidate) -> ScoredSentence | None:
+    """The sentence just before ``candidate``'s, which it points back to (see ScoredSentence.context),
+    when nothing but space lies between them in the article; else None."""
+    context = candidate.sentence.context
+    if not context:
+        return None
+    passage = candidate.hit.passage
+    for s in candidate.hit.sentences:
+        if s.text == context and s.char_end <= candidate.sentence.char_start:
+            between = passage.text[s.char_end - passage.char_start : candidate.sentence.char_start - passage.char_start]
+            return s if not between.strip() else None
+    return None
 
 
 def _repeats(candidate: Candidate, previous: frozenset[tuple[str, int]]) -> bool:

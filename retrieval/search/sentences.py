@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..corpus.analysis import tidy
+from ..corpus.reference import points_back
 from ..stores.base import StoreVersion
 from ..types import Passage, ScoredSentence
 
@@ -40,12 +41,14 @@ class SentenceScorer:
         focus = [None] * len(rows)
         if self.focus is not None:
             focus = self.snapshot.vector_set("sentences").scores(self.focus, rows).tolist()  # type: ignore[union-attr]
-        out = []
+        out: list[ScoredSentence] = []
         for j, sim, aside in zip(range(lo, hi), sims, focus, strict=True):
             _, start, end = (int(x) for x in self.snapshot.sentence_spans[j])
             text = tidy(passage.text[start - passage.char_start : end - passage.char_start])
-            plain, rare = coverage(text)
-            out.append(ScoredSentence(start, end, text, float(sim), plain, rare, aside))
+            # « Ils ont assisté à … » is matched with the sentence before it, which says who they are.
+            context = out[-1].text if out and points_back(text) else ""
+            plain, rare = coverage(f"{context} {text}" if context else text)
+            out.append(ScoredSentence(start, end, text, float(sim), plain, rare, aside, context))
         return tuple(out)
 
     def __call__(self, candidates: np.ndarray) -> np.ndarray:
