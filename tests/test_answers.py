@@ -509,6 +509,17 @@ def test_a_lead_that_only_sets_the_scene_is_quoted_with_the_sentence_going_on_fr
 
 
 @pytest.mark.slow
+def test_a_sentence_sharing_no_word_with_the_question_does_not_pad_the_answer(real_engine: Engine):
+    """ "Que prévoit le traité ?" is answered by what the signed treaty includes; « Toutefois, la visite
+    d'État de Poutine … laisse penser que les liens … sont plus étroits » shares no word with it, and
+    followed it."""
+    answer = real_engine.ask("Que prévoit le traité ?")
+    assert MUTUAL_AID in answer.quotes[0].text, answer.text
+    asked = set(real_engine.analyzer.terms("Que prévoit le traité ?"))
+    assert all(asked & set(real_engine.analyzer.terms(q.text)) for q in answer.quotes[1:]), answer.text
+
+
+@pytest.mark.slow
 def test_dev_answers_are_grounded_and_unanswerables_abstain(real_engine: Engine):
     for item in load_qa(DEV_QA):
         answer = real_engine.ask(item.question)

@@ -355,9 +355,13 @@ class ExtractiveAnswerer:
     def _choose(self, ranked: list[tuple[Candidate, float]], kind: str | None) -> list[Candidate]:
         lead, p_lead = ranked[0]
         chosen = [lead]
+        # When sentences share words with the question, one that shares none is no evidence, only padding.
+        matching = any(c.sentence.coverage > 0 for c, _ in ranked)
         for cand, p in ranked[1:]:
             if len(chosen) == self.max_sentences or p < self.extra_share * p_lead:
                 break
+            if matching and cand.sentence.coverage == 0:
+                continue
             if any(cand.hit.rank == c.hit.rank for c in chosen):
                 continue  # a passage is quoted once: its other sentences are one tap away, in its source
             if kind is not None and kind not in cand.cues.kinds:
