@@ -509,6 +509,15 @@ def test_a_lead_that_only_sets_the_scene_is_quoted_with_the_sentence_going_on_fr
 
 
 @pytest.mark.slow
+def test_what_someone_said_is_answered_with_their_words_not_others_words_about_them(real_engine: Engine):
+    """« Washington a déclaré que Shoigu avait profité … » names him, in the passage found first; what he
+    said is « Choïgou a déclaré mardi que la coopération militaire … »."""
+    answer = real_engine.ask("What did Shoigu say about military cooperation with North Korea?")
+    assert answer.quotes[0].text.startswith("Choïgou a déclaré"), answer.text
+    assert_grounded(real_engine, answer)
+
+
+@pytest.mark.slow
 def test_a_sentence_sharing_no_word_with_the_question_does_not_pad_the_answer(real_engine: Engine):
     """ "Que prévoit le traité ?" is answered by what the signed treaty includes; « Toutefois, la visite
     d'État de Poutine … laisse penser que les liens … sont plus étroits » shares no word with it, and

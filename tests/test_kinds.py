@@ -12,6 +12,7 @@ from retrieval.answers.kinds import (
     joined_question,
     people_named,
     question_kind,
+    reports_others_on,
     sentence_cues,
     speculation,
     states,
@@ -357,3 +358,20 @@ def test_a_place_answers_where_unless_the_question_names_it_or_it_is_someone(
 )
 def test_a_question_about_what_comes_next_is_told_apart(question: str, ahead: bool):
     assert asks_ahead(question) is ahead
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asked", "hearsay"),
+    [
+        ("Washington a déclaré que Shoigu avait profité de son voyage pour demander des munitions.", "Shoigu", True),
+        ("Choïgou a déclaré mardi que la coopération militaire « répond aux intérêts ».", "Shoigu", False),
+        ("Un tel accord, a déclaré M. Ushakov, « tiendrait compte de ce qui s’est passé ».", "Ushakov", False),
+        ("« C’est un exemple du désespoir de M. Poutine », a déclaré le porte-parole, John Kirby.", "Kirby", False),
+        ("Kirby said that Shoigu had asked for ammunition.", "Shoigu", True),
+        ("Shoigu told a conference in Moscow that the cooperation threatens no one.", "Shoigu", False),
+        ("Le mois dernier, Sergueï Choïgou a effectué un rare voyage à Pyongyang.", "Shoigu", False),  # no words
+    ],
+)
+def test_someone_else_s_words_about_the_one_asked_are_told_from_theirs(sentence: str, asked: str, hearsay: bool):
+    """ "What did Shoigu say?" (Choïgou, as French transcribes him): not what others said of him."""
+    assert reports_others_on(sentence, [asked]) is hearsay

@@ -17,7 +17,7 @@ from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp, standing_text
-from .kinds import asks_ahead, joined_question, question_kind, speculates, speculation, states
+from .kinds import asks_ahead, joined_question, question_kind, reports_others_on, speculates, speculation, states
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
@@ -72,6 +72,7 @@ class ExtractiveAnswerer:
         speculation_penalty: float = 1.0,
         repeat_penalty: float = 1.0,
         join_share: float = 0.5,
+        hearsay_penalty: float = 1.0,
         corpus_language: str = "french",
         late: LateInteraction | None = None,
         rerank_passages: int = 0,
@@ -85,6 +86,7 @@ class ExtractiveAnswerer:
         self.speculation_penalty = speculation_penalty
         self.repeat_penalty = repeat_penalty
         self.join_share = join_share
+        self.hearsay_penalty = hearsay_penalty
         self.late = late  # token-level matching of question and sentences, when the encoder offers it
         # A question across languages: its first passages re-ranked by late interaction before answering.
         self.rerank_passages = rerank_passages
@@ -316,8 +318,11 @@ class ExtractiveAnswerer:
         previous = follow_up.previous if follow_up and follow_up.elliptical else frozenset()
         # "Et où va-t-il ensuite ?": what should happen is the answer, no weaker than a stated fact.
         speculation_penalty = 0.0 if asks_ahead(question) else self.speculation_penalty
+        # "What did Shoigu say?": not what others said of him
+        asked_of = names_in(question)[:1] if kind == "words" else []  # the first name: who speaks
         penalties = [
             speculation_penalty * c.cues.speculative
+            + self.hearsay_penalty * reports_others_on(c.sentence.text, asked_of)
             + self.repeat_penalty * (_repeats(c, previous) and not (kind and kind in c.cues.kinds))
             for c in cands
         ]

@@ -424,6 +424,40 @@ def _named_place(found: str, asked: set[str], heard: set[str], people: frozenset
     return name in people or _stem(name) in asked or _stem(_heard(name)) in heard
 
 
+# A verb reporting someone's words, as the words cue reads it (« a déclaré », "said").
+_SAYING = re.compile(
+    r"\b(?:déclar|affirm|annonc|soulign|insist|estim|assur|ajout|indiqu|expliqu|avert|réitér|reproch)\w*"
+    r"|\b(?:dit|promis|répondu|said|says|stated|told|announced|declared|warned|claimed|insisted|stressed|added)\b",
+    _I,
+)
+# Who speaks, just after the verb: « a déclaré M. Ushakov », « a insisté M. Kim », "said Kirby".
+_INCISE = re.compile(r"\s*,?\s*(?:(?:M\.|Mme|Mr\.?|Ms\.?)\s+)?(?P<name>(?:[A-ZÀ-ÖØ-Þ][\w’'-]+\s*){1,3})")
+_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]+")
+# The end of a quotation the verb then attributes: « … », a déclaré …; "…," said …
+_AFTER_QUOTE = re.compile(r"[»\"”]\s*,?\s*(?:a|ont|avait|avaient|has|had)?\s*(?:\w+\s+)?$", _I)
+
+
+def reports_others_on(text: str, names: Sequence[str]) -> bool:
+    """Whether ``text`` reports someone else's words about one of ``names``: « Washington a déclaré que
+    Shoigu avait profité … » for "What did Shoigu say?"; not « Choïgou a déclaré … », « … a déclaré
+    M. Ushakov », nor a sentence that reports no one's words."""
+    m = _SAYING.search(text)
+    if m is None:
+        return False
+    wanted = {_heard(w.casefold()) for w in names if len(w) > 2}
+    if _AFTER_QUOTE.search(text, 0, m.start()):
+        # « … », a déclaré le porte-parole …, John Kirby: who speaks comes after the verb, up to a "que"
+        said_by = text[m.end() :].split(" que ")[0]
+        return not wanted & {_heard(w.casefold()) for w in _CAPITALISED.findall(said_by)} and bool(
+            wanted & {_heard(w.casefold()) for w in _CAPITALISED.findall(text)}
+        )
+    before = {_heard(w.casefold()) for w in _CAPITALISED.findall(text[: m.start()])}
+    incise = _INCISE.match(text, m.end())
+    speaker = before | ({_heard(w.casefold()) for w in incise["name"].split()} if incise else set())
+    after = {_heard(w.casefold()) for w in _CAPITALISED.findall(text[m.end() :])}
+    return not (wanted & speaker) and bool(wanted & after)
+
+
 def _heard(word: str) -> str:
     """A name as both languages transcribe it from another alphabet ("Putin", "Poutine": "putin")."""
     return re.sub(r"tch|sh", "ch", _stem(word, 99)).replace("ou", "u")
