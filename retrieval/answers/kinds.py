@@ -200,6 +200,13 @@ _UNITS = (
     r"secondes?|minutes?|heures?|jours?|journées?|semaines?|mois|ans|années?|décennies?|siècles?"
     r"|seconds?|hours?|days?|weeks?|months?|years?|decades?|centuries|century"
 )
+# Verbs that report someone's words or how they named something: « a déclaré », "said", « a qualifié ».
+_SAYING_VERBS = (
+    r"\b(?:déclar|affirm|annonc|soulign|insist|estim|assur|ajout|indiqu|expliqu|avert|qualifi|désign"
+    r"|surnomm|appel|nomm|décri)\w*|\b(?:dit|dite|dits|promis|répondu|écrit)\b"
+    r"|\b(?:said|says|say|stated|told|announced|declared|called|described|named|nicknamed"
+    r"|warned|claimed|wrote|insisted|stressed|added)\b"
+)
 _CUES = {
     "date": re.compile(
         rf"\b(?:{_MONTHS}|{_WEEKDAYS})\b|\b(?:1\d|20)\d\d\b|\b\d{{1,2}}[./]\d{{1,2}}\b"
@@ -247,10 +254,7 @@ _CUES = {
         # A quotation the sentence splitter cut: opened and running to the sentence's end, or
         # closed at its end with no opening mark ("… cette visite \"montre à quel point … entier.").
         r"|«[^»]{20,}$|“[^”]{20,}$|(?:^|\s)\"[^\"]{20,}$|^[^\"«»“”]{20,}[\"»”][.!?…]?$"
-        r"|\b(?:déclar|affirm|annonc|soulign|insist|estim|assur|ajout|indiqu|expliqu|avert|qualifi|désign"
-        r"|surnomm|appel|nomm|décri)\w*|\b(?:dit|dite|dits|promis|répondu|écrit)\b"
-        r"|\b(?:said|says|say|stated|told|announced|declared|called|described|named|nicknamed"
-        r"|warned|claimed|wrote|insisted|stressed|added)\b",
+        rf"|{_SAYING_VERBS}",
         _I,
     ),
     # A place: a capitalised name after a preposition of place ("à Pyongyang", "en Corée", "in Seoul").
@@ -424,12 +428,8 @@ def _named_place(found: str, asked: set[str], heard: set[str], people: frozenset
     return name in people or _stem(name) in asked or _stem(_heard(name)) in heard
 
 
-# A verb reporting someone's words, as the words cue reads it (« a déclaré », "said").
-_SAYING = re.compile(
-    r"\b(?:déclar|affirm|annonc|soulign|insist|estim|assur|ajout|indiqu|expliqu|avert|réitér|reproch)\w*"
-    r"|\b(?:dit|promis|répondu|said|says|stated|told|announced|declared|warned|claimed|insisted|stressed|added)\b",
-    _I,
-)
+# A verb reporting someone's words (« a déclaré », "said"), as the words cue reads it.
+_SAYING = re.compile(_SAYING_VERBS, _I)
 # Who speaks, just after the verb: « a déclaré M. Ushakov », « a insisté M. Kim », "said Kirby".
 _INCISE = re.compile(r"\s*,?\s*(?:(?:M\.|Mme|Mr\.?|Ms\.?)\s+)?(?P<name>(?:[A-ZÀ-ÖØ-Þ][\w’'-]+\s*){1,3})")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]+")
@@ -444,18 +444,18 @@ def reports_others_on(text: str, names: Sequence[str]) -> bool:
     m = _SAYING.search(text)
     if m is None:
         return False
-    wanted = {_heard(w.casefold()) for w in names if len(w) > 2}
+    wanted = _heard_names(" ".join(w for w in names if len(w) > 2))
     if _AFTER_QUOTE.search(text, 0, m.start()):
         # « … », a déclaré le porte-parole …, John Kirby: who speaks comes after the verb, up to a "que"
-        said_by = text[m.end() :].split(" que ")[0]
-        return not wanted & {_heard(w.casefold()) for w in _CAPITALISED.findall(said_by)} and bool(
-            wanted & {_heard(w.casefold()) for w in _CAPITALISED.findall(text)}
-        )
-    before = {_heard(w.casefold()) for w in _CAPITALISED.findall(text[: m.start()])}
+        return not wanted & _heard_names(text[m.end() :].split(" que ")[0]) and bool(wanted & _heard_names(text))
     incise = _INCISE.match(text, m.end())
-    speaker = before | ({_heard(w.casefold()) for w in incise["name"].split()} if incise else set())
-    after = {_heard(w.casefold()) for w in _CAPITALISED.findall(text[m.end() :])}
-    return not (wanted & speaker) and bool(wanted & after)
+    speaker = _heard_names(text[: m.start()]) | (_heard_names(incise["name"]) if incise else set())
+    return not (wanted & speaker) and bool(wanted & _heard_names(text[m.end() :]))
+
+
+def _heard_names(text: str) -> set[str]:
+    """The capitalised words of ``text`` as either language transcribes them (see :func:`_heard`)."""
+    return {_heard(w.casefold()) for w in _CAPITALISED.findall(text)}
 
 
 def _heard(word: str) -> str:
