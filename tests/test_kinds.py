@@ -370,6 +370,9 @@ def test_a_question_about_what_comes_next_is_told_apart(question: str, ahead: bo
         ("Kirby said that Shoigu had asked for ammunition.", "Shoigu", True),
         ("Shoigu told a conference in Moscow that the cooperation threatens no one.", "Shoigu", False),
         ("Le mois dernier, Sergueï Choïgou a effectué un rare voyage à Pyongyang.", "Shoigu", False),  # no words
+        # a pronoun in an incise speaks of the name before it; it may be the one asked when none is named
+        ("Poutine, a-t-il dit, est de plus en plus « désespéré ».", "Putin", True),
+        ("« Pyongyang a toujours été notre fervent défenseur », a-t-il déclaré.", "Putin", False),
     ],
 )
 def test_someone_else_s_words_about_the_one_asked_are_told_from_theirs(sentence: str, asked: str, hearsay: bool):

@@ -433,6 +433,8 @@ _SAYING = re.compile(_SAYING_VERBS, _I)
 # Who speaks, just after the verb: « a déclaré M. Ushakov », « a insisté M. Kim », "said Kirby".
 _INCISE = re.compile(r"\s*,?\s*(?:(?:M\.|Mme|Mr\.?|Ms\.?)\s+)?(?P<name>(?:[A-ZÀ-ÖØ-Þ][\w’'-]+\s*){1,3})")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]+")
+# A speaker told by a pronoun inverted before the verb, in an incise: « Poutine, a-t-il dit, … ».
+_SAID_BY_PRONOUN = re.compile(r",\s*(?:a|ont|avait|avaient)-(?:t-)?(?:il|elle|ils|elles)\s+$", _I)
 # The end of a quotation the verb then attributes: « … », a déclaré …; "…," said …
 _AFTER_QUOTE = re.compile(r"[»\"”]\s*,?\s*(?:a|ont|avait|avaient|has|had)?\s*(?:\w+\s+)?$", _I)
 
@@ -445,6 +447,9 @@ def reports_others_on(text: str, names: Sequence[str]) -> bool:
     if m is None:
         return False
     wanted = _heard_names(" ".join(w for w in names if len(w) > 2))
+    if _SAID_BY_PRONOUN.search(text, 0, m.start()):
+        # « Poutine, a-t-il dit, est de plus en plus « désespéré » »: someone else speaks of him
+        return bool(wanted & _heard_names(text))
     if _AFTER_QUOTE.search(text, 0, m.start()):
         # « … », a déclaré le porte-parole …, John Kirby: who speaks comes after the verb, up to a "que"
         return not wanted & _heard_names(text[m.end() :].split(" que ")[0]) and bool(wanted & _heard_names(text))
@@ -454,8 +459,9 @@ def reports_others_on(text: str, names: Sequence[str]) -> bool:
 
 
 def _heard_names(text: str) -> set[str]:
-    """The capitalised words of ``text`` as either language transcribes them (see :func:`_heard`)."""
-    return {_heard(w.casefold()) for w in _CAPITALISED.findall(text)}
+    """The capitalised words of ``text`` as either language transcribes them, by their first letters (see
+    :func:`_heard`: "Putin" and « Poutine »)."""
+    return {_stem(_heard(w.casefold())) for w in _CAPITALISED.findall(text)}
 
 
 def _heard(word: str) -> str:
