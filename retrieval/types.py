@@ -122,7 +122,7 @@ class Quote:
     char_start: int  # in the article's file, as every offset
     char_end: int
     #: where each sentence it quotes starts: one, or two when a sentence is quoted with the one its
-    #: pronoun points back to (« Selon lui, … ») or that goes on from it; () means (char_start,)
+    #: pronoun points back to (« Ils soupçonnent … ») or that goes on from it; () means (char_start,)
     starts: tuple[int, ...] = ()
 
 

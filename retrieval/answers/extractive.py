@@ -173,8 +173,8 @@ class ExtractiveAnswerer:
         quoted: frozenset[tuple[str, int]],
     ) -> list[tuple[ScoredSentence, ...]]:
         """The sentences each chosen one is quoted with, in order: the one before it, when a pronoun of
-        it stands for someone or somewhere named there (« Selon lui, Poutine a offert … » after « Iouri
-        Ouchakov … a informé … ») and the chat was not just told it; for the lead, the one after it,
+        it stands for someone or somewhere named there (« Ils soupçonnent la Corée du Nord … » after « …
+        suscite l'inquiétude de l'Occident. ») and the chat was not just told it; for the lead, the one after it,
         when that one goes on from it and is about as likely to answer (« On y voit d'immenses
         banderoles » after « … des images de la capitale Pyongyang »)."""
         told = set(quoted) | {(c.hit.article.id, c.sentence.char_start) for c in chosen}
