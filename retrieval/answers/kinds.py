@@ -443,10 +443,10 @@ def reports_others_on(text: str, names: Sequence[str]) -> bool:
     """Whether ``text`` reports someone else's words about one of ``names``: « Washington a déclaré que
     Shoigu avait profité … » for "What did Shoigu say?"; not « Choïgou a déclaré … », « … a déclaré
     M. Ushakov », nor a sentence that reports no one's words."""
-    m = _SAYING.search(text)
+    wanted = _heard_names(" ".join(w for w in names if len(w) > 2))
+    m = _SAYING.search(text) if wanted else None  # most questions name no one: every candidate is read
     if m is None:
         return False
-    wanted = _heard_names(" ".join(w for w in names if len(w) > 2))
     if _SAID_BY_PRONOUN.search(text, 0, m.start()):
         # « Poutine, a-t-il dit, est de plus en plus « désespéré » »: someone else speaks of him
         return bool(wanted & _heard_names(text))
