@@ -203,10 +203,12 @@ def date_span(summaries: list[ArticleSummary]) -> str:
 
 
 def courtesy_text(kind: str, texts: Messages, summaries: list[ArticleSummary]) -> str:
-    """The question loop's answer to a message that only thanks, greets or asks what it can do
-    (see :func:`.texts.courtesy`): no question to search for."""
+    """The question loop's answer to a message that only thanks, greets, asks what it can do or is a
+    link (see :func:`.texts.courtesy`): no question to search for."""
     if kind == "thanks":
         return texts.you_are_welcome
+    if kind == "link":
+        return texts.cli_link
     return texts.cli_welcome.format(articles=len(summaries), dates=date_span(summaries))
 
 

@@ -33,7 +33,7 @@ from .ratelimit import Decision, RateLimiter
 from .telegram_downloads import DownloadFailed, TooLarge, download_capped
 from .telegram_sending import reply, send
 from .telegram_startup import BotConfigError, check_token_shape, describe_error, json_request
-from .texts import Messages, courtesy, messages_for
+from .texts import Messages, courtesy, links_in, messages_for
 
 if TYPE_CHECKING:
     from telegram import Message, Update
@@ -373,6 +373,40 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
+async def sent_links(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Messages, links: list[str]) -> None:
+    """A message that is only links: an admin's, in a private chat, adds the articles they point to
+    (as ``ragbot add URL``: fetched with the same guards, then re-indexed); anyone else is told that
+    links are not opened."""
+    from telegram.constants import ChatAction
+
+    state = _state(context)
+    user = update.effective_user
+    if update.effective_chat.type != "private" or not state.is_admin(user.id if user else None):
+        await reply(update, texts.link_not_read)
+        return
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    urls = [link if "://" in link else f"https://{link}" for link in links]  # "www.…" is a web address
+    try:  # fetched before the index lock is taken (Engine.add): a slow server keeps no re-index waiting
+        report, index = await asyncio.to_thread(state.engine.add, urls)
+    except IndexBusy:
+        await reply(update, texts.reindex_running)
+        return
+    lines = [
+        texts.upload_added.format(
+            title=added.title,
+            id=added.article_id,
+            articles=index.articles,
+            passages=index.passages,
+            seconds=index.seconds,
+            warnings="".join(f"\n• {w}" for w in added.warnings),
+        )
+        for added in report.added
+        if index is not None
+    ]
+    lines += [texts.upload_refused.format(reason=f"{err.label}: {err.reason}") for err in report.refused]
+    await reply(update, "\n".join(lines))
+
+
 async def _run_reindex(state: BotState, context: ContextTypes.DEFAULT_TYPE, chat_id: int, texts: Messages) -> None:
     """Re-index in a thread, release the lock (whatever happened), then say how it went."""
     try:
@@ -447,8 +481,11 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if not question:
         await reply(update, texts.empty_question)
         return
-    if kind := courtesy(question):  # "hello", "merci !", "what can you do?": no question to search for
-        await (reply(update, texts.you_are_welcome) if kind == "thanks" else welcome(update, context, texts))
+    if kind := courtesy(question):  # "hello", "merci !", "what can you do?", a link: no question to search for
+        if kind == "link":
+            await sent_links(update, context, texts, links_in(question))
+        else:
+            await (reply(update, texts.you_are_welcome) if kind == "thanks" else welcome(update, context, texts))
         return
     if len(question) > state.settings.max_question_chars:
         await reply(update, texts.too_long.format(length=len(question), limit=state.settings.max_question_chars))

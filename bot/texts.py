@@ -76,6 +76,8 @@ class Messages:
     upload_download_failed: str
     you_are_welcome: str
     cli_welcome: str  # the question loop's answer to "hello" or "what can you do?"
+    link_not_read: str  # a link sent as a question (by someone who may not add articles)
+    cli_link: str  # the question loop's answer to a link
 
 
 EN = Messages(
@@ -122,6 +124,8 @@ EN = Messages(
     upload_timeout="downloading it from Telegram took longer than {seconds:g} s; please send it again",
     upload_download_failed="it could not be downloaded from Telegram; please send it again",
     you_are_welcome="You’re welcome! Ask me anything else about the articles.",
+    link_not_read="I do not open links: I answer questions about the articles I know. /sources lists them.",
+    cli_link="That is a link: `ragbot add URL` adds the article it points to; ask me questions in words.",
     cli_welcome=Template(
         "Hello! I answer questions about {articles:news article|news articles} ({dates}), "
         "quoting the passages each answer comes from. Ask in English or French, e.g. "
@@ -177,6 +181,10 @@ FR = Messages(
     upload_timeout="son téléchargement depuis Telegram a pris plus de {seconds:g} s ; renvoyez-le",
     upload_download_failed="il n’a pas pu être téléchargé depuis Telegram ; renvoyez-le",
     you_are_welcome="Avec plaisir ! Posez-moi une autre question sur les articles.",
+    link_not_read="Je n’ouvre pas les liens : je réponds aux questions sur les articles que je connais. "
+    "/sources les liste.",
+    cli_link="C’est un lien : `ragbot add URL` ajoute l’article vers lequel il pointe ; posez-moi des questions "
+    "en toutes lettres.",
     cli_welcome=Template(
         "Bonjour ! Je réponds aux questions sur {articles:article de presse|articles de presse} ({dates}), "
         "en citant les passages d’où vient chaque réponse. Posez-les en français ou en anglais, par exemple "
@@ -214,11 +222,26 @@ _ABOUT = (
 )
 
 
+# A web address as people paste it: with its scheme, or starting "www.".
+_LINK = re.compile(r"(?:https?://|www\.)[^\s<>«»\"]+", re.IGNORECASE)
+
+
+def links_in(text: str) -> list[str]:
+    """The web addresses of a message that holds nothing else (["https://…"] for a pasted link, with
+    or without punctuation around it), else [] (a question that quotes an address is a question)."""
+    found = _LINK.findall(text)
+    rest = _LINK.sub(" ", text)
+    return [link.rstrip(".,;:!?)'’") for link in found] if found and not re.search(r"\w", rest) else []
+
+
 def courtesy(text: str) -> str | None:
     """``"greeting"`` for a message that only greets ("hello", "Bonjour !"), ``"thanks"`` for one that
     only thanks ("thanks a lot", "merci beaucoup"), ``"about"`` for one that asks about the bot or
-    what it knows ("What can you do?", "Quels articles as-tu ?"), else None (a question, even one
-    that opens with "Hi,", or asks what it knows of something: "What do you know about the treaty?")."""
+    what it knows ("What can you do?", "Quels articles as-tu ?"), ``"link"`` for one that is only a web
+    address (see :func:`links_in`), else None (a question, even one that opens with "Hi,", or asks
+    what it knows of something: "What do you know about the treaty?")."""
+    if links_in(text):
+        return "link"
     found = re.findall(r"\w+", text.casefold())
     if not found:
         return None

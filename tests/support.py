@@ -11,7 +11,9 @@ import re
 import textwrap
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +142,37 @@ class FakeEmbedder:
             if norm:
                 out[i] /= norm
         return out
+
+
+@contextmanager
+def web_server(routes: Mapping[str, tuple[str, bytes]]) -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on 127.0.0.1 serving ``routes`` (path -> (content type, body)), 404
+    elsewhere: its base URL, and the paths asked for so far."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            if self.path not in routes:
+                self.send_error(404)
+                return
+            kind, body = routes[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -184,6 +184,15 @@ def test_thanks_and_greetings_are_answered_as_the_bot_answers_them(indexed):
     assert code == 0 and set(json.loads(out)) >= {"question", "answer", "abstained", "citations"}
 
 
+def test_a_link_in_the_question_loop_says_how_to_add_its_article(indexed):
+    """A pasted link was searched and answered with whatever passage came first; the loop now says how
+    an article is added from it, and answers the question after it as before."""
+    _, out, _ = indexed("ask", "--conversation", stdin="https://example.com/story.html\nQue prévoit le traité ?\n")
+    link, answer = out.split("\n", 1)
+    assert link == FR.cli_link  # a link says no language: the articles' one, as for any such question
+    assert "[1]" in answer
+
+
 def test_piped_plain_questions_are_answered_in_turn(indexed):
     code, out, _ = indexed("search", "-k", "1", stdin="traité\nsatellites\n")
     assert code == 0

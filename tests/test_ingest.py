@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from bot.cli import CliContext, app
 from retrieval import BadArticle, Engine, load_article
 from retrieval.corpus.ingest import Library, UnknownArticle, body_fingerprint, safe_name
 
-from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, fake_encoders, make_settings
+from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, fake_encoders, make_settings, web_server
 
 ARTICLE = (
     "Un pont ferroviaire sur le fleuve Toumen\n\n"
@@ -67,32 +65,13 @@ def cli_local_urls(tmp_path: Path, articles_dir: Path):
 @pytest.fixture
 def web():
     """A local web server: /story serves an article page, /image a PNG, /missing a 404."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            routes = {
-                "/news/story.html": ("text/html; charset=utf-8", PAGE.encode()),
-                "/image": ("image/png", b"\x89PNG"),
-                "/news/note.md": ("text/markdown; charset=utf-8", FORGED_MD.encode()),
-            }
-            if self.path not in routes:
-                self.send_error(404)
-                return
-            kind, body = routes[self.path]
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    routes = {
+        "/news/story.html": ("text/html; charset=utf-8", PAGE.encode()),
+        "/image": ("image/png", b"\x89PNG"),
+        "/news/note.md": ("text/markdown; charset=utf-8", FORGED_MD.encode()),
+    }
+    with web_server(routes) as (url, _):
+        yield url
 
 
 def test_add_a_file_then_it_answers(cli, tmp_path, articles_dir):

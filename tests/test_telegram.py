@@ -17,12 +17,20 @@ import pytest
 from bot.logs import setup_logging
 from bot.render import html_to_plain
 from bot.telegram import build_application
-from bot.texts import EN, FR, courtesy
+from bot.texts import EN, FR, courtesy, links_in
 from retrieval import Engine, Settings
 from retrieval.stores.pointer import POINTER, current_version
 
 from .fake_telegram import FakeBotAPI
-from .support import TREATY_ARTICLE, TUMEN_PARAGRAPHS, ZANZIBAR, FakeEmbedder, fake_encoders, make_settings
+from .support import (
+    TREATY_ARTICLE,
+    TUMEN_PARAGRAPHS,
+    ZANZIBAR,
+    FakeEmbedder,
+    fake_encoders,
+    make_settings,
+    web_server,
+)
 
 ADMIN = 4242
 
@@ -158,10 +166,22 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
         ("Can you tell me who signed the treaty?", None),
         ("Do you know Kim?", None),
         ("Who signed it?", None),
+        # A pasted link is no question (it was searched, and quoted whatever passage came first).
+        ("https://www.lemonde.fr/international/article/2024/06/19/traite.html", "link"),
+        ("<http://example.com/a?b=c>.", "link"),
+        ("www.dw.com/fr/poutine-pyongyang", "link"),
+        ("https://a.example/1 https://b.example/2", "link"),
+        ("What does https://example.com/treaty say about the treaty?", None),
     ],
 )
 def test_what_is_no_question_for_the_articles(message: str, kind: str | None):
     assert courtesy(message) == kind
+
+
+def test_the_links_of_a_message_are_read_without_what_closes_them():
+    assert links_in("<https://a.example/story.html>.") == ["https://a.example/story.html"]
+    assert links_in("« www.b.example/x »") == ["www.b.example/x"]
+    assert links_in("Is https://a.example/story.html about the treaty?") == []
 
 
 async def test_a_french_question_is_answered_sourced_and_limited_in_french(fake_engine: Engine, fake: FakeBotAPI):
@@ -663,6 +683,50 @@ async def test_uploads_are_refused_to_non_admins_and_bad_files_say_why(
     assert "binary" in said and "duplicate of" in said and ".txt, .md and .html" in said
     assert sorted(p.name for p in articles_dir.iterdir()) == before
     assert not any(c.method.lower() == "downloadfile" and c.params.get("file_id") == "doc-1" for c in fake.calls)
+
+
+async def test_an_admin_adds_an_article_by_sending_its_link_and_others_are_told_links_are_not_opened(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path
+):
+    """A link sent to the bot was searched as a question and answered with whatever passage came first.
+    An admin's link, in a private chat, adds the article it points to (fetched with ``ragbot add``'s
+    guards, then re-indexed) and says why one could not be; anyone else's is not opened."""
+    page = f"<html><head><title>Le pont du Toumen</title></head><body><p>{NEW_ARTICLE}</p></body></html>"
+    routes = {"/pont.html": ("text/html; charset=utf-8", page.encode()), "/photo": ("image/png", b"\x89PNG")}
+    with web_server(routes) as (site, asked):
+        # the test server is on 127.0.0.1: allowed here, as RAGBOT_ALLOW_PRIVATE_URLS allows it
+        settings = make_settings(tmp_path, articles_dir=articles_dir, allow_private_urls=True)
+        engine = Engine(settings, encoders=fake_encoders())
+        engine.index()
+        async with running_bot(bot_settings(settings, fake), engine, fake):
+            fake.push_message(f"{site}/pont.html", user_id=5)
+            [not_opened] = await fake.wait_for_messages(1, chat_id=5)
+            assert asked == []  # nothing was fetched for someone who may not add articles
+            fake.push_message(f"{site}/pont.html", user_id=ADMIN)
+            [added] = await fake.wait_for_messages(1, chat_id=ADMIN)
+            fake.push_message(f"<{site}/photo>", user_id=ADMIN)
+            [_, refused] = await fake.wait_for_messages(2, chat_id=ADMIN)
+            fake.push_message("pont ferroviaire fleuve Toumen", user_id=ADMIN)
+            [*_, answer] = await fake.wait_for_messages(3, chat_id=ADMIN)
+    assert not_opened["text"] == EN.link_not_read
+    assert "Added" in added["text"] and "Le pont du Toumen" in added["text"] and "6 articles" in added["text"]
+    assert "Not added" in refused["text"] and "image/png" in refused["text"], refused["text"]
+    assert "Toumen" in answer["text"] and "[1]" in answer["text"]
+    assert len([p for p in articles_dir.iterdir() if p.suffix == ".html"]) == 1
+
+
+async def test_an_admins_link_to_a_private_address_is_refused_and_never_fetched(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path
+):
+    with web_server({"/pont.html": ("text/html; charset=utf-8", b"<p>secret</p>")}) as (site, asked):
+        engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+        engine.index()
+        before = sorted(p.name for p in articles_dir.iterdir())
+        async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+            fake.push_message(f"{site}/pont.html", user_id=ADMIN)
+            [refused] = await fake.wait_for_messages(1, chat_id=ADMIN)
+    assert refused["text"].startswith("Not added:") and "127.0.0.1" in refused["text"], refused["text"]
+    assert asked == [] and sorted(p.name for p in articles_dir.iterdir()) == before
 
 
 @pytest.mark.parametrize(
