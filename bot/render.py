@@ -428,12 +428,16 @@ def sources_html(answer: Answer) -> str:
     return "\n\n".join(blocks)
 
 
-def articles_html(summaries: list[ArticleSummary], texts: Messages) -> str:
+def articles_html(summaries: list[ArticleSummary], texts: Messages, *, ids: bool = False) -> str:
+    """The indexed articles, one line each; ``ids``: each with its id (what an admin's /remove takes)."""
     if not summaries:
         return _h(texts.no_articles)
     lines = [f"<b>{_h(texts.sources_list_heading.format(n=len(summaries)))}</b>", ""]
     for i, s in enumerate(summaries, start=1):
-        lines.append(f"{i}. {describe_html(s.info)} <i>({count(s.passages, 'passage|passages', texts.lang)})</i>")
+        named = f" · <code>{_h(s.info.id)}</code>" if ids else ""
+        lines.append(
+            f"{i}. {describe_html(s.info)} <i>({count(s.passages, 'passage|passages', texts.lang)})</i>{named}"
+        )
     return "\n".join(lines)
 
 

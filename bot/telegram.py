@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from retrieval.config import Settings
 from retrieval.corpus.analysis import written_language
 from retrieval.corpus.articles import SUPPORTED_SUFFIXES
+from retrieval.corpus.ingest import UnknownArticle
 from retrieval.engine import Engine
 from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError, StoreUnavailable
 from retrieval.lock import IndexBusy
@@ -129,6 +130,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.add_handler(CommandHandler("ask", ask_command, filters=new))
     app.add_handler(CommandHandler("reindex", reindex, filters=new))
     app.add_handler(CommandHandler("stats", stats, filters=new))
+    app.add_handler(CommandHandler("remove", remove, filters=new))
     app.add_handler(CallbackQueryHandler(show_sources, pattern=f"^{SOURCES_PREFIX}"))
     app.add_handler(MessageHandler(new & filters.Document.ALL & filters.ChatType.PRIVATE, upload))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
@@ -233,9 +235,12 @@ async def welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Mes
 @rate_limited(question=False)
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
-    summaries = await _read_index(update, _state(context).engine.sources)
+    state = _state(context)
+    summaries = await _read_index(update, state.engine.sources)
     if summaries is not None:
-        await reply(update, render.articles_html(summaries, _texts(update)), html=True)
+        user = update.effective_user
+        admin = state.is_admin(user.id if user else None)  # an admin sees the ids /remove takes
+        await reply(update, render.articles_html(summaries, _texts(update), ids=admin), html=True)
 
 
 @rate_limited(question=False)
@@ -319,6 +324,31 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     task = asyncio.create_task(_run_reindex(state, context, update.effective_chat.id, texts))
     state.background.add(task)
     task.add_done_callback(state.background.discard)
+
+
+@admin_only
+async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove <article id> (admins): delete the article's file, then re-index; answers leave it out
+    from the next question on (as ``ragbot remove``)."""
+    state = _state(context)
+    texts = _texts(update)
+    article_id = " ".join(context.args or []).strip()
+    if not article_id:
+        await reply(update, texts.remove_usage)
+        return
+    async with state.reindex_lock:  # removals, uploads and /reindex take turns
+        try:
+            report = await asyncio.to_thread(state.engine.remove, article_id)
+        except IndexBusy:
+            await reply(update, texts.reindex_running)
+            return
+        except UnknownArticle:  # its message names the server's folder: not for a chat
+            await reply(update, texts.remove_unknown.format(id=article_id))
+            return
+    await reply(
+        update,
+        texts.removed.format(id=article_id, articles=report.articles, passages=report.passages, seconds=report.seconds),
+    )
 
 
 @admin_only

@@ -77,6 +77,9 @@ class Messages:
     you_are_welcome: str
     cli_welcome: str  # the question loop's answer to "hello" or "what can you do?"
     link_not_read: str  # a link sent as a question (by someone who may not add articles)
+    remove_usage: str
+    removed: str
+    remove_unknown: str
     cli_link: str  # the question loop's answer to a link
 
 
@@ -125,6 +128,14 @@ EN = Messages(
     upload_download_failed="it could not be downloaded from Telegram; please send it again",
     you_are_welcome="You’re welcome! Ask me anything else about the articles.",
     link_not_read="I do not open links: I answer questions about the articles I know. /sources lists them.",
+    remove_usage="Usage: /remove followed by an article id, e.g. /remove 004_34fdb793e7d525a8 "
+    "(/sources shows the ids).",
+    removed=Template(
+        "Removed {id}. Index now: {articles:article|articles}, {passages:passage|passages} "
+        "(re-indexed in {seconds:.1f} s).",
+        "en",
+    ),
+    remove_unknown="No article has the id {id}; /sources lists them.",
     cli_link="That is a link: `ragbot add URL` adds the article it points to; ask me questions in words.",
     cli_welcome=Template(
         "Hello! I answer questions about {articles:news article|news articles} ({dates}), "
@@ -183,6 +194,14 @@ FR = Messages(
     you_are_welcome="Avec plaisir ! Posez-moi une autre question sur les articles.",
     link_not_read="Je n’ouvre pas les liens : je réponds aux questions sur les articles que je connais. "
     "/sources les liste.",
+    remove_usage="Utilisation : /remove suivi de l’identifiant d’un article, par exemple /remove 004_34fdb793e7d525a8 "
+    "(/sources montre les identifiants).",
+    removed=Template(
+        "Retiré : {id}. Index : {articles:article|articles}, {passages:passage|passages} "
+        "(réindexé en {seconds:.1f} s).",
+        "fr",
+    ),
+    remove_unknown="Aucun article n’a l’identifiant {id} ; /sources les liste.",
     cli_link="C’est un lien : `ragbot add URL` ajoute l’article vers lequel il pointe ; posez-moi des questions "
     "en toutes lettres.",
     cli_welcome=Template(

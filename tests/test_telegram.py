@@ -715,6 +715,38 @@ async def test_an_admin_adds_an_article_by_sending_its_link_and_others_are_told_
     assert len([p for p in articles_dir.iterdir() if p.suffix == ".html"]) == 1
 
 
+async def test_an_admin_removes_an_article_by_the_id_sources_shows_them(
+    tmp_path: Path, fake: FakeBotAPI, articles_dir: Path
+):
+    """An article added by mistake from Telegram could only be removed from a shell. /remove takes the
+    id /sources shows an admin (and only an admin); the next answer leaves the article out."""
+    engine = Engine(make_settings(tmp_path, articles_dir=articles_dir), encoders=fake_encoders())
+    engine.index()
+    before = sorted(p.name for p in articles_dir.iterdir())
+    async with running_bot(bot_settings(engine.settings, fake), engine, fake):
+        fake.push_message("/sources", user_id=5)
+        [listed] = await fake.wait_for_messages(1, chat_id=5)
+        fake.push_message("/remove " + TREATY_ARTICLE, user_id=5)
+        [_, refused] = await fake.wait_for_messages(2, chat_id=5)
+        fake.push_message("aide réciproque en cas d'attaque", user_id=ADMIN)
+        [quoted] = await fake.wait_for_messages(1, chat_id=ADMIN)
+        commands = ("/sources", "/remove", "/remove ../../etc/passwd", "/remove no_such_article")
+        for i, command in enumerate((*commands, "/remove " + TREATY_ARTICLE), start=2):  # one at a time: in order
+            fake.push_message(command, user_id=ADMIN)
+            replies = await fake.wait_for_messages(i, chat_id=ADMIN)
+        fake.push_message("aide réciproque en cas d'attaque", user_id=ADMIN)
+        [*_, answer] = await fake.wait_for_messages(7, chat_id=ADMIN)
+    admin_list, usage, outside, unknown, removed = (r["text"] for r in replies[1:])
+    assert TREATY_ARTICLE not in listed["text"] and TREATY_ARTICLE in admin_list  # ids for admins only
+    assert "administrators only" in refused["text"]
+    assert usage == EN.remove_usage
+    assert outside == EN.remove_unknown.format(id="../../etc/passwd") and str(tmp_path) not in outside
+    assert unknown == EN.remove_unknown.format(id="no_such_article")
+    assert removed.startswith(f"Removed {TREATY_ARTICLE}. Index now: 4 articles"), removed
+    assert sorted(p.name for p in articles_dir.iterdir()) == [n for n in before if not n.startswith(TREATY_ARTICLE)]
+    assert "aide réciproque" in quoted["text"] and "aide réciproque" not in answer["text"], answer["text"]
+
+
 async def test_an_admins_link_to_a_private_address_is_refused_and_never_fetched(
     tmp_path: Path, fake: FakeBotAPI, articles_dir: Path
 ):
