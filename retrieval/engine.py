@@ -18,6 +18,7 @@ from .answers.followup import (
     Conversations,
     FollowUp,
     answer_language,
+    asks_for_more,
     renamed,
     resolve,
     standing_text,
@@ -177,6 +178,8 @@ class Engine:
             hits = self.search(searched, self._answerer.depth(searched, k))
             return replace(self._answerer.answer(question, hits), question=typed_question)
         previous = self.conversations.previous(chat)
+        if previous is not None and asks_for_more(question):
+            return replace(self._more(question, previous, k, chat), question=typed_question)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
         # the West: asked whole, as a question of its own; so is "And Kim?" after a question naming one
         # person ("What did Putin say about the treaty?"), and a who-wrote question naming its subject.
@@ -216,6 +219,28 @@ class Engine:
         quoted = frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))
         self.conversations.remember(chat, asked, answer.language, quoted)
         return replace(answer, question=typed_question)
+
+    def _more(self, question: str, previous: str, k: int, chat: Hashable) -> Answer:
+        """ "Tell me more", « Dis-m'en plus »: the chat's previous question again, answered with what its
+        answers did not quote yet (each request for more adds to what was quoted), in the language
+        asked; "That is all I found" when the passages read hold nothing more."""
+        told = self.conversations.quoted(chat)
+        previous_language = self.conversations.language(chat)
+        follow_up = FollowUp(
+            previous,
+            told,
+            elliptical=True,
+            previous_kind=question_kind(previous),
+            previous_measure=asked_measure(previous),
+            previous_language=previous_language,
+            more=True,
+        )
+        hits = self.search(previous, self._answerer.depth(previous, k, follow_up=follow_up))
+        language = answer_language(question, previous_language)
+        answer = self._answerer.answer(previous, hits, language=language, follow_up=follow_up)
+        quoted = frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))
+        self.conversations.remember(chat, previous, answer.language, told | quoted)
+        return answer
 
     def _read(self, question: str) -> str:
         """``question`` as an answer reads it: with the accents its language spells it with (see

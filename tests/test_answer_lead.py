@@ -14,8 +14,8 @@ import pytest
 
 from retrieval import Engine, load_articles
 from retrieval.answers.authorship import article_subject, asks_who_wrote
-from retrieval.answers.extractive import NOT_FOUND, ExtractiveAnswerer
-from retrieval.answers.followup import FollowUp, answer_language, is_follow_up, subject_words
+from retrieval.answers.extractive import NOT_FOUND, NOTHING_MORE, ExtractiveAnswerer
+from retrieval.answers.followup import FollowUp, answer_language, asks_for_more, is_follow_up, subject_words
 from retrieval.corpus.analysis import Analyzer
 from retrieval.options import AbstainPolicy
 from retrieval.types import Article, Hit, Passage, ScoredSentence
@@ -430,6 +430,57 @@ def test_a_follow_up_is_answered_in_the_language_it_was_asked_in(engine: Engine)
     assert english.language == spoken(english) == "en"
     bare = engine.ask("Kim?", chat="b")  # no word of either language: the chat's last one
     assert bare.language == spoken(bare) == "en"
+
+
+@pytest.mark.parametrize(
+    ("message", "more"),
+    [
+        ("Tell me more", True),
+        ("tell me more please", True),
+        ("More?", True),
+        ("And what else?", True),
+        ("go on", True),
+        ("Dis-m'en plus", True),
+        ("dites-m’en plus, s'il vous plaît", True),
+        ("Et encore ?", True),
+        ("Quoi d'autre ?", True),
+        ("plus de détails", True),
+        ("la suite", True),
+        # a question of its own, or one that asks for something besides what was told
+        ("Tell me more about the treaty", False),
+        ("Who else?", False),
+        ("Encore une question : qui a signé ?", False),
+        ("Plus de combien ?", False),
+        ("What more did Kim say?", False),
+    ],
+)
+def test_a_request_for_more_is_told_from_a_question(message: str, more: bool):
+    assert asks_for_more(message) is more
+
+
+def quoted_starts(answer) -> set[tuple[str, int]]:
+    return {(q.article_id, start) for q in answer.quotes for start in q.starts}
+
+
+def test_more_tells_what_the_answers_did_not_quote_yet_until_there_is_nothing_more(engine: Engine):
+    """ "Tell me more" was searched as a question of its own (it quoted whatever matched "tell"), and
+    « Dis-m'en plus » was refused. It asks the previous question again: each answer quotes only what
+    the chat was not told yet, in the language asked, until the passages read hold nothing more."""
+    first = engine.ask("Que prévoit le traité ?", chat="m")
+    told, answers = quoted_starts(first), []
+    for request in ("tell me more", "Dis-m'en plus", *["et encore ?"] * 8):
+        answer = engine.ask(request, chat="m")
+        answers.append(answer)
+        if answer.abstained:
+            break
+        assert not quoted_starts(answer) & told, request  # nothing told twice
+        assert engine.conversations.previous("m") == "Que prévoit le traité ?"  # still about the treaty
+        told |= quoted_starts(answer)
+    assert answers[0].language == "en" and answers[1].language == "fr"
+    assert answers[-1].abstained and answers[-1].text == NOTHING_MORE["fr"], [a.text for a in answers]
+    assert len(answers) >= 3  # the first requests had something new to tell
+    fresh = engine.ask("tell me more", chat="other")  # nothing to say more of: a question of its own
+    assert fresh.text != NOTHING_MORE["en"]
 
 
 def test_late_interaction_matches_the_question_token_by_token():

@@ -401,6 +401,17 @@ def test_who_wrote_is_answered_from_the_byline_not_by_the_model(tmp_path, llm):
     assert_grounded(engine, answer)
 
 
+def test_more_is_told_from_the_passages_not_asked_of_the_model_again(tmp_path, llm):
+    """The model answers a question whole: asked again for "tell me more", it would repeat itself. What
+    the chat was not told yet is quoted instead, and the model is not called."""
+    engine = llm_engine(tmp_path, llm)
+    llm.script(Reply(GOOD))
+    assert engine.ask(QUESTION, chat="c").text == GOOD
+    more = engine.ask("tell me more", chat="c")
+    assert len(llm.requests) == 1 and not more.abstained and more.quotes and GOOD not in more.text
+    assert_grounded(engine, more)
+
+
 def test_no_llm_call_when_the_articles_have_no_answer(tmp_path, llm):
     engine = llm_engine(tmp_path, llm, abstain_below=4.0, abstain_below_cross_lingual=4.0)
     assert engine.ask(QUESTION).abstained

@@ -42,6 +42,11 @@ NOT_FOUND = {
     "en": "I could not find this in the articles.",
     "fr": "Je n’ai pas trouvé cela dans les articles.",
 }
+# A request for more when the passages read hold nothing that was not quoted already.
+NOTHING_MORE = {
+    "en": "That is all I found on this in the articles.",
+    "fr": "C’est tout ce que j’ai trouvé à ce sujet dans les articles.",
+}
 
 
 def abstention(question: str, language: str) -> Answer:
@@ -139,6 +144,8 @@ class ExtractiveAnswerer:
             return abstention(question, language)
         kind = follow_up.kind if follow_up else question_kind(asked)
         ranked = self.rank(hits, asked, follow_up, kind=kind)
+        if not ranked and follow_up is not None and follow_up.more:
+            return Answer(question, NOTHING_MORE[language], (), abstained=True, language=language)
         if not ranked:
             return abstention(question, language)
         chosen = self._choose(ranked, kind)
@@ -266,7 +273,7 @@ class ExtractiveAnswerer:
         """Whether an answer re-ranks its passages: a question across languages. Found with the
         previous question, a follow-up's passages are re-read for what it asks itself ("and when
         was it signed?"); not an elliptical one ("and when?"), which has no word to read them by."""
-        return self._reranks(cross) and not (follow_up and follow_up.elliptical)
+        return self._reranks(cross) and not (follow_up and follow_up.elliptical and not follow_up.more)
 
     def depth(self, question: str, k: int, *, follow_up: FollowUp | None = None) -> int:
         """``k``, or the re-ranking's ``rerank_passages`` when the answer re-reads them: a passage
@@ -316,6 +323,8 @@ class ExtractiveAnswerer:
         # Only a follow-up with no word of its own ("and when?") asks for something new; "What will it
         # replace?" may be answered by the sentence just quoted.
         previous = follow_up.previous if follow_up and follow_up.elliptical else frozenset()
+        if follow_up is not None and follow_up.more:  # "Tell me more": nothing the chat was told already
+            cands = [c for c in cands if not _repeats(c, previous)]
         # "Et où va-t-il ensuite ?": what should happen is the answer, no weaker than a stated fact.
         speculation_penalty = 0.0 if asks_ahead(question) else self.speculation_penalty
         # "What did Shoigu say?": not what others said of him

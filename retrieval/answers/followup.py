@@ -89,6 +89,9 @@ class FollowUp:
     #: when it stands alone (see :func:`stands_alone`), what finds its passages searched alone (called
     #: only if it is not refused already): whether the articles answer it is judged on them
     alone: Callable[[], Sequence[Hit]] | None = None
+    #: it asks for more of the previous answer ("tell me more", « dis-m'en plus », see
+    #: :func:`asks_for_more`): ``asked`` is the previous question, answered with what was not quoted yet
+    more: bool = False
 
     @property
     def kind(self) -> str | None:
@@ -110,6 +113,26 @@ class FollowUp:
     def about_an_answered_subject(self) -> bool:
         """An elliptical follow-up of a question that was answered: the articles hold its subject."""
         return self.elliptical and bool(self.previous)
+
+
+# A message asking for more of the last answer, whole: "tell me more", "go on", "what else?", "more
+# please", « dis-m'en plus », « et encore ? », « quoi d'autre ? », « la suite ».
+_MORE = re.compile(
+    r"^\W*(?:(?:and|et|ok|okay|yes|oui|d['’]accord|alors|so)\W+)?"
+    r"(?:(?:tell|give|show)\s+me\s+more|more(?:\s+(?:details?|info(?:rmation)?|on\s+(?:that|this|it)))?"
+    r"|go\s+on|keep\s+going|carry\s+on|continue|(?:anything|something|what)\s+else|what\s+more"
+    r"|dis[-\s]m['’]en\s+(?:plus|davantage)|dites[-\s]m['’]en\s+(?:plus|davantage)|(?:en\s+)?(?:savoir\s+)?plus"
+    r"|encore|davantage|la\s+suite|continuez?|poursuis|poursuivez|développez?|quoi\s+d['’]autre|autre\s+chose"
+    r"|(?:plus|d['’]autres)\s+(?:de\s+)?(?:détails|précisions|informations|infos))"
+    r"(?:\W+(?:please|pls|s['’]il\s+(?:te|vous)\s+pla[iî]t|stp|svp))?\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_for_more(question: str) -> bool:
+    """Whether ``question`` only asks for more of the last answer ("Tell me more", « Et encore ? »):
+    a follow-up whose question is the previous one (see :attr:`FollowUp.more`)."""
+    return _MORE.match(question) is not None
 
 
 def asks_its_own_question(question: str) -> bool:

@@ -60,6 +60,8 @@ class LLMAnswerer:
         extractive = self.fallback.answer(question, hits, language=language, follow_up=follow_up)
         if extractive.abstained:
             return extractive  # no evidence: nothing for a model to be grounded in
+        if follow_up is not None and follow_up.more:
+            return extractive  # "tell me more": what was not quoted yet; a model would answer it all again
         if asks_who_wrote(follow_up.asked if follow_up else question):
             return extractive  # the byline and source answer it; the model is not shown them
         given = list(hits[: self.settings.max_passages])
