@@ -90,7 +90,8 @@ EN = Messages(
         "quoting the passages each answer comes from.\n\n"
         "Just send a question, in English or French, e.g. <i>What did the treaty include?</i>\n"
         "In a group, mention me, reply to me, or use /ask followed by your question.\n\n"
-        'Follow-up questions ("and what did Kim say?") build on the previous one; /new starts over.\n'
+        'Follow-up questions ("and what did Kim say?") build on the previous one, "tell me more" quotes what '
+        "I have not quoted yet; /new starts over.\n"
         "/sources lists the articles I know; /help shows this message.",
         "en",
     ),
@@ -141,7 +142,8 @@ EN = Messages(
         "Hello! I answer questions about {articles:news article|news articles} ({dates}), "
         "quoting the passages each answer comes from. Ask in English or French, e.g. "
         "“What did the treaty include?”; a follow-up (“and when?”) builds on the previous question, "
-        ":new starts over, :q leaves. `ragbot sources` lists the articles.",
+        "“tell me more” quotes what I have not quoted yet, :new starts over, :q leaves. `ragbot sources` lists "
+        "the articles.",
         "en",
     ),
 )
@@ -154,7 +156,8 @@ FR = Messages(
         "Envoyez simplement une question, en français ou en anglais, par exemple "
         "<i>Que prévoit le pacte ?</i>\n"
         "Dans un groupe, mentionnez-moi, répondez à l’un de mes messages ou utilisez /ask suivi de la question.\n\n"
-        "Les questions de suite (« et qu’a dit Kim ? ») prolongent la précédente ; /new repart de zéro.\n"
+        "Les questions de suite (« et qu’a dit Kim ? ») prolongent la précédente, « dis-m’en plus » cite ce que "
+        "je n’ai pas encore cité ; /new repart de zéro.\n"
         "/sources liste les articles que je connais ; /help affiche ce message.",
         "fr",
     ),
@@ -208,7 +211,8 @@ FR = Messages(
         "Bonjour ! Je réponds aux questions sur {articles:article de presse|articles de presse} ({dates}), "
         "en citant les passages d’où vient chaque réponse. Posez-les en français ou en anglais, par exemple "
         "« Que prévoit le pacte ? » ; une question de suite (« et quand ? ») prolonge la précédente, "
-        ":new repart de zéro, :q quitte. `ragbot sources` liste les articles.",
+        "« dis-m’en plus » cite ce que je n’ai pas encore cité, :new repart de zéro, :q quitte. "
+        "`ragbot sources` liste les articles.",
         "fr",
     ),
 )
