@@ -22,6 +22,7 @@ from retrieval.encoders.exported import NOTICE_LOGGER
 from retrieval.engine import EncoderFactory, Engine, default_encoders
 from retrieval.errors import RagbotError
 from retrieval.redaction import Redactor
+from retrieval.types import Answer
 
 from . import render
 from .cli_output import emit_json, say
@@ -238,24 +239,34 @@ def ask(
     engine = _ctx(ctx).engine()
     engine.open_for_questions()  # fail fast when there is no usable index; the model loads meanwhile
 
+    shown: list[Answer] = []  # the last answer that quoted something, what "sources?" shows whole
+
     def one(q: str, chat: str | None = None) -> None:
         if not as_json and (kind := courtesy(q)):
             # "merci", "hello", "what can you do?": a person in the loop is answered as the bot answers
             # them; a script's JSON stays the engine's answer (the contract)
+            if kind == "sources":  # "sources?", « D'où ça vient ? »: the last answer, its passages whole
+                say(render.answer_text(shown[0], passages=True) if shown else render.sources_text(engine.sources()))
+                return
             say(render.courtesy_text(kind, messages_for(detect_language(q)), engine.sources()))
             return
         answer = engine.ask(q, k, chat=chat)
+        shown[:] = [] if answer.abstained else [answer]
         if as_json:
             emit_json(render.answer_json(answer))
         else:
             say(render.answer_text(answer, passages=passages))
+
+    def new_conversation() -> None:
+        engine.forget(CLI_CHAT)
+        shown.clear()
 
     history = engine.settings.data_dir / HISTORY_FILE
     run_questions(
         question,
         one,
         as_json=as_json,
-        on_new=lambda: engine.forget(CLI_CHAT),
+        on_new=new_conversation,
         history=history,
         conversation=conversation,
     )

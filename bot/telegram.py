@@ -55,13 +55,26 @@ class AnswerStore:
     def __init__(self, capacity: int = 2000) -> None:
         self._items: OrderedDict[str, tuple[int, Answer]] = OrderedDict()
         self._capacity = capacity
+        self._latest: dict[int, str] = {}  # chat -> key of the answer it was given last
 
     def put(self, answer: Answer, chat_id: int) -> str:
         key = secrets.token_urlsafe(9)
         self._items[key] = (chat_id, answer)
+        self._latest[chat_id] = key
         while len(self._items) > self._capacity:
-            self._items.popitem(last=False)
+            old, (chat, _) = self._items.popitem(last=False)
+            if self._latest.get(chat) == old:
+                del self._latest[chat]
         return key
+
+    def latest(self, chat_id: int) -> Answer | None:
+        """The answer the chat was given last, if it quoted something (see :meth:`forget_latest`)."""
+        key = self._latest.get(chat_id)
+        return self._items[key][1] if key is not None else None
+
+    def forget_latest(self, chat_id: int) -> None:
+        """The chat's last reply quoted nothing (a refusal), or it started over: no answer is its last."""
+        self._latest.pop(chat_id, None)
 
     def get(self, key: str, chat_id: int) -> Answer | None:
         chat, answer = self._items.get(key, (None, None))
@@ -235,6 +248,11 @@ async def welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Mes
 @rate_limited(question=False)
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
+    await list_articles(update, context)
+
+
+async def list_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The indexed articles, one line each (with its id for an admin)."""
     state = _state(context)
     summaries = await _read_index(update, state.engine.sources)
     if summaries is not None:
@@ -247,6 +265,7 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new: forget the previous question, so the next one is not read as a follow-up."""
     _state(context).engine.forget(update.effective_chat.id)
+    _state(context).answers.forget_latest(update.effective_chat.id)
     await reply(update, _texts(update).new_conversation)
 
 
@@ -514,6 +533,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if kind := courtesy(question):  # "hello", "merci !", "what can you do?", a link: no question to search for
         if kind == "link":
             await sent_links(update, context, texts, links_in(question))
+        elif kind == "sources":  # "sources?", « D'où ça vient ? »: as the last answer's Sources button
+            last = state.answers.latest(update.effective_chat.id)
+            await (reply(update, render.sources_html(last), html=True) if last else list_articles(update, context))
         else:
             await (reply(update, texts.you_are_welcome) if kind == "thanks" else welcome(update, context, texts))
         return
@@ -527,6 +549,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if answer is None:
         return
     if answer.abstained:
+        state.answers.forget_latest(update.effective_chat.id)
         await reply(update, render.answer_html(answer, texts), html=True)
         return
     key = state.answers.put(answer, update.effective_chat.id)

@@ -257,14 +257,35 @@ def links_in(text: str) -> list[str]:
     return [link.rstrip(".,;:!?)'’") for link in found] if found and not re.search(r"\w", rest) else []
 
 
+# A message asking where the last answer comes from: "sources?", "What are your sources?", "Where does
+# this come from?", « Quelles sont tes sources ? », « D'où ça vient ? » (the whole message).
+_SOURCES = re.compile(
+    r"^\W*(?:(?:and|et|ok|so|alors)\W+)?(?:"
+    r"(?:the\s+|your\s+|tes\s+|vos\s+|les\s+|ta\s+|votre\s+)?sources?"
+    r"|(?:what|which)(?:['’]s|\s+is|\s+are|\s+were)?\s+(?:the|your|its|their)\s+sources?"
+    r"|(?:show|give)\s+(?:me\s+)?(?:the\s+|your\s+)?sources?|cite\s+(?:the\s+|your\s+)?sources?"
+    r"|where\s+(?:does|did)\s+(?:this|that|it)\s+come\s+from|where(?:['’]s|\s+is)\s+(?:this|that|it)\s+from"
+    r"|how\s+do\s+you\s+know(?:\s+(?:this|that|it))?"
+    r"|quelles?\s+(?:est|sont)\s+(?:ta|tes|votre|vos|la|les|sa|ses)\s+sources?"
+    r"|(?:montre|montrez|donne|donnez)(?:[-\s]moi)?\s+(?:les|tes|vos|la|ta|votre)\s+sources?"
+    r"|d['’]où\s+(?:ça|cela|ceci)\s+vient(?:-il)?|d['’]où\s+vient\s+(?:cette\s+(?:information|réponse)|cela|ça)"
+    r"|d['’]où\s+(?:tu\s+(?:sais|tiens)|vous\s+(?:savez|tenez))\s+(?:ça|cela)|comment\s+(?:le\s+)?(?:sais-tu|savez-vous)"
+    r")\W*(?:please|svp|stp|s['’]il\s+(?:te|vous)\s+pla[iî]t)?\W*$",
+    re.IGNORECASE,
+)
+
+
 def courtesy(text: str) -> str | None:
     """``"greeting"`` for a message that only greets ("hello", "Bonjour !"), ``"thanks"`` for one that
     only thanks ("thanks a lot", "merci beaucoup"), ``"about"`` for one that asks about the bot or
     what it knows ("What can you do?", "Quels articles as-tu ?"), ``"link"`` for one that is only a web
-    address (see :func:`links_in`), else None (a question, even one that opens with "Hi,", or asks
+    address (see :func:`links_in`), ``"sources"`` for one that asks where the last answer comes from
+    ("sources?", « D'où ça vient ? »), else None (a question, even one that opens with "Hi,", or asks
     what it knows of something: "What do you know about the treaty?")."""
     if links_in(text):
         return "link"
+    if _SOURCES.match(text):
+        return "sources"
     found = re.findall(r"\w+", text.casefold())
     if not found:
         return None

@@ -193,6 +193,17 @@ def test_a_link_in_the_question_loop_says_how_to_add_its_article(indexed):
     assert "[1]" in answer
 
 
+def test_asking_for_the_sources_in_the_loop_shows_the_last_answer_s_passages(indexed):
+    """ "sources ?" was welcomed as a question about the loop; it shows the last answer with its passages
+    whole (as --passages does), or the articles when no answer quotes anything yet."""
+    lines = "sources ?\nQue prévoit le traité ?\nsources ?\n:new\nd'où ça vient ?\n"
+    _, out, _ = indexed("ask", "--conversation", stdin=lines)
+    _, plain, _ = indexed("ask", "Que prévoit le traité ?")
+    _, whole, _ = indexed("ask", "--passages", "Que prévoit le traité ?")
+    _, articles, _ = indexed("sources")
+    assert out == articles + plain + whole + articles
+
+
 def test_piped_plain_questions_are_answered_in_turn(indexed):
     code, out, _ = indexed("search", "-k", "1", stdin="traité\nsatellites\n")
     assert code == 0

@@ -172,6 +172,14 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
         ("www.dw.com/fr/poutine-pyongyang", "link"),
         ("https://a.example/1 https://b.example/2", "link"),
         ("What does https://example.com/treaty say about the treaty?", None),
+        # Where the last answer comes from (it was taken for "what do you know?" and welcomed).
+        ("sources ?", "sources"),
+        ("What are your sources?", "sources"),
+        ("Where does this come from?", "sources"),
+        ("Quelle est ta source ?", "sources"),
+        ("D'où ça vient ?", "sources"),
+        ("Quelles sont les sources de financement de la Corée du Nord ?", None),
+        ("What sources did Reuters cite?", None),
     ],
 )
 def test_what_is_no_question_for_the_articles(message: str, kind: str | None):
@@ -620,6 +628,34 @@ def test_serve_without_a_token_says_what_to_do(tmp_path: Path):
 
 def test_plain_text_rendering_of_html():
     assert html_to_plain("<b>[1]</b> a &lt; b &amp; c") == "[1] a < b & c"
+
+
+async def test_asking_for_the_sources_shows_the_last_answer_s_passages_else_the_articles(
+    fake_engine: Engine, fake: FakeBotAPI
+):
+    """ "sources ?" was welcomed as a question about the bot. After an answer it shows what its
+    Sources button shows; with no answer to source (none yet, a refusal, /new), the articles."""
+    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=20)
+    async with running_bot(settings, fake_engine, fake):
+        said = []
+        for message in (
+            "sources ?",
+            "aide réciproque en cas d'attaque",
+            "Where does this come from?",
+            "Que pense Macron de la visite ?",  # the seeds never name Macron: refused
+            "sources?",
+            "aide réciproque en cas d'attaque",
+            "/new",
+            "D'où ça vient ?",
+        ):  # one at a time: replies in order
+            fake.push_message(message, user_id=81)
+            said.append((await fake.wait_for_messages(len(said) + 1, chat_id=81))[-1]["text"])
+    before, answer, sourced, refused, after_refusal, _, _, after_new = said
+    assert before.startswith("5 articles indexed") and after_refusal.startswith("5 articles indexed")
+    assert after_new.startswith("5 articles indexed")
+    # headed in the answer's language, as the button's view is
+    assert "[1]" in answer and sourced.startswith("Passages cités") and "aide réciproque" in sourced
+    assert refused.startswith("Je n’ai pas trouvé")
 
 
 async def test_follow_ups_are_per_chat_and_new_forgets(fake_engine: Engine, fake: FakeBotAPI):
