@@ -209,6 +209,8 @@ def courtesy_text(kind: str, texts: Messages, summaries: list[ArticleSummary]) -
         return texts.you_are_welcome
     if kind == "link":
         return texts.cli_link
+    if kind == "wordless":
+        return texts.empty_question
     return texts.cli_welcome.format(articles=len(summaries), dates=date_span(summaries))
 
 

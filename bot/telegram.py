@@ -533,6 +533,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if kind := courtesy(question):  # "hello", "merci !", "what can you do?", a link: no question to search for
         if kind == "link":
             await sent_links(update, context, texts, links_in(question))
+        elif kind == "wordless":  # "???", "🙂"
+            await reply(update, texts.empty_question)
         elif kind == "sources":  # "sources?", « D'où ça vient ? »: as the last answer's Sources button
             last = state.answers.latest(update.effective_chat.id)
             await (reply(update, render.sources_html(last), html=True) if last else list_articles(update, context))

@@ -280,15 +280,16 @@ def courtesy(text: str) -> str | None:
     only thanks ("thanks a lot", "merci beaucoup"), ``"about"`` for one that asks about the bot or
     what it knows ("What can you do?", "Quels articles as-tu ?"), ``"link"`` for one that is only a web
     address (see :func:`links_in`), ``"sources"`` for one that asks where the last answer comes from
-    ("sources?", « D'où ça vient ? »), else None (a question, even one that opens with "Hi,", or asks
-    what it knows of something: "What do you know about the treaty?")."""
+    ("sources?", « D'où ça vient ? »), ``"wordless"`` for one with no word at all ("???", "🙂"), else
+    None (a question, even one that opens with "Hi,", or asks what it knows of something: "What do
+    you know about the treaty?")."""
     if links_in(text):
         return "link"
     if _SOURCES.match(text):
         return "sources"
     found = re.findall(r"\w+", text.casefold())
     if not found:
-        return None
+        return "wordless" if text.strip() else None  # "???", "🙂": nothing to search for
     if all(w in _GREETINGS for w in found):
         return "greeting"
     if all(w in _THANKS for w in found) and any(w in _THANKING for w in found):

@@ -184,6 +184,14 @@ def test_thanks_and_greetings_are_answered_as_the_bot_answers_them(indexed):
     assert code == 0 and set(json.loads(out)) >= {"question", "answer", "abstained", "citations"}
 
 
+def test_a_message_with_no_word_asks_for_a_question_in_words(indexed):
+    _, out, _ = indexed("ask", "--conversation", stdin="???\n🙂\n")
+    assert out.splitlines() == [FR.empty_question] * 2  # no word tells a language: the articles'
+    code, out, _ = indexed("ask", "--json", stdin="???\n")
+    assert code == 0 and json.loads(out)["question"] == "???"  # a script's JSON stays the engine's answer
+    assert FR.empty_question not in out
+
+
 def test_a_link_in_the_question_loop_says_how_to_add_its_article(indexed):
     """A pasted link was searched and answered with whatever passage came first; the loop now says how
     an article is added from it, and answers the question after it as before."""

@@ -138,6 +138,7 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
         54: ("What can you do?", "fr"),
         55: ("Quels articles as-tu ?", "en"),
         56: ("What do you know about the treaty?", "en"),
+        57: ("???", "en"),  # no word: nothing to search for
     }
     async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
         for user, (text, language) in messages.items():
@@ -147,6 +148,7 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
     assert sent[52] == FR.you_are_welcome
     assert "Hello" in sent[54] and "5 news articles" in sent[54], sent[54]
     assert "Bonjour" in sent[55] and "5 articles de presse" in sent[55], sent[55]
+    assert sent[57] == EN.empty_question
     for question in (53, 56):
         assert "[1]" in sent[question] and "Hello" not in sent[question], sent[question]
 
@@ -180,6 +182,10 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
         ("D'où ça vient ?", "sources"),
         ("Quelles sont les sources de financement de la Corée du Nord ?", None),
         ("What sources did Reuters cite?", None),
+        # No word at all: nothing to search for (it was searched, and refused as not in the articles).
+        ("???", "wordless"),
+        ("🙂", "wordless"),
+        ("2019 ?", None),
     ],
 )
 def test_what_is_no_question_for_the_articles(message: str, kind: str | None):
