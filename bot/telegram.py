@@ -148,6 +148,9 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     app.add_handler(MessageHandler(new & filters.Document.ALL & filters.ChatType.PRIVATE, upload))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, private_text))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS, group_text))
+    # A photo, a voice message, a sticker… in a private chat: said to be unread, not ignored.
+    unread = new & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL
+    app.add_handler(MessageHandler(unread, not_text))
     app.add_error_handler(on_error)
     return app
 
@@ -283,6 +286,12 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
     await answer_question(update, context, update.effective_message.text)
+
+
+@rate_limited(question=False)
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A private message that is no text (a photo, a voice message, a sticker): only text is read."""
+    await reply(update, _texts(update).not_text)
 
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -78,6 +78,7 @@ class Messages:
     cli_welcome: str  # the question loop's answer to "hello" or "what can you do?"
     link_not_read: str  # a link sent as a question (by someone who may not add articles)
     remove_usage: str
+    not_text: str  # a photo, a voice message, a sticker… in a private chat
     removed: str
     remove_unknown: str
     cli_link: str  # the question loop's answer to a link
@@ -129,6 +130,7 @@ EN = Messages(
     upload_download_failed="it could not be downloaded from Telegram; please send it again",
     you_are_welcome="You’re welcome! Ask me anything else about the articles.",
     link_not_read="I do not open links: I answer questions about the articles I know. /sources lists them.",
+    not_text="I only read text: please type your question.",
     remove_usage="Usage: /remove followed by an article id, e.g. /remove 004_34fdb793e7d525a8 "
     "(/sources shows the ids).",
     removed=Template(
@@ -197,6 +199,7 @@ FR = Messages(
     you_are_welcome="Avec plaisir ! Posez-moi une autre question sur les articles.",
     link_not_read="Je n’ouvre pas les liens : je réponds aux questions sur les articles que je connais. "
     "/sources les liste.",
+    not_text="Je ne lis que du texte : tapez votre question.",
     remove_usage="Utilisation : /remove suivi de l’identifiant d’un article, par exemple /remove 004_34fdb793e7d525a8 "
     "(/sources montre les identifiants).",
     removed=Template(

@@ -636,6 +636,40 @@ def test_plain_text_rendering_of_html():
     assert html_to_plain("<b>[1]</b> a &lt; b &amp; c") == "[1] a < b & c"
 
 
+async def test_a_photo_a_voice_message_or_a_sticker_is_told_only_text_is_read(fake_engine: Engine, fake: FakeBotAPI):
+    """They got no reply at all. Each gets one line in the user's language; a group's are ignored."""
+    photo = {"photo": [{"file_id": "p1", "file_unique_id": "u1", "width": 9, "height": 9}], "caption": "c'est quoi ?"}
+    voice = {"voice": {"file_id": "v1", "file_unique_id": "u2", "duration": 3}}
+    sticker = {
+        "sticker": {
+            "file_id": "s1",
+            "file_unique_id": "u3",
+            "type": "regular",
+            "width": 9,
+            "height": 9,
+            "is_animated": False,
+            "is_video": False,
+        }
+    }
+    async with running_bot(bot_settings(fake_engine.settings, fake), fake_engine, fake):
+        for user, (body, language, chat_type) in enumerate(
+            [(photo, "fr", "private"), (voice, "en", "private"), (sticker, "en", "private"), (photo, "en", "group")],
+            start=91,
+        ):
+            chat = {
+                "id": user,
+                "type": chat_type,
+                **({"first_name": "Ann"} if chat_type == "private" else {"title": "G"}),
+            }
+            sender = {"id": user, "is_bot": False, "first_name": "Ann", "language_code": language}
+            fake.push_update({"message": {"message_id": 1, "from": sender, "chat": chat, "date": 0, **body}})
+        said = [(await fake.wait_for_messages(1, chat_id=user))[0]["text"] for user in (91, 92, 93)]
+        fake.push_message("aide réciproque en cas d'attaque", user_id=95)  # the updates before it are handled
+        await fake.wait_for_messages(1, chat_id=95)
+    assert said == [FR.not_text, EN.not_text, EN.not_text]
+    assert fake.sent_messages(94) == []
+
+
 async def test_asking_for_the_sources_shows_the_last_answer_s_passages_else_the_articles(
     fake_engine: Engine, fake: FakeBotAPI
 ):
