@@ -291,8 +291,8 @@ def test_the_follow_up_conversations_set_is_well_formed():
 def test_the_users_conversations_set_is_well_formed():
     """eval/conversations_users.jsonl reads as `ragbot eval` reads it, its ids unique."""
     conversations = load_conversations(DEV_QA.parent / "conversations_users.jsonl")
-    assert len(conversations) == 164 and len({c.id for c in conversations}) == 164
-    assert sum(len(c.turns) for c in conversations) == 269
+    assert len(conversations) == 174 and len({c.id for c in conversations}) == 174
+    assert sum(len(c.turns) for c in conversations) == 279
     assert sum(t.refuse for c in conversations for t in c.turns) == 35
     assert all(t.refuse or t.gold for c in conversations for t in c.turns)
 
