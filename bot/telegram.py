@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from retrieval.config import Settings
 from retrieval.corpus.analysis import written_language
 from retrieval.corpus.articles import SUPPORTED_SUFFIXES
-from retrieval.corpus.ingest import UnknownArticle
+from retrieval.corpus.ingest import Added, UnknownArticle
 from retrieval.engine import Engine
 from retrieval.errors import BadArticle, IndexCorrupt, IndexNotBuilt, ModelMismatch, RagbotError, StoreUnavailable
 from retrieval.lock import IndexBusy
 from retrieval.redaction import redact
-from retrieval.types import Answer
+from retrieval.types import Answer, IndexReport
 
 from . import render
 from .ratelimit import Decision, RateLimiter
@@ -417,17 +417,18 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except BadArticle as err:
             await reply(update, texts.upload_refused.format(reason=err.reason))
             return
-    warnings = "".join(f"\n• {w}" for w in added.warnings)
-    await reply(
-        update,
-        texts.upload_added.format(
-            title=added.title,
-            id=added.article_id,
-            articles=report.articles,
-            passages=report.passages,
-            seconds=report.seconds,
-            warnings=warnings,
-        ),
+    await reply(update, _added_text(texts, added, report))
+
+
+def _added_text(texts: Messages, added: Added, index: IndexReport) -> str:
+    """What an admin is told of an article added (an upload or a link): its title, id, the index now."""
+    return texts.upload_added.format(
+        title=added.title,
+        id=added.article_id,
+        articles=index.articles,
+        passages=index.passages,
+        seconds=index.seconds,
+        warnings="".join(f"\n• {w}" for w in added.warnings),
     )
 
 
@@ -449,18 +450,7 @@ async def sent_links(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: 
     except IndexBusy:
         await reply(update, texts.reindex_running)
         return
-    lines = [
-        texts.upload_added.format(
-            title=added.title,
-            id=added.article_id,
-            articles=index.articles,
-            passages=index.passages,
-            seconds=index.seconds,
-            warnings="".join(f"\n• {w}" for w in added.warnings),
-        )
-        for added in report.added
-        if index is not None
-    ]
+    lines = [_added_text(texts, added, index) for added in report.added if index is not None]
     lines += [texts.upload_refused.format(reason=f"{err.label}: {err.reason}") for err in report.refused]
     await reply(update, "\n".join(lines))
 
