@@ -251,17 +251,17 @@ async def welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Mes
 @rate_limited(question=False)
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the indexed articles."""
-    await list_articles(update, context)
+    await list_articles(update, context, _texts(update))
 
 
-async def list_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The indexed articles, one line each (with its id for an admin)."""
+async def list_articles(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: Messages) -> None:
+    """The indexed articles, one line each (with its id for an admin), headed in ``texts``' language."""
     state = _state(context)
     summaries = await _read_index(update, state.engine.sources)
     if summaries is not None:
         user = update.effective_user
         admin = state.is_admin(user.id if user else None)  # an admin sees the ids /remove takes
-        await reply(update, render.articles_html(summaries, _texts(update), ids=admin), html=True)
+        await reply(update, render.articles_html(summaries, texts, ids=admin), html=True)
 
 
 @rate_limited(question=False)
@@ -440,16 +440,22 @@ async def sent_links(update: Update, context: ContextTypes.DEFAULT_TYPE, texts: 
 
     state = _state(context)
     user = update.effective_user
-    if update.effective_chat.type != "private" or not state.is_admin(user.id if user else None):
+    if not state.is_admin(user.id if user else None):
         await reply(update, texts.link_not_read)
+        return
+    if update.effective_chat.type != "private":  # added where only the admin reads what it says
+        await reply(update, texts.link_in_group)
         return
     await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     urls = [link if "://" in link else f"https://{link}" for link in links]  # "www.…" is a web address
-    try:  # fetched before the index lock is taken (Engine.add): a slow server keeps no re-index waiting
-        report, index = await asyncio.to_thread(state.engine.add, urls)
-    except IndexBusy:
-        await reply(update, texts.reindex_running)
-        return
+    # Fetched and checked before taking the lock: a slow server keeps no upload or /reindex waiting.
+    prepared = await asyncio.to_thread(state.engine.library().prepare, urls)
+    async with state.reindex_lock:  # links, uploads, removals and /reindex take turns
+        try:
+            report, index = await asyncio.to_thread(state.engine.add_prepared, prepared)
+        except IndexBusy:
+            await reply(update, texts.reindex_running)
+            return
     lines = [_added_text(texts, added, index) for added in report.added if index is not None]
     lines += [texts.upload_refused.format(reason=f"{err.label}: {err.reason}") for err in report.refused]
     await reply(update, "\n".join(lines))
@@ -530,13 +536,15 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         await reply(update, texts.empty_question)
         return
     if kind := courtesy(question):  # "hello", "merci !", "what can you do?", a link: no question to search for
-        if kind == "link":
-            await sent_links(update, context, texts, links_in(question))
+        if kind == "link":  # an address tells no language (a French site's, an English account): the account's
+            await sent_links(update, context, _texts(update), links_in(question))
         elif kind == "wordless":  # "???", "🙂"
             await reply(update, texts.empty_question)
         elif kind == "sources":  # "sources?", « D'où ça vient ? »: as the last answer's Sources button
             last = state.answers.latest(update.effective_chat.id)
-            await (reply(update, render.sources_html(last), html=True) if last else list_articles(update, context))
+            await (
+                reply(update, render.sources_html(last), html=True) if last else list_articles(update, context, texts)
+            )
         else:
             await (reply(update, texts.you_are_welcome) if kind == "thanks" else welcome(update, context, texts))
         return

@@ -77,6 +77,7 @@ class Messages:
     you_are_welcome: str
     cli_welcome: str  # the question loop's answer to "hello" or "what can you do?"
     link_not_read: str  # a link sent as a question (by someone who may not add articles)
+    link_in_group: str  # an admin's link in a group
     remove_usage: str
     not_text: str  # a photo, a voice message, a sticker… in a private chat
     removed: str
@@ -130,6 +131,7 @@ EN = Messages(
     upload_download_failed="it could not be downloaded from Telegram; please send it again",
     you_are_welcome="You’re welcome! Ask me anything else about the articles.",
     link_not_read="I do not open links: I answer questions about the articles I know. /sources lists them.",
+    link_in_group="To add the article a link points to, send me the link in a private chat.",
     not_text="I only read text: please type your question.",
     remove_usage="Usage: /remove followed by an article id, e.g. /remove 004_34fdb793e7d525a8 "
     "(/sources shows the ids).",
@@ -199,6 +201,7 @@ FR = Messages(
     you_are_welcome="Avec plaisir ! Posez-moi une autre question sur les articles.",
     link_not_read="Je n’ouvre pas les liens : je réponds aux questions sur les articles que je connais. "
     "/sources les liste.",
+    link_in_group="Pour ajouter l’article vers lequel pointe un lien, envoyez-moi le lien en privé.",
     not_text="Je ne lis que du texte : tapez votre question.",
     remove_usage="Utilisation : /remove suivi de l’identifiant d’un article, par exemple /remove 004_34fdb793e7d525a8 "
     "(/sources montre les identifiants).",
@@ -255,21 +258,35 @@ _LINK = re.compile(r"(?:https?://|www\.)[^\s<>«»\"]+", re.IGNORECASE)
 def links_in(text: str) -> list[str]:
     """The web addresses of a message that holds nothing else (["https://…"] for a pasted link, with
     or without punctuation around it), else [] (a question that quotes an address is a question)."""
-    found = _LINK.findall(text)
-    rest = _LINK.sub(" ", text)
-    return [link.rstrip(".,;:!?)'’") for link in found] if found and not re.search(r"\w", rest) else []
+    found = [part for link in _LINK.findall(text) for part in _JOINED.split(link)]
+    if not found or re.search(r"\w", _LINK.sub(" ", text)):
+        return []
+    return [_unpunctuated(link) for link in found]
+
+
+# Addresses written one after the other with a comma between: "https://a.com,https://b.com".
+_JOINED = re.compile(r",(?=(?:https?://|www\.))", re.IGNORECASE)
+
+
+def _unpunctuated(link: str) -> str:
+    """``link`` without the punctuation that closes the sentence around it; a closing bracket only
+    when it closes none the address opens (".../Kim_(homme_politique)" keeps its own)."""
+    while link and (link[-1] in ".,;:!?'’" or (link[-1] == ")" and link.count(")") > link.count("("))):
+        link = link[:-1]
+    return link
 
 
 # A message asking where the last answer comes from: "sources?", "What are your sources?", "Where does
-# this come from?", « Quelles sont tes sources ? », « D'où ça vient ? » (the whole message).
+# this come from?", « Quelles sont tes sources ? », « D'où ça vient ? » (the whole message); not what
+# the articles may say of something's or someone's ("Where is it from?", « Quelles sont ses sources ? »).
 _SOURCES = re.compile(
     r"^\W*(?:(?:and|et|ok|so|alors)\W+)?(?:"
     r"(?:the\s+|your\s+|tes\s+|vos\s+|les\s+|ta\s+|votre\s+)?sources?"
-    r"|(?:what|which)(?:['’]s|\s+is|\s+are|\s+were)?\s+(?:the|your|its|their)\s+sources?"
+    r"|(?:what|which)(?:['’]s|\s+is|\s+are|\s+were)?\s+(?:the|your)\s+sources?"
     r"|(?:show|give)\s+(?:me\s+)?(?:the\s+|your\s+)?sources?|cite\s+(?:the\s+|your\s+)?sources?"
-    r"|where\s+(?:does|did)\s+(?:this|that|it)\s+come\s+from|where(?:['’]s|\s+is)\s+(?:this|that|it)\s+from"
-    r"|how\s+do\s+you\s+know(?:\s+(?:this|that|it))?"
-    r"|quelles?\s+(?:est|sont)\s+(?:ta|tes|votre|vos|la|les|sa|ses)\s+sources?"
+    r"|where\s+(?:does|did)\s+(?:this|that)\s+come\s+from|where(?:['’]s|\s+is)\s+(?:this|that)\s+from"
+    r"|how\s+do\s+you\s+know(?:\s+(?:this|that))?"
+    r"|quelles?\s+(?:est|sont)\s+(?:ta|tes|votre|vos|la|les)\s+sources?"
     r"|(?:montre|montrez|donne|donnez)(?:[-\s]moi)?\s+(?:les|tes|vos|la|ta|votre)\s+sources?"
     r"|d['’]où\s+(?:ça|cela|ceci)\s+vient(?:-il)?|d['’]où\s+vient\s+(?:cette\s+(?:information|réponse)|cela|ça)"
     r"|d['’]où\s+(?:tu\s+(?:sais|tiens)|vous\s+(?:savez|tenez))\s+(?:ça|cela)|comment\s+(?:le\s+)?(?:sais-tu|savez-vous)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answers.authorship import who_wrote_subject
-from .answers.extractive import Answerer, ExtractiveAnswerer
+from .answers.extractive import NOTHING_YET, Answerer, ExtractiveAnswerer
 from .answers.followup import (
     Conversations,
     FollowUp,
@@ -45,6 +45,9 @@ from .types import Answer, ArticleSummary, Encoders, Hit, IndexReport
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .corpus.ingest import Candidate
+    from .errors import BadArticle
 
 EncoderFactory = Callable[[Settings], Encoders]
 
@@ -171,15 +174,18 @@ class Engine:
         """Answer ``question``; with a ``chat`` key, a follow-up is read with that chat's previous question."""
         k = k or self.settings.top_k
         typed_question, question = question, self._read(question)
+        more = asks_for_more(question)  # "Tell me more": the language it asks in
+        previous = self.conversations.previous(chat) if chat is not None else None
+        if more and previous is not None:
+            return replace(self._more(previous, k, chat, more), question=typed_question)
+        if more:  # nothing was asked before (a fresh chat, after :new, a single question)
+            return Answer(typed_question, NOTHING_YET[more], (), abstained=True, language=more)
         # "Qui a écrit l'article sur le pacte ?" is answered from the bylines of the articles about the pact.
         subject = who_wrote_subject(question)
         if chat is None:
             searched = subject or question
             hits = self.search(searched, self._answerer.depth(searched, k))
             return replace(self._answerer.answer(question, hits), question=typed_question)
-        previous = self.conversations.previous(chat)
-        if previous is not None and asks_for_more(question):
-            return replace(self._more(question, previous, k, chat), question=typed_question)
         # "And about the West?" after "What did Putin say about North Korea?" is that question, about
         # the West: asked whole, as a question of its own; so is "And Kim?" after a question naming one
         # person ("What did Putin say about the treaty?"), and a who-wrote question naming its subject.
@@ -220,10 +226,10 @@ class Engine:
         self.conversations.remember(chat, asked, answer.language, quoted)
         return replace(answer, question=typed_question)
 
-    def _more(self, question: str, previous: str, k: int, chat: Hashable) -> Answer:
-        """ "Tell me more", « Dis-m'en plus »: the chat's previous question again, answered with what its
-        answers did not quote yet (each request for more adds to what was quoted), in the language
-        asked; "That is all I found" when the passages read hold nothing more."""
+    def _more(self, previous: str, k: int, chat: Hashable, language: str) -> Answer:
+        """ "Tell me more", « Dis-m'en plus »: the chat's ``previous`` question again, answered with what
+        its answers did not quote yet (each request for more adds to what was quoted), in ``language``,
+        the one it was asked in; "That is all I found" when the passages read hold nothing more."""
         told = self.conversations.quoted(chat)
         previous_language = self.conversations.language(chat)
         follow_up = FollowUp(
@@ -236,7 +242,6 @@ class Engine:
             more=True,
         )
         hits = self.search(previous, self._answerer.depth(previous, k, follow_up=follow_up))
-        language = answer_language(question, previous_language)
         answer = self._answerer.answer(previous, hits, language=language, follow_up=follow_up)
         quoted = frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))
         self.conversations.remember(chat, previous, answer.language, told | quoted)
@@ -276,8 +281,15 @@ class Engine:
         files and the re-index, which removes nothing (``index`` applies deletions made by hand).
         """
         self.ensure_articles_folder()
+        return self.add_prepared(self.library().prepare(sources), progress=progress)
+
+    def add_prepared(
+        self, prepared: list[Candidate | BadArticle], *, progress: Progress | None = None
+    ) -> tuple[AddReport, IndexReport | None]:
+        """Write inputs :meth:`Library.prepare` read and checked (downloaded while nothing was locked,
+        e.g. by a bot that then waits its turn to write), then re-index; as :meth:`add`."""
+        self.ensure_articles_folder()
         library = self.library()
-        prepared = library.prepare(sources)
         with index_lock(self.settings.data_dir, self.store):
             # Opened once: its manifest spares the duplicate check parsing every article, then
             # the build starts from it.

@@ -14,7 +14,7 @@ import pytest
 
 from retrieval import Engine, load_articles
 from retrieval.answers.authorship import article_subject, asks_who_wrote
-from retrieval.answers.extractive import NOT_FOUND, NOTHING_MORE, ExtractiveAnswerer
+from retrieval.answers.extractive import NOT_FOUND, NOTHING_MORE, NOTHING_YET, ExtractiveAnswerer
 from retrieval.answers.followup import FollowUp, answer_language, asks_for_more, is_follow_up, subject_words
 from retrieval.corpus.analysis import Analyzer
 from retrieval.options import AbstainPolicy
@@ -446,6 +446,7 @@ def test_a_follow_up_is_answered_in_the_language_it_was_asked_in(engine: Engine)
         ("Quoi d'autre ?", True),
         ("plus de détails", True),
         ("la suite", True),
+        ("et plus encore ?", True),
         # a question of its own, or one that asks for something besides what was told
         ("Tell me more about the treaty", False),
         ("Who else?", False),
@@ -455,7 +456,17 @@ def test_a_follow_up_is_answered_in_the_language_it_was_asked_in(engine: Engine)
     ],
 )
 def test_a_request_for_more_is_told_from_a_question(message: str, more: bool):
-    assert asks_for_more(message) is more
+    assert (asks_for_more(message) is not None) is more
+
+
+def test_a_request_for_more_tells_its_language():
+    assert [asks_for_more(m) for m in ("tell me more", "go on", "encore", "Et encore ?", "plus d'infos")] == [
+        "en",
+        "en",
+        "fr",
+        "fr",
+        "fr",
+    ]
 
 
 def quoted_starts(answer) -> set[tuple[str, int]]:
@@ -479,8 +490,17 @@ def test_more_tells_what_the_answers_did_not_quote_yet_until_there_is_nothing_mo
     assert answers[0].language == "en" and answers[1].language == "fr"
     assert answers[-1].abstained and answers[-1].text == NOTHING_MORE["fr"], [a.text for a in answers]
     assert len(answers) >= 3  # the first requests had something new to tell
-    fresh = engine.ask("tell me more", chat="other")  # nothing to say more of: a question of its own
-    assert fresh.text != NOTHING_MORE["en"]
+    # nothing asked before: a fresh chat, a chat started over, a single question
+    assert engine.ask("tell me more", chat="other").text == NOTHING_YET["en"]
+    engine.forget("m")
+    assert engine.ask("Dis-m'en plus", chat="m").text == NOTHING_YET["fr"]
+    assert engine.ask("tell me more").abstained
+
+
+def test_more_after_who_wrote_says_the_bylines_were_all(engine: Engine):
+    """The bylines were told again at each request for more."""
+    assert not engine.ask("Qui a écrit l'article sur le traité ?", chat="w").abstained
+    assert engine.ask("tell me more", chat="w").text == NOTHING_MORE["en"]
 
 
 def test_late_interaction_matches_the_question_token_by_token():

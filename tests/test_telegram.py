@@ -182,6 +182,8 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
         ("D'où ça vient ?", "sources"),
         ("Quelles sont les sources de financement de la Corée du Nord ?", None),
         ("What sources did Reuters cite?", None),
+        ("Where is it from?", None),  # the Aurus, say: what the articles may tell
+        ("Quelles sont ses sources ?", None),
         # No word at all: nothing to search for (it was searched, and refused as not in the articles).
         ("???", "wordless"),
         ("🙂", "wordless"),
@@ -196,6 +198,10 @@ def test_the_links_of_a_message_are_read_without_what_closes_them():
     assert links_in("<https://a.example/story.html>.") == ["https://a.example/story.html"]
     assert links_in("« www.b.example/x »") == ["www.b.example/x"]
     assert links_in("Is https://a.example/story.html about the treaty?") == []
+    assert links_in("(https://fr.wikipedia.org/wiki/Kim_(homme_politique)).") == [
+        "https://fr.wikipedia.org/wiki/Kim_(homme_politique)"
+    ]
+    assert links_in("https://a.example/1,https://b.example/2") == ["https://a.example/1", "https://b.example/2"]
 
 
 async def test_a_french_question_is_answered_sourced_and_limited_in_french(fake_engine: Engine, fake: FakeBotAPI):
@@ -692,7 +698,7 @@ async def test_asking_for_the_sources_shows_the_last_answer_s_passages_else_the_
             said.append((await fake.wait_for_messages(len(said) + 1, chat_id=81))[-1]["text"])
     before, answer, sourced, refused, after_refusal, _, _, after_new = said
     assert before.startswith("5 articles indexed") and after_refusal.startswith("5 articles indexed")
-    assert after_new.startswith("5 articles indexed")
+    assert after_new.startswith("5 articles indexés")  # in the language written, as any reply
     # headed in the answer's language, as the button's view is
     assert "[1]" in answer and sourced.startswith("Passages cités") and "aide réciproque" in sourced
     assert refused.startswith("Je n’ai pas trouvé")
@@ -775,16 +781,19 @@ async def test_an_admin_adds_an_article_by_sending_its_link_and_others_are_told_
         engine = Engine(settings, encoders=fake_encoders())
         engine.index()
         async with running_bot(bot_settings(settings, fake), engine, fake):
-            fake.push_message(f"{site}/pont.html", user_id=5)
+            fake.push_message(f"{site}/pont.html", user_id=5, language_code="fr")
             [not_opened] = await fake.wait_for_messages(1, chat_id=5)
-            assert asked == []  # nothing was fetched for someone who may not add articles
+            fake.push_message(f"@ragbot_test_bot {site}/pont.html", user_id=ADMIN, chat_type="group")
+            [in_group] = await fake.wait_for_messages(1, chat_id=-1_000_000_000_000 - ADMIN)
+            assert asked == []  # nothing was fetched for someone who may not add articles, nor in a group
             fake.push_message(f"{site}/pont.html", user_id=ADMIN)
             [added] = await fake.wait_for_messages(1, chat_id=ADMIN)
             fake.push_message(f"<{site}/photo>", user_id=ADMIN)
             [_, refused] = await fake.wait_for_messages(2, chat_id=ADMIN)
             fake.push_message("pont ferroviaire fleuve Toumen", user_id=ADMIN)
             [*_, answer] = await fake.wait_for_messages(3, chat_id=ADMIN)
-    assert not_opened["text"] == EN.link_not_read
+    assert not_opened["text"] == FR.link_not_read  # the account's language: an address tells none
+    assert in_group["text"] == EN.link_in_group
     assert "Added" in added["text"] and "Le pont du Toumen" in added["text"] and "6 articles" in added["text"]
     assert "Not added" in refused["text"] and "image/png" in refused["text"], refused["text"]
     assert "Toumen" in answer["text"] and "[1]" in answer["text"]

@@ -47,6 +47,11 @@ NOTHING_MORE = {
     "en": "That is all I found on this in the articles.",
     "fr": "C’est tout ce que j’ai trouvé à ce sujet dans les articles.",
 }
+# A request for more with no question before it.
+NOTHING_YET = {
+    "en": "Ask me a question first: there is nothing to tell more of yet.",
+    "fr": "Posez-moi d’abord une question : il n’y a encore rien à compléter.",
+}
 
 
 def abstention(question: str, language: str) -> Answer:
@@ -107,6 +112,8 @@ class ExtractiveAnswerer:
         asked_in = detect_language(asked)
         language = language or asked_in
         cross = self.cross_lingual(asked_in)
+        if asks_who_wrote(asked) and follow_up is not None and follow_up.more:
+            return Answer(question, NOTHING_MORE[language], (), abstained=True, language=language)  # bylines told
         if asks_who_wrote(asked):
             # Answered from the bylines of the articles found, if they are about what it names (a
             # fragment, "Putin's talks in Pyongyang", judged in the question's language).

@@ -117,22 +117,30 @@ class FollowUp:
 
 # A message asking for more of the last answer, whole: "tell me more", "go on", "what else?", "more
 # please", « dis-m'en plus », « et encore ? », « quoi d'autre ? », « la suite ».
-_MORE = re.compile(
-    r"^\W*(?:(?:and|et|ok|okay|yes|oui|d['’]accord|alors|so)\W+)?"
-    r"(?:(?:tell|give|show)\s+me\s+more|more(?:\s+(?:details?|info(?:rmation)?|on\s+(?:that|this|it)))?"
-    r"|go\s+on|keep\s+going|carry\s+on|continue|(?:anything|something|what)\s+else|what\s+more"
-    r"|dis[-\s]m['’]en\s+(?:plus|davantage)|dites[-\s]m['’]en\s+(?:plus|davantage)|(?:en\s+)?(?:savoir\s+)?plus"
-    r"|encore|davantage|la\s+suite|continuez?|poursuis|poursuivez|développez?|quoi\s+d['’]autre|autre\s+chose"
-    r"|(?:plus|d['’]autres)\s+(?:de\s+)?(?:détails|précisions|informations|infos))"
-    r"(?:\W+(?:please|pls|s['’]il\s+(?:te|vous)\s+pla[iî]t|stp|svp))?\W*$",
-    re.IGNORECASE,
-)
+_MORE = {
+    "en": re.compile(
+        r"^\W*(?:(?:and|ok|okay|yes|so)\W+)?"
+        r"(?:(?:tell|give|show)\s+me\s+more|more(?:\s+(?:details?|info(?:rmation)?|on\s+(?:that|this)))?"
+        r"|go\s+on|keep\s+going|carry\s+on|continue|(?:anything|something|what)\s+else|what\s+more)"
+        r"(?:\W+(?:please|pls))?\W*$",
+        re.IGNORECASE,
+    ),
+    "fr": re.compile(
+        r"^\W*(?:(?:et|oui|d['’]accord|alors)\W+)?"
+        r"(?:dis[-\s]m['’]en\s+(?:plus|davantage)|dites[-\s]m['’]en\s+(?:plus|davantage)|(?:en\s+)?(?:savoir\s+)?plus"
+        r"|encore(?:\s+plus)?|plus\s+encore|davantage|la\s+suite|continuez?|poursuis|poursuivez|développez?"
+        r"|quoi\s+d['’]autre|autre\s+chose|(?:plus|d['’]autres)\s+(?:de\s+|d['’])?(?:détails|précisions|informations|infos))"
+        r"(?:\W+(?:s['’]il\s+(?:te|vous)\s+pla[iî]t|stp|svp))?\W*$",
+        re.IGNORECASE,
+    ),
+}
 
 
-def asks_for_more(question: str) -> bool:
-    """Whether ``question`` only asks for more of the last answer ("Tell me more", « Et encore ? »):
-    a follow-up whose question is the previous one (see :attr:`FollowUp.more`)."""
-    return _MORE.match(question) is not None
+def asks_for_more(question: str) -> str | None:
+    """The language of ``question`` when it only asks for more of the last answer ("Tell me more",
+    « Et encore ? »): a follow-up whose question is the previous one (see :attr:`FollowUp.more`),
+    answered in the language it asks in ("encore" alone is French); else None."""
+    return next((language for language, pattern in _MORE.items() if pattern.match(question)), None)
 
 
 def asks_its_own_question(question: str) -> bool:
