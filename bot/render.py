@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from retrieval.answers.extractive import NOT_FOUND
 from retrieval.corpus.analysis import tidy
 from retrieval.corpus.ingest import AddReport
 from retrieval.engine import Stats
@@ -403,9 +404,12 @@ def describe_html(article: ArticleInfo) -> str:
 
 def answer_html(answer: Answer, texts: Messages) -> str:
     """The chat reply: the answer, then one line per numbered citation (title, date, source, article
-    id and the offsets of what is quoted). A refusal speaks the question's language, hint included."""
-    if answer.abstained:
+    id and the offsets of what is quoted). A refusal speaks the question's language, hint included;
+    another answer that quotes nothing says its own words ("That is all I found on this…")."""
+    if answer.abstained and answer.text == NOT_FOUND.get(answer.language):
         return _h(messages_for(answer.language).not_found)
+    if answer.abstained:
+        return _h(answer.text)
     lines = [_h(answer.text), ""]
     lines += [
         f"[{c.n}] {describe_html(c.article)} · <code>{_h(c.article.id)}</code>, {_chars(answer, c)}"

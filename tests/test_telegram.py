@@ -19,6 +19,7 @@ from bot.render import html_to_plain
 from bot.telegram import build_application
 from bot.texts import EN, FR, courtesy, links_in
 from retrieval import Engine, Settings
+from retrieval.answers.extractive import NOTHING_MORE, NOTHING_YET
 from retrieval.stores.pointer import POINTER, current_version
 
 from .fake_telegram import FakeBotAPI
@@ -702,6 +703,22 @@ async def test_asking_for_the_sources_shows_the_last_answer_s_passages_else_the_
     # headed in the answer's language, as the button's view is
     assert "[1]" in answer and sourced.startswith("Passages cités") and "aide réciproque" in sourced
     assert refused.startswith("Je n’ai pas trouvé")
+
+
+async def test_more_in_a_chat_says_its_own_words_when_it_has_nothing_to_quote(fake_engine: Engine, fake: FakeBotAPI):
+    """ "Tell me more" with nothing asked, or when all was told, was shown as "I could not find this in the
+    articles": every reply quoting nothing was read as a refusal."""
+    settings = bot_settings(fake_engine.settings, fake, rate_limit_questions=30)
+    async with running_bot(settings, fake_engine, fake):
+        fake.push_message("tell me more", user_id=83)
+        [first] = await fake.wait_for_messages(1, chat_id=83)
+        fake.push_message("Que prévoit le traité ?", user_id=83)
+        said = [(await fake.wait_for_messages(2, chat_id=83))[-1]["text"]]
+        while len(said) < 12 and said[-1] != NOTHING_MORE["fr"]:
+            fake.push_message("et encore ?", user_id=83)
+            said.append((await fake.wait_for_messages(len(said) + 2, chat_id=83))[-1]["text"])
+    assert first["text"] == NOTHING_YET["en"]
+    assert said[-1] == NOTHING_MORE["fr"] and all("[1]" in text for text in said[:-1]), said
 
 
 async def test_follow_ups_are_per_chat_and_new_forgets(fake_engine: Engine, fake: FakeBotAPI):
