@@ -78,8 +78,8 @@ class Messages:
     cli_welcome: str  # the question loop's answer to "hello" or "what can you do?"
     link_not_read: str  # a link sent as a question (by someone who may not add articles)
     link_in_group: str  # an admin's link in a group
-    remove_usage: str
     not_text: str  # a photo, a voice message, a sticker… in a private chat
+    remove_usage: str
     removed: str
     remove_unknown: str
     cli_link: str  # the question loop's answer to a link

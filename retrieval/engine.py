@@ -222,8 +222,7 @@ class Engine:
         typed = follow_up is not None or whole not in (None, question)
         hits = self.search(searched, depth, focus=question if typed else None)
         answer = self._answerer.answer(asked, hits, language=language, follow_up=follow_up)
-        quoted = frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))
-        self.conversations.remember(chat, asked, answer.language, quoted)
+        self.conversations.remember(chat, asked, answer.language, _told(answer))
         return replace(answer, question=typed_question)
 
     def _more(self, previous: str, k: int, chat: Hashable, language: str) -> Answer:
@@ -243,8 +242,7 @@ class Engine:
         )
         hits = self.search(previous, self._answerer.depth(previous, k, follow_up=follow_up))
         answer = self._answerer.answer(previous, hits, language=language, follow_up=follow_up)
-        quoted = frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))
-        self.conversations.remember(chat, previous, answer.language, told | quoted)
+        self.conversations.remember(chat, previous, answer.language, told | _told(answer))
         return answer
 
     def _read(self, question: str) -> str:
@@ -280,7 +278,6 @@ class Engine:
         server never keeps ``index`` or ``/reindex`` waiting. The lock covers writing the
         files and the re-index, which removes nothing (``index`` applies deletions made by hand).
         """
-        self.ensure_articles_folder()
         return self.add_prepared(self.library().prepare(sources), progress=progress)
 
     def add_prepared(
@@ -367,3 +364,8 @@ class Engine:
             chunking=m.chunking,
             index_types=m.index_types,
         )
+
+
+def _told(answer: Answer) -> frozenset[tuple[str, int]]:
+    """(article id, start) of every sentence ``answer`` quotes: what a chat was told."""
+    return frozenset((q.article_id, start) for q in answer.quotes for start in q.starts or (q.char_start,))

@@ -58,6 +58,11 @@ def abstention(question: str, language: str) -> Answer:
     return Answer(question=question, text=NOT_FOUND[language], citations=(), abstained=True, language=language)
 
 
+def nothing_more(question: str, language: str) -> Answer:
+    """A request for more when every sentence the passages read hold was told already."""
+    return Answer(question=question, text=NOTHING_MORE[language], citations=(), abstained=True, language=language)
+
+
 class ExtractiveAnswerer:
     """Quote the sentence that answers, verbatim, with its citation; another only when it adds a fact.
 
@@ -112,9 +117,9 @@ class ExtractiveAnswerer:
         asked_in = detect_language(asked)
         language = language or asked_in
         cross = self.cross_lingual(asked_in)
-        if asks_who_wrote(asked) and follow_up is not None and follow_up.more:
-            return Answer(question, NOTHING_MORE[language], (), abstained=True, language=language)  # bylines told
         if asks_who_wrote(asked):
+            if follow_up is not None and follow_up.more:
+                return nothing_more(question, language)  # the bylines were all told
             # Answered from the bylines of the articles found, if they are about what it names (a
             # fragment, "Putin's talks in Pyongyang", judged in the question's language).
             subject = article_subject(asked)
@@ -152,7 +157,7 @@ class ExtractiveAnswerer:
         kind = follow_up.kind if follow_up else question_kind(asked)
         ranked = self.rank(hits, asked, follow_up, kind=kind)
         if not ranked and follow_up is not None and follow_up.more:
-            return Answer(question, NOTHING_MORE[language], (), abstained=True, language=language)
+            return nothing_more(question, language)
         if not ranked:
             return abstention(question, language)
         chosen = self._choose(ranked, kind)
