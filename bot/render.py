@@ -14,7 +14,7 @@ from retrieval.engine import Stats
 from retrieval.evaluation import ConversationReport, EvalReport
 from retrieval.types import Answer, ArticleInfo, ArticleSummary, Citation, Hit, IndexReport, Quote
 
-from .texts import Messages, count, messages_for
+from .texts import NOT_FOUND_HINTED, Messages, count, messages_for
 
 #: What a terminal may act on rather than print: C0 controls but tab and newline (ESC starts
 #: CSI/OSC sequences, BEL, CR overwrites the line, BS), DEL, the C1 block (U+009B is a
@@ -181,6 +181,10 @@ def hits_text(question: str, hits: list[Hit]) -> str:
 SOURCES_HINT = {
     "en": "(`ragbot sources` lists the articles.)",
     "fr": "(`ragbot sources` liste les articles.)",
+    "es": "(`ragbot sources` muestra los artículos.)",
+    "de": "(`ragbot sources` zeigt die Artikel.)",
+    "it": "(`ragbot sources` elenca gli articoli.)",
+    "pt": "(`ragbot sources` lista os artigos.)",
 }
 
 
@@ -407,7 +411,7 @@ def answer_html(answer: Answer, texts: Messages) -> str:
     id and the offsets of what is quoted). A refusal speaks the question's language, hint included;
     another answer that quotes nothing says its own words ("That is all I found on this…")."""
     if answer.abstained and answer.text == NOT_FOUND.get(answer.language):
-        return _h(messages_for(answer.language).not_found)
+        return _h(NOT_FOUND_HINTED.get(answer.language, messages_for(answer.language).not_found))
     if answer.abstained:
         return _h(answer.text)
     lines = [_h(answer.text), ""]

@@ -322,3 +322,13 @@ def courtesy(text: str) -> str | None:
 def messages_for(language_code: str | None) -> Messages:
     """French for French-speaking Telegram users, English otherwise."""
     return FR if (language_code or "").lower().startswith("fr") else EN
+
+
+#: A refusal with its hint in the other languages a question may be asked in (the rest of what the bot
+#: says is in English for them): the question is answered in its own language, or refused in it.
+NOT_FOUND_HINTED = {
+    "es": "No he encontrado esto en los artículos. /sources muestra lo que conozco.",
+    "de": "Das habe ich in den Artikeln nicht gefunden. /sources zeigt, was ich kenne.",
+    "it": "Non ho trovato questo negli articoli. /sources elenca ciò che conosco.",
+    "pt": "Não encontrei isto nos artigos. /sources lista o que conheço.",
+}

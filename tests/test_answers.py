@@ -291,10 +291,18 @@ def test_the_follow_up_conversations_set_is_well_formed():
 def test_the_users_conversations_set_is_well_formed():
     """eval/conversations_users.jsonl reads as `ragbot eval` reads it, its ids unique."""
     conversations = load_conversations(DEV_QA.parent / "conversations_users.jsonl")
-    assert len(conversations) == 174 and len({c.id for c in conversations}) == 174
-    assert sum(len(c.turns) for c in conversations) == 279
-    assert sum(t.refuse for c in conversations for t in c.turns) == 35
+    assert len(conversations) == 191 and len({c.id for c in conversations}) == 191
+    assert sum(len(c.turns) for c in conversations) == 303
+    assert sum(t.refuse for c in conversations for t in c.turns) == 36
     assert all(t.refuse or t.gold for c in conversations for t in c.turns)
+
+
+def test_the_other_languages_conversations_set_is_well_formed():
+    """eval/conversations_languages.jsonl: questions in Spanish, German, Italian and Portuguese."""
+    conversations = load_conversations(DEV_QA.parent / "conversations_languages.jsonl")
+    assert len(conversations) == 60 and len({c.id for c in conversations}) == 60
+    assert sum(t.refuse for c in conversations for t in c.turns) == 12
+    assert {c.id[:2] for c in conversations} == {"we", "wg", "wi", "wp", "xe", "xg", "xi", "xp"}
 
 
 def test_conversation_memory_expires_and_is_bounded():
@@ -675,3 +683,22 @@ def test_a_follow_up_is_read_with_the_previous_question(real_engine: Engine):
     assert not french.abstained and french.language == "fr"
     assert real_engine.conversations.previous("t") == "Qui a signé le traité ?"
     real_engine.forget("t")
+
+
+@pytest.mark.slow
+def test_a_question_in_another_language_is_answered_across_languages_or_refused_in_it(real_engine: Engine):
+    """multilingual-e5 reads Spanish, German, Italian and Portuguese as it reads English. Such a question
+    was read as French (its "la", "de", "que", its "é"), matched no French word and was refused, in French."""
+    treaty = real_engine.ask("¿Qué incluye el tratado?")
+    assert not treaty.abstained and "aide réciproque" in treaty.quotes[0].text, treaty.text
+    talks = real_engine.ask("Quanto tempo duraram as conversas?")
+    assert not talks.abstained and "deux heures" in talks.quotes[0].text, talks.text
+    for question, language in [
+        ("¿Cuál es la receta de la paella?", "es"),
+        ("Wie backt man einen Apfelkuchen?", "de"),
+        ("Chi ha vinto il Festival di Sanremo?", "it"),
+        ("Qual é a melhor praia do Brasil?", "pt"),
+    ]:
+        answer = real_engine.ask(question)
+        assert answer.abstained and answer.language == language, (question, answer.text)
+        assert answer.text == NOT_FOUND[language]

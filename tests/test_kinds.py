@@ -88,6 +88,37 @@ def test_the_first_question_word_decides_the_kind(question: str, kind: str | Non
 
 
 @pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("¿Quién acompañó a Putin en su viaje a Pyongyang?", "person"),
+        ("¿Cuánto duraron las conversaciones entre Putin y Kim?", "duration"),
+        ("¿Cuántos contenedores de municiones envió Corea del Norte?", "number"),
+        ("¿Adónde viajará Putin después de Pyongyang?", "place"),
+        ("¿Qué dijo Kim sobre el pacto?", "words"),
+        ("Wann hat der Sicherheitsrat Sanktionen verhängt?", "date"),
+        ("Wie lange dauerten die Gespräche?", "duration"),
+        ("Wie viele Container mit Munition hat Nordkorea geliefert?", "number"),
+        ("Warum braucht Russland Nordkorea?", "reason"),
+        ("Dove si sono incontrati Putin e Kim nel settembre 2023?", "place"),
+        ("Perché la Russia ha bisogno della Corea del Nord?", "reason"),
+        ("Quanto sono durati i colloqui?", "duration"),
+        ("Quem acompanhou Putin na viagem?", "person"),
+        ("O que disse Jens Stoltenberg sobre a visita?", "words"),
+        ("Quando Putin visitou Pyongyang?", "date"),
+        ("O que inclui o tratado?", None),
+    ],
+)
+def test_a_question_in_another_language_asks_with_its_own_question_words(question: str, kind: str | None):
+    assert question_kind(question) == kind
+
+
+def test_another_language_s_question_words_are_read_only_in_it():
+    # "dove" is Italian's "where" and an English verb; "quando" a word of English text about Italy
+    assert question_kind("What did the dove symbolise at the summit?") is None
+    assert question_kind("Where did the dove land?") == "place"
+
+
+@pytest.mark.parametrize(
     "sentence",
     [
         "La taille devient monopole royal en 1439.",

@@ -74,3 +74,13 @@ def test_stats_text_is_labelled_lines(one_article):
     assert rows["passages"].startswith("1 (")
     assert rows["chunking"] == "250–550 characters per passage, encoded with the article title (sentence-pack/v2)"
     assert rows["embedding"] == "test/fake-hash (256 dimensions)"
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es", "de", "it", "pt"])
+def test_a_refusal_speaks_its_question_s_language_hint_included(language: str):
+    from retrieval.answers.extractive import NOT_FOUND, abstention
+
+    refusal = abstention("?", language)
+    cli, chat = render.answer_text(refusal), render.answer_html(refusal, EN)
+    assert cli == f"{NOT_FOUND[language]} {render.SOURCES_HINT[language]}" and "`ragbot sources`" in cli
+    assert "/sources" in chat and chat.split(".")[0] == NOT_FOUND[language].split(".")[0]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import CliContext, app
 from retrieval import Engine
-from retrieval.corpus.analysis import Analyzer, detect_language, fold_accents, words
+from retrieval.corpus.analysis import Analyzer, detect_language, fold_accents, words, written_language
 from retrieval.options import FusionWeights, SearchSettings
 from retrieval.search.hybrid import Searcher
 from retrieval.stores.bm25 import LexicalIndex, weighted_query_terms
@@ -102,10 +102,31 @@ def test_only_french_strips_a_folded_feminine_ending():
         ("thanks!", "en"),
         ("merci !", "fr"),
         ("Bonjour", "fr"),
+        # Other languages multilingual-e5 reads: their own function words and letters decide.
+        ("¿Qué incluye el tratado?", "es"),
+        ("¿Cuándo fue la visita anterior de Putin a Corea del Norte?", "es"),
+        ("Wer begleitete Putin nach Pjöngjang?", "de"),
+        ("Was sieht der Vertrag vor?", "de"),  # "was" is English too: German's words outnumber
+        ("Chi è Yury Ushakov?", "it"),  # "è" alone is no French word
+        ("Qual è il fiume più lungo d'Italia?", "it"),  # nor is "più" French for its "ù"
+        ("Quem é Matthew Miller?", "pt"),
+        ("O que inclui o tratado?", "pt"),
+        # French and English keep their words: "la", "de", "que" are Spanish too, "a" Portuguese.
+        ("Que dit-on de la Corée ?", "fr"),
+        ("Qui a été élu ?", "fr"),
+        ("Où est-il allé ?", "fr"),
+        ("Est-ce que la Russie a une base à Pyongyang ?", "fr"),
+        ("Is there a place called Vostochny?", "en"),
+        ("What did Miller say about Pyongyang?", "en"),
     ],
 )
 def test_language_detection(question, lang):
     assert detect_language(question) == lang
+
+
+@pytest.mark.parametrize("text", ["https://example.com/story.html", "Kim", "missiles balistiques", "2019?"])
+def test_a_text_without_a_language_tells_none(text):
+    assert written_language(text) is None
 
 
 def test_lexical_index_round_trip_without_pickle(tmp_path):

@@ -38,14 +38,23 @@ class Answerer(Protocol):
         ...
 
 
+# A refusal, in the language of the question (see corpus.analysis.written_language).
 NOT_FOUND = {
     "en": "I could not find this in the articles.",
     "fr": "Je n’ai pas trouvé cela dans les articles.",
+    "es": "No he encontrado esto en los artículos.",
+    "de": "Das habe ich in den Artikeln nicht gefunden.",
+    "it": "Non ho trovato questo negli articoli.",
+    "pt": "Não encontrei isto nos artigos.",
 }
 # A request for more when the passages read hold nothing that was not quoted already.
 NOTHING_MORE = {
     "en": "That is all I found on this in the articles.",
     "fr": "C’est tout ce que j’ai trouvé à ce sujet dans les articles.",
+    "es": "Es todo lo que he encontrado sobre esto en los artículos.",
+    "de": "Mehr habe ich dazu in den Artikeln nicht gefunden.",
+    "it": "È tutto ciò che ho trovato su questo negli articoli.",
+    "pt": "É tudo o que encontrei sobre isto nos artigos.",
 }
 # A request for more with no question before it.
 NOTHING_YET = {

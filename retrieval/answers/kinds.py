@@ -1,4 +1,5 @@
-"""What a question asks for, and what a sentence could answer, in English and French.
+"""What a question asks for, and what a sentence could answer, in English and French; what a
+question asks for in Spanish, German, Italian and Portuguese too.
 
 A question asks for a person (who / qui), a date (when / quand), a place (where / où), a
 number (how many / combien), a duration (how long / combien de temps), a reason (why /
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..corpus import calendar
-from ..corpus.analysis import ENGLISH_STOP, fold_accents, french_stop_words
+from ..corpus.analysis import ENGLISH_STOP, fold_accents, french_stop_words, written_language
 
 KINDS = ("person", "date", "place", "number", "duration", "reason", "words", "exchange")
 
@@ -93,6 +94,73 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("exchange", re.compile(_EXCHANGE, _I)),
 )
 
+# The same question words in the other languages a question may be asked in (see
+# analysis.OTHER_LANGUAGES), read only in a question written in that language ("dove" is Italian's
+# "where", English's bird); someone's words last, as above.
+_OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "es": (
+        (
+            "duration",
+            r"\bcuánto\s+(?:tiempo|dur)|\bcuánt[oa]s\s+(?:horas|días|semanas|meses|años|minutos)\b|\bduración\b",
+        ),
+        ("date", r"\bcuándo\b|\b(?:en\s+)?qué\s+(?:año|fecha|día|mes)\b"),
+        ("number", r"\bcuánt[oa]s?\b|\bqué\s+(?:número|cantidad|porcentaje)\b"),
+        ("reason", r"\bpor\s+qué\b|\bpara\s+qué\b|\bpor\s+qué\s+(?:razón|motivo)\b"),
+        ("place", r"\b(?:a|de)?dónde\b|\b(?:en\s+)?qué\s+(?:país|países|ciudad|ciudades|lugar|región)\b"),
+        ("person", r"\bquién(?:es)?\b|\bqué\s+(?:personas?|líderes|ministros?|dirigentes?|presidentes?)\b"),
+        ("exchange", r"\ba\s+cambio\b|\ben\s+contrapartida\b"),
+        ("words", r"\bqué\s+(?:dijo|dice|declaró|afirmó|anunció|prometió)\b|\bcómo\s+(?:llamó|describió|calificó)\b"),
+    ),
+    "de": (
+        ("duration", r"\bwie\s+lange\b|\bwie\s+viele\s+(?:stunden|tage|wochen|monate|jahre|minuten)\b|\bdauer\b"),
+        ("date", r"\bwann\b|\b(?:in|an)\s+welche[mn]?\s+(?:jahr|tag|monat|datum)\b|\bwelches\s+datum\b"),
+        ("number", r"\bwie\s+viele?\b|\bwie\s+hoch\b|\bwelche\s+(?:anzahl|menge)\b"),
+        ("reason", r"\bwarum\b|\bwieso\b|\bweshalb\b|\baus\s+welchem\s+grund\b"),
+        ("place", r"\bwo(?:hin|her)?\b|\bin\s+welche[mns]?\s+(?:land|länder|stadt|städte|ort|region)\b"),
+        ("person", r"\bwer\b|\bwen\b|\bwem\b|\bwelche[rn]?\s+(?:personen|minister|politiker|beamten?)\b"),
+        ("exchange", r"\bim\s+gegenzug\b|\bals\s+gegenleistung\b"),
+        (
+            "words",
+            r"\bwas\s+(?:sagte|sagt|erklärte|versprach)\b|\bwas\s+hat\b(?:\s+\S+){0,4}?\s+(?:gesagt|erklärt|angekündigt)\b"
+            r"|\bwie\s+(?:nannte|bezeichnete|beschrieb)\b",
+        ),
+    ),
+    "it": (
+        (
+            "duration",
+            r"\bquanto\s+(?:tempo|(?:sono\s+|è\s+)?durat|dur)|\bquant[ie]\s+(?:ore|giorni|settimane|mesi|anni)\b"
+            r"|\bdurata\b",
+        ),
+        ("date", r"\bquando\b|\bin\s+(?:che|quale)\s+(?:anno|giorno|mese|data)\b|\bche\s+giorno\b"),
+        ("number", r"\bquant[iaeo]\b|\bquale\s+(?:numero|percentuale|quantità)\b"),
+        ("reason", r"\bperch[ée]\b|\bper\s+quale\s+(?:motivo|ragione)\b|\bcome\s+mai\b"),
+        ("place", r"\bdove\b|\bin\s+quale\s+(?:paese|città|luogo|regione)\b|\bquali?\s+(?:paesi|città)\b"),
+        ("person", r"\bchi\b|\bquali\s+(?:persone|ministri|leader|dirigenti|presidenti)\b"),
+        ("exchange", r"\bin\s+cambio\b|\bin\s+contropartita\b"),
+        (
+            "words",
+            r"\bcosa\s+(?:ha|hanno)\s+(?:detto|dichiarato|annunciato|affermato)\b"
+            r"|\bcome\s+(?:ha\s+)?(?:chiamato|definito|descritto)\b",
+        ),
+    ),
+    "pt": (
+        (
+            "duration",
+            r"\bquanto\s+(?:tempo|dur)|\bquant[oa]s\s+(?:horas|dias|semanas|meses|anos|minutos)\b|\bduração\b",
+        ),
+        ("date", r"\bquando\b|\bem\s+que\s+(?:ano|data|dia|mês)\b|\bque\s+dia\b"),
+        ("number", r"\bquant[oa]s?\b|\bque\s+(?:número|quantidade|percentagem|porcentagem)\b"),
+        ("reason", r"\bpor\s*qu[eê]\b|\bpara\s+qu[eê]\b"),
+        ("place", r"\b(?:a|de)?onde\b|\bem\s+que\s+(?:país|países|cidade|cidades|lugar|região)\b"),
+        ("person", r"\bquem\b|\bquais\s+(?:pessoas|ministros|líderes|dirigentes|presidentes)\b"),
+        ("exchange", r"\bem\s+troca\b|\bem\s+contrapartida\b"),
+        ("words", r"\bo\s+que\s+(?:disse|diz|declarou|afirmou|anunciou|prometeu)\b|\bcomo\s+(?:chamou|descreveu)\b"),
+    ),
+}
+_OTHER_KINDS = {
+    code: tuple((kind, re.compile(pattern, _I)) for kind, pattern in kinds)
+    for code, kinds in _OTHER_QUESTION_KINDS.items()
+}
 
 # Someone's words, or a name given to something: asked by a verb of saying or naming after
 # "what did X …" / "qu'a-t-il …" / "how did X describe" / "comment … appelle-t-on". Checked last:
@@ -130,12 +198,13 @@ def question_kind(question: str) -> str | None:
     ("Qui est Matthew Miller ? Qu'a-t-il dit sur les sanctions ?", a follow-up read with the one
     before it), the last is the one asked."""
     question = _LAST_QUESTION.split(question.strip())[-1]
+    other = _OTHER_KINDS.get(written_language(question) or "")
     found = [
         (m.start(), order, kind)
-        for order, (kind, pattern) in enumerate(_QUESTION_KINDS)
+        for order, (kind, pattern) in enumerate(other or _QUESTION_KINDS)
         if (m := pattern.search(question))
     ]
-    if m := _WORDS_QUESTION.search(question):
+    if other is None and (m := _WORDS_QUESTION.search(question)):
         found.append((m.start(), len(_QUESTION_KINDS), "words"))
     return min(found)[2] if found else None
 

@@ -33,7 +33,7 @@ from .safety import redact_instructions
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES = {"en": "English", "fr": "French"}
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian", "pt": "Portuguese"}
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 NOT_FOUND_REPLY = "NOT_FOUND"
 

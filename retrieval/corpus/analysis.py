@@ -60,6 +60,45 @@ ENGLISH_STOP = frozenset(
     yours yourself yourselves according say says said tell told mention mentioned describe described""".split()
 )
 
+# Function words of the other languages a question may be asked in: multilingual-e5 reads them as
+# it reads English, against the articles across languages. A word another language writes too ("la",
+# "de", "que") counts for each: the words only one of them uses decide (see written_language).
+OTHER_LANGUAGES: dict[str, frozenset[str]] = {
+    "es": frozenset(
+        """el la los las un una unos unas del al y de que en es son fue fueron era está están ha han hay
+        por para con sin su sus se le les lo qué quién quiénes cuándo dónde adónde cómo cuánto cuánta cuántos
+        cuántas cuál cuáles porque pero muy también este esta estos estas ese esa sobre entre después antes
+        durante hizo dijo según""".split()
+    ),
+    "de": frozenset(
+        """der die das den dem des ein eine einen einem einer und oder ist sind war waren hat haben hatte wird
+        wurde wurden nicht mit von zu im in auf für über nach bei aus was wer wen wem wessen wann wo wohin
+        woher warum wieso weshalb wie welche welcher welches welchen viele lange sich auch noch""".split()
+    ),
+    "it": frozenset(
+        """il lo la i gli le un una uno del della dei degli delle al alla ai e è o di che in con per su tra fra
+        sono era erano ha hanno non cosa chi quando dove come quanto quanti quanta quante perché quale quali
+        anche ma più dopo prima durante secondo""".split()
+    ),
+    "pt": frozenset(
+        """o a os as um uma uns umas do da dos das no na nos nas ao e ou de que em é são foi foram era está
+        estão tem têm há por para com sem seu sua seus suas se quem quando onde como quanto quantos quanta
+        quantas qual quais porque mas muito também depois antes durante segundo sobre""".split()
+    ),
+}
+# Their question words, which count twice: "¿Dónde?", "Warum braucht Russland Nordkorea?".
+_OTHER_QUESTION_WORDS = {
+    "es": frozenset("qué quién quiénes cuándo dónde adónde cómo cuánto cuánta cuántos cuántas cuál cuáles".split()),
+    "de": frozenset("wer wen wem wessen wann wo wohin woher warum wieso weshalb wie welche welcher welches".split()),
+    "it": frozenset("chi quando dove perché quale quali quanto quanti cosa".split()),
+    "pt": frozenset("quem quando onde quais qual quanto quantos".split()),
+}
+# Letters (and marks) one of them writes and neither English nor French does: "¿", "ñ", "ß", "ã".
+_OTHER_LETTERS = {"es": "[ñ¿¡]", "de": "[äöüß]", "it": "[ìò]", "pt": "[ãõ]"}
+_OTHER_FUNCTION_WORDS = frozenset().union(*OTHER_LANGUAGES.values())
+_MARKS = "¿?¡!.,;:…'’\"«»()"
+# Snowball's name of each language ragbot tells apart, and the code it goes by.
+LANGUAGE_CODES = {"french": "fr", "english": "en", "spanish": "es", "german": "de", "italian": "it", "portuguese": "pt"}
 
 # What people write to a bot besides questions ("hello", "merci !"): greetings and thanks (the bot
 # answers a message of only those, bot/texts.py), and a few more words; all tell the language too.
@@ -197,12 +236,14 @@ class Analyzer:
 
 
 def language_code(articles_language: str) -> str:
-    """``"fr"`` / ``"en"`` for a Snowball language name (``"french"``); other languages keep their name."""
-    return {"french": "fr", "english": "en"}.get(articles_language, articles_language)
+    """``"fr"``, ``"en"``, ``"es"``… for a Snowball language name (``"french"``); a language ragbot does
+    not tell apart keeps its name."""
+    return LANGUAGE_CODES.get(articles_language, articles_language)
 
 
 def detect_language(text: str) -> str:
-    """``"fr"`` or ``"en"`` for a question, by which language's function words dominate."""
+    """The code of the language a question is written in (see :func:`written_language`); French when
+    nothing in it tells."""
     return written_language(text) or "fr"
 
 
@@ -257,13 +298,28 @@ def _named(word: str, before: str) -> bool:
 
 
 def written_language(text: str) -> str | None:
-    """``"fr"`` or ``"en"`` as :func:`detect_language` reads ``text``, None when nothing in it tells
-    (no function word of either language, no French accent: "missiles balistiques", "Kim")."""
+    """``"fr"`` or ``"en"`` as :func:`detect_language` reads ``text``, by which language's function words
+    dominate (a French accent counts two); None when nothing in it tells (no function word, no French
+    accent: "missiles balistiques", "Kim"). Spanish, German, Italian or Portuguese (``"es"``, ``"de"``,
+    ``"it"``, ``"pt"``) when that language's words (its question words count two, as its own letters
+    do: "¿", "ß") reach two and outnumber both English's and French's: "¿Qué incluye el tratado?",
+    "Wer begleitete Putin?"."""
     tokens = _unnamed_words(text)
     french = french_stop_words()
     fr = sum(t in french or t in _FRENCH_COURTESY for t in tokens)
-    fr += 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", text.casefold()))
+    # not in another language's function words: "Quem é…", "Chi è…", "più", "¿Qué…"
+    accented = " ".join(w for w in text.casefold().split() if w.strip(_MARKS) not in _OTHER_FUNCTION_WORDS)
+    fr += 2 * bool(re.search(r"[àâçéèêëîïôûùœ]", accented))
     en = sum(t in ENGLISH_STOP or t in _ENGLISH_COURTESY or t == POSSESSIVE for t in tokens)
+    unnamed = " ".join(tokens) + "".join(c for c in text if c in "¿¡")
+    other = {
+        code: sum((t in function_words) + (t in _OTHER_QUESTION_WORDS[code]) for t in tokens)
+        + 2 * bool(re.search(_OTHER_LETTERS[code], unnamed))
+        for code, function_words in OTHER_LANGUAGES.items()
+    }
+    code, score = max(other.items(), key=lambda item: item[1])
+    if score >= 2 and score > max(en, fr):
+        return code
     if en == fr == 0:
         return None
     return "en" if en > fr else "fr"
