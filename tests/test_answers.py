@@ -18,6 +18,7 @@ from retrieval.answers.followup import (
     resolve,
     standing_text,
     stands_alone,
+    subject_words,
     swapped,
 )
 from retrieval.corpus.analysis import tidy
@@ -130,6 +131,29 @@ def test_abstention_says_so_in_the_question_language(tmp_path: Path):
 )
 def test_follow_up_detection(engine: Engine, question, follows):
     assert is_follow_up(question, engine.analyzer) is follows
+
+
+@pytest.mark.parametrize(
+    ("question", "follows", "alone", "elliptical"),
+    [
+        # Spanish, German, Italian, Portuguese: their openers, pronouns and question words
+        ("¿Y cuándo se firmó?", True, False, False),  # the subject is in the verb: it leans
+        ("¿Y quién ganó el Mundial?", True, True, False),  # a name of its own: it stands alone
+        ("¿Qué dijo?", True, False, True),
+        ("¿Dónde?", True, False, True),
+        ("Und was hat er gesagt?", True, False, True),
+        ("E onde?", True, False, True),
+        ("O que ele anunciou?", True, False, False),
+        ("¿Quién es John Kirby?", False, True, False),
+        ("Wer begleitete Putin nach Pjöngjang?", False, True, False),
+    ],
+)
+def test_a_follow_up_in_another_language_is_told_by_its_own_words(
+    engine: Engine, question: str, follows: bool, alone: bool, elliptical: bool
+):
+    assert is_follow_up(question, engine.analyzer) is follows
+    assert stands_alone(question, engine.analyzer) is alone
+    assert (not subject_words(question, engine.analyzer)) is elliptical
 
 
 def test_follow_ups_are_resolved_per_chat_and_forgotten(engine: Engine):
@@ -300,9 +324,10 @@ def test_the_users_conversations_set_is_well_formed():
 def test_the_other_languages_conversations_set_is_well_formed():
     """eval/conversations_languages.jsonl: questions in Spanish, German, Italian and Portuguese."""
     conversations = load_conversations(DEV_QA.parent / "conversations_languages.jsonl")
-    assert len(conversations) == 60 and len({c.id for c in conversations}) == 60
+    assert len(conversations) == 68 and len({c.id for c in conversations}) == 68
+    assert sum(len(c.turns) for c in conversations) == 76
     assert sum(t.refuse for c in conversations for t in c.turns) == 12
-    assert {c.id[:2] for c in conversations} == {"we", "wg", "wi", "wp", "xe", "xg", "xi", "xp"}
+    assert {c.id[:2] for c in conversations} == {"we", "wg", "wi", "wp", "xe", "xg", "xi", "xp", "fe", "fg", "fi", "fp"}
 
 
 def test_conversation_memory_expires_and_is_bounded():
@@ -702,3 +727,11 @@ def test_a_question_in_another_language_is_answered_across_languages_or_refused_
         answer = real_engine.ask(question)
         assert answer.abstained and answer.language == language, (question, answer.text)
         assert answer.text == NOT_FOUND[language]
+
+
+@pytest.mark.slow
+def test_a_follow_up_in_another_language_asks_about_the_previous_subject(real_engine: Engine):
+    """ "Und was hat er gesagt?" after "Wer ist Matthew Miller?" asks what Miller said: it quoted Putin."""
+    assert not real_engine.ask("Wer ist Matthew Miller?", chat="de").abstained
+    said = real_engine.ask("Und was hat er gesagt?", chat="de")
+    assert not said.abstained and said.language == "de" and "Miller" in said.quotes[0].text, said.text

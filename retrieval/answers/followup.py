@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from ..corpus.analysis import (
     ENGLISH_STOP,
     INVERTED_SUBJECT,
+    OTHER_QUESTION_WORDS,
     QUESTION_WORDS,
     Analyzer,
     detect_language,
     french_stop_words,
     names_in,
     words,
+    written_language,
 )
 from ..types import Hit
 from .kinds import question_kind
@@ -69,6 +71,21 @@ _REACTING = re.compile(
     r"(?:-t-(?:il|elle|on)|-(?:il|elle|ils|elles))?\s*[?!.…]*\s*$",
     re.IGNORECASE,
 )
+# The same in the other languages a question may be asked in (see analysis.OTHER_LANGUAGES), read
+# only in a question written in one of them: "e" opens an Italian or Portuguese follow-up, "Y a-t-il
+# des sanctions ?" is a French question.
+_OTHER_OPENERS = re.compile(
+    r"^\s*[¿¡]?\s*(?:y|pero|también|und|aber|auch|e|ma|anche|mas|também"
+    r"|qué\s+hay\s+de|was\s+ist\s+mit|che\s+mi\s+dici\s+di|e\s+quanto\s+a)\b",
+    re.IGNORECASE,
+)
+_OTHER_PRONOUNS = {
+    "es": frozenset("él ella ellos ellas eso esto ese esa su sus".split()),
+    "de": frozenset("er sie es ihn ihm ihnen sein seine seinen seinem ihre ihren dies".split()),
+    "it": frozenset("lui lei loro esso essa ciò questo questa quello quella suo sua suoi".split()),
+    "pt": frozenset("ele ela eles elas isso isto dele dela deles delas seu sua seus suas".split()),
+}
+_PRO_DROP = frozenset({"es", "it", "pt"})
 MAX_CONTEXT_CHARS = 400
 
 
@@ -144,9 +161,17 @@ def asks_for_more(question: str) -> str | None:
 
 
 def asks_its_own_question(question: str) -> bool:
-    """Whether ``question`` has a question word ("what", "Qu'ont-ils vu ?"), rather than only naming a
-    new subject for the previous one ("And about the West?", "Et la Chine ?")."""
-    return any(w in QUESTION_WORDS or w == "qu" for w in words(question))
+    """Whether ``question`` has a question word ("what", "Qu'ont-ils vu ?", "¿Dónde?"), rather than only
+    naming a new subject for the previous one ("And about the West?", "Et la Chine ?")."""
+    asking = _other_words(question)[1]
+    return any(w in QUESTION_WORDS or w == "qu" or w in asking for w in words(question))
+
+
+def _other_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The pronouns and the question words of the other language ``question`` is written in; none for
+    English, French or a question whose language nothing tells."""
+    language = written_language(question) or ""
+    return _OTHER_PRONOUNS.get(language, frozenset()), OTHER_QUESTION_WORDS.get(language, frozenset())
 
 
 def stands_alone(question: str, analyzer: Analyzer) -> bool:
@@ -160,10 +185,16 @@ def stands_alone(question: str, analyzer: Analyzer) -> bool:
     if _REACTING.search(question):
         # "How did France react?": to what was just said, whatever it was; the articles must hold France
         return bool(names_in(question))
+    pronouns = _other_words(question)[0]
     leans = _RELATING.search(question) is not None or any(
-        w in _PRONOUNS or w in _BESIDES for w in _leaning_words(question, analyzer)
+        w in _PRONOUNS or w in _BESIDES or w in pronouns for w in _leaning_words(question, analyzer)
     )
-    return not leans or bool(_names(_tokens(question), analyzer))
+    named = bool(_names(_tokens(question), analyzer))
+    if written_language(question) in _PRO_DROP:
+        # Spanish, Italian and Portuguese leave the subject in the verb: "¿Y cuándo se firmó?" leans on
+        # what was just said as "And when was it signed?" does; "¿Y quién ganó el Mundial?" names its own.
+        return named
+    return not leans or named
 
 
 def standing_text(question: str) -> str:
@@ -178,13 +209,14 @@ def standing_text(question: str) -> str:
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
-    if _OPENERS.match(question) or _REACTING.search(question):
+    pronouns, asking = _other_words(question)
+    if _OPENERS.match(question) or _REACTING.search(question) or (pronouns and _OTHER_OPENERS.match(question)):
         return True
     own, typed = analyzer.asked_words(question), words(question)
-    if len(own) <= 3 and any(w in _PRONOUNS for w in _leaning_words(question, analyzer)):
+    if len(own) <= 3 and any(w in _PRONOUNS or w in pronouns for w in _leaning_words(question, analyzer)):
         return True  # "Qu'ont-ils vu ?", "how did he describe it?", "Qui l'a annoncé ?"
-    # "when?", "Et où ?", "Pourquoi ?", "On what occasion?", "En quelle année ?"
-    return not subject_words(question, analyzer) and any(w in QUESTION_WORDS for w in typed)
+    # "when?", "Et où ?", "Pourquoi ?", "On what occasion?", "En quelle année ?", "¿Dónde?"
+    return not subject_words(question, analyzer) and any(w in QUESTION_WORDS or w in asking for w in typed)
 
 
 # What a question word asks for, when it names no subject: "what occasion", "which year", "quelle

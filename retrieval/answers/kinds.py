@@ -109,7 +109,11 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("place", r"\b(?:a|de)?dónde\b|\b(?:en\s+)?qué\s+(?:país|países|ciudad|ciudades|lugar|región)\b"),
         ("person", r"\bquién(?:es)?\b|\bqué\s+(?:personas?|líderes|ministros?|dirigentes?|presidentes?)\b"),
         ("exchange", r"\ba\s+cambio\b|\ben\s+contrapartida\b"),
-        ("words", r"\bqué\s+(?:dijo|dice|declaró|afirmó|anunció|prometió)\b|\bcómo\s+(?:llamó|describió|calificó)\b"),
+        (
+            "words",
+            r"\bqué\s+(?:[\w-]+\s+){0,3}?(?:dijo|dice|declaró|afirmó|anunció|prometió)\b"
+            r"|\bcómo\s+(?:[\w-]+\s+){0,3}?(?:llamó|describió|calificó)\b",
+        ),
     ),
     "de": (
         ("duration", r"\bwie\s+lange\b|\bwie\s+viele\s+(?:stunden|tage|wochen|monate|jahre|minuten)\b|\bdauer\b"),
@@ -139,7 +143,7 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("exchange", r"\bin\s+cambio\b|\bin\s+contropartita\b"),
         (
             "words",
-            r"\bcosa\s+(?:ha|hanno)\s+(?:detto|dichiarato|annunciato|affermato)\b"
+            r"\bcosa\s+(?:[\w-]+\s+){0,3}?(?:ha|hanno)\s+(?:detto|dichiarato|annunciato|affermato)\b"
             r"|\bcome\s+(?:ha\s+)?(?:chiamato|definito|descritto)\b",
         ),
     ),
@@ -154,7 +158,11 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("place", r"\b(?:a|de)?onde\b|\bem\s+que\s+(?:país|países|cidade|cidades|lugar|região)\b"),
         ("person", r"\bquem\b|\bquais\s+(?:pessoas|ministros|líderes|dirigentes|presidentes)\b"),
         ("exchange", r"\bem\s+troca\b|\bem\s+contrapartida\b"),
-        ("words", r"\bo\s+que\s+(?:disse|diz|declarou|afirmou|anunciou|prometeu)\b|\bcomo\s+(?:chamou|descreveu)\b"),
+        (
+            "words",
+            r"\bo\s+que\s+(?:[\w-]+\s+){0,3}?(?:disse|diz|declarou|afirmou|anunciou|prometeu)\b"
+            r"|\bcomo\s+(?:[\w-]+\s+){0,3}?(?:chamou|descreveu)\b",
+        ),
     ),
 }
 _OTHER_KINDS = {

@@ -68,26 +68,29 @@ OTHER_LANGUAGES: dict[str, frozenset[str]] = {
         """el la los las un una unos unas del al y de que en es son fue fueron era está están ha han hay
         por para con sin su sus se le les lo qué quién quiénes cuándo dónde adónde cómo cuánto cuánta cuántos
         cuántas cuál cuáles porque pero muy también este esta estos estas ese esa sobre entre después antes
-        durante hizo dijo según""".split()
+        durante hizo dijo dice dicho según él ella ellos ellas eso esto""".split()
     ),
     "de": frozenset(
         """der die das den dem des ein eine einen einem einer und oder ist sind war waren hat haben hatte wird
         wurde wurden nicht mit von zu im in auf für über nach bei aus was wer wen wem wessen wann wo wohin
-        woher warum wieso weshalb wie welche welcher welches welchen viele lange sich auch noch""".split()
+        woher warum wieso weshalb wie welche welcher welches welchen viele lange sich auch noch sagte sagt
+        gesagt er sie es ihn ihm ihnen""".split()
     ),
     "it": frozenset(
         """il lo la i gli le un una uno del della dei degli delle al alla ai e è o di che in con per su tra fra
         sono era erano ha hanno non cosa chi quando dove come quanto quanti quanta quante perché quale quali
-        anche ma più dopo prima durante secondo""".split()
+        anche ma più dopo prima durante secondo qual dell nell dall sull detto disse dice lui lei
+        loro""".split()
     ),
     "pt": frozenset(
         """o a os as um uma uns umas do da dos das no na nos nas ao e ou de que em é são foi foram era está
         estão tem têm há por para com sem seu sua seus suas se quem quando onde como quanto quantos quanta
-        quantas qual quais porque mas muito também depois antes durante segundo sobre""".split()
+        quantas qual quais porque mas muito também depois antes durante segundo sobre disse diz dito ele
+        ela eles elas isso isto dele dela""".split()
     ),
 }
 # Their question words, which count twice: "¿Dónde?", "Warum braucht Russland Nordkorea?".
-_OTHER_QUESTION_WORDS = {
+OTHER_QUESTION_WORDS = {
     "es": frozenset("qué quién quiénes cuándo dónde adónde cómo cuánto cuánta cuántos cuántas cuál cuáles".split()),
     "de": frozenset("wer wen wem wessen wann wo wohin woher warum wieso weshalb wie welche welcher welches".split()),
     "it": frozenset("chi quando dove perché quale quali quanto quanti cosa".split()),
@@ -221,7 +224,9 @@ class Analyzer:
         is about the Aurus, as "Qu'est-ce que l'Aurus ?" is (a question's, not an article's: indexing
         never pays for it)."""
         request = {next(filter(None, m.groups())).casefold() for m in REQUEST_VERB.finditer(question)}
-        return [w for w in self.content_words(question) if w not in request]
+        # and without the function words of another language it is written in ("¿Dónde?" names nothing)
+        foreign = OTHER_LANGUAGES.get(written_language(question) or "", frozenset())
+        return [w for w in self.content_words(question) if w not in request and w not in foreign]
 
     def as_dict(self) -> dict[str, str]:
         # "passages": what BM25 reads of a passage (stores.bm25.lexical_text); an index built otherwise
@@ -313,7 +318,7 @@ def written_language(text: str) -> str | None:
     en = sum(t in ENGLISH_STOP or t in _ENGLISH_COURTESY or t == POSSESSIVE for t in tokens)
     unnamed = " ".join(tokens) + "".join(c for c in text if c in "¿¡")
     other = {
-        code: sum((t in function_words) + (t in _OTHER_QUESTION_WORDS[code]) for t in tokens)
+        code: sum((t in function_words) + (t in OTHER_QUESTION_WORDS[code]) for t in tokens)
         + 2 * bool(re.search(_OTHER_LETTERS[code], unnamed))
         for code, function_words in OTHER_LANGUAGES.items()
     }
