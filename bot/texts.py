@@ -227,8 +227,10 @@ FR = Messages(
 # Greeting and thanking words (retrieval.corpus.analysis, which reads the language from them too),
 # with what may go along: "good morning", "thank you very much", "merci mille fois".
 _THANKING = frozenset().union(*THANKS.values()) | {"thx", "ty"}
-_GREETINGS = frozenset().union(*GREETINGS.values()) | frozenset("hiya good morning afternoon evening".split())
-_THANKS = _THANKING | frozenset("you much a lot beaucoup bien mille fois".split())
+_GREETINGS = frozenset().union(*GREETINGS.values()) | frozenset(
+    "hiya good morning afternoon evening días tardes noches tag morgen abend dia tarde noite".split()
+)
+_THANKS = _THANKING | frozenset("you much a lot beaucoup bien mille fois muchas vielen schön tante muito".split())
 
 
 # A message about the bot itself or what it knows ("What can you do?", "Quels articles as-tu ?",

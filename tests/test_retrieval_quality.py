@@ -111,6 +111,10 @@ def test_only_french_strips_a_folded_feminine_ending():
         ("Qual è il fiume più lungo d'Italia?", "it"),  # nor is "più" French for its "ù"
         ("Quem é Matthew Miller?", "pt"),
         ("O que inclui o tratado?", "pt"),
+        ("¡Gracias!", "es"),  # a greeting or thanks of its own counts two
+        ("Guten Tag", "de"),
+        ("Grazie mille", "it"),
+        ("Obrigado", "pt"),
         # French and English keep their words: "la", "de", "que" are Spanish too, "a" Portuguese.
         ("Que dit-on de la Corée ?", "fr"),
         ("Qui a été élu ?", "fr"),

@@ -159,6 +159,15 @@ async def test_a_greeting_or_a_question_about_the_bot_is_welcomed_and_thanks_ack
     [
         ("hello", "greeting"),
         ("merci beaucoup !", "thanks"),
+        # in the other languages a question may be asked in (it was searched, and refused in French)
+        ("¡Muchas gracias!", "thanks"),
+        ("Danke schön", "thanks"),
+        ("Grazie mille", "thanks"),
+        ("Obrigado", "thanks"),
+        ("Buenos días", "greeting"),
+        ("Guten Tag", "greeting"),
+        ("Ciao!", "greeting"),
+        ("Boa tarde", "greeting"),
         ("What can you do?", "about"),
         ("Who are you?", "about"),
         ("Quels articles as-tu ?", "about"),

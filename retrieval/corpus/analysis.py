@@ -105,8 +105,24 @@ LANGUAGE_CODES = {"french": "fr", "english": "en", "spanish": "es", "german": "d
 
 # What people write to a bot besides questions ("hello", "merci !"): greetings and thanks (the bot
 # answers a message of only those, bot/texts.py), and a few more words; all tell the language too.
-GREETINGS = {"en": frozenset("hello hi hey".split()), "fr": frozenset("bonjour bonsoir salut coucou".split())}
-THANKS = {"en": frozenset("thanks thank cheers".split()), "fr": frozenset({"merci"})}
+GREETINGS = {
+    "en": frozenset("hello hi hey".split()),
+    "fr": frozenset("bonjour bonsoir salut coucou".split()),
+    "es": frozenset("hola buenos buenas".split()),
+    "de": frozenset("hallo servus guten".split()),
+    "it": frozenset("ciao buongiorno buonasera salve".split()),
+    "pt": frozenset("olá oi bom boa".split()),
+}
+THANKS = {
+    "en": frozenset("thanks thank cheers".split()),
+    "fr": frozenset({"merci"}),
+    "es": frozenset({"gracias"}),
+    "de": frozenset("danke dankeschön".split()),
+    "it": frozenset({"grazie"}),
+    "pt": frozenset("obrigado obrigada".split()),
+}
+# A greeting or thanks in another language counts two towards it: "¡Gracias!", "Danke".
+_OTHER_COURTESY = {code: GREETINGS[code] | THANKS[code] for code in OTHER_LANGUAGES}
 _ENGLISH_COURTESY = GREETINGS["en"] | THANKS["en"] | frozenset("please bye goodbye yes".split())
 _FRENCH_COURTESY = GREETINGS["fr"] | THANKS["fr"] | frozenset("svp stp oui revoir".split())
 POSSESSIVE = "'s"  # the English possessive, as :func:`_unnamed_words` gives it
@@ -318,7 +334,9 @@ def written_language(text: str) -> str | None:
     en = sum(t in ENGLISH_STOP or t in _ENGLISH_COURTESY or t == POSSESSIVE for t in tokens)
     unnamed = " ".join(tokens) + "".join(c for c in text if c in "¿¡")
     other = {
-        code: sum((t in function_words) + (t in OTHER_QUESTION_WORDS[code]) for t in tokens)
+        code: sum(
+            (t in function_words) + (t in OTHER_QUESTION_WORDS[code]) + 2 * (t in _OTHER_COURTESY[code]) for t in tokens
+        )
         + 2 * bool(re.search(_OTHER_LETTERS[code], unnamed))
         for code, function_words in OTHER_LANGUAGES.items()
     }
