@@ -735,3 +735,12 @@ def test_a_follow_up_in_another_language_asks_about_the_previous_subject(real_en
     assert not real_engine.ask("Wer ist Matthew Miller?", chat="de").abstained
     said = real_engine.ask("Und was hat er gesagt?", chat="de")
     assert not said.abstained and said.language == "de" and "Miller" in said.quotes[0].text, said.text
+
+
+@pytest.mark.slow
+def test_how_someone_travelled_is_answered_by_the_sentence_that_tells_it(real_engine: Engine):
+    """ "How did Kim travel to Russia?": the passage that tells it (« à bord de son train blindé ») is found
+    fifth; the answer read the first three, and led with a sentence about another journey."""
+    for question in ("How did Kim travel to Russia?", "Comment Kim est-il venu en Russie ?"):
+        answer = real_engine.ask(question)
+        assert not answer.abstained and "train blindé" in answer.quotes[0].text, (question, answer.text)

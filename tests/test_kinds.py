@@ -112,6 +112,40 @@ def test_a_question_in_another_language_asks_with_its_own_question_words(questio
     assert question_kind(question) == kind
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How did Kim travel to Russia?", "means"),
+        ("How did he get there?", "means"),
+        ("Par quel moyen ?", "means"),
+        ("Comment Kim est-il venu en Russie ?", "means"),
+        ("Wie ist Kim Jong-un nach Russland gereist?", "means"),
+        # how something went, or was got, is no way of travelling
+        ("How did the talks go?", None),
+        ("How did he get the money?", None),
+        ("Comment s'est passée la visite ?", None),
+        ("How did Putin describe the pact?", "words"),
+    ],
+)
+def test_how_someone_travelled_asks_for_the_means(question: str, kind: str | None):
+    assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "means"),
+    [
+        ("Après l’arrivée du dirigeant nord-coréen en Russie à bord de son train blindé, Kim a visité", True),
+        ("Il est arrivé par train à Vladivostok.", True),
+        ("The leader travelled by train.", True),
+        ("Elle rentre à cheval à la tombée de la nuit.", True),
+        ("Un nouveau train de sanctions a été adopté.", False),
+        ("Il a pris la parole devant la presse.", False),
+    ],
+)
+def test_a_sentence_tells_the_means_by_a_vehicle_phrase(sentence: str, means: bool):
+    assert ("means" in sentence_cues(sentence).kinds) is means
+
+
 def test_another_language_s_question_words_are_read_only_in_it():
     # "dove" is Italian's "where" and an English verb; "quando" a word of English text about Italy
     assert question_kind("What did the dove symbolise at the summit?") is None

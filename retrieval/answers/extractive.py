@@ -17,7 +17,16 @@ from ..types import Answer, Hit, Quote, ScoredSentence
 from .authorship import article_subject, asks_who_wrote, credit_line, credited_hits
 from .citing import citation
 from .followup import FollowUp, standing_text
-from .kinds import asks_ahead, joined_question, question_kind, reports_others_on, speculates, speculation, states
+from .kinds import (
+    asks_ahead,
+    joined_question,
+    question_kind,
+    reports_others_on,
+    sentence_cues,
+    speculates,
+    speculation,
+    states,
+)
 from .late import LateInteraction, quotable_text, reranked
 from .lead import Candidate, LeadScorer, candidates
 from .measures import asked_measure, states_measure
@@ -61,6 +70,13 @@ NOTHING_YET = {
     "en": "Ask me a question first: there is nothing to tell more of yet.",
     "fr": "Posez-moi d’abord une question : il n’y a encore rien à compléter.",
 }
+
+
+# Kinds of answer a sentence tells by a precise phrase, not by any name or number it holds, and what a
+# sentence without one weighs less when another has it (logit).
+PRECISE_KINDS = frozenset({"means"})
+PRECISE_MISS = 3.0
+PRECISE_DEPTH = 10  # passages searched for such a question: a sentence that tells it is read wherever it is
 
 
 def abstention(question: str, language: str) -> Answer:
@@ -298,10 +314,13 @@ class ExtractiveAnswerer:
 
     def depth(self, question: str, k: int, *, follow_up: FollowUp | None = None) -> int:
         """``k``, or the re-ranking's ``rerank_passages`` when the answer re-reads them: a passage
-        found sixth may be the one a question across languages is answered from."""
+        found sixth may be the one a question across languages is answered from; or
+        :data:`PRECISE_DEPTH` for a question asking a kind of answer a precise phrase tells."""
         asked = follow_up.asked if follow_up else question
         if self._rereads(self.cross_lingual(detect_language(asked)), follow_up):
             return max(k, self.rerank_passages)
+        if question_kind(asked) in PRECISE_KINDS:
+            return max(k, PRECISE_DEPTH)  # the one passage that tells how may come eighth
         return k
 
     def _passage_matches(self, question: str, hits: Sequence[Hit], cross: bool) -> list[float] | None:
@@ -340,6 +359,13 @@ class ExtractiveAnswerer:
             pool.append(hit)
             usable.append(stated)
         kind = kind or question_kind(question)
+        if kind in PRECISE_KINDS and not any(_holds(kind, question, ss) for ss in usable):
+            # "How did Kim travel to Russia?": no sentence of the first passages tells how; one found
+            # further down that does ("à bord de son train blindé") is read too
+            for hit in hits[len(pool) :]:
+                if _holds(kind, question, _usable(hit)):
+                    pool.append(hit)
+                    usable.append(_usable(hit))
         cands = candidates(pool, question, kind, usable, self.late)
         # Only a follow-up with no word of its own ("and when?") asks for something new; "What will it
         # replace?" may be answered by the sentence just quoted.
@@ -350,8 +376,12 @@ class ExtractiveAnswerer:
         speculation_penalty = 0.0 if asks_ahead(question) else self.speculation_penalty
         # "What did Shoigu say?": not what others said of him
         asked_of = names_in(question)[:1] if kind == "words" else []  # the first name: who speaks
+        # a kind told by a precise phrase ("à bord de son train blindé" for "How did Kim travel?"): a
+        # sentence without it does not lead where one with it is found
+        telling = kind in PRECISE_KINDS and any(kind in c.cues.kinds for c in cands)
         penalties = [
-            speculation_penalty * c.cues.speculative
+            PRECISE_MISS * (telling and kind not in c.cues.kinds)
+            + speculation_penalty * c.cues.speculative
             + self.hearsay_penalty * reports_others_on(c.sentence.text, asked_of)
             + self.repeat_penalty * (_repeats(c, previous) and not (kind and kind in c.cues.kinds))
             for c in cands
@@ -404,6 +434,11 @@ class ExtractiveAnswerer:
             if _adds(cand, chosen):
                 chosen.append(cand)
         return chosen
+
+
+def _holds(kind: str, question: str, sentences: Sequence[ScoredSentence]) -> bool:
+    """Whether one of ``sentences`` holds the ``kind`` of answer ``question`` asks for."""
+    return any(kind in sentence_cues(s.text, question).kinds for s in sentences)
 
 
 def _adds(cand: Candidate, chosen: Sequence[Candidate]) -> bool:

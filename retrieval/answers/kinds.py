@@ -22,9 +22,15 @@ from dataclasses import dataclass
 from ..corpus import calendar
 from ..corpus.analysis import ENGLISH_STOP, fold_accents, french_stop_words, written_language
 
-KINDS = ("person", "date", "place", "number", "duration", "reason", "words", "exchange")
+KINDS = ("person", "date", "place", "number", "duration", "reason", "words", "exchange", "means")
 
 _I = re.IGNORECASE
+# Verbs of going somewhere, which a question of how asks the means of.
+_TRAVEL_EN = r"travel(?:l?ed)?|arrive|reach|fly|journey|(?:go|come|get)\s+(?:to|there|here|back|home|into)"
+_TRAVEL_FR = (
+    r"voyagée?s?|voyage|venue?s?|vient|arrivée?s?|arrive|rendue?s?|rend|allée?s?|va|parvenue?s?|déplacée?s?"
+    r"|rejointe?s?|rejoint"
+)
 _EXCHANGE = r"\b(?:in\s+(?:exchange|return)|en\s+(?:échange|retour|contrepartie)|in\s+compensation)\b"
 # Checked in order: "combien de temps" before "combien", "since when" before "when".
 _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -92,6 +98,18 @@ _QUESTION_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     # What was given or got back for something: "And in exchange?", "Qu'a-t-il reçu en retour ?".
     ("exchange", re.compile(_EXCHANGE, _I)),
+    # How someone went somewhere: "How did Kim travel to Russia?", « Par quel moyen ? », « Comment est-il
+    # venu ? »; not what happened there ("How did the talks go?" asks no way of travelling).
+    (
+        "means",
+        re.compile(
+            rf"\bhow\s+(?:did|does|do|will|was|is|has|had)\s+(?:[\w’'.-]+\s+){{0,4}}?(?:{_TRAVEL_EN})\b"
+            r"|\bby\s+what\s+means\b|\bwhat\s+means\s+of\s+transport\b"
+            r"|\bpar\s+quels?\s+moyens?\b|\bquels?\s+moyens?\s+de\s+(?:transport|locomotion)\b"
+            rf"|\bcomment\b(?:[\s-][\w’'.-]+){{0,4}}?[\s-](?:{_TRAVEL_FR})\b",
+            _I,
+        ),
+    ),
 )
 
 # The same question words in the other languages a question may be asked in (see
@@ -109,6 +127,7 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("place", r"\b(?:a|de)?dónde\b|\b(?:en\s+)?qué\s+(?:país|países|ciudad|ciudades|lugar|región)\b"),
         ("person", r"\bquién(?:es)?\b|\bqué\s+(?:personas?|líderes|ministros?|dirigentes?|presidentes?)\b"),
         ("exchange", r"\ba\s+cambio\b|\ben\s+contrapartida\b"),
+        ("means", r"\bcómo\s+(?:[\w-]+\s+){0,4}?(?:viajó|llegó|fue|vino|viajaron|llegaron)\b|\ben\s+qué\s+medio\b"),
         (
             "words",
             r"\bqué\s+(?:[\w-]+\s+){0,3}?(?:dijo|dice|declaró|afirmó|anunció|prometió)\b"
@@ -123,6 +142,12 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("place", r"\bwo(?:hin|her)?\b|\bin\s+welche[mns]?\s+(?:land|länder|stadt|städte|ort|region)\b"),
         ("person", r"\bwer\b|\bwen\b|\bwem\b|\bwelche[rn]?\s+(?:personen|minister|politiker|beamten?)\b"),
         ("exchange", r"\bim\s+gegenzug\b|\bals\s+gegenleistung\b"),
+        (
+            "means",
+            r"\bwie\s+(?:reiste|kam|fuhr|flog)\b"
+            r"|\bwie\s+(?:ist|sind|war)\b(?:\s+\S+){0,5}?\s+(?:gereist|gekommen|gefahren|geflogen|angereist)\b"
+            r"|\bmit\s+welchem\s+verkehrsmittel\b",
+        ),
         (
             "words",
             r"\bwas\s+(?:sagte|sagt|erklärte|versprach)\b|\bwas\s+hat\b(?:\s+\S+){0,4}?\s+(?:gesagt|erklärt|angekündigt)\b"
@@ -141,6 +166,7 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("place", r"\bdove\b|\bin\s+quale\s+(?:paese|città|luogo|regione)\b|\bquali?\s+(?:paesi|città)\b"),
         ("person", r"\bchi\b|\bquali\s+(?:persone|ministri|leader|dirigenti|presidenti)\b"),
         ("exchange", r"\bin\s+cambio\b|\bin\s+contropartita\b"),
+        ("means", r"\bcome\s+(?:[\w-]+\s+){0,4}?(?:viaggiato|arrivato|venuto|andato|giunto)\b|\bcon\s+quale\s+mezzo\b"),
         (
             "words",
             r"\bcosa\s+(?:[\w-]+\s+){0,3}?(?:ha|hanno)\s+(?:detto|dichiarato|annunciato|affermato)\b"
@@ -158,6 +184,7 @@ _OTHER_QUESTION_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("place", r"\b(?:a|de)?onde\b|\bem\s+que\s+(?:país|países|cidade|cidades|lugar|região)\b"),
         ("person", r"\bquem\b|\bquais\s+(?:pessoas|ministros|líderes|dirigentes|presidentes)\b"),
         ("exchange", r"\bem\s+troca\b|\bem\s+contrapartida\b"),
+        ("means", r"\bcomo\s+(?:[\w-]+\s+){0,4}?(?:viajou|chegou|veio|foi)\b|\bde\s+que\s+meio\b"),
         (
             "words",
             r"\bo\s+que\s+(?:[\w-]+\s+){0,3}?(?:disse|diz|declarou|afirmou|anunciou|prometeu)\b"
@@ -324,6 +351,15 @@ _CUES = {
     ),
     # What was given for something: "recevant en échange un soutien", "in return for".
     "exchange": re.compile(_EXCHANGE, _I),
+    # How someone went: "à bord de son train blindé", "par train", "en avion", "by train", "aboard".
+    "means": re.compile(
+        r"\bà\s+bord\s+(?:de|d['’]|du|des)|\b(?:en|par(?:\s+le)?)\s+(?:train|avion|voiture|bateau|hélicoptère|car|bus"
+        r"|autocar|métro|tramway|tram|RER|taxi|vélo|navire|ferry|convoi)\b"
+        r"|\b(?:train|avion|convoi|cortège)\s+(?:blindé|spécial|présidentiel|privé)|\bà\s+(?:pied|cheval|vélo|moto)\b"
+        r"|\bby\s+(?:train|plane|air|car|road|boat|sea|rail|bus|ship|ferry|horse|bike|bicycle|taxi)\b|\baboard\b"
+        r"|\bon\s+(?:foot|horseback)\b",
+        _I,
+    ),
     # Someone's words or a name: a quotation, or a verb of saying or naming ("a déclaré", "qu'il
     # désignait comme", "said", "called"); not a source's attribution ("d'après les médias russes").
     "words": re.compile(
