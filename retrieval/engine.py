@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answers.authorship import who_wrote_subject
-from .answers.extractive import NOTHING_YET, Answerer, ExtractiveAnswerer
+from .answers.extractive import NOTHING_YET, Answerer, ExtractiveAnswerer, abstention
 from .answers.followup import (
     Conversations,
     FollowUp,
     answer_language,
     asks_for_more,
+    names_nothing,
     renamed,
     resolve,
     standing_text,
@@ -31,7 +32,7 @@ from .answers.late import LateInteraction
 from .answers.measures import asked_measure
 from .config import Settings, abstain_policy, chunk_settings, fetch_settings, llm_settings, search_settings
 from .corpus.accents import AccentRestorer
-from .corpus.analysis import Analyzer
+from .corpus.analysis import Analyzer, detect_language
 from .corpus.casing import is_lower_case, truecased
 from .corpus.ingest import Added, AddReport, Library
 from .corpus.samples import seed_articles_folder
@@ -180,6 +181,10 @@ class Engine:
             return replace(self._more(previous, k, chat, more), question=typed_question)
         if more:  # nothing was asked before (a fresh chat, after :new, a single question)
             return Answer(typed_question, NOTHING_YET[more], (), abstained=True, language=more)
+        if previous is None and names_nothing(question, self.analyzer):
+            # "Where?" with nothing asked before: about what, nothing tells (it was searched, and "¿Dónde?"
+            # quoted whatever came first)
+            return abstention(typed_question, detect_language(question))
         # "Qui a écrit l'article sur le pacte ?" is answered from the bylines of the articles about the pact.
         subject = who_wrote_subject(question)
         if chat is None:

@@ -14,6 +14,7 @@ from retrieval.answers.extractive import NOT_FOUND
 from retrieval.answers.followup import (
     Conversations,
     is_follow_up,
+    names_nothing,
     renamed,
     resolve,
     standing_text,
@@ -744,3 +745,29 @@ def test_how_someone_travelled_is_answered_by_the_sentence_that_tells_it(real_en
     for question in ("How did Kim travel to Russia?", "Comment Kim est-il venu en Russie ?"):
         answer = real_engine.ask(question)
         assert not answer.abstained and "train blindé" in answer.quotes[0].text, (question, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("question", "nothing"),
+    [
+        ("Where?", True),
+        ("¿Dónde?", True),
+        ("What did he say?", True),
+        ("Et quand ?", True),
+        ("What did the US say?", False),  # an acronym names someone
+        ("2019?", False),
+        ("Kim ?", False),
+        ("banderoles ?", False),
+    ],
+)
+def test_a_question_naming_nothing_is_told_apart(engine: Engine, question: str, nothing: bool):
+    assert names_nothing(question, engine.analyzer) is nothing
+
+
+def test_a_question_naming_nothing_with_nothing_asked_before_is_refused_in_its_language(engine: Engine):
+    """ "¿Dónde?" in a fresh chat was searched and quoted whatever came first."""
+    for question, language in [("Where?", "en"), ("¿Dónde?", "es"), ("Et quand ?", "fr")]:
+        answer = engine.ask(question, chat="fresh")
+        assert answer.abstained and answer.language == language and answer.text == NOT_FOUND[language]
+        assert engine.ask(question).abstained
+    assert engine.conversations.previous("fresh") is None  # nothing to follow up on

@@ -237,6 +237,16 @@ _ASKED_FOR = re.compile(
 )
 
 
+def names_nothing(question: str, analyzer: Analyzer) -> bool:
+    """Whether ``question`` names nothing to look for: no word of its own besides question words and what
+    they ask for, no name, no acronym, no number ("Where?", "¿Dónde?", "What did he say?", "Quelles
+    villes ?"). Asked with no question before it, nothing tells what it is about."""
+    return not (subject_words(question, analyzer) or names_in(question) or _NAMING.search(question))
+
+
+_NAMING = re.compile(r"\d|\b[A-Z]{2,}\b")
+
+
 def subject_words(question: str, analyzer: Analyzer) -> list[str]:
     """The content words of ``question`` that name a subject: not what a question word asks for
     ("occasion" in "On what occasion?", "année" in "En quelle année ?"). None: it is elliptical, about
