@@ -163,15 +163,17 @@ def asks_for_more(question: str) -> str | None:
 def asks_its_own_question(question: str) -> bool:
     """Whether ``question`` has a question word ("what", "Qu'ont-ils vu ?", "¿Dónde?"), rather than only
     naming a new subject for the previous one ("And about the West?", "Et la Chine ?")."""
-    asking = _other_words(question)[1]
+    asking = _other_words(question)[2]
     return any(w in QUESTION_WORDS or w == "qu" or w in asking for w in words(question))
 
 
-def _other_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The pronouns and the question words of the other language ``question`` is written in; none for
-    English, French or a question whose language nothing tells."""
-    language = written_language(question) or ""
-    return _OTHER_PRONOUNS.get(language, frozenset()), OTHER_QUESTION_WORDS.get(language, frozenset())
+def _other_words(question: str) -> tuple[str | None, frozenset[str], frozenset[str]]:
+    """The other language ``question`` is written in, with its pronouns and question words; None and
+    nothing for English, French or a question whose language nothing tells."""
+    language = written_language(question)
+    if language not in _OTHER_PRONOUNS:
+        return None, frozenset(), frozenset()
+    return language, _OTHER_PRONOUNS[language], OTHER_QUESTION_WORDS[language]
 
 
 def stands_alone(question: str, analyzer: Analyzer) -> bool:
@@ -185,12 +187,12 @@ def stands_alone(question: str, analyzer: Analyzer) -> bool:
     if _REACTING.search(question):
         # "How did France react?": to what was just said, whatever it was; the articles must hold France
         return bool(names_in(question))
-    pronouns = _other_words(question)[0]
+    language, pronouns, _ = _other_words(question)
     leans = _RELATING.search(question) is not None or any(
         w in _PRONOUNS or w in _BESIDES or w in pronouns for w in _leaning_words(question, analyzer)
     )
     named = bool(_names(_tokens(question), analyzer))
-    if written_language(question) in _PRO_DROP:
+    if language in _PRO_DROP:
         # Spanish, Italian and Portuguese leave the subject in the verb: "¿Y cuándo se firmó?" leans on
         # what was just said as "And when was it signed?" does; "¿Y quién ganó el Mundial?" names its own.
         return named
@@ -209,8 +211,8 @@ def standing_text(question: str) -> str:
 
 
 def is_follow_up(question: str, analyzer: Analyzer) -> bool:
-    pronouns, asking = _other_words(question)
-    if _OPENERS.match(question) or _REACTING.search(question) or (pronouns and _OTHER_OPENERS.match(question)):
+    language, pronouns, asking = _other_words(question)
+    if _OPENERS.match(question) or _REACTING.search(question) or (language and _OTHER_OPENERS.match(question)):
         return True
     own, typed = analyzer.asked_words(question), words(question)
     if len(own) <= 3 and any(w in _PRONOUNS or w in pronouns for w in _leaning_words(question, analyzer)):
